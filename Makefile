@@ -1,0 +1,32 @@
+# zonecast — set-up is two commands: `make run` and `make test`.
+# Each area of the project adds its own targets in mk/*.mk:
+#   TEST_TARGETS  += its tests (run by `make test`)
+#   BENCH_TARGETS += its benchmarks (run by `make bench`)
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+export PATH := $(BIN):/usr/local/go/bin:$(PATH)
+
+TEST_TARGETS  :=
+BENCH_TARGETS :=
+CHAOS_TARGETS :=
+
+.PHONY: all deps build run test bench chaos clean
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+include $(sort $(wildcard mk/*.mk))
+
+test: deps
+	@set -e; for t in $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+
+bench: deps
+	@set -e; for t in $(BENCH_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+
+chaos: deps
+	@set -e; for t in $(CHAOS_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+
+clean:
+	rm -rf $(BIN) .cache
