@@ -1,0 +1,35 @@
+package packager
+
+import (
+	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// Config is the packaging cadence and storage of a stream.
+type Config struct {
+	SegmentDuration time.Duration // default 2 s (policies/failover.DefaultTimings)
+	PartDuration    time.Duration // default 0.2 s (policies/failover.DefaultTimings)
+	WindowSegments  int           // sliding window, default 6 segments
+	Dir             string        // optional on-disk copy of every object ("" = memory only)
+}
+
+// DefaultWindowSegments is the sliding window when Config.WindowSegments is 0.
+const DefaultWindowSegments = 6
+
+// withDefaults fills the zero fields from the policy defaults.
+func (c Config) withDefaults() Config {
+	if c.SegmentDuration <= 0 {
+		c.SegmentDuration = failover.DefaultTimings.SegmentDuration
+	}
+	if c.PartDuration <= 0 {
+		c.PartDuration = failover.DefaultTimings.PartDuration
+	}
+	if c.PartDuration > c.SegmentDuration/2 {
+		c.PartDuration = c.SegmentDuration / 2
+	}
+	if c.WindowSegments <= 0 {
+		c.WindowSegments = DefaultWindowSegments
+	}
+	return c
+}

@@ -1,0 +1,20 @@
+package packager
+
+// Stats are counters for metrics (read by the origin's collectors).
+type Stats struct {
+	SegmentsWritten uint64 // complete segments published (fMP4 and TS counted once)
+	PartsWritten    uint64 // LL-HLS parts published
+	BytesIn         uint64 // TS bytes given to WriteTS
+	BytesOut        uint64 // bytes of media objects published (all formats)
+	DecodeErrors    uint64 // garbage, truncated packets, undecodable PES
+	Discontinuities uint64 // discontinuities marked in the playlists
+}
+
+func (s *Stats) add(o Stats) {
+	s.SegmentsWritten += o.SegmentsWritten
+	s.PartsWritten += o.PartsWritten
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+	s.DecodeErrors += o.DecodeErrors
+	s.Discontinuities += o.Discontinuities
+}

@@ -1,0 +1,138 @@
+// Package packager cuts a rendition's MPEG-TS into HLS: classic MPEG-TS
+// segments and LL-HLS fMP4 parts, with playlists and blocking reload.
+//
+// The segmenting, numbering and blocking reload are written here rather than
+// taken from gohlslib's Muxer because zonecast must control media sequence
+// numbers across publisher reconnects and across nodes (State/Resume, cut
+// rule as a pure function of the input timestamps); gohlslib's playlist
+// package is used for marshalling and mediacommon for the fMP4 and TS
+// writers.
+package packager
+
+import (
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/store"
+)
+
+// Stream is one live stream: its renditions and their playlists.
+type Stream struct {
+	name  string
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+
+	mu         sync.RWMutex
+	renditions map[string]*Rendition
+	closed     bool
+}
+
+// NewStream creates the packager of one stream.
+func NewStream(name string, cfg Config, log *slog.Logger) *Stream {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("stream", name)
+	st, err := store.New(cfg.Dir, name)
+	if err != nil {
+		// The on-disk copy is optional: keep serving from memory.
+		log.Error("on-disk copy disabled", "dir", cfg.Dir, "err", err)
+		st, _ = store.New("", name)
+	}
+	return &Stream{
+		name:       name,
+		cfg:        cfg,
+		log:        log,
+		store:      st,
+		renditions: make(map[string]*Rendition),
+	}
+}
+
+// Name is the stream's name.
+func (s *Stream) Name() string { return s.name }
+
+// Rendition returns the named rendition, created on first use.
+func (s *Stream) Rendition(name string) *Rendition {
+	s.mu.RLock()
+	r := s.renditions[name]
+	s.mu.RUnlock()
+	if r != nil {
+		return r
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r = s.renditions[name]; r == nil {
+		r = newRendition(s, name)
+		s.renditions[name] = r
+	}
+	return r
+}
+
+// renditionList returns the renditions in a stable order: source first, then
+// by name.
+func (s *Stream) renditionList() []*Rendition {
+	s.mu.RLock()
+	out := make([]*Rendition, 0, len(s.renditions))
+	for _, r := range s.renditions {
+		out = append(out, r)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i].name == "source") != (out[j].name == "source") {
+			return out[i].name == "source"
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+// Stats sums the counters of every rendition.
+func (s *Stream) Stats() Stats {
+	var st Stats
+	for _, r := range s.renditionList() {
+		st.add(r.Stats())
+	}
+	return st
+}
+
+// State is what a successor node needs to continue this stream's playlists.
+func (s *Stream) State() State {
+	out := State{Stream: s.name, Renditions: make(map[string]RenditionState)}
+	for _, r := range s.renditionList() {
+		out.Renditions[r.name] = r.State()
+	}
+	return out
+}
+
+// Resume continues the playlists described by st (from the previous leader).
+// Renditions are created as needed. It never makes a media sequence go back.
+func (s *Stream) Resume(st State) {
+	for name, rs := range st.Renditions {
+		s.Rendition(name).Resume(rs)
+	}
+}
+
+// Close stops every rendition and frees the stored objects.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	rs := make([]*Rendition, 0, len(s.renditions))
+	for _, r := range s.renditions {
+		rs = append(rs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rs {
+		r.close()
+	}
+}
+
+// now is the wall clock (replaced in tests).
+var now = time.Now
