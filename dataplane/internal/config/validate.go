@@ -1,0 +1,100 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+)
+
+// streamName is what a stream may be called: it appears in URLs and in the
+// SRT streamid, so it stays URL- and path-safe.
+var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidStreamName reports whether name may name a stream.
+func ValidStreamName(name string) bool {
+	return streamName.MatchString(name) && name != "." && name != ".."
+}
+
+// OnConflict values.
+const (
+	OnConflictRefuse   = "refuse"
+	OnConflictTakeover = "takeover"
+)
+
+// Validate reports every problem of the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Node.ID == "" {
+		bad("node.id must not be empty")
+	}
+	if err := checkHostPort(c.SRT.Listen); err != nil {
+		bad("srt.listen %q: %v", c.SRT.Listen, err)
+	}
+	if err := checkHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen %q: %v", c.HTTP.Listen, err)
+	}
+	if c.SRT.Latency < 0 || c.SRT.Latency.Milliseconds() > 65535 {
+		bad("srt.latency %v must be between 0 and 65535ms", c.SRT.Latency)
+	}
+	if c.SRT.PeerIdleTimeout <= 0 {
+		bad("srt.peer_idle_timeout %v must be positive", c.SRT.PeerIdleTimeout)
+	}
+	if c.SRT.OnConflict != OnConflictRefuse && c.SRT.OnConflict != OnConflictTakeover {
+		bad("srt.on_conflict %q must be %q or %q", c.SRT.OnConflict, OnConflictRefuse, OnConflictTakeover)
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		bad("http.tls_cert and http.tls_key go together")
+	}
+	if c.HLS.PartDuration <= 0 {
+		bad("hls.part_duration %v must be positive", c.HLS.PartDuration)
+	}
+	if c.HLS.SegmentDuration < 2*c.HLS.PartDuration {
+		bad("hls.segment_duration %v must hold at least two parts of %v", c.HLS.SegmentDuration, c.HLS.PartDuration)
+	}
+	if c.HLS.WindowSegments < 3 {
+		bad("hls.window_segments %d must be at least 3", c.HLS.WindowSegments)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q must be debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format %q must be text or json", c.Log.Format)
+	}
+	if len(c.Streams) == 0 {
+		bad("streams: at least one stream must be configured")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Streams {
+		if !ValidStreamName(s.Name) {
+			bad("streams[%d]: name %q must be 1–64 of A-Z a-z 0-9 _ . - (starting with a letter or digit)", i, s.Name)
+		}
+		if seen[s.Name] {
+			bad("streams[%d]: name %q configured twice", i, s.Name)
+		}
+		seen[s.Name] = true
+		if n := len(s.Passphrase); n != 0 && (n < 10 || n > 80) {
+			bad("streams[%d] (%s): passphrase must be 10–80 characters (SRT), got %d", i, s.Name, n)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
