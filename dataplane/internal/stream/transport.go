@@ -1,0 +1,19 @@
+package stream
+
+// TransportStats are a publisher's transport counters (SRT: from the
+// socket's statistics). Totals since the publisher connected.
+type TransportStats struct {
+	PacketsReceived      uint64
+	PacketsLost          uint64 // detected missing at the receiver
+	PacketsRetransmitted uint64 // retransmitted packets received
+	PacketsDropped       uint64 // too late or undecryptable, never delivered
+	BytesReceived        uint64
+}
+
+func (t *TransportStats) add(o TransportStats) {
+	t.PacketsReceived += o.PacketsReceived
+	t.PacketsLost += o.PacketsLost
+	t.PacketsRetransmitted += o.PacketsRetransmitted
+	t.PacketsDropped += o.PacketsDropped
+	t.BytesReceived += o.BytesReceived
+}
