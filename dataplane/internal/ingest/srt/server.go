@@ -1,0 +1,191 @@
+package srt
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gosrt "github.com/datarhei/gosrt"
+
+	"github.com/zonecast/zonecast/dataplane/internal/stream"
+)
+
+// Lookup finds the stream a publisher names, with its passphrase ("" for an
+// unencrypted stream).
+type Lookup func(name string) (s *stream.Stream, passphrase string, ok bool)
+
+// Admit may veto a publisher after it authenticated (the cluster uses it to
+// refuse streams this node cannot lead). A non-nil error is logged and the
+// publisher is rejected with REJX_FORBIDDEN.
+type Admit func(stream string, remote net.Addr) error
+
+// Options configure the listener.
+type Options struct {
+	Listen          string
+	Latency         time.Duration
+	PeerIdleTimeout time.Duration
+	// Takeover: a second publisher replaces the first instead of being
+	// refused with REJX_CONFLICT.
+	Takeover bool
+	Lookup   Lookup
+	Admit    Admit // optional
+	Log      *slog.Logger
+}
+
+// Server is the SRT listener.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	ln   gosrt.Listener
+
+	rejections sync.Map // reason label → *atomic.Uint64
+	accepted   atomic.Uint64
+
+	wg sync.WaitGroup
+}
+
+// Listen opens the SRT listener; Serve accepts publishers.
+func Listen(opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	cfg := gosrt.DefaultConfig()
+	cfg.ReceiverLatency = opts.Latency
+	cfg.PeerLatency = opts.Latency
+	if opts.PeerIdleTimeout > 0 {
+		cfg.PeerIdleTimeout = opts.PeerIdleTimeout
+	}
+	ln, err := gosrt.Listen("srt", opts.Listen, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("srt listen %s: %w", opts.Listen, err)
+	}
+	return &Server{opts: opts, log: opts.Log.With("component", "srt"), ln: ln}, nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connection requests until Close.
+func (s *Server) Serve() error {
+	s.log.Info("SRT listening", "addr", s.ln.Addr().String(), "latency", s.opts.Latency)
+	for {
+		req, err := s.ln.Accept2()
+		if err != nil {
+			if errors.Is(err, gosrt.ErrListenerClosed) {
+				s.wg.Wait()
+				return nil
+			}
+			return err
+		}
+		// Handled in order (a handshake costs one PBKDF2 at most), so that
+		// two publishers racing for a stream are decided deterministically.
+		s.handle(req)
+	}
+}
+
+// Close stops the listener and disconnects every publisher.
+func (s *Server) Close() {
+	s.ln.Close()
+	s.wg.Wait()
+}
+
+// rejection is why a request was refused, with the SRT reason sent back.
+type rejection struct {
+	reason gosrt.RejectionReason
+	label  string // metrics label
+	err    error
+}
+
+func (s *Server) reject(req gosrt.ConnRequest, streamID string, r rejection) {
+	req.Reject(r.reason)
+	c, _ := s.rejections.LoadOrStore(r.label, new(atomic.Uint64))
+	c.(*atomic.Uint64).Add(1)
+	s.log.Warn("publisher refused", "remote", req.RemoteAddr().String(), "streamid", streamID,
+		"reason", r.label, "srt_reject", fmt.Sprintf("%d", uint32(r.reason)), "err", r.err)
+}
+
+// Rejections counts refused connection requests by reason.
+func (s *Server) Rejections() map[string]uint64 {
+	out := map[string]uint64{}
+	s.rejections.Range(func(k, v any) bool { out[k.(string)] = v.(*atomic.Uint64).Load(); return true })
+	return out
+}
+
+// Accepted counts admitted publishers.
+func (s *Server) Accepted() uint64 { return s.accepted.Load() }
+
+func (s *Server) handle(req gosrt.ConnRequest) {
+	rawID := req.StreamId()
+	st, r := s.admit(req, rawID)
+	if r != nil {
+		s.reject(req, rawID, *r)
+		return
+	}
+	conn, err := req.Accept()
+	if err != nil {
+		s.log.Warn("SRT accept failed", "remote", req.RemoteAddr().String(), "streamid", rawID, "err", err)
+		return
+	}
+	in := &connInput{conn: conn}
+	pub, err := st.Publish(stream.PublisherInfo{
+		Addr:     conn.RemoteAddr().String(),
+		Protocol: "srt",
+		Stats:    in.stats,
+		Kick:     func() { conn.Close() },
+	}, s.opts.Takeover)
+	if err != nil {
+		// Lost a race with another publisher (e.g. a relay) since admit.
+		s.log.Warn("publisher refused", "remote", conn.RemoteAddr().String(), "stream", st.Name(), "reason", "busy", "err", err)
+		conn.Close()
+		return
+	}
+	s.accepted.Add(1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := in.pump(pub)
+		conn.Close()
+		pub.Close(err)
+	}()
+}
+
+// admit decides on a connection request before anything is allocated.
+func (s *Server) admit(req gosrt.ConnRequest, rawID string) (*stream.Stream, *rejection) {
+	if req.Version() < 5 {
+		return nil, &rejection{gosrt.REJX_BAD_REQUEST, "no_streamid", errors.New("HSv4 caller sends no streamid")}
+	}
+	id, err := ParseStreamID(rawID)
+	if err != nil {
+		return nil, &rejection{gosrt.REJX_BAD_REQUEST, "bad_streamid", err}
+	}
+	if id.Mode != ModePublish {
+		return nil, &rejection{gosrt.REJX_BAD_MODE, "bad_mode", fmt.Errorf("mode %q: this listener only takes publishers (m=publish)", id.Mode)}
+	}
+	st, pass, ok := s.opts.Lookup(id.Resource)
+	if !ok {
+		return nil, &rejection{gosrt.REJX_NOTFOUND, "unknown_stream", fmt.Errorf("unknown stream %q", id.Resource)}
+	}
+	switch {
+	case pass != "" && !req.IsEncrypted():
+		return nil, &rejection{gosrt.REJ_UNSECURE, "unencrypted", fmt.Errorf("stream %q needs a passphrase", id.Resource)}
+	case pass == "" && req.IsEncrypted():
+		return nil, &rejection{gosrt.REJ_UNSECURE, "unexpected_encryption", fmt.Errorf("stream %q is not encrypted but the caller set a passphrase", id.Resource)}
+	case pass != "":
+		if err := req.SetPassphrase(pass); err != nil {
+			return nil, &rejection{gosrt.REJ_BADSECRET, "bad_passphrase", fmt.Errorf("wrong passphrase for stream %q: %w", id.Resource, err)}
+		}
+	}
+	if st.Live() && !s.opts.Takeover {
+		return nil, &rejection{gosrt.REJX_CONFLICT, "busy", fmt.Errorf("stream %q already has a publisher (%s)", id.Resource, st.Status().Publisher)}
+	}
+	if s.opts.Admit != nil {
+		if err := s.opts.Admit(id.Resource, req.RemoteAddr()); err != nil {
+			return nil, &rejection{gosrt.REJX_FORBIDDEN, "not_admitted", err}
+		}
+	}
+	return st, nil
+}
