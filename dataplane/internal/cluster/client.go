@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// NewRedis returns go-redis' Sentinel failover client with timeouts short
+// enough that a dead primary costs less than one lease renewal.
+func NewRedis(sentinels []string, master string, t failover.Timings, opt func(*redis.FailoverOptions)) (*redis.Client, error) {
+	if len(sentinels) == 0 {
+		return nil, errors.New("cluster: redis.sentinels is empty")
+	}
+	if master == "" {
+		return nil, errors.New("cluster: redis.master is empty")
+	}
+	io := t.LeaseRenew / 2
+	o := &redis.FailoverOptions{
+		MasterName:            master,
+		SentinelAddrs:         sentinels,
+		DialTimeout:           io,
+		ReadTimeout:           io,
+		WriteTimeout:          io,
+		PoolTimeout:           io,
+		ContextTimeoutEnabled: true,
+		// Lease calls retry on their own cadence; a hidden retry would only
+		// make a renewal arrive later than its local deadline assumes.
+		MaxRetries: -1,
+	}
+	if opt != nil {
+		opt(o)
+	}
+	c := redis.NewFailoverClient(o)
+	if c == nil {
+		return nil, fmt.Errorf("cluster: cannot build a failover client for %q", master)
+	}
+	return c, nil
+}
+
+// ErrStale means Redis answered and this node's token is not (or no longer)
+// the current one: it must stop publishing.
+var ErrStale = errors.New("cluster: fencing token is stale")
+
+// ErrUnavailable wraps a failure to reach Redis: nothing is known.
+type ErrUnavailable struct{ Err error }
+
+func (e ErrUnavailable) Error() string { return "cluster: redis unavailable: " + e.Err.Error() }
+func (e ErrUnavailable) Unwrap() error { return e.Err }
+
+// IsUnavailable reports whether err says Redis could not be asked.
+func IsUnavailable(err error) bool {
+	var u ErrUnavailable
+	return errors.As(err, &u)
+}
+
+func keyLease(stream string) string { return "zc:{" + stream + "}:lease" }
+func keyToken(stream string) string { return "zc:{" + stream + "}:token" }
+func keyState(stream string) string { return "zc:{" + stream + "}:state" }
+func keyNode(id string) string      { return "zc:node:" + id }
+
+const keyNodes = "zc:nodes"
+
+// classify turns a go-redis error into ErrStale (a verdict) or ErrUnavailable.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re redis.Error
+	if errors.As(err, &re) && strings.HasPrefix(re.Error(), "STALE") {
+		return fmt.Errorf("%w: %s", ErrStale, re.Error())
+	}
+	if errors.As(err, &re) && strings.HasPrefix(re.Error(), "MSNBACK") {
+		return fmt.Errorf("%w: %s", ErrMSNBack, re.Error())
+	}
+	return ErrUnavailable{Err: err}
+}
+
+// ErrMSNBack refuses a state write whose media sequence is behind the stored one.
+var ErrMSNBack = errors.New("cluster: media sequence would go back")
+
+type (
+	redisPipeliner = redis.Pipeliner
+	mapCmd         = redis.MapStringStringCmd
+)

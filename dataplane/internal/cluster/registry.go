@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// NodeInfo is what a node publishes about itself in the registry.
+type NodeInfo struct {
+	ID       string `json:"id"`
+	Region   string `json:"region"`
+	Zone     string `json:"zone"`
+	Capacity int    `json:"capacity"` // streams it can take
+	Load     int    `json:"load"`     // streams it carries (led + standby)
+	HTTP     string `json:"http"`     // origin address
+	QUIC     string `json:"quic"`     // relay address
+	Draining bool   `json:"draining"`
+}
+
+// Registry keeps this node registered with a TTL heartbeat.
+type Registry struct {
+	store *Store
+	log   *slog.Logger
+	// Self returns the node's current description (load changes).
+	Self func() NodeInfo
+}
+
+// NewRegistry registers self() every NodeHeartbeat once Run is called.
+func NewRegistry(store *Store, self func() NodeInfo, log *slog.Logger) *Registry {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Registry{store: store, Self: self, log: log}
+}
+
+// Heartbeat writes the node's entry once, with the node TTL.
+func (r *Registry) Heartbeat(ctx context.Context) error {
+	n := r.Self()
+	t := r.store.timings
+	_, err := r.store.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
+		p.HSet(ctx, keyNode(n.ID), map[string]any{
+			"id": n.ID, "region": n.Region, "zone": n.Zone,
+			"capacity": n.Capacity, "load": n.Load, "http": n.HTTP, "quic": n.QUIC,
+			"draining": strconv.FormatBool(n.Draining),
+		})
+		p.PExpire(ctx, keyNode(n.ID), t.NodeTTL)
+		p.SAdd(ctx, keyNodes, n.ID)
+		return nil
+	})
+	return classify(err)
+}
+
+// Run heartbeats until ctx ends, then removes the entry (best effort).
+func (r *Registry) Run(ctx context.Context) {
+	t := time.NewTicker(r.store.timings.NodeHeartbeat)
+	defer t.Stop()
+	failing := false
+	for {
+		hctx, cancel := context.WithTimeout(ctx, r.store.timings.NodeHeartbeat)
+		err := r.Heartbeat(hctx)
+		cancel()
+		if err != nil && !failing && ctx.Err() == nil {
+			r.log.Warn("registry heartbeat failed", "err", err)
+		}
+		failing = err != nil
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.Background(), r.store.timings.NodeHeartbeat)
+			_ = r.store.Deregister(dctx, r.Self().ID)
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Deregister removes a node's entry at once.
+func (s *Store) Deregister(ctx context.Context, id string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
+		p.Del(ctx, keyNode(id))
+		p.SRem(ctx, keyNodes, id)
+		return nil
+	})
+	return classify(err)
+}
+
+// Nodes lists the live nodes (those whose heartbeat has not expired),
+// sorted by id. Expired ids are pruned from the index.
+func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	ids, err := s.rdb.SMembers(ctx, keyNodes).Result()
+	if err != nil {
+		return nil, classify(err)
+	}
+	p := s.rdb.Pipeline()
+	cmds := make([]*mapCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HGetAll(ctx, keyNode(id))
+	}
+	if len(ids) > 0 {
+		if _, err := p.Exec(ctx); err != nil {
+			return nil, classify(err)
+		}
+	}
+	var out []NodeInfo
+	for i, c := range cmds {
+		m := c.Val()
+		if len(m) == 0 {
+			s.rdb.SRem(ctx, keyNodes, ids[i])
+			continue
+		}
+		capacity, _ := strconv.Atoi(m["capacity"])
+		load, _ := strconv.Atoi(m["load"])
+		out = append(out, NodeInfo{ID: m["id"], Region: m["region"], Zone: m["zone"], Capacity: capacity, Load: load,
+			HTTP: m["http"], QUIC: m["quic"], Draining: m["draining"] == "true"})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}

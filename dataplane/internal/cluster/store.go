@@ -1,0 +1,148 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// Store is zonecast's view of Redis: leases, fenced writes and state.
+// It is safe for concurrent use.
+type Store struct {
+	rdb     redis.UniversalClient
+	timings failover.Timings
+}
+
+// NewStore uses rdb (normally from NewRedis) with the given timings.
+func NewStore(rdb redis.UniversalClient, t failover.Timings) *Store {
+	return &Store{rdb: rdb, timings: t}
+}
+
+// Redis is the underlying client.
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// Timings are the failover timings the store was built with.
+func (s *Store) Timings() failover.Timings { return s.timings }
+
+// Lease is a stream's current lease as Redis sees it.
+type Lease struct {
+	Stream  string
+	Holder  string // empty when nobody holds it
+	Token   uint64
+	Standby string
+	TTL     time.Duration
+}
+
+// Grant is the answer to an acquisition: Held says whether this node got
+// (or already had) the lease; otherwise Current describes who has it.
+type Grant struct {
+	Held    bool
+	Token   uint64
+	Current Lease
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// Acquire tries to take the stream's lease for node. floor is the highest
+// token the caller has seen for the stream (0 if none).
+func (s *Store) Acquire(ctx context.Context, stream, node string, floor uint64) (Grant, error) {
+	res, err := acquireScript.Run(ctx, s.rdb, []string{keyLease(stream), keyToken(stream)}, node, ms(s.timings.LeaseTTL), floor).Slice()
+	if err != nil {
+		return Grant{}, classify(err)
+	}
+	if len(res) < 2 {
+		return Grant{}, fmt.Errorf("cluster: acquire answered %v", res)
+	}
+	tok := toUint(res[1])
+	if toInt(res[0]) == 1 {
+		return Grant{Held: true, Token: tok, Current: Lease{Stream: stream, Holder: node, Token: tok, TTL: s.timings.LeaseTTL}}, nil
+	}
+	g := Grant{Current: Lease{Stream: stream, Token: tok}}
+	if len(res) >= 4 {
+		g.Current.Holder, _ = res[2].(string)
+		g.Current.TTL = time.Duration(toInt(res[3])) * time.Millisecond
+	}
+	return g, nil
+}
+
+// Renew extends node's lease held with token. ErrStale means it is lost.
+func (s *Store) Renew(ctx context.Context, stream, node string, token uint64) error {
+	return classify(renewScript.Run(ctx, s.rdb, []string{keyLease(stream), keyToken(stream)}, node, token, ms(s.timings.LeaseTTL)).Err())
+}
+
+// Release gives the lease up (true if it was still held).
+func (s *Store) Release(ctx context.Context, stream, node string, token uint64) (bool, error) {
+	n, err := releaseScript.Run(ctx, s.rdb, []string{keyLease(stream)}, node, token).Int()
+	return n == 1, classify(err)
+}
+
+// Handover moves node's lease to successor under a new token and returns it.
+func (s *Store) Handover(ctx context.Context, stream, node string, token uint64, successor string) (uint64, error) {
+	n, err := handoverScript.Run(ctx, s.rdb, []string{keyLease(stream), keyToken(stream)}, node, token, successor, ms(s.timings.LeaseTTL)).Int64()
+	if err != nil {
+		return 0, classify(err)
+	}
+	return uint64(n), nil
+}
+
+// SetStandby records the stream's standby node, fenced by the leader's token.
+func (s *Store) SetStandby(ctx context.Context, stream, node string, token uint64, standby string) error {
+	return classify(fencedHSetScript.Run(ctx, s.rdb, []string{keyLease(stream), keyLease(stream)}, node, token, "standby", standby).Err())
+}
+
+// Lease reads the stream's current lease.
+func (s *Store) Lease(ctx context.Context, stream string) (Lease, error) {
+	pipe := s.rdb.Pipeline()
+	h := pipe.HMGet(ctx, keyLease(stream), "holder", "token", "standby")
+	ttl := pipe.PTTL(ctx, keyLease(stream))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Lease{}, classify(err)
+	}
+	v := h.Val()
+	l := Lease{Stream: stream, TTL: ttl.Val()}
+	if len(v) == 3 {
+		l.Holder, _ = v[0].(string)
+		if t, ok := v[1].(string); ok {
+			l.Token, _ = strconv.ParseUint(t, 10, 64)
+		}
+		l.Standby, _ = v[2].(string)
+	}
+	if l.TTL < 0 {
+		l.TTL = 0
+	}
+	return l, nil
+}
+
+// LastToken is the highest token ever issued for the stream.
+func (s *Store) LastToken(ctx context.Context, stream string) (uint64, error) {
+	n, err := s.rdb.Get(ctx, keyToken(stream)).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return n, classify(err)
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return 0
+}
+
+func toUint(v any) uint64 {
+	n := toInt(v)
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
