@@ -48,6 +48,18 @@ type Timings struct {
 	// Packaging cadence, which bounds how quickly a takeover is visible.
 	SegmentDuration time.Duration
 	PartDuration    time.Duration
+
+	// The broadcaster's side of SRT, which zonecast does not control but
+	// which bounds every failover that moves the ingest. SRTPeerIdleTimeout
+	// is how long a sender takes to notice a silent peer (libsrt's
+	// SRTO_PEERIDLETIMEO, 5 s by default); SRTConnectTimeout is how long a
+	// connection attempt to a dead target takes to fail (SRTO_CONNTIMEO, 3 s
+	// by default); BroadcasterRetry is the pause an encoder makes before it
+	// reconnects (an assumption: OBS and hardware encoders retry within
+	// about a second when set to reconnect).
+	SRTPeerIdleTimeout time.Duration
+	SRTConnectTimeout  time.Duration
+	BroadcasterRetry   time.Duration
 }
 
 // DefaultTimings are the timings zonecast ships with.
@@ -77,9 +89,14 @@ var DefaultTimings = Timings{
 
 	SegmentDuration: 2 * time.Second,
 	PartDuration:    200 * time.Millisecond,
+
+	SRTPeerIdleTimeout: 5 * time.Second,
+	SRTConnectTimeout:  3 * time.Second,
+	BroadcasterRetry:   1 * time.Second,
 }
 
-// Validate reports every way the timings contradict each other.
+// Validate reports every way the timings contradict each other (each rule
+// is one error, all joined, so an operator sees every problem at once).
 func (t Timings) Validate() error {
 	var errs []error
 	check := func(ok bool, format string, args ...any) {
@@ -87,12 +104,28 @@ func (t Timings) Validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
+	positive := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"NodeHeartbeat", t.NodeHeartbeat}, {"NodeTTL", t.NodeTTL}, {"LeaseTTL", t.LeaseTTL}, {"LeaseRenew", t.LeaseRenew},
+		{"RedisFailover", t.RedisFailover}, {"SentinelDownAfter", t.SentinelDownAfter}, {"RelayTimeout", t.RelayTimeout},
+		{"DrainDeadline", t.DrainDeadline}, {"LifecycleHookTimeout", t.LifecycleHookTimeout},
+		{"SegmentDuration", t.SegmentDuration}, {"PartDuration", t.PartDuration}, {"GATrafficShift", t.GATrafficShift},
+		{"SRTPeerIdleTimeout", t.SRTPeerIdleTimeout}, {"SRTConnectTimeout", t.SRTConnectTimeout}, {"BroadcasterRetry", t.BroadcasterRetry},
+	}
+	for _, p := range positive {
+		check(p.d > 0, "%s must be positive, got %v", p.name, p.d)
+	}
 	check(t.NLBHealthCheckInterval >= 5*time.Second && t.NLBHealthCheckInterval <= 300*time.Second,
 		"NLB health-check interval %v outside AWS's 5–300 s", t.NLBHealthCheckInterval)
+	check(t.NLBHealthCheckInterval%time.Second == 0, "NLB health-check interval %v must be whole seconds (AWS takes seconds)", t.NLBHealthCheckInterval)
 	check(t.NLBHealthyThreshold >= 2 && t.NLBHealthyThreshold <= 10, "NLB healthy threshold %d outside 2–10", t.NLBHealthyThreshold)
 	check(t.NLBUnhealthyThreshold >= 2 && t.NLBUnhealthyThreshold <= 10, "NLB unhealthy threshold %d outside 2–10", t.NLBUnhealthyThreshold)
+	check(len(t.NLBHealthCheckPath) > 1 && t.NLBHealthCheckPath[0] == '/', "NLB health-check path %q must be an absolute path", t.NLBHealthCheckPath)
 	check(t.GAHealthCheckInterval == 10*time.Second || t.GAHealthCheckInterval == 30*time.Second,
 		"Global Accelerator health-check interval %v must be 10 s or 30 s", t.GAHealthCheckInterval)
+	check(t.GAThreshold >= 1 && t.GAThreshold <= 10, "Global Accelerator threshold %d outside 1–10", t.GAThreshold)
 	check(t.NodeTTL > 2*t.NodeHeartbeat, "node TTL %v must outlive two heartbeats (%v)", t.NodeTTL, t.NodeHeartbeat)
 	check(t.LeaseTTL > 2*t.LeaseRenew, "lease TTL %v must outlive two renewals (%v)", t.LeaseTTL, t.LeaseRenew)
 	// A Redis failover must not depose healthy leaders: a lease outlives a
@@ -100,8 +133,40 @@ func (t Timings) Validate() error {
 	check(t.LeaseTTL > t.LeaseRenew+t.RedisFailover,
 		"lease TTL %v must outlive a missed renewal (%v) plus a Redis failover (%v)", t.LeaseTTL, t.LeaseRenew, t.RedisFailover)
 	check(t.RedisFailover > t.SentinelDownAfter, "Redis failover budget %v must exceed Sentinel's down-after %v", t.RedisFailover, t.SentinelDownAfter)
+	// The registry must notice a dead node no later than its leases lapse,
+	// so that the standby it fed is re-placed by the time it leads.
+	check(t.NodeTTL <= t.LeaseTTL, "node TTL %v must not exceed the lease TTL %v", t.NodeTTL, t.LeaseTTL)
 	check(t.PartDuration > 0 && t.SegmentDuration >= 2*t.PartDuration, "segment %v must hold at least two parts of %v", t.SegmentDuration, t.PartDuration)
+	check(t.PartDuration > 0 && t.SegmentDuration%t.PartDuration == 0, "segment %v must be a whole number of parts of %v", t.SegmentDuration, t.PartDuration)
 	check(t.RelayTimeout < t.SegmentDuration, "relay timeout %v must be shorter than a segment (%v)", t.RelayTimeout, t.SegmentDuration)
+	// One late part must not make the standby give up on the relay.
+	check(t.RelayTimeout >= 2*t.PartDuration, "relay timeout %v must span at least two parts of %v", t.RelayTimeout, t.PartDuration)
 	check(t.LifecycleHookTimeout > t.DrainDeadline, "lifecycle hook %v must outlast the drain deadline %v", t.LifecycleHookTimeout, t.DrainDeadline)
+	// A drain hands its streams over, waits until the NLB has stopped sending
+	// new flows to it (unhealthy threshold × interval), then closes the
+	// broadcasters' connections; their reconnections must land elsewhere
+	// before the deadline.
+	check(t.DrainDeadline >= t.DrainNeeds(), "drain deadline %v is shorter than a drain needs (%v: NLB detection %v + retry %v + SRT connect %v + a segment)",
+		t.DrainDeadline, t.DrainNeeds(), t.NLBDetection(), t.BroadcasterRetry, t.SRTConnectTimeout)
+	check(t.LifecycleHookTimeout <= 7200*time.Second, "lifecycle hook %v exceeds AWS's 7200 s heartbeat timeout maximum", t.LifecycleHookTimeout)
 	return errors.Join(errs...)
+}
+
+// NLBDetection is the worst-case time the NLB takes to mark a dead target
+// unhealthy: the unhealthy threshold of consecutive failed checks, one
+// interval apart, the first of which may start just before the failure.
+func (t Timings) NLBDetection() time.Duration {
+	return time.Duration(t.NLBUnhealthyThreshold) * t.NLBHealthCheckInterval
+}
+
+// NLBRecovery is the worst-case time a restored target needs to be healthy
+// again in the NLB's eyes.
+func (t Timings) NLBRecovery() time.Duration {
+	return time.Duration(t.NLBHealthyThreshold) * t.NLBHealthCheckInterval
+}
+
+// DrainNeeds is the shortest drain deadline that lets a draining node hand
+// over its streams and move its broadcasters' connections (see Validate).
+func (t Timings) DrainNeeds() time.Duration {
+	return t.NLBDetection() + t.BroadcasterRetry + t.SRTConnectTimeout + t.SegmentDuration
 }

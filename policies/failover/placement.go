@@ -1,0 +1,155 @@
+package failover
+
+import (
+	"errors"
+	"slices"
+	"time"
+)
+
+// Broadcaster is where a new ingest comes from.
+type Broadcaster struct {
+	Location Location
+	// RTT optionally holds measured round-trip times to regions by name.
+	// When given, regions are ranked by it; regions missing from the table
+	// rank after every measured one, by distance.
+	RTT map[string]time.Duration
+}
+
+// Placement is where a stream goes: a leader node in one zone and its hot
+// standby in the twin zone of the same region.
+type Placement struct {
+	RegionIndex, ZoneIndex, NodeIndex int
+	Region, Zone, Node                string
+	// StandbyZoneIndex and StandbyNodeIndex are −1 (and the names empty)
+	// when the twin zone cannot take a standby: the stream then runs
+	// unprotected until it can.
+	StandbyZoneIndex, StandbyNodeIndex int
+	StandbyZone, StandbyNode           string
+	// RegionRank is 0 for the closest region, 1 for the second-closest...
+	RegionRank int
+	// ZoneFallback is true when the twin zone took the ingest because the
+	// other zone of the region was not accepting.
+	ZoneFallback bool
+}
+
+// ErrNoCapacity means no zone of any region accepts the ingest.
+var ErrNoCapacity = errors.New("failover: no zone in any region accepts a new ingest")
+
+// Place chooses where a new ingest goes: the closest region that has an
+// accepting zone (great-circle distance, or the broadcaster's RTT table);
+// in it the accepting zone with the most free capacity (ties go to the
+// first zone, so placement is deterministic); the leader on a node of that
+// zone (see ChooseNode); the standby on a node of the twin zone. A region
+// is left only when both its zones are down, full or without Redis.
+func Place(t Topology, b Broadcaster) (Placement, error) {
+	for rank, ri := range RankRegions(t, b) {
+		r := t.Regions[ri]
+		zi, ok := ChooseZone(r)
+		if !ok {
+			continue
+		}
+		ni, _ := ChooseNode(r.Zones[zi], -1)
+		p := Placement{
+			RegionIndex: ri, ZoneIndex: zi, NodeIndex: ni,
+			Region: r.Name, Zone: r.Zones[zi].Name, Node: r.Zones[zi].Nodes[ni].ID,
+			StandbyZoneIndex: -1, StandbyNodeIndex: -1,
+			RegionRank: rank,
+		}
+		for other := range r.Zones {
+			if other != zi && !r.Zones[other].Accepting() {
+				p.ZoneFallback = true
+			}
+		}
+		if sz, sn, ok := Standby(r, zi); ok {
+			p.StandbyZoneIndex, p.StandbyNodeIndex = sz, sn
+			p.StandbyZone, p.StandbyNode = r.Zones[sz].Name, r.Zones[sz].Nodes[sn].ID
+		}
+		return p, nil
+	}
+	return Placement{}, ErrNoCapacity
+}
+
+// RankRegions orders the topology's regions (as indices) from the closest
+// to the farthest for the broadcaster. Ties keep the topology's order.
+func RankRegions(t Topology, b Broadcaster) []int {
+	idx := make([]int, len(t.Regions))
+	for i := range idx {
+		idx[i] = i
+	}
+	type key struct {
+		measured bool
+		rtt      time.Duration
+		km       float64
+	}
+	keys := make([]key, len(t.Regions))
+	for i, r := range t.Regions {
+		rtt, ok := b.RTT[r.Name]
+		keys[i] = key{measured: ok, rtt: rtt, km: DistanceKm(b.Location, r.Location)}
+	}
+	slices.SortStableFunc(idx, func(x, y int) int {
+		a, c := keys[x], keys[y]
+		switch {
+		case a.measured && !c.measured:
+			return -1
+		case !a.measured && c.measured:
+			return 1
+		case a.measured && a.rtt != c.rtt:
+			if a.rtt < c.rtt {
+				return -1
+			}
+			return 1
+		case a.km < c.km:
+			return -1
+		case a.km > c.km:
+			return 1
+		}
+		return 0
+	})
+	return idx
+}
+
+// ChooseZone picks the better zone of a region for a new ingest: the
+// accepting zone with the most free capacity. It reports false when no
+// zone of the region accepts.
+func ChooseZone(r Region) (int, bool) {
+	best, bestFree := -1, 0
+	for i, z := range r.Zones {
+		if f := z.Free(); f > bestFree {
+			best, bestFree = i, f
+		}
+	}
+	return best, best >= 0
+}
+
+// Standby picks the twin zone of leaderZone and a node in it for the hot
+// standby; false when the twin zone does not accept.
+func Standby(r Region, leaderZone int) (zone, node int, ok bool) {
+	for i, z := range r.Zones {
+		if i == leaderZone || !z.Accepting() {
+			continue
+		}
+		if n, ok := ChooseNode(z, -1); ok {
+			return i, n, true
+		}
+	}
+	return -1, -1, false
+}
+
+// ChooseNode picks the node of a zone that takes new work: the accepting
+// node with the least free capacity that still has room (bin packing, ties
+// to the lowest index), skipping the node at index exclude. Packing rather
+// than spreading leaves whole nodes idle, so the auto-scaling group can
+// scale in without moving streams (busy nodes carry scale-in protection);
+// a node loss costs each of its streams a takeover either way.
+func ChooseNode(z Zone, exclude int) (int, bool) {
+	best, bestFree := -1, 0
+	for i, n := range z.Nodes {
+		if i == exclude {
+			continue
+		}
+		if f := n.Free(); f > 0 && (best < 0 || f < bestFree) {
+			best, bestFree = i, f
+		}
+	}
+	return best, best >= 0
+}
