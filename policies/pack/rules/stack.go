@@ -1,0 +1,222 @@
+package rules
+
+import (
+	"sort"
+)
+
+// Tags that place a resource in zonecast's topology. The provision programs
+// set them on every regional resource that supports tags (see
+// docs/policy-pack.md for the full convention and its fallbacks).
+const (
+	TagRegion = "zonecast:region" // AWS region name, e.g. eu-west-1
+	TagZone   = "zonecast:zone"   // zone label within the region, e.g. a, b
+	TagAZ     = "zonecast:az"     // availability zone name, e.g. eu-west-1a
+)
+
+// unknownRegion labels resources whose region cannot be told at all; they
+// are still judged together as one region.
+const unknownRegion = "(region not known)"
+
+// Stack indexes a stack's resources for the stack policies.
+type Stack struct {
+	Resources     []Resource
+	byURN         map[string]int
+	defaultRegion string
+}
+
+// NewStack indexes rs. defaultRegion is the stack's aws:region, if any.
+func NewStack(rs []Resource, defaultRegion string) *Stack {
+	s := &Stack{Resources: rs, byURN: make(map[string]int, len(rs)), defaultRegion: defaultRegion}
+	for i, r := range rs {
+		s.byURN[r.URN] = i
+	}
+	return s
+}
+
+// OfType lists the resources of the given types, in stack order.
+func (s *Stack) OfType(tokens ...string) []Resource {
+	var out []Resource
+	for _, r := range s.Resources {
+		if r.typeIs(tokens...) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Tag reads one tag from `tags` (a map, or the auto-scaling group's list of
+// {key, value, propagateAtLaunch}), falling back to `tagsAll`.
+func Tag(r Resource, key string) Value {
+	for _, prop := range []string{"tags", "tagsAll"} {
+		tags := r.get(prop)
+		if tags.Presence == Unknown {
+			return Value{Presence: Unknown}
+		}
+		if m, ok := tags.Object(); ok {
+			if v := Get(m, key); v.Presence != Absent {
+				return v
+			}
+			continue
+		}
+		if list, ok := tags.Array(); ok {
+			unknown := false
+			for _, e := range list {
+				em, ok := e.Object()
+				if !ok {
+					unknown = unknown || e.Presence == Unknown
+					continue
+				}
+				k := Get(em, "key")
+				if ks, ok := k.String(); ok && ks == key {
+					return Get(em, "value")
+				}
+				unknown = unknown || k.Presence == Unknown
+			}
+			if unknown {
+				return Value{Presence: Unknown}
+			}
+		}
+	}
+	return Value{Presence: Absent}
+}
+
+// Region tells which region r serves: the zonecast:region tag, else (for an
+// endpoint group) its endpointGroupRegion, else its provider's region, else
+// the stack's default region.
+func (s *Stack) Region(r Resource) string {
+	if v, ok := Tag(r, TagRegion).String(); ok && v != "" {
+		return v
+	}
+	if r.typeIs(typeEndpointGroup) {
+		egr := r.get("endpointGroupRegion")
+		if v, ok := egr.String(); ok && v != "" {
+			return v
+		}
+		if egr.Presence == Unknown {
+			return ""
+		}
+	}
+	if r.ProviderRegion != "" {
+		return r.ProviderRegion
+	}
+	if s.defaultRegion != "" {
+		return s.defaultRegion
+	}
+	return unknownRegion
+}
+
+// Zone tells which zone of its region r belongs to: the zonecast:zone tag,
+// else its single availability zone. known is false when that cannot be
+// told yet (unknown values) or r is not zonal.
+func (s *Stack) Zone(r Resource) (zone string, known bool) {
+	t := Tag(r, TagZone)
+	if v, ok := t.String(); ok && v != "" {
+		return v, true
+	}
+	if t.Presence == Unknown {
+		return "", false
+	}
+	azs, all := s.AZs(r)
+	if all && len(azs) == 1 {
+		return azs[0], true
+	}
+	return "", false
+}
+
+// AZs lists the availability zones r is placed in, and whether that list is
+// complete: an auto-scaling group's availabilityZones or its subnets' zones,
+// a replication group's preferred zones, else the zonecast:az tag.
+func (s *Stack) AZs(r Resource) (azs []string, complete bool) {
+	set := map[string]bool{}
+	add := func(v string) {
+		if v != "" {
+			set[v] = true
+		}
+	}
+	complete = true
+	switch {
+	case r.typeIs(typeASG):
+		if v := r.get("availabilityZones"); v.Presence != Absent {
+			list, all := v.Strings()
+			for _, az := range list {
+				add(az)
+			}
+			complete = all
+			break
+		}
+		subnetIDs := r.get("vpcZoneIdentifiers")
+		if subnetIDs.Presence == Absent {
+			break
+		}
+		ids, _ := subnetIDs.Strings()
+		subnets := s.Refs(r, "vpcZoneIdentifiers", ids, "aws:ec2/subnet:Subnet")
+		if len(subnets) == 0 {
+			complete = false
+		}
+		for _, sn := range subnets {
+			if az, ok := sn.get("availabilityZone").String(); ok {
+				add(az)
+			} else {
+				complete = false
+			}
+		}
+	case r.typeIs(typeReplicationGroup):
+		if list, all := r.get("preferredCacheClusterAzs").Strings(); len(list) > 0 {
+			add(list[0])
+			complete = all
+		}
+	}
+	if len(set) == 0 {
+		t := Tag(r, TagAZ)
+		if v, ok := t.String(); ok {
+			add(v)
+		} else if t.Presence == Unknown {
+			complete = false
+		}
+	}
+	out := make([]string, 0, len(set))
+	for az := range set {
+		out = append(out, az)
+	}
+	sort.Strings(out)
+	return out, complete
+}
+
+// Refs resolves what r's property key points at: resources of the given
+// types whose id, arn or name is one of the known values, and those the
+// engine recorded as the property's dependencies (which is how links are
+// told during a preview, when IDs and ARNs are still unknown).
+func (s *Stack) Refs(r Resource, key string, values []string, types ...string) []Resource {
+	want := map[string]bool{}
+	for _, v := range values {
+		if v != "" {
+			want[v] = true
+		}
+	}
+	deps := map[string]bool{}
+	for _, u := range r.PropertyDependencies[key] {
+		deps[u] = true
+	}
+	var out []Resource
+	for _, o := range s.Resources {
+		if o.URN == r.URN || (len(types) > 0 && !o.typeIs(types...)) {
+			continue
+		}
+		if deps[o.URN] {
+			out = append(out, o)
+			continue
+		}
+		for _, k := range []string{"id", "arn", "name"} {
+			if v, ok := o.get(k).String(); ok && want[v] {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// zoneKey identifies one zone of one region.
+type zoneKey struct{ region, zone string }
+
+func (k zoneKey) String() string { return k.region + "/" + k.zone }
