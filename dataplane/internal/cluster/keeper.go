@@ -104,6 +104,7 @@ func (k *Keeper) Run(ctx context.Context) {
 	t := k.store.timings
 	tick := time.NewTicker(t.LeaseRenew)
 	defer tick.Stop()
+	failing := false
 	for {
 		k.mu.Lock()
 		wait := time.Until(k.deadline)
@@ -136,6 +137,7 @@ func (k *Keeper) Run(ctx context.Context) {
 		cancel()
 		switch {
 		case err == nil:
+			failing = false
 			k.mu.Lock()
 			if k.autonomous {
 				k.log.Info("redis reachable again: lease confirmed", "token", k.token)
@@ -148,7 +150,10 @@ func (k *Keeper) Run(ctx context.Context) {
 			k.lose("stale")
 			return
 		default:
-			k.log.Warn("lease renewal failed", "err", err)
+			if !failing { // once per outage, not once a second
+				k.log.Warn("lease renewal failed; retrying every renewal period", "err", err)
+			}
+			failing = true
 		}
 	}
 }
