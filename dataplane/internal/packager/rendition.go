@@ -1,60 +1,452 @@
 package packager
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"sync"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
 )
+
+// graceSegments is how many segments stay fetchable after they leave the
+// playlist: a player that loaded the playlist just before may still ask.
+const graceSegments = 2
 
 // Rendition is one variant of a stream (the source, or a ladder rung): its
 // demuxer, segmenter and playlists.
 type Rendition struct {
-	stream *Stream
-	name   string
+	stream              *Stream
+	name                string
+	log                 *slog.Logger
+	segTicks, partTicks int64
 
-	mu    sync.Mutex
-	stats Stats
-	st    RenditionState
+	wmu   sync.Mutex // serialises WriteTS, Discontinuity and close
+	demux *mpegts.Demuxer
+
+	mu      sync.Mutex // everything below
+	changed chan struct{}
+	closed  bool
+	stats   Stats
+
+	// input session
+	tracks      []*mpegts.Track
+	sess        *session // nil until the first keyframe of a session
+	needDisc    bool     // the next segment starts after a discontinuity
+	prevKeyRaw  int64    // raw DTS of the previous keyframe (cut rule)
+	havePrevKey bool
+
+	// playlist
+	nextMSN     uint64
+	discSeq     uint64 // EXT-X-DISCONTINUITY-SEQUENCE of segs[0]
+	segs        []*segment
+	cur         *segment
+	evicted     []*segment // out of the playlist, still fetchable
+	lastPDTEnd  time.Time
+	curInit     string // name of the current init segment
+	curInitData []byte
+	targetDur   int           // EXT-X-TARGETDURATION, never decreases
+	partTarget  time.Duration // PART-TARGET, never decreases
+	measure     measurement
 }
 
 func newRendition(s *Stream, name string) *Rendition {
-	return &Rendition{stream: s, name: name}
+	r := &Rendition{
+		stream:     s,
+		name:       name,
+		log:        s.log.With("rendition", name),
+		segTicks:   durationToTicks(s.cfg.SegmentDuration),
+		partTicks:  durationToTicks(s.cfg.PartDuration),
+		changed:    make(chan struct{}),
+		targetDur:  int((s.cfg.SegmentDuration + time.Second/2) / time.Second),
+		partTarget: s.cfg.PartDuration,
+	}
+	if r.targetDur < 1 {
+		r.targetDur = 1
+	}
+	r.demux = &mpegts.Demuxer{
+		OnTracks:     r.onTracks,
+		OnAccessUnit: r.onAccessUnit,
+		OnError:      r.onDecodeError,
+	}
+	return r
 }
 
 // Name is the rendition's name ("source", "720p", ...).
 func (r *Rendition) Name() string { return r.name }
 
-// WriteTS feeds MPEG-TS bytes in any chunking. Garbage is counted, logged and
-// skipped; an error means this rendition cannot continue with this input
-// (it never affects other renditions or streams).
+// WriteTS feeds MPEG-TS bytes in any chunking. Garbage and truncated packets
+// are counted, logged (rate-limited) and skipped; the error is non-nil only
+// once the stream is closed. It never affects other renditions or streams.
 func (r *Rendition) WriteTS(p []byte) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	r.mu.Lock()
+	closed := r.closed
 	r.stats.BytesIn += uint64(len(p))
 	r.mu.Unlock()
-	return nil
+	if closed {
+		return fmt.Errorf("packager: rendition %s/%s is closed", r.stream.name, r.name)
+	}
+	_, err := r.demux.Write(p)
+	return err
 }
 
 // Discontinuity tells the rendition that its input was cut (publisher gone,
-// encoder restart): the next segment is marked EXT-X-DISCONTINUITY.
-func (r *Rendition) Discontinuity() {}
+// encoder restart): what was received is published at once, and the next
+// segment is marked EXT-X-DISCONTINUITY with a new init segment if needed.
+func (r *Rendition) Discontinuity() {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.demux.Reset() // waits for the demuxer goroutine: no callback races below
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endSession()
+}
 
 // Stats returns the rendition's counters.
 func (r *Rendition) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.stats
+	st := r.stats
+	st.DecodeErrors = r.demux.DecodeErrors()
+	return st
 }
 
-// State returns what a successor needs to continue this rendition.
-func (r *Rendition) State() RenditionState {
+func (r *Rendition) close() {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.demux.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.st
+	if r.closed {
+		return
+	}
+	r.closed = true
+	var names []string
+	for _, s := range append(append(r.evicted, r.segs...), r.cur) {
+		if s != nil {
+			names = append(names, r.segmentObjects(s)...)
+		}
+	}
+	r.stream.store.Delete(names...)
+	r.segs, r.evicted, r.cur = nil, nil, nil
+	r.notifyLocked()
 }
 
-// Resume continues the playlist described by st.
-func (r *Rendition) Resume(st RenditionState) {
+var lastDecodeLog sync.Map // rendition → time of its last decode-error log line
+
+func (r *Rendition) onDecodeError(err error) {
+	// Rate-limited: a publisher sending garbage must not flood the log.
+	t := time.Now()
+	if v, ok := lastDecodeLog.Load(r); ok && t.Sub(v.(time.Time)) < 5*time.Second {
+		return
+	}
+	lastDecodeLog.Store(r, t)
+	r.log.Warn("bad MPEG-TS input skipped", "err", err, "decode_errors", r.demux.DecodeErrors())
+}
+
+// onTracks starts a new input session (demuxer callback).
+func (r *Rendition) onTracks(tracks []*mpegts.Track) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.st = st
+	r.endSession()
+	r.tracks = tracks
 }
 
-func (r *Rendition) close() {}
+// endSession publishes what the current input session produced and makes the
+// next keyframe start a new segment after a discontinuity.
+func (r *Rendition) endSession() {
+	if r.sess != nil {
+		r.finishSegment(r.sess.lastEnd())
+		r.sess = nil
+		r.needDisc = true
+		r.havePrevKey = false
+	}
+}
+
+func (r *Rendition) notifyLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// onAccessUnit is the segmenter (demuxer callback).
+func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if au.Discontinuity && r.sess != nil {
+		r.endSession()
+	}
+	if r.sess == nil {
+		if !r.startSession(au) {
+			return
+		}
+	}
+	s := r.sess
+	switch au.Track {
+	case s.video.src:
+		r.onVideo(au)
+	case s.audioSrc():
+		if s.video != nil && r.cur == nil {
+			return // audio before the first keyframe: nothing to attach it to
+		}
+		if s.video == nil {
+			r.onDriverAudio(au)
+			return
+		}
+		if err := s.addAudio(au); err != nil {
+			r.onDecodeError(err)
+		}
+		if err := s.writeTS(au); err != nil {
+			r.onDecodeError(err)
+		}
+	}
+}
+
+// startSession begins a session at the first keyframe that carries its
+// parameter sets (or the first audio frame of an audio-only input).
+func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
+	s, err := newSession(r.tracks, au)
+	if err != nil {
+		r.onDecodeError(err)
+		return false
+	}
+	if s == nil {
+		return false // not a usable starting point yet
+	}
+	init, err := s.initSegment()
+	if err != nil {
+		r.onDecodeError(err)
+		return false
+	}
+	if !bytes.Equal(init, r.curInitData) {
+		// Named from the first segment that uses it, so every node names it
+		// the same and it can be cached forever.
+		r.curInit = initName(r.nextMSN)
+		r.curInitData = init
+		if err := r.stream.store.Put(r.name+"/"+r.curInit, init); err != nil {
+			r.log.Warn("disk copy failed", "err", err)
+		}
+		r.stats.BytesOut += uint64(len(init))
+	}
+	r.sess = s
+	return true
+}
+
+func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
+	s := r.sess
+	key := s.isKeyframe(au)
+	if key {
+		if s.paramsChanged(au) {
+			// New resolution or profile without a reconnect: needs a new
+			// init segment, so treat it as a discontinuity.
+			r.endSession()
+			if !r.startSession(au) {
+				return
+			}
+			s = r.sess
+		}
+		if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, au.RawDTS, r.segTicks) {
+			r.finishSegment(au.DTS)
+			r.startSegment(au)
+		}
+		r.prevKeyRaw, r.havePrevKey = au.RawDTS, true
+	}
+	if r.cur == nil {
+		return // waiting for the first keyframe
+	}
+	if s.partOpen && s.partStart < 0 {
+		s.partStart = au.DTS
+	}
+	dur, err := s.addVideo(au, key && len(r.cur.parts) == 0 && !s.partHasVideo())
+	if err != nil {
+		r.onDecodeError(err)
+		return
+	}
+	r.cur.frames++
+	if err := s.writeTS(au); err != nil {
+		r.onDecodeError(err)
+	}
+	if partDue(s.partStart, au.DTS, dur, r.partTicks) {
+		r.finishPart()
+	}
+}
+
+// onDriverAudio segments an audio-only input: every frame is a keyframe.
+func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
+	s := r.sess
+	if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, au.RawDTS, r.segTicks) {
+		r.finishSegment(au.DTS)
+		r.startSegment(au)
+	}
+	r.prevKeyRaw, r.havePrevKey = au.RawDTS, true
+	if s.partStart < 0 {
+		s.partStart = au.DTS
+	}
+	if err := s.addAudio(au); err != nil {
+		r.onDecodeError(err)
+		return
+	}
+	if err := s.writeTS(au); err != nil {
+		r.onDecodeError(err)
+	}
+	if partDue(s.partStart, au.DTS, s.audioTicks(au), r.partTicks) {
+		r.finishPart()
+	}
+}
+
+// startSegment opens segment r.nextMSN at au.
+func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
+	s := r.sess
+	seg := &segment{
+		msn:         r.nextMSN,
+		startDTS:    au.DTS,
+		rawStartDTS: au.RawDTS,
+		disc:        r.needDisc && (len(r.segs) > 0 || r.nextMSN > 0),
+		initName:    r.curInit,
+	}
+	r.nextMSN++
+	r.needDisc = false
+	if seg.disc || s.anchorPDT.IsZero() {
+		// PDT follows the media clock inside a session and the wall clock
+		// at its start, never going back.
+		start := now().UTC()
+		if start.Before(r.lastPDTEnd) {
+			start = r.lastPDTEnd
+		}
+		s.anchorPDT, s.anchorDTS = start, au.DTS
+	}
+	seg.pdt = s.anchorPDT.Add(ticksToDuration(au.DTS - s.anchorDTS))
+	if sz := r.measure.lastSegmentBytes; sz > 0 {
+		seg.fmp4 = make([]byte, 0, sz+sz/4)
+	}
+	r.cur = seg
+	s.startSegmentTS()
+	s.partOpen, s.partStart = true, au.DTS
+}
+
+// finishPart publishes the open part.
+func (r *Rendition) finishPart() {
+	s, seg := r.sess, r.cur
+	if s == nil || seg == nil || !s.partOpen || s.empty() {
+		return
+	}
+	data, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000 + uint64(len(seg.parts))))
+	s.partOpen, s.partStart = true, -1
+	if err != nil {
+		r.onDecodeError(err)
+		return
+	}
+	off := len(seg.fmp4)
+	seg.fmp4 = append(seg.fmp4, data...)
+	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent}
+	seg.parts = append(seg.parts, p)
+	if p.duration > r.partTarget {
+		r.partTarget = p.duration
+	}
+	// The part shares the segment's bytes: both are immutable.
+	if err := r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), seg.fmp4[off:len(seg.fmp4):len(seg.fmp4)]); err != nil {
+		r.log.Warn("disk copy failed", "err", err)
+	}
+	r.stats.PartsWritten++
+	r.stats.BytesOut += uint64(len(data))
+	r.notifyLocked()
+}
+
+// finishSegment closes the open segment; end is the DTS where the next one
+// starts (or the end of the last sample).
+func (r *Rendition) finishSegment(end int64) {
+	seg := r.cur
+	if seg == nil {
+		return
+	}
+	r.finishPart()
+	r.cur = nil
+	if len(seg.parts) == 0 {
+		r.nextMSN-- // nothing was published under this number
+		if seg.disc {
+			r.needDisc = true
+		}
+		return
+	}
+	seg.duration = ticksToDuration(end - seg.startDTS)
+	if seg.duration <= 0 {
+		var d time.Duration
+		for _, p := range seg.parts {
+			d += p.duration
+		}
+		seg.duration = d
+	}
+	seg.complete = true
+	if r.sess != nil {
+		seg.ts = r.sess.finishSegmentTS()
+	}
+	st := r.stream.store
+	if err := st.Put(r.name+"/"+segName(seg.msn), seg.fmp4); err != nil {
+		r.log.Warn("disk copy failed", "err", err)
+	}
+	if seg.ts != nil {
+		_ = st.Put(r.name+"/"+tsName(seg.msn), seg.ts)
+	}
+	r.stats.SegmentsWritten++
+	r.stats.BytesOut += uint64(len(seg.fmp4) + len(seg.ts))
+	if seg.disc {
+		r.stats.Discontinuities++
+	}
+	if td := int((seg.duration + time.Second/2) / time.Second); td > r.targetDur {
+		r.targetDur = td // TARGETDURATION ≥ every rounded EXTINF
+	}
+	r.measure.add(seg, r.sess)
+	r.lastPDTEnd = seg.pdt.Add(seg.duration)
+	r.segs = append(r.segs, seg)
+	r.slideWindow()
+	r.notifyLocked()
+}
+
+// slideWindow keeps WindowSegments segments in the playlist and frees what
+// fell out of the grace period.
+func (r *Rendition) slideWindow() {
+	for len(r.segs) > r.stream.cfg.WindowSegments {
+		old := r.segs[0]
+		r.segs = r.segs[1:]
+		// The sequence counts the discontinuity tags that left the playlist.
+		if old.disc {
+			r.discSeq++
+		}
+		r.evicted = append(r.evicted, old)
+	}
+	for len(r.evicted) > graceSegments {
+		old := r.evicted[0]
+		r.evicted = r.evicted[1:]
+		r.stream.store.Delete(r.segmentObjects(old)...)
+		if !r.initInUse(old.initName) {
+			r.stream.store.Delete(r.name + "/" + old.initName)
+		}
+	}
+}
+
+func (r *Rendition) initInUse(name string) bool {
+	if name == r.curInit {
+		return true
+	}
+	for _, list := range [][]*segment{r.evicted, r.segs} {
+		for _, s := range list {
+			if s.initName == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *Rendition) segmentObjects(s *segment) []string {
+	names := []string{r.name + "/" + segName(s.msn), r.name + "/" + tsName(s.msn)}
+	for _, p := range s.parts {
+		names = append(names, r.name+"/"+partName(s.msn, p.index))
+	}
+	return names
+}

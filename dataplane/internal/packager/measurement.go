@@ -1,0 +1,90 @@
+package packager
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/bluenviron/gohlslib/v2/pkg/codecparams"
+	hlscodecs "github.com/bluenviron/gohlslib/v2/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+
+	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
+)
+
+// measurement is what the multivariant playlist says about a rendition,
+// measured from its real output (the transcoder's ladder relies on it).
+type measurement struct {
+	lastSegmentBytes int
+	width, height    int
+	frameRate        float64 // frames per second over the last segment
+	codecs           []string
+}
+
+func (m *measurement) add(seg *segment, s *session) {
+	m.lastSegmentBytes = len(seg.fmp4)
+	if s == nil {
+		return
+	}
+	m.codecs = m.codecs[:0]
+	if v := s.video; v != nil {
+		if v.src.Codec == mpegts.CodecH265 {
+			var sps h265.SPS
+			if sps.Unmarshal(s.sps) == nil {
+				m.width, m.height = sps.Width(), sps.Height()
+			}
+			m.codecs = append(m.codecs, codecparams.Marshal(&hlscodecs.H265{VPS: s.vps, SPS: s.sps, PPS: s.pps}))
+		} else {
+			var sps h264.SPS
+			if sps.Unmarshal(s.sps) == nil {
+				m.width, m.height = sps.Width(), sps.Height()
+			}
+			m.codecs = append(m.codecs, codecparams.Marshal(&hlscodecs.H264{SPS: s.sps, PPS: s.pps}))
+		}
+		if sec := seg.duration.Seconds(); sec > 0 && seg.frames > 0 {
+			m.frameRate = math.Round(float64(seg.frames)/sec*1000) / 1000
+		}
+	}
+	if a := s.audio; a != nil {
+		if a.src.Codec == mpegts.CodecOpus {
+			m.codecs = append(m.codecs, "opus")
+		} else {
+			m.codecs = append(m.codecs, codecparams.Marshal(&hlscodecs.MPEG4Audio{Config: *a.src.AAC}))
+		}
+	}
+}
+
+func (m *measurement) resolution() string {
+	if m.width == 0 {
+		return ""
+	}
+	return strconv.Itoa(m.width) + "x" + strconv.Itoa(m.height)
+}
+
+func (m *measurement) codecString() string { return strings.Join(m.codecs, ",") }
+
+// bandwidth returns the peak and average bit rates of the segments in the
+// window: fmp4 selects the LL-HLS bodies, otherwise the classic TS ones.
+func bandwidth(segs []*segment, fmp4 bool) (peak, avg int) {
+	var bits, secs float64
+	for _, s := range segs {
+		n := len(s.ts)
+		if fmp4 {
+			n = len(s.fmp4)
+		}
+		d := s.duration.Seconds()
+		if d <= 0 {
+			continue
+		}
+		if b := int(float64(n) * 8 / d); b > peak {
+			peak = b
+		}
+		bits += float64(n) * 8
+		secs += d
+	}
+	if secs > 0 {
+		avg = int(bits / secs)
+	}
+	return peak, avg
+}

@@ -1,0 +1,400 @@
+package packager
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+	mcmpegts "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+
+	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
+)
+
+const tsMask = int64(1)<<33 - 1
+
+// session is one input session of a rendition (from a publisher's first
+// keyframe to its disconnection): the tracks, their parameter sets, the
+// samples of the open part and the classic TS writer.
+type session struct {
+	video *trackOut // nil for audio-only input
+	audio *trackOut // nil without audio
+
+	vps, sps, pps []byte
+
+	anchorPDT time.Time
+	anchorDTS int64
+	partOpen  bool
+	partStart int64 // -1 until the part's first driving sample
+
+	tsBuf   *bytes.Buffer
+	tsw     *mcmpegts.Writer
+	tsVideo *mcmpegts.Track
+	tsAudio *mcmpegts.Track
+}
+
+// trackOut is one output track of the fMP4 parts.
+type trackOut struct {
+	src       *mpegts.Track
+	id        int
+	timescale int64
+	samples   []*fmp4.Sample
+	base      int64 // decode time of samples[0], in timescale
+	lastDTS   int64 // video: last DTS (90 kHz)
+	lastDelta int64 // video: last DTS step (90 kHz)
+	haveLast  bool
+	next      int64 // audio: where the next frame is expected, in timescale
+	haveNext  bool
+	ended     int64 // end of the last sample, in 90 kHz
+}
+
+// newSession returns nil (and no error) while au is not a place to start.
+func newSession(tracks []*mpegts.Track, au *mpegts.AccessUnit) (*session, error) {
+	s := &session{partStart: -1}
+	for _, t := range tracks {
+		switch {
+		case t.Codec.IsVideo() && s.video == nil:
+			s.video = &trackOut{src: t, id: 1, timescale: 90000}
+		case !t.Codec.IsVideo() && s.audio == nil:
+			s.audio = &trackOut{src: t, timescale: int64(t.ClockRate())}
+		}
+	}
+	if s.video == nil && s.audio == nil {
+		return nil, nil
+	}
+	if s.audio != nil {
+		s.audio.id = 1
+		if s.video != nil {
+			s.audio.id = 2
+		}
+	}
+	if s.video != nil {
+		if au.Track != s.video.src || !s.isKeyframe(au) {
+			return nil, nil
+		}
+		s.takeParams(au)
+		if s.sps == nil || s.pps == nil || (s.video.src.Codec == mpegts.CodecH265 && s.vps == nil) {
+			return nil, fmt.Errorf("keyframe without parameter sets: waiting for the next one")
+		}
+	} else if au.Track != s.audio.src {
+		return nil, nil
+	}
+	if err := s.initTS(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) audioSrc() *mpegts.Track {
+	if s.audio == nil {
+		return nil
+	}
+	return s.audio.src
+}
+
+func validNALUs(au [][]byte) bool {
+	for _, n := range au {
+		if len(n) == 0 {
+			return false
+		}
+	}
+	return len(au) > 0
+}
+
+func (s *session) isKeyframe(au *mpegts.AccessUnit) bool {
+	if !validNALUs(au.NALUs) {
+		return false
+	}
+	if au.Track.Codec == mpegts.CodecH265 {
+		return h265.IsRandomAccess(au.NALUs)
+	}
+	return h264.IsRandomAccess(au.NALUs)
+}
+
+// params extracts the parameter sets carried by au (nil when absent).
+func params(au *mpegts.AccessUnit) (vps, sps, pps []byte) {
+	for _, n := range au.NALUs {
+		if len(n) == 0 {
+			continue
+		}
+		if au.Track.Codec == mpegts.CodecH265 {
+			switch h265.NALUType((n[0] >> 1) & 0x3f) {
+			case h265.NALUType_VPS_NUT:
+				vps = n
+			case h265.NALUType_SPS_NUT:
+				sps = n
+			case h265.NALUType_PPS_NUT:
+				pps = n
+			}
+			continue
+		}
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			sps = n
+		case h264.NALUTypePPS:
+			pps = n
+		}
+	}
+	return
+}
+
+func (s *session) takeParams(au *mpegts.AccessUnit) {
+	vps, sps, pps := params(au)
+	clone := func(b []byte) []byte { return append([]byte(nil), b...) }
+	if vps != nil {
+		s.vps = clone(vps)
+	}
+	if sps != nil {
+		s.sps = clone(sps)
+	}
+	if pps != nil {
+		s.pps = clone(pps)
+	}
+}
+
+// paramsChanged reports a keyframe whose parameter sets differ from the
+// session's (a new resolution or profile mid-session).
+func (s *session) paramsChanged(au *mpegts.AccessUnit) bool {
+	vps, sps, pps := params(au)
+	return (vps != nil && !bytes.Equal(vps, s.vps)) ||
+		(sps != nil && !bytes.Equal(sps, s.sps)) ||
+		(pps != nil && !bytes.Equal(pps, s.pps))
+}
+
+// initSegment is the session's fMP4 initialization segment.
+func (s *session) initSegment() ([]byte, error) {
+	var init fmp4.Init
+	if v := s.video; v != nil {
+		var c mp4codecs.Codec
+		if v.src.Codec == mpegts.CodecH265 {
+			c = &mp4codecs.H265{VPS: s.vps, SPS: s.sps, PPS: s.pps}
+		} else {
+			c = &mp4codecs.H264{SPS: s.sps, PPS: s.pps}
+		}
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: v.id, TimeScale: 90000, Codec: c})
+	}
+	if a := s.audio; a != nil {
+		var c mp4codecs.Codec
+		if a.src.Codec == mpegts.CodecOpus {
+			c = &mp4codecs.Opus{ChannelCount: a.src.OpusChannels}
+		} else {
+			c = &mp4codecs.MPEG4Audio{Config: *a.src.AAC}
+		}
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: a.id, TimeScale: uint32(a.timescale), Codec: c})
+	}
+	var buf seekablebuffer.Buffer
+	if err := init.Marshal(&buf); err != nil {
+		return nil, fmt.Errorf("init segment: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *session) partHasVideo() bool { return s.video != nil && len(s.video.samples) > 0 }
+
+func (s *session) empty() bool {
+	return (s.video == nil || len(s.video.samples) == 0) && (s.audio == nil || len(s.audio.samples) == 0)
+}
+
+// addVideo appends a video sample to the open part and returns its
+// (estimated) duration in 90 kHz ticks: the previous sample's duration is
+// corrected now that its successor's DTS is known; the last sample of a part
+// keeps the estimate (the previous frame interval), so a part can be
+// published as soon as its last frame has arrived.
+func (s *session) addVideo(au *mpegts.AccessUnit, _ bool) (int64, error) {
+	v := s.video
+	if !validNALUs(au.NALUs) {
+		return 0, fmt.Errorf("empty NAL unit in video access unit")
+	}
+	if v.haveLast {
+		if d := au.DTS - v.lastDTS; d > 0 && d < 90000 {
+			v.lastDelta = d
+			if n := len(v.samples); n > 0 {
+				v.samples[n-1].Duration = uint32(d)
+			}
+		}
+	}
+	est := v.lastDelta
+	if est <= 0 {
+		est = 3000 // 30 fps until the second frame tells
+	}
+	smp := &fmp4.Sample{Duration: uint32(est)}
+	var err error
+	if v.src.Codec == mpegts.CodecH265 {
+		err = smp.FillH265(int32(au.PTS-au.DTS), au.NALUs)
+	} else {
+		err = smp.FillH264(int32(au.PTS-au.DTS), au.NALUs)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v.samples) == 0 {
+		v.base = au.DTS
+	}
+	v.samples = append(v.samples, smp)
+	v.lastDTS, v.haveLast = au.DTS, true
+	v.ended = au.DTS + est
+	return est, nil
+}
+
+// frameTicks is the duration of one audio frame in the track's timescale.
+func (t *trackOut) frameDuration(frame []byte) int64 {
+	if t.src.Codec == mpegts.CodecOpus {
+		return opus.PacketDuration2(frame) // 48 kHz
+	}
+	return 1024 // AAC-LC frames
+}
+
+// audioTicks is the duration of au in 90 kHz ticks.
+func (s *session) audioTicks(au *mpegts.AccessUnit) int64 {
+	var d int64
+	for _, f := range au.Frames {
+		d += s.audio.frameDuration(f)
+	}
+	return d * 90000 / s.audio.timescale
+}
+
+// addAudio appends audio frames to the open part. Frames are laid end to
+// end while their timestamps agree within 100 ms, so the audio track has no
+// rounding gaps; a larger step restarts from the timestamp.
+func (s *session) addAudio(au *mpegts.AccessUnit) error {
+	a := s.audio
+	t := au.PTS * a.timescale / 90000
+	if a.haveNext {
+		if diff := t - a.next; diff < a.timescale/10 && diff > -a.timescale/10 {
+			t = a.next
+		}
+	}
+	if len(a.samples) == 0 {
+		a.base = t
+	} else if t != a.next {
+		// A jump inside the part: fMP4 cannot express a gap between
+		// samples, so stretch the previous sample over it when it is
+		// forward, and drop frames that would overlap.
+		if t < a.next {
+			return nil
+		}
+		last := a.samples[len(a.samples)-1]
+		last.Duration += uint32(t - a.next)
+	}
+	for _, f := range au.Frames {
+		d := a.frameDuration(f)
+		a.samples = append(a.samples, &fmp4.Sample{Duration: uint32(d), Payload: f})
+		t += d
+	}
+	a.next, a.haveNext = t, true
+	a.ended = t * 90000 / a.timescale
+	return nil
+}
+
+// lastEnd is where the session's media ends (90 kHz).
+func (s *session) lastEnd() int64 {
+	if s.video != nil {
+		return s.video.ended
+	}
+	return s.audio.ended
+}
+
+// marshalPart encodes the open part and empties it. ticks is its duration
+// (of the driving track) in 90 kHz.
+func (s *session) marshalPart(seq uint32) (data []byte, ticks int64, independent bool, err error) {
+	var p fmp4.Part
+	p.SequenceNumber = seq
+	independent = true
+	if v := s.video; v != nil && len(v.samples) > 0 {
+		p.Tracks = append(p.Tracks, &fmp4.PartTrack{ID: v.id, BaseTime: uint64(v.base), Samples: v.samples})
+		for _, smp := range v.samples {
+			ticks += int64(smp.Duration)
+		}
+		independent = !v.samples[0].IsNonSyncSample
+	}
+	if a := s.audio; a != nil && len(a.samples) > 0 {
+		p.Tracks = append(p.Tracks, &fmp4.PartTrack{ID: a.id, BaseTime: uint64(a.base), Samples: a.samples})
+		if s.video == nil {
+			var d int64
+			for _, smp := range a.samples {
+				d += int64(smp.Duration)
+			}
+			ticks = d * 90000 / a.timescale
+		}
+	}
+	var buf seekablebuffer.Buffer
+	err = p.Marshal(&buf)
+	if s.video != nil {
+		s.video.samples = nil
+	}
+	if s.audio != nil {
+		s.audio.samples = nil
+	}
+	return buf.Bytes(), ticks, independent, err
+}
+
+// initTS prepares the classic TS writer: one per session, writing into the
+// current segment's buffer, so continuity counters run on across segments.
+func (s *session) initTS() error {
+	var tracks []*mcmpegts.Track
+	if v := s.video; v != nil {
+		if v.src.Codec == mpegts.CodecH265 {
+			s.tsVideo = &mcmpegts.Track{Codec: &tscodecs.H265{}}
+		} else {
+			s.tsVideo = &mcmpegts.Track{Codec: &tscodecs.H264{}}
+		}
+		tracks = append(tracks, s.tsVideo)
+	}
+	if a := s.audio; a != nil {
+		if a.src.Codec == mpegts.CodecOpus {
+			s.tsAudio = &mcmpegts.Track{Codec: &tscodecs.Opus{ChannelCount: a.src.OpusChannels}} //nolint:staticcheck
+		} else {
+			s.tsAudio = &mcmpegts.Track{Codec: &tscodecs.MPEG4Audio{Config: *a.src.AAC}}
+		}
+		tracks = append(tracks, s.tsAudio)
+	}
+	s.tsw = &mcmpegts.Writer{W: tsSink{s}, Tracks: tracks}
+	return s.tsw.Initialize()
+}
+
+// tsSink lets the session's one TS writer write into whichever segment is
+// open.
+type tsSink struct{ s *session }
+
+func (t tsSink) Write(p []byte) (int, error) {
+	if t.s.tsBuf == nil {
+		return len(p), nil
+	}
+	return t.s.tsBuf.Write(p)
+}
+
+func (s *session) startSegmentTS() { s.tsBuf = &bytes.Buffer{} }
+
+func (s *session) finishSegmentTS() []byte {
+	if s.tsBuf == nil {
+		return nil
+	}
+	b := s.tsBuf.Bytes()
+	s.tsBuf = nil
+	return b
+}
+
+func (s *session) writeTS(au *mpegts.AccessUnit) error {
+	if s.tsBuf == nil {
+		return nil
+	}
+	switch {
+	case s.video != nil && au.Track == s.video.src:
+		if s.video.src.Codec == mpegts.CodecH265 {
+			return s.tsw.WriteH265(s.tsVideo, au.PTS&tsMask, au.DTS&tsMask, au.NALUs)
+		}
+		return s.tsw.WriteH264(s.tsVideo, au.PTS&tsMask, au.DTS&tsMask, au.NALUs)
+	case s.audio != nil && au.Track == s.audio.src:
+		if s.audio.src.Codec == mpegts.CodecOpus {
+			return s.tsw.WriteOpus(s.tsAudio, au.PTS&tsMask, au.Frames)
+		}
+		return s.tsw.WriteMPEG4Audio(s.tsAudio, au.PTS&tsMask, au.Frames)
+	}
+	return nil
+}
