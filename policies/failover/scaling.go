@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -66,13 +67,33 @@ var DefaultScaling = Scaling{
 	EvaluationPeriod:            60 * time.Second,
 }
 
+// Validate checks the scaling settings against each other.
+func (s Scaling) Validate() error {
+	var errs []error
+	if s.TargetUtilisation <= 0 || s.TargetUtilisation > 0.9 {
+		errs = append(errs, fmt.Errorf("target utilisation %v outside (0, 0.9]: a zone needs headroom for bursts", s.TargetUtilisation))
+	}
+	if s.LaunchDelay <= 0 || s.EvaluationPeriod <= 0 {
+		errs = append(errs, fmt.Errorf("launch delay %v and evaluation period %v must be positive", s.LaunchDelay, s.EvaluationPeriod))
+	}
+	if s.InstanceWarmup < s.LaunchDelay || s.HealthCheckGrace < s.LaunchDelay {
+		errs = append(errs, fmt.Errorf("instance warmup %v and health-check grace %v must cover the launch delay %v", s.InstanceWarmup, s.HealthCheckGrace, s.LaunchDelay))
+	}
+	if s.RefreshMinHealthyPercentage < 50 || s.RefreshMinHealthyPercentage > 100 {
+		errs = append(errs, fmt.Errorf("instance refresh minimum healthy %d %% outside 50–100", s.RefreshMinHealthyPercentage))
+	}
+	return errors.Join(errs...)
+}
+
 // NodesFor is how many nodes a zone needs for load pipeline units at the
 // target utilisation, never under the policy's minimum.
 func (s Scaling) NodesFor(load, capacityPerNode int) int {
 	if capacityPerNode <= 0 {
 		return DefaultRedundancy.MinNodesPerZone
 	}
-	n := int(math.Ceil(float64(load) / (float64(capacityPerNode) * s.TargetUtilisation)))
+	// The small epsilon keeps an exact fit (144 / (24 × 0.6) = 10) from
+	// rounding up through float error.
+	n := int(math.Ceil(float64(load)/(float64(capacityPerNode)*s.TargetUtilisation) - 1e-9))
 	return max(n, DefaultRedundancy.MinNodesPerZone)
 }
 

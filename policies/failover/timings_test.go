@@ -1,0 +1,151 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultTimingsValid(t *testing.T) {
+	if err := DefaultTimings.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := DefaultScaling.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	// One case per rule: break exactly that rule and expect its message.
+	cases := []struct {
+		name   string
+		mutate func(*Timings)
+		want   string
+	}{
+		{"positive durations", func(x *Timings) { x.BroadcasterRetry = 0 }, "BroadcasterRetry must be positive"},
+		{"NLB interval range", func(x *Timings) { x.NLBHealthCheckInterval = 2 * time.Second }, "outside AWS's 5–300 s"},
+		{"NLB interval whole seconds", func(x *Timings) { x.NLBHealthCheckInterval = 5500 * time.Millisecond }, "whole seconds"},
+		{"NLB healthy threshold", func(x *Timings) { x.NLBHealthyThreshold = 1 }, "healthy threshold 1 outside"},
+		{"NLB unhealthy threshold", func(x *Timings) { x.NLBUnhealthyThreshold = 11 }, "unhealthy threshold 11 outside"},
+		{"NLB path", func(x *Timings) { x.NLBHealthCheckPath = "readyz" }, "absolute path"},
+		{"GA interval", func(x *Timings) { x.GAHealthCheckInterval = 15 * time.Second }, "10 s or 30 s"},
+		{"GA threshold", func(x *Timings) { x.GAThreshold = 0 }, "Global Accelerator threshold"},
+		{"node TTL vs heartbeats", func(x *Timings) { x.NodeTTL = 2 * time.Second }, "node TTL 2s must outlive two heartbeats"},
+		{"lease TTL vs renewals", func(x *Timings) { x.LeaseRenew = 3 * time.Second }, "must outlive two renewals"},
+		{"lease vs Redis failover", func(x *Timings) { x.RedisFailover = 5500 * time.Millisecond }, "plus a Redis failover"},
+		{"Redis failover vs Sentinel", func(x *Timings) { x.SentinelDownAfter = 4 * time.Second }, "must exceed Sentinel's down-after"},
+		{"node TTL vs lease", func(x *Timings) { x.NodeTTL = 7 * time.Second; x.NodeHeartbeat = time.Second }, "must not exceed the lease TTL"},
+		{"segment holds two parts", func(x *Timings) { x.PartDuration = 1500 * time.Millisecond }, "at least two parts"},
+		{"segment whole parts", func(x *Timings) { x.PartDuration = 300 * time.Millisecond }, "whole number of parts"},
+		{"relay timeout vs segment", func(x *Timings) { x.RelayTimeout = 2 * time.Second }, "shorter than a segment"},
+		{"relay timeout vs parts", func(x *Timings) { x.RelayTimeout = 300 * time.Millisecond }, "at least two parts"},
+		{"hook vs drain", func(x *Timings) { x.LifecycleHookTimeout = 60 * time.Second }, "must outlast the drain deadline"},
+		{"drain vs NLB detection", func(x *Timings) { x.NLBUnhealthyThreshold = 10; x.NLBHealthCheckInterval = 10 * time.Second }, "shorter than a drain needs"},
+		{"hook maximum", func(x *Timings) { x.LifecycleHookTimeout = 3 * time.Hour }, "7200 s"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm := DefaultTimings
+			c.mutate(&tm)
+			err := tm.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error containing %q, got %v", c.want, err)
+			}
+		})
+	}
+}
+
+func TestScalingValidate(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Scaling)
+		want   string
+	}{
+		{"target", func(s *Scaling) { s.TargetUtilisation = 0.95 }, "target utilisation"},
+		{"launch", func(s *Scaling) { s.LaunchDelay = 0 }, "must be positive"},
+		{"warmup", func(s *Scaling) { s.InstanceWarmup = time.Minute }, "must cover the launch delay"},
+		{"refresh", func(s *Scaling) { s.RefreshMinHealthyPercentage = 20 }, "minimum healthy"},
+	}
+	for _, c := range cases {
+		s := DefaultScaling
+		c.mutate(&s)
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want %q, got %v", c.name, c.want, err)
+		}
+	}
+}
+
+func TestWorstCaseDefaults(t *testing.T) {
+	// The default timings' table, worked out by hand from the rules in
+	// worstcase.go, so that a change of timing or formula shows here.
+	want := map[Fault]struct{ stall, lost, redundant time.Duration }{
+		NodeLoss:         {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // reconnect at 6 s hits the dead node, again at 10 s; +2 s keyframe
+		StandbyLoss:      {0, 0, 0},                                                     // viewers see nothing
+		ZoneLoss:         {44 * time.Second, 42 * time.Second, 6200 * time.Millisecond}, // NLB 10 s + GA 30 s, attempts every 4 s from 6 s: 42 s
+		RedisPrimaryLoss: {0, 0, 0},                                                     // leases outlive the promotion
+		RedisPairLoss:    {0, 0, 0},                                                     // leaders keep serving
+		RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second},        // as a zone, but no lease wait in the new region
+		Partition:        {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // a 10 s cut is a node loss
+		LeaderFreeze:     {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // likewise
+		RollingUpdate:    {3 * time.Second, 1 * time.Second, 200 * time.Millisecond},    // retry 1 s + keyframe 2 s
+	}
+	table := WorstCase(DefaultTimings, 10*time.Second)
+	if len(table) != len(Faults) {
+		t.Fatalf("table has %d rows for %d faults", len(table), len(Faults))
+	}
+	for i, b := range table {
+		if b.Fault != Faults[i] || b.How == "" {
+			t.Fatalf("row %d is %v, want %v with an explanation", i, b.Fault, Faults[i])
+		}
+		w := want[b.Fault]
+		if b.Stall != w.stall || b.MediaLost != w.lost || b.RedundantStall != w.redundant {
+			t.Errorf("%v: stall %v lost %v redundant %v; want %v %v %v", b.Fault, b.Stall, b.MediaLost, b.RedundantStall, w.stall, w.lost, w.redundant)
+		}
+		if b.MediaLost > b.Stall {
+			t.Errorf("%v: more media lost (%v) than stall (%v)", b.Fault, b.MediaLost, b.Stall)
+		}
+	}
+}
+
+func TestFreezeImpact(t *testing.T) {
+	cases := []struct {
+		d, stall, lost time.Duration
+	}{
+		{1 * time.Second, 1 * time.Second, 1 * time.Second},    // SRT and the lease survive
+		{4 * time.Second, 4 * time.Second, 4 * time.Second},    // still under the peer-idle timeout
+		{6 * time.Second, 8 * time.Second, 6 * time.Second},    // reconnect at 6 s lands on the woken node; lease lapsed at 6 s; +2 s keyframe
+		{30 * time.Second, 12 * time.Second, 10 * time.Second}, // a node loss
+	}
+	for _, c := range cases {
+		stall, lost := DefaultTimings.FreezeImpact(c.d)
+		if stall != c.stall || lost != c.lost {
+			t.Errorf("freeze %v: stall %v lost %v, want %v %v", c.d, stall, lost, c.stall, c.lost)
+		}
+	}
+}
+
+func TestReconnectAt(t *testing.T) {
+	tm := DefaultTimings
+	never := func(time.Duration) bool { return false }
+	if got := tm.ReconnectAt(5*time.Second, 100*time.Second, never); got != 6*time.Second {
+		t.Fatalf("lucky reconnect at %v", got)
+	}
+	if got := tm.ReconnectAt(5*time.Second, 0, always); got != 6*time.Second {
+		t.Fatalf("healthy already: %v", got)
+	}
+	if got := tm.ReconnectAt(5*time.Second, 11*time.Second, always); got != 14*time.Second {
+		t.Fatalf("unlucky until 11 s: %v", got)
+	}
+}
+
+func TestFaultNames(t *testing.T) {
+	for _, f := range Faults {
+		g, err := ParseFault(f.String())
+		if err != nil || g != f {
+			t.Fatalf("%v round trip: %v %v", f, g, err)
+		}
+	}
+	if _, err := ParseFault("meteor"); err == nil {
+		t.Fatal("unknown fault accepted")
+	}
+}
