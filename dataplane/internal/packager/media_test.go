@@ -1,0 +1,250 @@
+package packager
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+)
+
+// requireTool fails (never skips) when a tool the tests need is missing.
+func requireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is required by these tests and was not found on PATH: run `make deps` (scripts/deps.sh installs it)", name)
+	}
+	return p
+}
+
+// tsSpec describes a test input made by the real ffmpeg.
+type tsSpec struct {
+	video    string  // "libx264" or "libx265"
+	size     string  // WxH
+	seconds  float64 // duration
+	offset   float64 // -output_ts_offset in seconds (0 = ffmpeg's default start)
+	gop      int     // keyframe interval in frames (1 s at 30 fps = 30)
+	fps      int
+	noAudio  bool
+	bframes  bool
+	audioEnc string // "aac" (default) or "libopus"
+}
+
+// makeTS runs ffmpeg to produce an MPEG-TS file in dir.
+func makeTS(t testing.TB, dir string, s tsSpec) string {
+	t.Helper()
+	ffmpeg := requireTool(t, "ffmpeg")
+	if s.fps == 0 {
+		s.fps = 30
+	}
+	if s.gop == 0 {
+		s.gop = s.fps
+	}
+	if s.size == "" {
+		s.size = "320x240"
+	}
+	if s.video == "" {
+		s.video = "libx264"
+	}
+	if s.audioEnc == "" {
+		s.audioEnc = "aac"
+	}
+	out := filepath.Join(dir, strings.ReplaceAll(s.video+"-"+s.size+"-"+strconv.FormatFloat(s.offset, 'f', 0, 64), "x", "_")+".ts")
+	args := []string{"-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=" + s.size + ":rate=" + strconv.Itoa(s.fps)}
+	if !s.noAudio {
+		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000")
+	}
+	args = append(args, "-t", strconv.FormatFloat(s.seconds, 'f', 3, 64),
+		"-c:v", s.video, "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.gop), "-keyint_min", strconv.Itoa(s.gop), "-sc_threshold", "0")
+	switch s.video {
+	case "libx264":
+		args = append(args, "-preset", "veryfast")
+		if !s.bframes {
+			args = append(args, "-bf", "0")
+		}
+	case "libx265":
+		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error:scenecut=0:open-gop=0")
+	}
+	if !s.noAudio {
+		args = append(args, "-c:a", s.audioEnc, "-b:a", "64k")
+	}
+	if s.offset != 0 {
+		args = append(args, "-output_ts_offset", strconv.FormatFloat(s.offset, 'f', 6, 64))
+	}
+	args = append(args, "-f", "mpegts", out)
+	cmd := exec.Command(ffmpeg, args...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, b)
+	}
+	return out
+}
+
+// chunkSizes are deliberately odd so that packets and PES straddle writes.
+var chunkSizes = []int{1, 7, 188, 1316, 100, 4093, 3, 2000, 65536}
+
+func feed(t testing.TB, r *Rendition, data []byte) {
+	t.Helper()
+	for i := 0; len(data) > 0; i++ {
+		n := min(chunkSizes[i%len(chunkSizes)], len(data))
+		if err := r.WriteTS(data[:n]); err != nil {
+			t.Fatalf("WriteTS: %v", err)
+		}
+		data = data[n:]
+	}
+}
+
+func readFile(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newTestStream(t testing.TB, cfg Config) (*Stream, *httptest.Server) {
+	t.Helper()
+	s := NewStream("cam1", cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(http.StripPrefix("/live/cam1", s))
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	return s, srv
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func get(t testing.TB, srv *httptest.Server, path string) response {
+	t.Helper()
+	res, err := http.Get(srv.URL + "/live/cam1/" + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, b}
+}
+
+func mustGet(t testing.TB, srv *httptest.Server, path string) []byte {
+	t.Helper()
+	r := get(t, srv, path)
+	if r.status != http.StatusOK {
+		t.Fatalf("GET %s: status %d: %s", path, r.status, r.body)
+	}
+	return r.body
+}
+
+func parseMedia(t testing.TB, b []byte) *playlist.Media {
+	t.Helper()
+	pl, err := playlist.Unmarshal(b)
+	if err != nil {
+		t.Fatalf("playlist does not parse: %v\n%s", err, b)
+	}
+	m, ok := pl.(*playlist.Media)
+	if !ok {
+		t.Fatalf("not a media playlist:\n%s", b)
+	}
+	return m
+}
+
+// probe runs ffprobe on a file and returns its packets and streams.
+type probeResult struct {
+	Streams []struct {
+		CodecName string `json:"codec_name"`
+		CodecType string `json:"codec_type"`
+		Width     int    `json:"width"`
+		Height    int    `json:"height"`
+	} `json:"streams"`
+	Packets []struct {
+		CodecType string `json:"codec_type"`
+		PTSTime   string `json:"pts_time"`
+		DTSTime   string `json:"dts_time"`
+		Duration  string `json:"duration_time"`
+		Flags     string `json:"flags"`
+	} `json:"packets"`
+}
+
+func probe(t testing.TB, path string) probeResult {
+	t.Helper()
+	ffprobe := requireTool(t, "ffprobe")
+	out, err := exec.Command(ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_packets", path).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errorsAs(err, &ee) {
+			t.Fatalf("ffprobe %s: %v: %s", path, err, ee.Stderr)
+		}
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var pr probeResult
+	if err := json.Unmarshal(out, &pr); err != nil {
+		t.Fatal(err)
+	}
+	return pr
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+// videoSpan returns the first video packet's flags and the video duration
+// (last DTS + its duration − first DTS) of a probe.
+func videoSpan(t testing.TB, pr probeResult) (firstKey bool, dur float64, frames int) {
+	t.Helper()
+	var first, last, lastDur float64
+	for _, p := range pr.Packets {
+		if p.CodecType != "video" {
+			continue
+		}
+		dts, _ := strconv.ParseFloat(p.DTSTime, 64)
+		d, _ := strconv.ParseFloat(p.Duration, 64)
+		if frames == 0 {
+			first = dts
+			firstKey = strings.HasPrefix(p.Flags, "K")
+		}
+		last, lastDur = dts, d
+		frames++
+	}
+	return firstKey, last + lastDur - first, frames
+}
+
+func writeTemp(t testing.TB, dir, name string, parts ...[]byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, bytes.Join(parts, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitUntil polls cond (the packager works on its demuxer goroutine).
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
