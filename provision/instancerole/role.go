@@ -1,0 +1,149 @@
+// Package instancerole is the InstanceRole component: the least-privilege
+// IAM role of edge nodes. An edge node may publish its load metric (one
+// CloudWatch namespace), read its configuration (SSM parameters under the
+// stack's path) and finish its own termination lifecycle action after
+// draining (its zone's auto-scaling groups). Nothing else; no wildcard
+// actions.
+package instancerole
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Type is the component's Pulumi type token.
+const Type = "zonecast:provision:InstanceRole"
+
+// Args configures the role.
+type Args struct {
+	Partition string // "aws", "aws-cn", …
+	Region    string
+	AccountID string
+	// MetricNamespace is the only CloudWatch namespace the nodes may write.
+	MetricNamespace string
+	// ConfigPathPrefix is the SSM parameter path the nodes may read, for
+	// example "/zonecast/eu-west-1/" (must start and end with "/").
+	ConfigPathPrefix string
+	// AutoScalingGroups are the names of the groups whose termination
+	// lifecycle actions the nodes may complete.
+	AutoScalingGroups []string
+}
+
+// InstanceRole is the component.
+type InstanceRole struct {
+	pulumi.ResourceState
+
+	RoleArn            pulumi.StringOutput
+	InstanceProfileArn pulumi.StringOutput
+	// Policy is the role's inline policy document (JSON), for review.
+	Policy pulumi.StringOutput
+}
+
+// Statement is one IAM policy statement.
+type Statement struct {
+	Sid       string         `json:"Sid"`
+	Effect    string         `json:"Effect"`
+	Action    []string       `json:"Action"`
+	Resource  []string       `json:"Resource"`
+	Condition map[string]any `json:"Condition,omitempty"`
+}
+
+// Document is an IAM policy document.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// PolicyDocument builds the role's permissions from args.
+func PolicyDocument(args Args) (Document, error) {
+	if args.Partition == "" || args.Region == "" || args.AccountID == "" {
+		return Document{}, fmt.Errorf("instancerole: partition, region and account are required")
+	}
+	if !strings.HasPrefix(args.ConfigPathPrefix, "/") || !strings.HasSuffix(args.ConfigPathPrefix, "/") {
+		return Document{}, fmt.Errorf("instancerole: config path %q must start and end with /", args.ConfigPathPrefix)
+	}
+	if args.MetricNamespace == "" || len(args.AutoScalingGroups) == 0 {
+		return Document{}, fmt.Errorf("instancerole: metric namespace and auto-scaling groups are required")
+	}
+	arn := func(service, resource string) string {
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", args.Partition, service, args.Region, args.AccountID, resource)
+	}
+	var groups []string
+	for _, g := range args.AutoScalingGroups {
+		groups = append(groups, arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+g))
+	}
+	return Document{
+		Version: "2012-10-17",
+		Statement: []Statement{
+			{
+				// PutMetricData has no resource-level permissions; the
+				// namespace condition is how AWS scopes it.
+				Sid: "PublishLoadMetric", Effect: "Allow",
+				Action:    []string{"cloudwatch:PutMetricData"},
+				Resource:  []string{"*"},
+				Condition: map[string]any{"StringEquals": map[string]string{"cloudwatch:namespace": args.MetricNamespace}},
+			},
+			{
+				Sid: "ReadEdgeConfig", Effect: "Allow",
+				Action:   []string{"ssm:GetParameter"},
+				Resource: []string{arn("ssm", "parameter"+args.ConfigPathPrefix+"*")},
+			},
+			{
+				Sid: "FinishDrain", Effect: "Allow",
+				Action:   []string{"autoscaling:CompleteLifecycleAction"},
+				Resource: groups,
+			},
+		},
+	}, nil
+}
+
+const assumeRoleEC2 = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// New creates the role, its inline policy and its instance profile.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*InstanceRole, error) {
+	doc, err := PolicyDocument(args)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	r := &InstanceRole{}
+	if err := ctx.RegisterComponentResource(Type, name, r, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(r)
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		Description:      pulumi.String("zonecast edge nodes"),
+		AssumeRolePolicy: pulumi.String(assumeRoleEC2),
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+		Role:   role.Name,
+		Policy: pulumi.String(string(policy)),
+	}, child); err != nil {
+		return nil, err
+	}
+	profile, err := iam.NewInstanceProfile(ctx, name+"-profile", &iam.InstanceProfileArgs{Role: role.Name}, child)
+	if err != nil {
+		return nil, err
+	}
+	r.RoleArn = role.Arn
+	r.InstanceProfileArn = profile.Arn
+	r.Policy = pulumi.String(string(policy)).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{
+		"roleArn":            r.RoleArn,
+		"instanceProfileArn": r.InstanceProfileArn,
+		"policy":             r.Policy,
+	}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,231 @@
+// Package region is the Region component: one AWS region of zonecast — a VPC
+// over the policy's number of availability zones (two twin zones), security
+// groups open only on policies/ports, the least-privilege instance role, per
+// zone a Redis replication group and a Zone (fleet + NLB), and one endpoint
+// group on each of the global accelerator's listeners with every zone's NLB
+// as an endpoint.
+package region
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/instancerole"
+	"github.com/zonecast/zonecast/provision/redis"
+	"github.com/zonecast/zonecast/provision/zone"
+)
+
+// Type is the component's Pulumi type token.
+const Type = "zonecast:provision:Region"
+
+// Args configures a region.
+type Args struct {
+	Region string // AWS region, e.g. "eu-west-1"
+	Stack  string // stack name: prefixes SSM paths and group names
+	// AvailabilityZones are the zones' AWS zones, exactly ZonesPerRegion of
+	// them, distinct.
+	AvailabilityZones []string
+	VpcCidr           string
+
+	Partition string
+	AccountID string
+
+	InstanceType    string
+	ImageID         pulumi.StringInput
+	MinNodesPerZone int
+	MaxNodesPerZone int
+
+	RedisNodeType  string
+	RedisAuthToken pulumi.StringInput // secret
+
+	// Edge carries the artifact, streams and load gauge; the Redis fields
+	// are filled per zone.
+	Edge zone.EdgeSettings
+
+	Listeners Listeners
+
+	Redundancy   *failover.Redundancy
+	Timings      *failover.Timings
+	Provisioning *failover.Provisioning
+}
+
+// Region is the component.
+type Region struct {
+	pulumi.ResourceState
+
+	VpcID                pulumi.StringOutput
+	LoadBalancerArns     pulumi.StringArrayOutput
+	LoadBalancerDNSNames pulumi.StringArrayOutput
+	RedisEndpoints       pulumi.StringArrayOutput
+	AutoScalingGroups    pulumi.StringArrayOutput
+	EndpointGroupArns    pulumi.StringArrayOutput
+}
+
+func (a *Args) defaults() error {
+	if a.Redundancy == nil {
+		r := failover.DefaultRedundancy
+		a.Redundancy = &r
+	}
+	if a.Timings == nil {
+		t := failover.DefaultTimings
+		a.Timings = &t
+	}
+	if a.Provisioning == nil {
+		p := failover.DefaultProvisioning
+		a.Provisioning = &p
+	}
+	if err := a.Timings.Validate(); err != nil {
+		return fmt.Errorf("region %s: failover timings: %w", a.Region, err)
+	}
+	if len(a.AvailabilityZones) != a.Redundancy.ZonesPerRegion {
+		return fmt.Errorf("region %s: %d availability zones %q, the policy asks for %d",
+			a.Region, len(a.AvailabilityZones), a.AvailabilityZones, a.Redundancy.ZonesPerRegion)
+	}
+	seen := map[string]bool{}
+	for _, az := range a.AvailabilityZones {
+		if seen[az] {
+			return fmt.Errorf("region %s: availability zone %s used twice; twin zones must not share a zone", a.Region, az)
+		}
+		seen[az] = true
+	}
+	if a.Listeners.SRT == nil || a.Listeners.HTTPS == nil || a.Listeners.HTTP3 == nil {
+		return fmt.Errorf("region %s: the global stack's listener ARNs are required", a.Region)
+	}
+	return nil
+}
+
+// AutoScalingGroupName is the fixed name of a zone's group.
+func AutoScalingGroupName(stack, key string) string { return "zonecast-" + stack + "-zone-" + key }
+
+// ConfigParameter is the SSM parameter of a zone's edge environment.
+func ConfigParameter(stack, key string) string {
+	return zone.ConfigPathPrefix(stack) + "zone-" + key + "/edge.env"
+}
+
+// New creates the region.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Region, error) {
+	if err := args.defaults(); err != nil {
+		return nil, err
+	}
+	r := &Region{}
+	if err := ctx.RegisterComponentResource(Type, name, r, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(r)
+
+	net, err := newNetwork(ctx, &args, child)
+	if err != nil {
+		return nil, err
+	}
+	edgeSG, err := newEdgeSecurityGroup(ctx, &args, net.vpc, child)
+	if err != nil {
+		return nil, err
+	}
+	redisSG, err := newRedisSecurityGroup(ctx, net.vpc, edgeSG, child)
+	if err != nil {
+		return nil, err
+	}
+	var private pulumi.StringArray
+	var groups []string
+	for i, z := range net.zones {
+		private = append(private, z.private.ID())
+		groups = append(groups, AutoScalingGroupName(args.Stack, ZoneKey(i)))
+	}
+	subnetGroup, err := elasticache.NewSubnetGroup(ctx, "redis-subnets", &elasticache.SubnetGroupArgs{
+		Description: pulumi.String("zonecast Redis, private subnets of every zone"),
+		SubnetIds:   private,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	role, err := instancerole.New(ctx, "edge-role", instancerole.Args{
+		Partition:         args.Partition,
+		Region:            args.Region,
+		AccountID:         args.AccountID,
+		MetricNamespace:   args.Provisioning.LoadMetricNamespace,
+		ConfigPathPrefix:  zone.ConfigPathPrefix(args.Stack),
+		AutoScalingGroups: groups,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+
+	var nlbArns []pulumi.StringOutput
+	var nlbArr, dnsArr, redisArr, asgArr pulumi.StringArray
+	for i, az := range args.AvailabilityZones {
+		key := ZoneKey(i)
+		twin := args.AvailabilityZones[(i+1)%len(args.AvailabilityZones)]
+		rd, err := redis.New(ctx, "zone-"+key+"-redis", redis.Args{
+			AvailabilityZones: []string{az, twin},
+			SubnetGroupName:   subnetGroup.Name,
+			SecurityGroupID:   redisSG.ID(),
+			NodeType:          args.RedisNodeType,
+			AuthToken:         args.RedisAuthToken,
+			Redundancy:        args.Redundancy,
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		edge := args.Edge
+		edge.RedisAddress = rd.PrimaryEndpoint
+		edge.RedisAuthToken = rd.AuthToken
+		z, err := zone.New(ctx, "zone-"+key, zone.Args{
+			Region:               args.Region,
+			Stack:                args.Stack,
+			Key:                  key,
+			AvailabilityZone:     az,
+			VpcID:                net.vpc.ID(),
+			PublicSubnetID:       net.zones[i].public.ID(),
+			PrivateSubnetID:      net.zones[i].private.ID(),
+			SecurityGroupID:      edgeSG.ID(),
+			InstanceProfileArn:   role.InstanceProfileArn,
+			InstanceType:         args.InstanceType,
+			ImageID:              args.ImageID,
+			MinSize:              args.MinNodesPerZone,
+			MaxSize:              args.MaxNodesPerZone,
+			AutoScalingGroupName: groups[i],
+			ConfigParameter:      ConfigParameter(args.Stack, key),
+			Edge:                 edge,
+			Redundancy:           args.Redundancy,
+			Timings:              args.Timings,
+			Provisioning:         args.Provisioning,
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		nlbArns = append(nlbArns, z.LoadBalancerArn)
+		nlbArr = append(nlbArr, z.LoadBalancerArn)
+		dnsArr = append(dnsArr, z.LoadBalancerDNSName)
+		redisArr = append(redisArr, rd.PrimaryEndpoint)
+		asgArr = append(asgArr, z.AutoScalingGroupName)
+	}
+	egs, err := newEndpointGroups(ctx, &args, nlbArns, child)
+	if err != nil {
+		return nil, err
+	}
+	var egArr pulumi.StringArray
+	for _, g := range egs {
+		egArr = append(egArr, g.Arn)
+	}
+
+	r.VpcID = net.vpc.ID().ToStringOutput()
+	r.LoadBalancerArns = nlbArr.ToStringArrayOutput()
+	r.LoadBalancerDNSNames = dnsArr.ToStringArrayOutput()
+	r.RedisEndpoints = redisArr.ToStringArrayOutput()
+	r.AutoScalingGroups = asgArr.ToStringArrayOutput()
+	r.EndpointGroupArns = egArr.ToStringArrayOutput()
+	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{
+		"vpcId":                r.VpcID,
+		"loadBalancerArns":     r.LoadBalancerArns,
+		"loadBalancerDnsNames": r.LoadBalancerDNSNames,
+		"redisEndpoints":       r.RedisEndpoints,
+		"autoScalingGroups":    r.AutoScalingGroups,
+		"endpointGroupArns":    r.EndpointGroupArns,
+	}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

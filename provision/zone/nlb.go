@@ -1,0 +1,115 @@
+package zone
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/policies/ports"
+)
+
+// Listener is one NLB listener and its target group.
+type Listener struct {
+	Suffix   string
+	Port     int
+	Protocol string // NLB protocol: UDP, TCP or TCP_UDP
+}
+
+// Listeners derives the NLB's listeners from policies/ports: every public
+// port, with TCP and UDP on the same number merged into one TCP_UDP
+// listener (HTTPS and HTTP/3 share 443).
+func Listeners() []Listener {
+	var out []Listener
+	index := map[int]int{}
+	for _, p := range ports.PublicPorts() {
+		proto := strings.ToUpper(p.Protocol)
+		if i, ok := index[p.Number]; ok {
+			if out[i].Protocol != proto {
+				out[i].Protocol = "TCP_UDP"
+			}
+			continue
+		}
+		index[p.Number] = len(out)
+		suffix := "srt"
+		if p.Number != ports.SRT.Number {
+			suffix = "https"
+		}
+		out = append(out, Listener{Suffix: suffix, Port: p.Number, Protocol: proto})
+	}
+	return out
+}
+
+// HealthCheck is the target groups' health check, from policies/failover.
+// NLB UDP target groups cannot be checked over UDP: the check is HTTPS on
+// the edge's delivery port, path /readyz, which fails as soon as the node
+// stops taking new streams (draining, lost Redis, no encoder).
+func HealthCheck(t failover.Timings) *lb.TargetGroupHealthCheckArgs {
+	interval := int(t.NLBHealthCheckInterval / time.Second)
+	return &lb.TargetGroupHealthCheckArgs{
+		Enabled:            pulumi.Bool(true),
+		Protocol:           pulumi.String("HTTPS"),
+		Port:               pulumi.String(strconv.Itoa(ports.HTTPS.Number)),
+		Path:               pulumi.String(t.NLBHealthCheckPath),
+		Matcher:            pulumi.String("200"),
+		Interval:           pulumi.Int(interval),
+		Timeout:            pulumi.Int(max(2, interval-1)), // must stay below the interval
+		HealthyThreshold:   pulumi.Int(t.NLBHealthyThreshold),
+		UnhealthyThreshold: pulumi.Int(t.NLBUnhealthyThreshold),
+	}
+}
+
+type loadBalancer struct {
+	arn, dnsName    pulumi.StringOutput
+	targetGroupArns pulumi.StringArrayOutput
+}
+
+func newLoadBalancer(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*loadBalancer, error) {
+	nlb, err := lb.NewLoadBalancer(ctx, name+"-nlb", &lb.LoadBalancerArgs{
+		LoadBalancerType: pulumi.String("network"),
+		Internal:         pulumi.Bool(false),
+		IpAddressType:    pulumi.String("ipv4"),
+		// Pinned to the zone: one subnet, in the zone's AZ. The twin zone
+		// has its own NLB; the accelerator chooses between them.
+		Subnets:                      pulumi.StringArray{args.PublicSubnetID},
+		EnableCrossZoneLoadBalancing: pulumi.Bool(false),
+		Tags:                         pulumi.StringMap{"zonecast:zone": pulumi.String(args.LoadDimension())},
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var arns pulumi.StringArray
+	for _, l := range Listeners() {
+		tg, err := lb.NewTargetGroup(ctx, name+"-"+l.Suffix, &lb.TargetGroupArgs{
+			VpcId:      args.VpcID,
+			TargetType: pulumi.String("instance"),
+			Port:       pulumi.Int(l.Port),
+			Protocol:   pulumi.String(l.Protocol),
+			// A deregistered (draining) node keeps its flows for the whole
+			// drain deadline, then they are closed so clients reconnect.
+			DeregistrationDelay:   pulumi.Int(int(args.Timings.DrainDeadline / time.Second)),
+			ConnectionTermination: pulumi.Bool(true),
+			PreserveClientIp:      pulumi.String("true"),
+			HealthCheck:           HealthCheck(*args.Timings),
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := lb.NewListener(ctx, name+"-"+l.Suffix, &lb.ListenerArgs{
+			LoadBalancerArn: nlb.Arn,
+			Port:            pulumi.Int(l.Port),
+			Protocol:        pulumi.String(l.Protocol),
+			DefaultActions: lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+				Type:           pulumi.String("forward"),
+				TargetGroupArn: tg.Arn,
+			}},
+		}, opts...); err != nil {
+			return nil, err
+		}
+		arns = append(arns, tg.Arn)
+	}
+	return &loadBalancer{arn: nlb.Arn, dnsName: nlb.DnsName, targetGroupArns: arns.ToStringArrayOutput()}, nil
+}
