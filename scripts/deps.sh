@@ -17,6 +17,8 @@ want chromium chromium
 want ip iproute2
 want node nodejs
 want npm npm
+# The synthetic broadcaster of `make run` burns in a clock with this font.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need_apt+=(fonts-dejavu-core)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | sort -u)

@@ -1,0 +1,51 @@
+// Command edge is zonecast's data-plane daemon: SRT in, HLS and LL-HLS out.
+//
+//	edge -config edge.yaml
+//	edge -h     documents every key (YAML, flag and ZONECAST_* variable)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/zonecast/zonecast/dataplane/internal/config"
+	"github.com/zonecast/zonecast/dataplane/internal/core"
+)
+
+func main() {
+	cfg, err := config.Load(os.Args[1:], os.LookupEnv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "edge: %v\n", err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg.Log)
+	node, err := core.New(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := node.Run(ctx); err != nil {
+		os.Exit(1)
+	}
+}
+
+func newLogger(c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,233 @@
+// Package core wires one edge node from its configuration:
+//
+//	SRT ingest ──▶ stream (fan-out) ──▶ packager "source" rendition ──▶ origin
+//
+// main stays small: config.Load, core.New, Node.Run. Other areas add their
+// wiring in their own files of this package with RegisterPlugin (see
+// plugin.go): a plugin sees the built node before its listeners open.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/zonecast/zonecast/dataplane/internal/config"
+	"github.com/zonecast/zonecast/dataplane/internal/ingest/srt"
+	"github.com/zonecast/zonecast/dataplane/internal/metrics"
+	"github.com/zonecast/zonecast/dataplane/internal/origin"
+	"github.com/zonecast/zonecast/dataplane/internal/packager"
+	"github.com/zonecast/zonecast/dataplane/internal/stream"
+)
+
+// SourceRendition is the name of the passthrough rendition.
+const SourceRendition = "source"
+
+// Node is one running edge.
+type Node struct {
+	Config  *config.Config
+	Log     *slog.Logger
+	Streams *stream.Registry
+	Metrics *metrics.Metrics
+	SRT     *srt.Server
+	Origin  *origin.Server
+
+	// Set by plugins before the listeners open (nil: defaults).
+	// StreamsAPI builds the body of GET /api/v1/streams.
+	StreamsAPI func() any
+	// Admit may veto an authenticated SRT publisher.
+	Admit srt.Admit
+
+	mu         sync.RWMutex
+	packagers  map[string]*packager.Stream
+	readyCheck []namedCheck
+	closers    []func()
+}
+
+type namedCheck struct {
+	name  string
+	check func() error
+}
+
+// New builds the node: streams, packagers, metrics, plugins, then the SRT
+// and HTTP listeners (opened, not yet serving).
+func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
+	n := &Node{
+		Config:    cfg,
+		Log:       log.With("node", cfg.Node.ID),
+		Streams:   stream.NewRegistry(log.With("node", cfg.Node.ID)),
+		Metrics:   metrics.New(),
+		packagers: make(map[string]*packager.Stream),
+	}
+	pcfg := packager.Config{
+		SegmentDuration: cfg.HLS.SegmentDuration,
+		PartDuration:    cfg.HLS.PartDuration,
+		WindowSegments:  cfg.HLS.WindowSegments,
+		Dir:             cfg.HLS.Dir,
+	}
+	for _, sc := range cfg.Streams {
+		st, err := n.Streams.Add(sc.Name)
+		if err != nil {
+			return nil, err
+		}
+		ps := packager.NewStream(sc.Name, pcfg, n.Log)
+		n.packagers[sc.Name] = ps
+		unsubscribe := st.Subscribe(SourceRendition, ps.Rendition(SourceRendition))
+		n.OnClose(func() { unsubscribe(); ps.Close() })
+	}
+	n.StreamsAPI = func() any { return n.Streams.Statuses() }
+
+	for _, p := range plugins {
+		if err := p.setup(n); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+
+	var err error
+	n.SRT, err = srt.Listen(srt.Options{
+		Listen:          cfg.SRT.Listen,
+		Latency:         cfg.SRT.Latency,
+		PeerIdleTimeout: cfg.SRT.PeerIdleTimeout,
+		Takeover:        cfg.SRT.OnConflict == config.OnConflictTakeover,
+		Lookup:          n.lookup,
+		Admit:           n.Admit,
+		Log:             n.Log,
+	})
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.Metrics.RegisterStreams(metrics.StreamSources{
+		Streams:       n.Streams.List,
+		Packager:      n.packagerCounters,
+		SRTRejections: n.SRT.Rejections,
+		SRTAccepted:   n.SRT.Accepted,
+	})
+	n.Origin, err = origin.Listen(origin.Options{
+		Listen:     cfg.HTTP.Listen,
+		TLSCert:    cfg.HTTP.TLSCert,
+		TLSKey:     cfg.HTTP.TLSKey,
+		CORSOrigin: cfg.HTTP.CORSOrigin,
+		WebDir:     cfg.HTTP.WebDir,
+		Packagers:  n.packagerHandler,
+		Streams:    func() any { return n.StreamsAPI() },
+		Ready:      n.ready,
+		Metrics:    n.Metrics.Handler(),
+		Requests:   n.Metrics,
+		Log:        n.Log,
+	})
+	if err != nil {
+		n.SRT.Close()
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// Run serves until ctx is done, then closes everything.
+func (n *Node) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- n.SRT.Serve() }()
+	go func() { errc <- n.Origin.Serve() }()
+	var err error
+	select {
+	case <-ctx.Done():
+		n.Log.Info("shutting down")
+	case err = <-errc:
+		n.Log.Error("server stopped", "err", err)
+	}
+	n.Origin.Close()
+	n.SRT.Close()
+	n.Close()
+	return err
+}
+
+// Packager returns a stream's packager (nil when unknown).
+func (n *Node) Packager(name string) *packager.Stream {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.packagers[name]
+}
+
+// SetPackager installs or replaces the packager that serves a stream
+// (the cluster uses it when it resumes a stream's state).
+func (n *Node) SetPackager(name string, ps *packager.Stream) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.packagers[name] = ps
+}
+
+// AddReadyCheck adds a condition to /readyz: a non-nil error makes the node
+// unready and is shown.
+func (n *Node) AddReadyCheck(name string, check func() error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.readyCheck = append(n.readyCheck, namedCheck{name, check})
+}
+
+// OnClose runs fn at shutdown, in reverse order of registration.
+func (n *Node) OnClose(fn func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closers = append(n.closers, fn)
+}
+
+// Close releases what New built (Run calls it).
+func (n *Node) Close() {
+	n.mu.Lock()
+	closers := n.closers
+	n.closers = nil
+	n.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
+}
+
+func (n *Node) lookup(name string) (*stream.Stream, string, bool) {
+	sc, ok := n.Config.Streams.Find(name)
+	if !ok {
+		return nil, "", false
+	}
+	st := n.Streams.Get(name)
+	return st, sc.Passphrase, st != nil
+}
+
+func (n *Node) packagerHandler(name string) http.Handler {
+	if ps := n.Packager(name); ps != nil {
+		return ps
+	}
+	return nil
+}
+
+func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
+	ps := n.Packager(name)
+	if ps == nil {
+		return metrics.PackagerCounters{}, false
+	}
+	st := ps.Stats()
+	return metrics.PackagerCounters{
+		SegmentsWritten: st.SegmentsWritten,
+		PartsWritten:    st.PartsWritten,
+		DecodeErrors:    st.DecodeErrors,
+		Discontinuities: st.Discontinuities,
+	}, true
+}
+
+// ready: this node can take publishers and viewers unless a check says
+// otherwise (draining, out of capacity, ...).
+func (n *Node) ready() error {
+	n.mu.RLock()
+	checks := append([]namedCheck(nil), n.readyCheck...)
+	n.mu.RUnlock()
+	var errs []error
+	for _, c := range checks {
+		if err := c.check(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,76 @@
+package origin
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/live/", s.cors(http.HandlerFunc(s.serveLive)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	mux.Handle("GET /api/v1/streams", s.cors(http.HandlerFunc(s.serveStreams)))
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", s.opts.Metrics)
+	}
+	if s.webDir != "" {
+		mux.Handle("GET /hls.js/", http.StripPrefix("/hls.js/", http.FileServer(http.Dir(filepath.Join(s.webDir, "node_modules", "hls.js", "dist")))))
+	}
+	mux.HandleFunc("GET /{$}", s.servePage)
+	return mux
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	var err error
+	if s.isClosing() {
+		err = errors.New("shutting down")
+	} else if s.opts.Ready != nil {
+		err = s.opts.Ready()
+	}
+	if err != nil {
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) serveStreams(w http.ResponseWriter, r *http.Request) {
+	var body any = []any{}
+	if s.opts.Streams != nil {
+		body = s.opts.Streams()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(body)
+}
+
+// resolveWebDir finds the directory holding node_modules/hls.js/dist: as
+// given, else relative to the executable's parent (bin/edge → ./web).
+func resolveWebDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	candidates := []string{dir}
+	if !filepath.IsAbs(dir) {
+		if exe, err := os.Executable(); err == nil {
+			candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", dir))
+		}
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "node_modules", "hls.js", "dist", "hls.min.js")); err == nil {
+			abs, _ := filepath.Abs(c)
+			return abs
+		}
+	}
+	return ""
+}

@@ -1,0 +1,32 @@
+# The single-node edge (issue 2): build, run, tests and benchmarks.
+EDGE_PKGS := ./dataplane/cmd/edge/... ./dataplane/internal/config/... ./dataplane/internal/ingest/... \
+             ./dataplane/internal/stream/... ./dataplane/internal/origin/... ./dataplane/internal/metrics/... \
+             ./dataplane/internal/core/...
+
+TEST_TARGETS  += test-edge
+BENCH_TARGETS += bench-edge
+
+.PHONY: edge run test-edge test-edge-unit test-edge-e2e test-edge-fuzz bench-edge
+
+edge:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/edge ./dataplane/cmd/edge
+
+run: deps edge
+	@BIN=$(BIN) bash scripts/edge/run.sh
+
+test-edge: test-edge-unit test-edge-fuzz test-edge-e2e
+
+test-edge-unit:
+	$(GO) vet $(EDGE_PKGS)
+	$(GO) test -race -count=1 $(EDGE_PKGS)
+
+# Each fuzz target runs briefly; `go test -fuzz` takes one target at a time.
+test-edge-fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseStreamID$$' -fuzztime 10s ./dataplane/internal/ingest/srt
+
+test-edge-e2e: edge
+	EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 15m -v ./dataplane/e2e/edge/... 2>&1 | tee .cache/edge-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|edge_test|e2e' ; exit $${PIPESTATUS[0]}
+
+bench-edge: edge
+	$(GO) run ./dataplane/e2e/edge/bench -edge $(BIN)/edge -out docs/benchmarks-edge.txt
