@@ -1,11 +1,27 @@
 package config
 
-// Cluster configures the twin-zone coordination (issue 4's contract). Owned by
-// the cluster area; plain structs so far.
+import (
+	"errors"
+	"fmt"
+)
+
+// Cluster configures the twin-zone coordination (issue 4's contract):
+//
+//	cluster:
+//	  quic: {listen: "127.0.0.1:9100"}
+//	  tls: {ca: ca.pem, cert: node.pem, key: node-key.pem}
+//	  redis: {sentinels: ["127.0.0.1:26379", ...], master: zonecast}
+//
+// An empty section leaves the node standalone (issue 2's single edge).
 type Cluster struct {
 	QUIC  ClusterQUIC  `yaml:"quic"`
 	TLS   ClusterTLS   `yaml:"tls"`
 	Redis ClusterRedis `yaml:"redis"`
+	// Capacity is what the node announces in the registry: the number of
+	// streams it can lead or stand by for.
+	Capacity int `yaml:"capacity" default:"16" usage:"streams this node can lead or stand by for (announced in the registry)"`
+	// AdminToken protects POST /api/v1/drain.
+	AdminToken string `yaml:"admin_token" usage:"bearer token for POST /api/v1/drain; empty disables the endpoint"`
 }
 
 // ClusterQUIC is the hot-standby relay listener.
@@ -15,7 +31,7 @@ type ClusterQUIC struct {
 
 // ClusterTLS holds the PEM files of the relay's mutual TLS.
 type ClusterTLS struct {
-	CA   string `yaml:"ca" usage:"PEM CA certificate that signs every node"`
+	CA   string `yaml:"ca" usage:"PEM CA certificate that signs every node (scripts/certs.sh makes one)"`
 	Cert string `yaml:"cert" usage:"PEM certificate of this node"`
 	Key  string `yaml:"key" usage:"PEM private key of this node"`
 }
@@ -23,5 +39,38 @@ type ClusterTLS struct {
 // ClusterRedis locates the Redis primary through Sentinel.
 type ClusterRedis struct {
 	Sentinels []string `yaml:"sentinels" usage:"Redis Sentinel addresses (host:port, comma-separated as a flag)"`
-	Master    string   `yaml:"master" usage:"Sentinel master name"`
+	Master    string   `yaml:"master" default:"zonecast" usage:"Sentinel master name"`
+}
+
+// Enabled reports whether the node runs as part of a cluster.
+func (c Cluster) Enabled() bool { return c.QUIC.Listen != "" || len(c.Redis.Sentinels) > 0 }
+
+// Validate reports every problem of an enabled cluster section.
+func (c Cluster) Validate() error {
+	if !c.Enabled() {
+		return nil
+	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := checkHostPort(c.QUIC.Listen); err != nil {
+		bad("cluster.quic.listen %q: %v", c.QUIC.Listen, err)
+	}
+	if c.TLS.CA == "" || c.TLS.Cert == "" || c.TLS.Key == "" {
+		bad("cluster.tls needs ca, cert and key (PEM files; scripts/certs.sh makes them)")
+	}
+	if len(c.Redis.Sentinels) == 0 {
+		bad("cluster.redis.sentinels must list at least one sentinel")
+	}
+	for i, s := range c.Redis.Sentinels {
+		if err := checkHostPort(s); err != nil {
+			bad("cluster.redis.sentinels[%d] %q: %v", i, s, err)
+		}
+	}
+	if c.Redis.Master == "" {
+		bad("cluster.redis.master must not be empty")
+	}
+	if c.Capacity < 1 {
+		bad("cluster.capacity %d must be at least 1", c.Capacity)
+	}
+	return errors.Join(errs...)
 }

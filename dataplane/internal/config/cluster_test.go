@@ -1,0 +1,43 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestClusterValidate(t *testing.T) {
+	ok := Cluster{
+		QUIC:     ClusterQUIC{Listen: "127.0.0.1:9100"},
+		TLS:      ClusterTLS{CA: "ca.pem", Cert: "node.pem", Key: "node-key.pem"},
+		Redis:    ClusterRedis{Sentinels: []string{"127.0.0.1:26379"}, Master: "zonecast"},
+		Capacity: 4,
+	}
+	cases := []struct {
+		name    string
+		edit    func(*Cluster)
+		wantErr string
+	}{
+		{"contract section", func(*Cluster) {}, ""},
+		{"empty section is standalone", func(c *Cluster) { *c = Cluster{} }, ""},
+		{"missing key", func(c *Cluster) { c.TLS.Key = "" }, "cluster.tls"},
+		{"no sentinels", func(c *Cluster) { c.Redis.Sentinels = nil }, "sentinels must list"},
+		{"bad sentinel", func(c *Cluster) { c.Redis.Sentinels = []string{"nope"} }, "sentinels[0]"},
+		{"bad quic", func(c *Cluster) { c.QUIC.Listen = "x" }, "cluster.quic.listen"},
+		{"no master", func(c *Cluster) { c.Redis.Master = "" }, "master"},
+		{"no capacity", func(c *Cluster) { c.Capacity = 0 }, "capacity"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			c.Redis.Sentinels = append([]string(nil), ok.Redis.Sentinels...)
+			tc.edit(&c)
+			err := c.Validate()
+			if tc.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
