@@ -172,8 +172,8 @@ func checkEndpointGroups(s *Stack, _ *Config) []Finding {
 			if len(lbsByRegion[reg.name][z]) == 0 {
 				for _, a := range reg.asgsByZone[z] {
 					out = append(out, Finding{URN: a.URN, Problem: fmt.Sprintf(
-						"zone %s of region %s has no load balancer (tagged %s=%s) for the accelerator to reach.",
-						z, reg.name, TagZone, z)})
+						"zone %s of region %s has no load balancer (tagged %s=%s/%s) for the accelerator to reach.",
+						z, reg.name, TagZone, reg.name, z)})
 				}
 			}
 		}

@@ -18,6 +18,8 @@ type CostConfig struct {
 	AllowedFamilies []string
 	// MaxSizePerZone caps each auto-scaling group's maximum size.
 	MaxSizePerZone int
+	// MaxHourlyUSD caps each region's hourly on-demand cost with every
+	// auto-scaling group at its maximum size.
 	// MaxHourlyUSD caps the stack's hourly on-demand cost with every
 	// auto-scaling group at its maximum size.
 	MaxHourlyUSD float64

@@ -2,35 +2,47 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// hourlyPriceUSD is an approximate on-demand Linux price list (us-east-1,
-// USD per hour) for the NVENC families. Prices vary by region and change:
-// the cost policy is advisory and its config's hourlyPriceUSD overrides or
-// extends this table.
-var hourlyPriceUSD = map[string]float64{
-	"g4dn.xlarge": 0.526, "g4dn.2xlarge": 0.752, "g4dn.4xlarge": 1.204, "g4dn.8xlarge": 2.176,
-	"g4dn.12xlarge": 3.912, "g4dn.16xlarge": 4.352,
-	"g5.xlarge": 1.006, "g5.2xlarge": 1.212, "g5.4xlarge": 1.624, "g5.8xlarge": 2.448,
-	"g5.12xlarge": 5.672, "g5.16xlarge": 4.096, "g5.24xlarge": 8.144, "g5.48xlarge": 16.288,
-	"g6.xlarge": 0.805, "g6.2xlarge": 0.978, "g6.4xlarge": 1.323, "g6.8xlarge": 2.014,
-	"g6.12xlarge": 4.602, "g6.16xlarge": 3.397, "g6.24xlarge": 6.675, "g6.48xlarge": 13.350,
-	"g6e.xlarge": 1.861, "g6e.2xlarge": 2.242, "g6e.4xlarge": 3.004, "g6e.8xlarge": 4.529,
-	"g6e.12xlarge": 10.493, "g6e.16xlarge": 7.577, "g6e.24xlarge": 15.066, "g6e.48xlarge": 30.131,
+// extraHourlyPriceUSD extends policies/failover InstanceTypes' prices (the
+// types zonecast ships with) to the other sizes of the NVENC families:
+// approximate on-demand Linux prices in us-east-1, USD per hour. Prices vary
+// by region and change; the policy is advisory and its config's
+// hourlyPriceUSD overrides both tables.
+var extraHourlyPriceUSD = map[string]float64{
+	"g4dn.2xlarge": 0.752, "g4dn.4xlarge": 1.204, "g4dn.8xlarge": 2.176, "g4dn.12xlarge": 3.912, "g4dn.16xlarge": 4.352,
+	"g5.2xlarge": 1.212, "g5.4xlarge": 1.624, "g5.8xlarge": 2.448, "g5.12xlarge": 5.672, "g5.16xlarge": 4.096,
+	"g5.24xlarge": 8.144, "g5.48xlarge": 16.288,
+	"g6.2xlarge": 0.978, "g6.4xlarge": 1.323, "g6.8xlarge": 2.014, "g6.12xlarge": 4.602, "g6.16xlarge": 3.397,
+	"g6.24xlarge": 6.675, "g6.48xlarge": 13.350,
+	"g6e.xlarge": 1.861, "g6e.2xlarge": 2.242, "g6e.4xlarge": 3.004, "g6e.8xlarge": 4.529, "g6e.12xlarge": 10.493,
+	"g6e.16xlarge": 7.577, "g6e.24xlarge": 15.066, "g6e.48xlarge": 30.131,
 }
 
-// DefaultCostConfig is the budget the cost policy applies unless configured:
-// the families issue #6 lets a stack choose, ten instances per zone at peak
-// (the seed architecture's 8–10), and the hourly cost of one region with both
-// zones at that peak on g5.xlarge.
+// DefaultCostConfig is the budget the cost policy applies unless configured,
+// all derived from policies/failover: the families of the instance types
+// zonecast ships with, each zone's default auto-scaling maximum, and the
+// cost of one region's zones all at that maximum on the dearest shipped type.
 func DefaultCostConfig() CostConfig {
+	var families []string
+	dearest := 0.0
+	for _, t := range failover.InstanceTypes {
+		if f := failover.InstanceFamily(t.Name); !slices.Contains(families, f) {
+			families = append(families, f)
+		}
+		dearest = max(dearest, t.USDPerHour)
+	}
+	zones := failover.DefaultRedundancy.ZonesPerRegion
 	return CostConfig{
-		AllowedFamilies: []string{"g4dn", "g5", "g6"},
-		MaxSizePerZone:  10,
-		MaxHourlyUSD:    25,
+		AllowedFamilies: families,
+		MaxSizePerZone:  failover.DefaultASG.Max,
+		MaxHourlyUSD:    math.Ceil(float64(zones*failover.DefaultASG.Max) * dearest),
 	}
 }
 
@@ -39,14 +51,17 @@ func (c CostConfig) HourlyPrice(instanceType string) (float64, bool) {
 	if p, ok := c.HourlyPriceUSD[instanceType]; ok {
 		return p, true
 	}
-	p, ok := hourlyPriceUSD[instanceType]
+	if t, err := failover.LookupInstanceType(instanceType); err == nil {
+		return t.USDPerHour, true
+	}
+	p, ok := extraHourlyPriceUSD[instanceType]
 	return p, ok
 }
 
 var costBudgetPolicy = Policy{
 	Name: "cost-budget",
 	Description: "Advisory: auto-scaling groups use the configured instance families, stay within the configured " +
-		"maximum size per zone, and the stack's cost at every group's maximum size stays within the hourly budget.",
+		"maximum size per zone, and each region's cost at every group's maximum size stays within the hourly budget.",
 	Remediation: "lower maxSize or pick a cheaper type, or raise the budget in the policy pack config " +
 		"(--policy-pack-config: {\"cost-budget\": {\"maxHourlyUSD\": …}}).",
 	Default: Advisory,
@@ -108,9 +123,10 @@ func (s *Stack) instanceTypesForASG(a Resource) []string {
 func checkCost(s *Stack, c *Config) []Finding {
 	cfg := c.Cost
 	var out []Finding
-	total := 0.0
-	var parts []string
+	total := map[string]float64{}
+	parts := map[string][]string{}
 	for _, a := range s.OfType(typeASG) {
+		region := s.Region(a)
 		types := s.instanceTypesForASG(a)
 		maxSize, maxKnown := a.get("maxSize").Number()
 		if maxKnown && cfg.MaxSizePerZone > 0 && int(maxSize) > cfg.MaxSizePerZone {
@@ -135,15 +151,21 @@ func checkCost(s *Stack, c *Config) []Finding {
 			price = max(price, p)
 		}
 		if maxKnown && price > 0 {
-			total += maxSize * price
-			parts = append(parts, fmt.Sprintf("%s %d × %.3f", a.Name, int(maxSize), price))
+			total[region] += maxSize * price
+			parts[region] = append(parts[region], fmt.Sprintf("%s %d × %.3f", a.Name, int(maxSize), price))
 		}
 	}
-	if cfg.MaxHourlyUSD > 0 && total > cfg.MaxHourlyUSD {
-		sort.Strings(parts)
-		out = append(out, Finding{Problem: fmt.Sprintf(
-			"at maximum size the stack's instances cost %.2f USD/h (%s), over the %.2f USD/h budget.",
-			total, strings.Join(parts, ", "), cfg.MaxHourlyUSD)})
+	regions := make([]string, 0, len(total))
+	for r := range total {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	for _, r := range regions {
+		if cfg.MaxHourlyUSD > 0 && total[r] > cfg.MaxHourlyUSD {
+			out = append(out, Finding{Problem: fmt.Sprintf(
+				"at maximum size region %s's instances cost %.2f USD/h (%s), over the %.2f USD/h budget per region.",
+				r, total[r], strings.Join(parts[r], ", "), cfg.MaxHourlyUSD)})
+		}
 	}
 	return out
 }

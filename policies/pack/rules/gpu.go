@@ -4,35 +4,23 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// NVENCEngines is the number of NVIDIA NVENC hardware video encoder engines
-// per GPU for the instance families zonecast can transcode on: g4dn (T4),
-// g5 (A10G), g6 (L4), g6e (L40S). One engine does roughly 600 fps of
-// 1080p H.264 at preset P3. A family missing here has no hardware encoder
-// zonecast uses (for example g4ad's AMD GPU, or p4d's A100, which has none).
-var NVENCEngines = map[string]int{
-	"g4dn": 1,
-	"g5":   1,
-	"g6":   2,
-	"g6e":  3,
+// HasVideoEncoder reports whether the instance type's family has an NVIDIA
+// hardware video encoder (the table is policies/failover EncoderFamilies).
+func HasVideoEncoder(instanceType string) bool {
+	return failover.HasHardwareEncoder(instanceType)
 }
 
 // InstanceFamily is the family part of an instance type ("g5" of "g5.xlarge").
-func InstanceFamily(instanceType string) string {
-	family, _, _ := strings.Cut(instanceType, ".")
-	return family
-}
-
-// HasVideoEncoder reports whether the instance type has an NVENC engine.
-func HasVideoEncoder(instanceType string) bool {
-	return NVENCEngines[InstanceFamily(instanceType)] > 0
-}
+func InstanceFamily(instanceType string) string { return failover.InstanceFamily(instanceType) }
 
 func nvencFamilies() string {
-	fs := make([]string, 0, len(NVENCEngines))
-	for f := range NVENCEngines {
-		fs = append(fs, f)
+	fs := make([]string, 0, len(failover.EncoderFamilies))
+	for f, engines := range failover.EncoderFamilies {
+		fs = append(fs, fmt.Sprintf("%s (%d NVENC)", f, engines))
 	}
 	sort.Strings(fs)
 	return strings.Join(fs, ", ")

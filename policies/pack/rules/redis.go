@@ -75,8 +75,8 @@ var zoneRedisPolicy = Policy{
 	Name: "zone-redis",
 	Description: "Every zone that runs an auto-scaling group has its own Redis replication group (tagged with the " +
 		"zone, or preferring the zone's availability zone for its primary).",
-	Remediation: fmt.Sprintf("add a replication group for the zone, tagged %s and %s like the zone's auto-scaling group.",
-		TagRegion, TagZone),
+	Remediation: fmt.Sprintf("add a replication group for the zone with the zone's availability zone first in "+
+		"preferredCacheClusterAzs, or tag it %s=<region>/<zone> like the zone's auto-scaling group.", TagZone),
 	Default: Mandatory,
 	Kind:    StackKind,
 	Stack:   checkZoneRedis,

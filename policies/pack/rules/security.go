@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-
 	"github.com/zonecast/zonecast/policies/ports"
 )
 
@@ -111,4 +110,3 @@ func publicPort(proto string, from, to int) bool {
 	}
 	return false
 }
-

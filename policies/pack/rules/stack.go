@@ -2,15 +2,19 @@ package rules
 
 import (
 	"sort"
+	"strings"
 )
 
 // Tags that place a resource in zonecast's topology. The provision programs
 // set them on every regional resource that supports tags (see
 // docs/policy-pack.md for the full convention and its fallbacks).
 const (
-	TagRegion = "zonecast:region" // AWS region name, e.g. eu-west-1
-	TagZone   = "zonecast:zone"   // zone label within the region, e.g. a, b
-	TagAZ     = "zonecast:az"     // availability zone name, e.g. eu-west-1a
+	// TagZone names the zone: "<region>/<key>" (e.g. eu-west-1/a, the edge's
+	// load-metric dimension that provision already tags with), or just the
+	// key when TagRegion or the provider tells the region.
+	TagZone   = "zonecast:zone"
+	TagRegion = "zonecast:region" // AWS region name, e.g. eu-west-1 (optional)
+	TagAZ     = "zonecast:az"     // availability zone name, e.g. eu-west-1a (optional)
 )
 
 // unknownRegion labels resources whose region cannot be told at all; they
@@ -22,6 +26,11 @@ type Stack struct {
 	Resources     []Resource
 	byURN         map[string]int
 	defaultRegion string
+	// azZone maps an availability zone to the region and zone of the
+	// tagged resources placed there, so that untagged resources placed by
+	// availability zone (a replication group's preferredCacheClusterAzs)
+	// join their zone.
+	azZone map[string]zoneKey
 }
 
 // NewStack indexes rs. defaultRegion is the stack's aws:region, if any.
@@ -30,7 +39,48 @@ func NewStack(rs []Resource, defaultRegion string) *Stack {
 	for i, r := range rs {
 		s.byURN[r.URN] = i
 	}
+	s.azZone = map[string]zoneKey{}
+	for _, r := range rs {
+		if !r.typeIs(typeASG, typeLoadBalancer) {
+			continue
+		}
+		_, zone, _ := zoneTag(r)
+		if zone == "" {
+			continue
+		}
+		if azs, complete := s.AZs(r); complete && len(azs) == 1 {
+			k := zoneKey{s.Region(r), zone}
+			if old, seen := s.azZone[azs[0]]; seen && old != k {
+				k.zone = "" // two zones in one AZ: ambiguous
+			}
+			s.azZone[azs[0]] = k
+		}
+	}
 	return s
+}
+
+// regionHasTaggedZones reports whether some tagged resource placed the
+// region's zones by availability zone.
+func (s *Stack) regionHasTaggedZones(region string) bool {
+	for _, k := range s.azZone {
+		if k.region == region {
+			return true
+		}
+	}
+	return false
+}
+
+// zoneTag splits the zonecast:zone tag into its region and zone parts.
+func zoneTag(r Resource) (region, zone string, p Presence) {
+	t := Tag(r, TagZone)
+	v, ok := t.String()
+	if !ok || v == "" {
+		return "", "", t.Presence
+	}
+	if i := strings.LastIndex(v, "/"); i >= 0 {
+		return v[:i], v[i+1:], Known
+	}
+	return "", v, Known
 }
 
 // OfType lists the resources of the given types, in stack order.
@@ -87,6 +137,9 @@ func (s *Stack) Region(r Resource) string {
 	if v, ok := Tag(r, TagRegion).String(); ok && v != "" {
 		return v
 	}
+	if region, _, _ := zoneTag(r); region != "" {
+		return region
+	}
 	if r.typeIs(typeEndpointGroup) {
 		egr := r.get("endpointGroupRegion")
 		if v, ok := egr.String(); ok && v != "" {
@@ -99,6 +152,13 @@ func (s *Stack) Region(r Resource) string {
 	if r.ProviderRegion != "" {
 		return r.ProviderRegion
 	}
+	// An availability zone names its region (eu-west-1a is in eu-west-1).
+	if azs, _ := s.AZs(r); len(azs) > 0 {
+		if k, ok := s.azZone[azs[0]]; ok {
+			return k.region
+		}
+		return strings.TrimRight(azs[0], "abcdefghijklmnopqrstuvwxyz")
+	}
 	if s.defaultRegion != "" {
 		return s.defaultRegion
 	}
@@ -109,15 +169,21 @@ func (s *Stack) Region(r Resource) string {
 // else its single availability zone. known is false when that cannot be
 // told yet (unknown values) or r is not zonal.
 func (s *Stack) Zone(r Resource) (zone string, known bool) {
-	t := Tag(r, TagZone)
-	if v, ok := t.String(); ok && v != "" {
-		return v, true
+	_, zone, p := zoneTag(r)
+	if zone != "" {
+		return zone, true
 	}
-	if t.Presence == Unknown {
+	if p == Unknown {
 		return "", false
 	}
 	azs, all := s.AZs(r)
 	if all && len(azs) == 1 {
+		if k, ok := s.azZone[azs[0]]; ok {
+			return k.zone, k.zone != ""
+		}
+		if s.regionHasTaggedZones(s.Region(r)) {
+			return "", false // an AZ no tagged zone uses: cannot tell
+		}
 		return azs[0], true
 	}
 	return "", false
@@ -150,6 +216,31 @@ func (s *Stack) AZs(r Resource) (azs []string, complete bool) {
 		}
 		ids, _ := subnetIDs.Strings()
 		subnets := s.Refs(r, "vpcZoneIdentifiers", ids, "aws:ec2/subnet:Subnet")
+		if len(subnets) == 0 {
+			complete = false
+		}
+		for _, sn := range subnets {
+			if az, ok := sn.get("availabilityZone").String(); ok {
+				add(az)
+			} else {
+				complete = false
+			}
+		}
+	case r.typeIs(typeLoadBalancer):
+		key := "subnets"
+		ids, _ := r.get("subnets").Strings()
+		if r.get("subnets").Presence == Absent {
+			key = "subnetMappings"
+			list, _ := r.get("subnetMappings").Array()
+			for _, e := range list {
+				if m, ok := e.Object(); ok {
+					if id, ok := Get(m, "subnetId").String(); ok {
+						ids = append(ids, id)
+					}
+				}
+			}
+		}
+		subnets := s.Refs(r, key, ids, "aws:ec2/subnet:Subnet")
 		if len(subnets) == 0 {
 			complete = false
 		}

@@ -14,7 +14,7 @@ var regionZonesPolicy = Policy{
 		"auto-scaling group pinned to that zone, so that a zone can fail and the region still ingests.",
 		failover.DefaultRedundancy.ZonesPerRegion),
 	Remediation: fmt.Sprintf("give the region %d zones, one auto-scaling group per zone, each pinned to a different "+
-		"availability zone and tagged %s/%s.", failover.DefaultRedundancy.ZonesPerRegion, TagRegion, TagZone),
+		"availability zone and tagged %s=<region>/<zone>.", failover.DefaultRedundancy.ZonesPerRegion, TagZone),
 	Default: Mandatory,
 	Kind:    StackKind,
 	Stack:   checkRegionZones,
