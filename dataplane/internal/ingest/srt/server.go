@@ -101,11 +101,11 @@ type rejection struct {
 }
 
 func (s *Server) reject(req gosrt.ConnRequest, streamID string, r rejection) {
-	req.Reject(r.reason)
 	c, _ := s.rejections.LoadOrStore(r.label, new(atomic.Uint64))
 	c.(*atomic.Uint64).Add(1)
 	s.log.Warn("publisher refused", "remote", req.RemoteAddr().String(), "streamid", streamID,
 		"reason", r.label, "srt_reject", fmt.Sprintf("%d", uint32(r.reason)), "err", r.err)
+	req.Reject(r.reason)
 }
 
 // Rejections counts refused connection requests by reason.
