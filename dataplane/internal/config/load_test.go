@@ -78,7 +78,8 @@ func TestPrecedence(t *testing.T) {
 
 func TestEnvAndFlagsWithoutFile(t *testing.T) {
 	cfg, err := Load([]string{"-streams", "cam1:correct-horse-battery,cam2"},
-		envOf(map[string]string{"ZONECAST_NODE_ID": "n7", "ZONECAST_CLUSTER_REDIS_SENTINELS": "127.0.0.1:26379, 127.0.0.1:26380"}), &bytes.Buffer{})
+		envOf(map[string]string{"ZONECAST_NODE_ID": "n7", "ZONECAST_CLUSTER_REDIS_SENTINELS": "127.0.0.1:26379, 127.0.0.1:26380",
+			"ZONECAST_CLUSTER_QUIC_LISTEN": "127.0.0.1:9100", "ZONECAST_CLUSTER_TLS_CA": "ca.pem", "ZONECAST_CLUSTER_TLS_CERT": "n.pem", "ZONECAST_CLUSTER_TLS_KEY": "k.pem"}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,5 +153,14 @@ func TestHelpDocumentsEveryKey(t *testing.T) {
 		if k.Usage == "" {
 			t.Errorf("key %s has no usage tag", k.Path)
 		}
+	}
+}
+
+func TestSectionValidatorsRun(t *testing.T) {
+	// cluster.quic.listen set without the rest: the cluster section's own
+	// Validate must be consulted by Config.Validate.
+	_, err := Load([]string{"-config", writeFile(t, contractYAML), "-cluster.quic.listen", "127.0.0.1:9100"}, envOf(nil), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "cluster.") {
+		t.Fatalf("err %v, want the cluster section's validation", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"regexp"
 	"strconv"
 )
@@ -82,6 +83,15 @@ func (c *Config) Validate() error {
 		seen[s.Name] = true
 		if n := len(s.Passphrase); n != 0 && (n < 10 || n > 80) {
 			bad("streams[%d] (%s): passphrase must be 10–80 characters (SRT), got %d", i, s.Name, n)
+		}
+	}
+	// Sections owned by other areas (cluster, transcode) validate themselves.
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if sv, ok := v.Field(i).Interface().(interface{ Validate() error }); ok {
+			if err := sv.Validate(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
