@@ -3,6 +3,7 @@ package packager
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -248,3 +249,45 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// mustRequest sends a GET (or the method in the X-Method pseudo-header)
+// with extra headers.
+func mustRequest(t testing.TB, srv *httptest.Server, path string, hdr map[string]string) response {
+	t.Helper()
+	method := http.MethodGet
+	if m, ok := hdr["X-Method"]; ok {
+		method = m
+		delete(hdr, "X-Method")
+	}
+	req, err := http.NewRequest(method, srv.URL+"/live/cam1/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, b}
+}
+
+// settle waits until the demuxer goroutine has finished the bytes it took
+// (WriteTS returns once they are read, not yet packaged).
+func settle(t testing.TB, s *Stream) {
+	t.Helper()
+	prev := s.Stats()
+	for i := 0; i < 1000; i++ {
+		time.Sleep(50 * time.Millisecond)
+		cur := s.Stats()
+		if cur == prev {
+			return
+		}
+		prev = cur
+	}
+}
+
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }

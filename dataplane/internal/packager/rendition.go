@@ -38,17 +38,18 @@ type Rendition struct {
 	havePrevKey bool
 
 	// playlist
-	nextMSN     uint64
-	discSeq     uint64 // EXT-X-DISCONTINUITY-SEQUENCE of segs[0]
-	segs        []*segment
-	cur         *segment
-	evicted     []*segment // out of the playlist, still fetchable
-	lastPDTEnd  time.Time
-	curInit     string // name of the current init segment
-	curInitData []byte
-	targetDur   int           // EXT-X-TARGETDURATION, never decreases
-	partTarget  time.Duration // PART-TARGET, never decreases
-	measure     measurement
+	nextMSN         uint64
+	discSeq         uint64 // EXT-X-DISCONTINUITY-SEQUENCE of segs[0]
+	segs            []*segment
+	cur             *segment
+	evicted         []*segment // out of the playlist, still fetchable
+	lastPDTEnd      time.Time
+	curInit         string // name of the current init segment
+	curInitData     []byte
+	targetDur       int           // EXT-X-TARGETDURATION, never decreases
+	partTarget      time.Duration // PART-TARGET, fixed by the first part
+	partTargetTicks int64
+	measure         measurement
 }
 
 func newRendition(s *Stream, name string) *Rendition {
@@ -262,7 +263,7 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 	if s.partOpen && s.partStart < 0 {
 		s.partStart = au.DTS
 	}
-	dur, err := s.addVideo(au, key && len(r.cur.parts) == 0 && !s.partHasVideo())
+	dur, err := s.addVideo(au, r.partTicks)
 	if err != nil {
 		r.onDecodeError(err)
 		return
@@ -335,7 +336,24 @@ func (r *Rendition) finishPart() {
 	if s == nil || seg == nil || !s.partOpen || s.empty() {
 		return
 	}
-	data, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000 + uint64(len(seg.parts))))
+	if s.video != nil && !s.partHasVideo() {
+		// Only audio arrived since the last part closed: it rides with the
+		// next part, so that every part's duration is its video's.
+		return
+	}
+	if r.partTargetTicks == 0 {
+		// PART-TARGET is fixed by the first part: the configured part
+		// duration rounded up to whole frames of the input.
+		f := int64(3000)
+		if s.video != nil && s.video.lastDelta > 0 {
+			f = s.video.lastDelta
+		} else if s.video == nil {
+			f = 1024 * 90000 / max(s.audio.timescale, 1)
+		}
+		r.partTargetTicks = (r.partTicks + f - 1) / f * f
+		r.partTarget = ticksToDuration(r.partTargetTicks)
+	}
+	data, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000+uint64(len(seg.parts))), r.partTargetTicks)
 	s.partOpen, s.partStart = true, -1
 	if err != nil {
 		r.onDecodeError(err)
@@ -345,9 +363,6 @@ func (r *Rendition) finishPart() {
 	seg.fmp4 = append(seg.fmp4, data...)
 	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent}
 	seg.parts = append(seg.parts, p)
-	if p.duration > r.partTarget {
-		r.partTarget = p.duration
-	}
 	// The part shares the segment's bytes: both are immutable.
 	if err := r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), seg.fmp4[off:len(seg.fmp4):len(seg.fmp4)]); err != nil {
 		r.log.Warn("disk copy failed", "err", err)

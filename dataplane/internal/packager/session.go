@@ -52,6 +52,7 @@ type trackOut struct {
 	next      int64 // audio: where the next frame is expected, in timescale
 	haveNext  bool
 	ended     int64 // end of the last sample, in 90 kHz
+	partTicks int64 // video: duration of the samples in the open part
 }
 
 // newSession returns nil (and no error) while au is not a place to start.
@@ -206,16 +207,26 @@ func (s *session) empty() bool {
 // corrected now that its successor's DTS is known; the last sample of a part
 // keeps the estimate (the previous frame interval), so a part can be
 // published as soon as its last frame has arrived.
-func (s *session) addVideo(au *mpegts.AccessUnit, _ bool) (int64, error) {
+func (s *session) addVideo(au *mpegts.AccessUnit, partTicks int64) (int64, error) {
 	v := s.video
 	if !validNALUs(au.NALUs) {
 		return 0, fmt.Errorf("empty NAL unit in video access unit")
 	}
 	if v.haveLast {
 		if d := au.DTS - v.lastDTS; d > 0 && d < 90000 {
-			v.lastDelta = d
+			if v.lastDelta == 0 || d <= 2*v.lastDelta {
+				v.lastDelta = d // frames were not lost: a real frame interval
+			}
 			if n := len(v.samples); n > 0 {
+				// Lost frames must not stretch the part beyond its target
+				// (that would raise PART-TARGET for good): leave a hole in
+				// the timeline instead; players step over it.
+				prev := int64(v.samples[n-1].Duration)
+				if v.partTicks-prev+d > partTicks && d > prev {
+					d = max(prev, partTicks-(v.partTicks-prev))
+				}
 				v.samples[n-1].Duration = uint32(d)
+				v.partTicks += d - prev
 			}
 		}
 	}
@@ -237,6 +248,7 @@ func (s *session) addVideo(au *mpegts.AccessUnit, _ bool) (int64, error) {
 		v.base = au.DTS
 	}
 	v.samples = append(v.samples, smp)
+	v.partTicks += est
 	v.lastDTS, v.haveLast = au.DTS, true
 	v.ended = au.DTS + est
 	return est, nil
@@ -302,7 +314,29 @@ func (s *session) lastEnd() int64 {
 
 // marshalPart encodes the open part and empties it. ticks is its duration
 // (of the driving track) in 90 kHz.
-func (s *session) marshalPart(seq uint32) (data []byte, ticks int64, independent bool, err error) {
+func (s *session) marshalPart(seq uint32, capTicks int64) (data []byte, ticks int64, independent bool, err error) {
+	if v := s.video; v != nil {
+		v.partTicks = 0
+		for _, smp := range v.samples {
+			v.partTicks += int64(smp.Duration)
+		}
+	}
+	if v := s.video; v != nil && capTicks > 0 && v.partTicks > capTicks && len(v.samples) > 0 {
+		// Never longer than PART-TARGET: an over-long estimate (frames were
+		// lost) shortens the last sample and leaves a hole instead.
+		for i := len(v.samples) - 1; i >= 0 && v.partTicks > capTicks; i-- {
+			smp := v.samples[i]
+			cut := min(v.partTicks-capTicks, int64(smp.Duration)-1)
+			if cut <= 0 {
+				continue
+			}
+			smp.Duration -= uint32(cut)
+			v.partTicks -= cut
+			if i == len(v.samples)-1 {
+				v.ended -= cut
+			}
+		}
+	}
 	var p fmp4.Part
 	p.SequenceNumber = seq
 	independent = true
@@ -327,6 +361,7 @@ func (s *session) marshalPart(seq uint32) (data []byte, ticks int64, independent
 	err = p.Marshal(&buf)
 	if s.video != nil {
 		s.video.samples = nil
+		s.video.partTicks = 0
 	}
 	if s.audio != nil {
 		s.audio.samples = nil

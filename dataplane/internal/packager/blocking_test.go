@@ -1,0 +1,182 @@
+package packager
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBlockingReload(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 8}))
+	s, srv := newTestStream(t, Config{})
+	r := s.Rendition("source")
+	half := len(data) / 2 / 188 * 188
+	feed(t, r, data[:half])
+	waitUntil(t, "parts", func() bool { return s.Stats().PartsWritten > 3 })
+	settle(t, s)
+
+	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	if m.PreloadHint == nil {
+		t.Fatal("no preload hint on a live playlist")
+	}
+	openMSN := m.MediaSequence + len(m.Segments)
+	nextPart := len(m.Parts)
+	hint := m.PreloadHint.URI
+	if want := partName(uint64(openMSN), nextPart); hint != want {
+		t.Fatalf("preload hint %s, want %s", hint, want)
+	}
+
+	// Requests for the future: the next part (playlist and the hinted part
+	// itself) and the next segment's completion.
+	type result struct {
+		what string
+		res  response
+		at   time.Time
+	}
+	done := make(chan result, 3)
+	for _, q := range []string{
+		fmt.Sprintf("source/index.m3u8?_HLS_msn=%d&_HLS_part=%d", openMSN, nextPart),
+		"source/" + hint,
+		fmt.Sprintf("source/index.m3u8?_HLS_msn=%d", openMSN),
+	} {
+		go func() { done <- result{q, get(t, srv, q), time.Now()} }()
+	}
+	select {
+	case res := <-done:
+		t.Fatalf("%s answered (%d) before the media existed", res.what, res.res.status)
+	case <-time.After(300 * time.Millisecond):
+	}
+	fedAt := time.Now()
+	feed(t, r, data[half:])
+	for i := 0; i < 3; i++ {
+		res := <-done
+		if res.res.status != 200 {
+			t.Fatalf("%s: status %d: %s", res.what, res.res.status, res.res.body)
+		}
+		if res.at.Before(fedAt) {
+			t.Errorf("%s answered before the media was fed", res.what)
+		}
+		switch {
+		case strings.Contains(res.what, "_HLS_part"):
+			if !strings.Contains(string(res.res.body), hint) {
+				t.Errorf("blocking reload answer lacks %s:\n%s", hint, res.res.body)
+			}
+			if cc := res.res.header.Get("Cache-Control"); !strings.Contains(cc, "max-age") {
+				t.Errorf("blocking answer Cache-Control %q", cc)
+			}
+		case strings.Contains(res.what, "_HLS_msn"):
+			if !strings.Contains(string(res.res.body), segName(uint64(openMSN))) {
+				t.Errorf("segment %d not complete in the answer:\n%s", openMSN, res.res.body)
+			}
+		default:
+			if ct := res.res.header.Get("Content-Type"); ct != "video/mp4" {
+				t.Errorf("part content type %q", ct)
+			}
+			if cc := res.res.header.Get("Cache-Control"); cc != cacheImmutable {
+				t.Errorf("part Cache-Control %q", cc)
+			}
+		}
+	}
+
+	// A request already satisfied answers at once; nonsense gets 400.
+	for _, tc := range []struct {
+		query  string
+		status int
+	}{
+		{fmt.Sprintf("_HLS_msn=%d", m.MediaSequence), 200},
+		{fmt.Sprintf("_HLS_msn=%d&_HLS_part=0", m.MediaSequence), 200},
+		{"_HLS_part=1", 400},
+		{"_HLS_msn=abc", 400},
+		{"_HLS_msn=-1", 400},
+		{"_HLS_msn=1&_HLS_part=x", 400},
+		{"_HLS_msn=1&_HLS_msn=2", 400},
+		{"_HLS_msn=999999", 400},
+		{fmt.Sprintf("_HLS_msn=%d&_HLS_part=500", openMSN+1), 400},
+	} {
+		res := get(t, srv, "source/index.m3u8?"+tc.query)
+		if res.status != tc.status {
+			t.Errorf("?%s: status %d, want %d (%s)", tc.query, res.status, tc.status, res.body)
+		}
+	}
+	if res := get(t, srv, "source/classic.m3u8?_HLS_msn=1"); res.status != 400 {
+		t.Errorf("blocking reload on the classic playlist: %d", res.status)
+	}
+}
+
+// A blocking request that cannot be satisfied in time gets 503 after the
+// bound (three target durations), never hangs.
+func TestBlockingReloadBound(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 3, noAudio: true}))
+	s, srv := newTestStream(t, Config{SegmentDuration: time.Second, PartDuration: 200 * time.Millisecond})
+	r := s.Rendition("source")
+	feed(t, r, data)
+	waitUntil(t, "a segment", func() bool { return s.Stats().SegmentsWritten > 0 })
+	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	next := m.MediaSequence + len(m.Segments) + 1 // the segment after the open one
+	start := time.Now()
+	res := get(t, srv, fmt.Sprintf("source/index.m3u8?_HLS_msn=%d", next))
+	if res.status != 503 {
+		t.Fatalf("status %d, want 503: %s", res.status, res.body)
+	}
+	if waited := time.Since(start); waited < 2*time.Second {
+		t.Errorf("gave up after %v, before the 3 × target duration bound", waited)
+	}
+}
+
+func TestHTTPObjects(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 5}))
+	s, srv := newTestStream(t, Config{})
+	r := s.Rendition("source")
+	feed(t, r, data)
+	r.Discontinuity()
+	for _, tc := range []struct {
+		path, ctype, cache string
+		status             int
+	}{
+		{"index.m3u8", "application/vnd.apple.mpegurl", cachePlaylist, 200},
+		{"classic.m3u8", "application/vnd.apple.mpegurl", cachePlaylist, 200},
+		{"source/index.m3u8", "application/vnd.apple.mpegurl", cachePlaylist, 200},
+		{"source/classic.m3u8", "application/vnd.apple.mpegurl", cachePlaylist, 200},
+		{"source/init.mp4", "video/mp4", cachePlaylist, 200},
+		{"source/init0.mp4", "video/mp4", cacheImmutable, 200},
+		{"source/seg0.m4s", "video/mp4", cacheImmutable, 200},
+		{"source/part1.0.m4s", "video/mp4", cacheImmutable, 200},
+		{"source/seg1.ts", "video/mp2t", cacheImmutable, 200},
+		{"source/seg99.ts", "", cacheNone, 404},
+		{"nosuch/index.m3u8", "", cacheNone, 404},
+		{"source/../../etc/passwd", "", cacheNone, 404},
+		{"source", "", cacheNone, 404},
+	} {
+		res := get(t, srv, tc.path)
+		if res.status != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.path, res.status, tc.status)
+			continue
+		}
+		if tc.ctype != "" && res.header.Get("Content-Type") != tc.ctype {
+			t.Errorf("%s: Content-Type %q, want %q", tc.path, res.header.Get("Content-Type"), tc.ctype)
+		}
+		if res.header.Get("Cache-Control") != tc.cache {
+			t.Errorf("%s: Cache-Control %q, want %q", tc.path, res.header.Get("Cache-Control"), tc.cache)
+		}
+		if tc.status == 200 && tc.cache == cacheImmutable && res.header.Get("ETag") == "" {
+			t.Errorf("%s: no ETag", tc.path)
+		}
+	}
+	// Range and conditional requests (players and CDNs use them).
+	full := mustGet(t, srv, "source/seg1.m4s")
+	req := mustRequest(t, srv, "source/seg1.m4s", map[string]string{"Range": "bytes=10-19"})
+	if req.status != 206 || string(req.body) != string(full[10:20]) {
+		t.Errorf("Range: status %d, %d bytes", req.status, len(req.body))
+	}
+	etag := get(t, srv, "source/seg1.m4s").header.Get("ETag")
+	if res := mustRequest(t, srv, "source/seg1.m4s", map[string]string{"If-None-Match": etag}); res.status != 304 {
+		t.Errorf("If-None-Match: status %d, want 304", res.status)
+	}
+	if res := mustRequest(t, srv, "source/seg1.m4s", map[string]string{"X-Method": "POST"}); res.status != 405 {
+		t.Errorf("POST: status %d, want 405", res.status)
+	}
+}

@@ -1,0 +1,118 @@
+package packager
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// A stream whose 33-bit clock wraps mid-stream (ffmpeg started just below
+// 2^33 / 90000 s) keeps exact segment durations, no discontinuity and
+// timestamps that keep increasing in the fMP4 output.
+func TestPTSWrapAround(t *testing.T) {
+	dir := t.TempDir()
+	wrapAt := float64(int64(1)<<33) / 90000
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 9, offset: wrapAt - 4}))
+	s, srv := newTestStream(t, Config{WindowSegments: 10})
+	r := s.Rendition("source")
+	feed(t, r, data)
+	r.Discontinuity()
+	body := mustGet(t, srv, "source/index.m3u8")
+	m := checkMediaPlaylist(t, body, true)
+	if strings.Contains(string(body), "#EXT-X-DISCONTINUITY\n") {
+		t.Errorf("wrap-around marked as a discontinuity:\n%s", body)
+	}
+	var total float64
+	for _, seg := range m.Segments {
+		total += seg.Duration.Seconds()
+		if seg.Duration.Seconds() > 2.001 || seg.Duration.Seconds() < 0.5 {
+			t.Errorf("%s lasts %v across the wrap", seg.URI, seg.Duration)
+		}
+	}
+	if total < 8.9 || total > 9.1 {
+		t.Errorf("segments add up to %.3f s, want 9 (nothing lost at the wrap)", total)
+	}
+	// Concatenate init + every segment: decode times must increase.
+	parts := [][]byte{mustGet(t, srv, "source/"+m.Map.URI)}
+	for _, seg := range m.Segments {
+		parts = append(parts, mustGet(t, srv, "source/"+seg.URI))
+	}
+	pr := probe(t, writeTemp(t, dir, "all.mp4", parts...))
+	prev := -1.0
+	n := 0
+	for _, p := range pr.Packets {
+		if p.CodecType != "video" {
+			continue
+		}
+		var dts float64
+		if _, err := fmtSscan(p.DTSTime, &dts); err != nil {
+			t.Fatal(err)
+		}
+		if dts <= prev {
+			t.Fatalf("video DTS went from %.4f to %.4f (packet %d)", prev, dts, n)
+		}
+		prev = dts
+		n++
+	}
+	if n != 270 {
+		t.Errorf("%d video frames, want 270 (9 s at 30 fps)", n)
+	}
+}
+
+// Corrupt and truncated input is counted and survived: segments still come
+// out of the intact stretches, and another stream is untouched.
+func TestCorruptInput(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 8}))
+	rng := rand.New(rand.NewSource(1))
+	var bad []byte
+	for off := 0; off < len(data); {
+		n := min(188*(1+rng.Intn(40)), len(data)-off)
+		chunk := append([]byte(nil), data[off:off+n]...)
+		off += n
+		switch rng.Intn(6) {
+		case 0: // truncated packet
+			chunk = chunk[:len(chunk)-1-rng.Intn(150)]
+		case 1: // garbage between packets
+			g := make([]byte, 1+rng.Intn(300))
+			rng.Read(g)
+			bad = append(bad, g...)
+		case 2: // flipped bytes inside
+			for k := 0; k < 3; k++ {
+				chunk[rng.Intn(len(chunk))] ^= byte(1 + rng.Intn(255))
+			}
+		}
+		bad = append(bad, chunk...)
+	}
+	s, srv := newTestStream(t, Config{})
+	good := NewStream("cam2", Config{}, nil)
+	defer good.Close()
+	feed(t, s.Rendition("source"), bad)
+	feed(t, good.Rendition("source"), data)
+	s.Rendition("source").Discontinuity()
+	good.Rendition("source").Discontinuity()
+	st := s.Stats()
+	if st.DecodeErrors == 0 {
+		t.Error("corrupt input produced no decode errors")
+	}
+	if st.SegmentsWritten == 0 {
+		t.Errorf("no segment survived the corruption: %+v", st)
+	}
+	if checkMediaPlaylist(t, mustGet(t, srv, "source/index.m3u8"), true); t.Failed() {
+		t.Logf("%s", mustGet(t, srv, "source/index.m3u8"))
+	}
+	if gs := good.Stats(); gs.DecodeErrors != 0 || gs.SegmentsWritten < 4 {
+		t.Errorf("the clean stream was affected: %+v", gs)
+	}
+	t.Logf("corrupt stream: %+v", st)
+
+	// Pure garbage never yields a playlist nor an error from WriteTS.
+	junk := make([]byte, 200000)
+	rng.Read(junk)
+	g := NewStream("junk", Config{}, nil)
+	defer g.Close()
+	feed(t, g.Rendition("source"), junk)
+	if g.Stats().SegmentsWritten != 0 {
+		t.Error("segments out of random bytes")
+	}
+}
