@@ -1,0 +1,26 @@
+# provision/: Pulumi programs (global + regional stacks), the stand-in AWS
+# provider for offline previews, and the preview harness. See docs/provision.md.
+PROVISION_PKGS := ./provision/...
+STACK ?= global
+# The policy pack joins every preview once it exists (policies/pack).
+POLICY_PACK ?= $(if $(wildcard policies/pack/PulumiPolicy.yaml),policies/pack,)
+
+.PHONY: provision-tools preview test-provision bench-provision
+
+# bin/pulumi-resource-aws (stand-in provider) and bin/zonecast-preview.
+provision-tools: pulumi-cli
+	$(GO) build -o $(BIN)/pulumi-resource-aws ./provision/internal/fakeaws/cmd/pulumi-resource-aws
+	$(GO) build -o $(BIN)/zonecast-preview ./provision/cmd/zonecast-preview
+
+build: provision-tools
+
+# make preview STACK=<global|eu-west-1|us-east-1|ap-southeast-1|dev> [POLICY_PACK=path]
+preview: provision-tools $(if $(POLICY_PACK),policy,)
+	$(BIN)/zonecast-preview -stack $(STACK) $(if $(POLICY_PACK),-policy-pack $(POLICY_PACK),)
+
+test-provision: provision-tools
+	$(GO) vet $(PROVISION_PKGS)
+	$(GO) test -count=1 -timeout 20m $(PROVISION_PKGS)
+
+bench-provision: provision-tools
+	ZONECAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./provision/preview/

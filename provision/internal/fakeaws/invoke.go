@@ -1,0 +1,54 @@
+package fakeaws
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+)
+
+// FakeAMI is the AMI id every AMI lookup answers.
+const FakeAMI = "ami-0fa4e5c0ffee00001"
+
+// Invoke answers the data sources zonecast's program reads. Anything else is
+// an error naming the token, so a new lookup in the program fails loudly
+// here instead of previewing with made-up data.
+func (p *Provider) Invoke(_ context.Context, req plugin.InvokeRequest) (plugin.InvokeResponse, error) {
+	region := p.Region()
+	var out map[string]any
+	switch string(req.Tok) {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		var names, ids []any
+		for i, l := range []string{"a", "b", "c"} {
+			names = append(names, region+l)
+			ids = append(ids, fmt.Sprintf("%s-az%d", region[:3], i+1))
+		}
+		out = map[string]any{"id": region, "names": names, "zoneIds": ids, "groupNames": names}
+	case "aws:ssm/getParameter:getParameter":
+		name := req.Args["name"]
+		if !name.IsString() || !strings.Contains(name.StringValue(), "ami") {
+			return plugin.InvokeResponse{}, fmt.Errorf("fakeaws: SSM parameter %v not found (only AMI parameters are stood in for)", name)
+		}
+		out = map[string]any{
+			"id": name.StringValue(), "name": name.StringValue(), "value": FakeAMI, "insecureValue": FakeAMI,
+			"type": "String", "version": 1, "withDecryption": true,
+			"arn": fmt.Sprintf("arn:aws:ssm:%s::parameter%s", region, name.StringValue()),
+		}
+	case "aws:ec2/getAmi:getAmi":
+		out = map[string]any{"id": FakeAMI, "imageId": FakeAMI, "architecture": "x86_64", "name": "fake-gpu-ami"}
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		out = map[string]any{
+			"id": AccountID, "accountId": AccountID, "userId": "AIDAFAKEPREVIEWUSER",
+			"arn": "arn:aws:iam::" + AccountID + ":user/zonecast-preview",
+		}
+	case "aws:index/getRegion:getRegion":
+		out = map[string]any{"id": region, "name": region, "region": region, "endpoint": "ec2." + region + ".amazonaws.com", "description": region}
+	case "aws:index/getPartition:getPartition":
+		out = map[string]any{"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+	default:
+		return plugin.InvokeResponse{}, fmt.Errorf("fakeaws: invoke %s is not stood in for (add it to provision/internal/fakeaws)", req.Tok)
+	}
+	return plugin.InvokeResponse{Properties: resource.NewPropertyMapFromMap(out)}, nil
+}

@@ -1,0 +1,411 @@
+// Package preview runs zonecast's Pulumi program through the real Pulumi
+// engine without an AWS account: the Automation API drives the CLI built in
+// bin/ (tools/pulumi) against a local file backend in a temporary directory,
+// with the program as an inline program (no Go language host needed) and the
+// stand-in AWS provider (bin/pulumi-resource-aws, provision/internal/fakeaws)
+// found on PATH. Policy packs are passed through to the engine, so a pack
+// that refuses the stack fails the preview with its violations.
+//
+// A regional stack reads the global stack's outputs through a
+// StackReference; the harness first runs `up` on the global stack in the
+// same temporary backend (against the stand-in), then previews the region.
+package preview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/zonecast/zonecast/provision/program"
+)
+
+// Project is the Pulumi project name (Pulumi.yaml).
+const Project = "zonecast"
+
+// GlobalStack is the stack a regional stack's StackReference reads.
+const GlobalStack = "global"
+
+// Passphrase encrypts the temporary backend's secrets; nothing leaves it.
+const Passphrase = "zonecast-offline-preview"
+
+// Placeholder secrets for the stack settings an operator sets with
+// `pulumi config set --secret` and that are therefore not in stacks/.
+var placeholderSecrets = map[string]string{
+	program.Namespace + ":redisAuthToken": "preview-placeholder-auth-token",
+	program.Namespace + ":streams":        "preview:preview-placeholder-passphrase",
+}
+
+// Options configures a preview.
+type Options struct {
+	// Root is the repository root: Pulumi.yaml, stacks/ and bin/ (with
+	// pulumi and pulumi-resource-aws). Empty: found upwards from the
+	// working directory.
+	Root string
+	// Stack names stacks/Pulumi.<Stack>.yaml.
+	Stack string
+	// StackFile overrides the stack settings file (tests use altered copies).
+	StackFile string
+	// GlobalStackFile overrides stacks/Pulumi.global.yaml for the global
+	// stack a region reads.
+	GlobalStackFile string
+	// Config sets extra (plain) settings on the previewed stack, e.g.
+	// "zonecast:minNodesPerZone": "1".
+	Config map[string]string
+	// PolicyPacks are paths (relative to Root or absolute) given to the
+	// engine as --policy-pack; PolicyPackConfigs as --policy-pack-config.
+	PolicyPacks       []string
+	PolicyPackConfigs []string
+	// Program defaults to program.Run.
+	Program pulumi.RunFunc
+	// WorkDir holds the backend, the workspace and PULUMI_HOME; empty: a
+	// temporary directory removed afterwards.
+	WorkDir string
+	// Progress receives the engine's progress output (nil: discarded).
+	Progress io.Writer
+}
+
+// Resource is one resource `pulumi up` would create.
+type Resource struct {
+	Type string // Pulumi type token, e.g. aws:autoscaling/group:Group
+	Name string // logical name, e.g. zone-a-edges
+	URN  string
+	// Inputs are the resource's checked inputs (unknowns shown as
+	// "<computed>", secrets as "<secret>").
+	Inputs map[string]any
+}
+
+// Line is the contract line: "<type> <name>".
+func (r Resource) Line() string { return r.Type + " " + r.Name }
+
+// Violation is one policy diagnostic.
+type Violation struct {
+	Pack, Policy, Level, Message, URN string
+}
+
+func (v Violation) String() string {
+	s := fmt.Sprintf("policy violation [%s] %s/%s: %s", v.Level, v.Pack, v.Policy, strings.TrimSpace(v.Message))
+	if v.URN != "" {
+		s += " (" + v.URN + ")"
+	}
+	return s
+}
+
+// Result is what a preview found.
+type Result struct {
+	Stack      string
+	Resources  []Resource
+	Violations []Violation
+	// StdOut and StdErr are the engine's outputs.
+	StdOut, StdErr string
+}
+
+// Lines are the contract lines, sorted by type then name.
+func (r *Result) Lines() []string {
+	var out []string
+	for _, res := range r.Resources {
+		out = append(out, res.Line())
+	}
+	return out
+}
+
+// FindRoot walks up from dir to the directory holding Pulumi.yaml.
+func FindRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no Pulumi.yaml above %s", dir)
+		}
+	}
+}
+
+// CheckTools reports, with how to fix it, a missing CLI or stand-in provider.
+func CheckTools(root string) error {
+	var errs []error
+	for _, tool := range []struct{ bin, make string }{
+		{"pulumi", "make pulumi-cli (builds the Pulumi CLI from the Go module proxy, 5–12 min cold)"},
+		{"pulumi-resource-aws", "make provision-tools (builds the stand-in AWS provider)"},
+	} {
+		if _, err := os.Stat(filepath.Join(root, "bin", tool.bin)); err != nil {
+			errs = append(errs, fmt.Errorf("bin/%s is missing: run `%s`", tool.bin, tool.make))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run previews opts.Stack.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Stack == "" {
+		return nil, errors.New("preview: no stack given")
+	}
+	if opts.Root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		if opts.Root, err = FindRoot(wd); err != nil {
+			return nil, err
+		}
+	}
+	if err := CheckTools(opts.Root); err != nil {
+		return nil, err
+	}
+	if opts.Program == nil {
+		opts.Program = program.Run
+	}
+	if opts.StackFile == "" {
+		opts.StackFile = stackFile(opts.Root, opts.Stack)
+	}
+	if opts.GlobalStackFile == "" {
+		opts.GlobalStackFile = stackFile(opts.Root, GlobalStack)
+	}
+	if _, err := os.Stat(opts.StackFile); err != nil {
+		return nil, fmt.Errorf("preview: stack %q has no settings file: %w", opts.Stack, err)
+	}
+	if opts.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "zonecast-preview-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		opts.WorkDir = dir
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	h, err := newHarness(opts)
+	if err != nil {
+		return nil, err
+	}
+
+	if opts.Stack != GlobalStack {
+		// The region's StackReference needs the global stack's outputs.
+		g, err := h.stack(ctx, GlobalStack, opts.GlobalStackFile, nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := g.Up(ctx, optup.ProgressStreams(opts.Progress), optup.SuppressProgress()); err != nil {
+			return nil, fmt.Errorf("preview: `up` of the global stack in the temporary backend: %w", err)
+		}
+	}
+	st, err := h.stack(ctx, opts.Stack, opts.StackFile, opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	return h.preview(ctx, st)
+}
+
+func stackFile(root, stack string) string {
+	return filepath.Join(root, "stacks", "Pulumi."+stack+".yaml")
+}
+
+type harness struct {
+	opts    Options
+	env     map[string]string
+	command auto.PulumiCommand
+}
+
+func newHarness(opts Options) (*harness, error) {
+	backend := filepath.Join(opts.WorkDir, "backend")
+	home := filepath.Join(opts.WorkDir, "pulumi-home")
+	for _, d := range []string{backend, home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	bin := filepath.Join(opts.Root, "bin")
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: opts.Root, SkipVersionCheck: true})
+	if err != nil {
+		return nil, fmt.Errorf("preview: the Pulumi CLI in %s: %w", bin, err)
+	}
+	return &harness{
+		opts:    opts,
+		command: cmd,
+		env: map[string]string{
+			"PATH":                     bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"PULUMI_HOME":              home,
+			"PULUMI_BACKEND_URL":       "file://" + backend,
+			"PULUMI_CONFIG_PASSPHRASE": Passphrase,
+			"PULUMI_SKIP_UPDATE_CHECK": "true",
+			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+			"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK":    "true",
+			"PULUMI_SKIP_CONFIRMATIONS":                   "true",
+			// The stand-in needs no credentials; make sure no real ones leak in.
+			"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		},
+	}, nil
+}
+
+// stack creates (or selects) a stack in its own workspace directory, with
+// its settings copied from settingsFile so that the repository's stack
+// files are never written to (the engine adds an encryption salt).
+func (h *harness) stack(ctx context.Context, name, settingsFile string, extra map[string]string) (auto.Stack, error) {
+	dir := filepath.Join(h.opts.WorkDir, "workspace-"+name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return auto.Stack{}, err
+	}
+	settings, err := os.ReadFile(settingsFile)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), settings, 0o644); err != nil {
+		return auto.Stack{}, err
+	}
+	st, err := auto.UpsertStackInlineSource(ctx, name, Project, h.opts.Program,
+		auto.WorkDir(dir),
+		auto.Pulumi(h.command),
+		auto.EnvVars(h.env),
+		auto.PulumiHome(h.env["PULUMI_HOME"]),
+		auto.SecretsProvider("passphrase"),
+		auto.Project(workspace.Project{
+			Name:    tokens.PackageName(Project),
+			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+			Backend: &workspace.ProjectBackend{URL: h.env["PULUMI_BACKEND_URL"]},
+		}),
+	)
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("preview: stack %s: %w", name, err)
+	}
+	cfg, err := st.GetAllConfig(ctx)
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("preview: config of %s: %w", name, err)
+	}
+	if name != GlobalStack {
+		for key, value := range placeholderSecrets {
+			if _, ok := cfg[key]; !ok {
+				if err := st.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: true}); err != nil {
+					return auto.Stack{}, err
+				}
+			}
+		}
+	}
+	for key, value := range extra {
+		if err := st.SetConfig(ctx, key, auto.ConfigValue{Value: value}); err != nil {
+			return auto.Stack{}, err
+		}
+	}
+	return st, nil
+}
+
+func (h *harness) preview(ctx context.Context, st auto.Stack) (*Result, error) {
+	ch := make(chan events.EngineEvent)
+	res := &Result{Stack: st.Name()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range ch {
+			collect(res, ev.EngineEvent)
+		}
+	}()
+	popts := []optpreview.Option{
+		optpreview.EventStreams(ch),
+		optpreview.ProgressStreams(h.opts.Progress),
+		optpreview.Diff(),
+	}
+	var packs []string
+	for _, p := range h.opts.PolicyPacks {
+		packs = append(packs, h.abs(p))
+	}
+	if len(packs) > 0 {
+		popts = append(popts, optpreview.PolicyPacks(packs...))
+	}
+	var packConfigs []string
+	for _, p := range h.opts.PolicyPackConfigs {
+		packConfigs = append(packConfigs, h.abs(p))
+	}
+	if len(packConfigs) > 0 {
+		popts = append(popts, optpreview.PolicyPackConfigs(packConfigs...))
+	}
+	out, err := st.Preview(ctx, popts...)
+	<-done
+	res.StdOut, res.StdErr = out.StdOut, out.StdErr
+	sort.Slice(res.Resources, func(i, j int) bool {
+		a, b := res.Resources[i], res.Resources[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Name < b.Name
+	})
+	if err != nil {
+		return res, fmt.Errorf("preview of %s failed: %w", st.Name(), err)
+	}
+	for _, v := range res.Violations {
+		if v.Level == "mandatory" {
+			return res, fmt.Errorf("preview of %s: mandatory policy violation: %s", st.Name(), v)
+		}
+	}
+	return res, nil
+}
+
+func (h *harness) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(h.opts.Root, p)
+}
+
+func collect(res *Result, ev apitype.EngineEvent) {
+	switch {
+	case ev.ResourcePreEvent != nil:
+		md := ev.ResourcePreEvent.Metadata
+		if md.Op != apitype.OpCreate {
+			return
+		}
+		urn := resource.URN(md.URN)
+		r := Resource{Type: md.Type, Name: urn.Name(), URN: md.URN}
+		if md.New != nil {
+			r.Inputs = readable(md.New.Inputs).(map[string]any)
+		}
+		res.Resources = append(res.Resources, r)
+	case ev.PolicyEvent != nil:
+		p := ev.PolicyEvent
+		res.Violations = append(res.Violations, Violation{
+			Pack: p.PolicyPackName, Policy: p.PolicyName, Level: p.EnforcementLevel,
+			Message: p.Message, URN: p.ResourceURN,
+		})
+	}
+}
+
+// readable replaces the engine's unknown sentinel by "<computed>".
+func readable(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = readable(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = readable(e)
+		}
+		return out
+	case string:
+		if v == plugin.UnknownStringValue {
+			return "<computed>"
+		}
+	}
+	return v
+}
