@@ -319,6 +319,11 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 		if start.Before(r.lastPDTEnd) {
 			start = r.lastPDTEnd
 		}
+		// Playlists print milliseconds: round up so that the printed PDT
+		// never goes back either.
+		if tr := start.Truncate(time.Millisecond); !tr.Equal(start) {
+			start = tr.Add(time.Millisecond)
+		}
 		s.anchorPDT, s.anchorDTS = start, au.DTS
 	}
 	seg.pdt = s.anchorPDT.Add(ticksToDuration(au.DTS - s.anchorDTS))

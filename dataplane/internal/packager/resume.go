@@ -51,6 +51,7 @@ func (r *Rendition) Resume(st RenditionState) {
 				continue
 			}
 			r.renumber(int64(ref.MSN) - int64(local[i].msn))
+			r.dropUnmatched(st.Segments)
 			// Discontinuity sequence of the matched segment, as the leader counts it.
 			leaderSeq := st.DiscontinuitySequence
 			for _, x := range st.Segments[:j+1] {
@@ -180,4 +181,24 @@ func (r *Rendition) renumber(delta int64) {
 	for _, o := range objs {
 		_ = st.Put(o.to, o.data)
 	}
+}
+
+// dropUnmatched removes the local segments before the first one the leader
+// also has: a standby that joined mid-GOP cut its first segment elsewhere,
+// and that media must not be published under the leader's numbers.
+func (r *Rendition) dropUnmatched(refs []SegmentRef) {
+	known := make(map[int64]bool, len(refs))
+	for _, ref := range refs {
+		known[ref.StartDTS] = true
+	}
+	for len(r.segs) > 0 && !known[r.segs[0].rawStartDTS] {
+		old := r.segs[0]
+		r.segs = r.segs[1:]
+		r.stream.store.Delete(r.segmentObjects(old)...)
+	}
+	// Evicted segments were numbered before the leader's window: drop them.
+	for _, old := range r.evicted {
+		r.stream.store.Delete(r.segmentObjects(old)...)
+	}
+	r.evicted = nil
 }

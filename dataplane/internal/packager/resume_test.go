@@ -1,0 +1,142 @@
+package packager
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A hot standby fed the same TS from a later point cuts the same segments
+// (the cut rule depends only on timestamps) and, once it resumes the
+// leader's state, names them exactly as the leader does.
+func TestStandbyResumeMatchesLeader(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 12}))
+	leader, lsrv := newTestStream(t, Config{WindowSegments: 10})
+	standby, ssrv := newTestStream(t, Config{WindowSegments: 10})
+
+	feed(t, leader.Rendition("source"), data)
+	// Join about 45 % in, at a packet boundary: the standby's first
+	// keyframe is not a cut point of the leader.
+	join := len(data) * 45 / 100 / 188 * 188
+	feed(t, standby.Rendition("source"), data[join:])
+	settle(t, leader)
+	settle(t, standby)
+
+	st := leader.State()
+	// The state is a plain value that survives JSON (it is kept in Redis).
+	raw, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back State
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(normalize(st), normalize(back)) {
+		t.Fatalf("state does not round-trip through JSON:\n%+v\n%+v", st, back)
+	}
+	standby.Resume(back)
+
+	lm := parseMedia(t, mustGet(t, lsrv, "source/index.m3u8"))
+	sm := checkMediaPlaylist(t, mustGet(t, ssrv, "source/index.m3u8"), true)
+	leaderSegs := map[string]time.Duration{}
+	leaderPDT := map[string]time.Time{}
+	for _, s := range lm.Segments {
+		leaderSegs[s.URI] = s.Duration
+		leaderPDT[s.URI] = *s.DateTime
+	}
+	common := 0
+	for _, s := range sm.Segments {
+		d, ok := leaderSegs[s.URI]
+		if !ok {
+			t.Errorf("standby lists %s, which the leader does not have", s.URI)
+			continue
+		}
+		common++
+		if d != s.Duration {
+			t.Errorf("%s: leader %v, standby %v (cuts differ)", s.URI, d, s.Duration)
+		}
+		if !leaderPDT[s.URI].Equal(*s.DateTime) {
+			t.Errorf("%s: PDT leader %v, standby %v", s.URI, leaderPDT[s.URI], *s.DateTime)
+		}
+		// Same media: same video frames in the same segment.
+		lp := probe(t, writeTemp(t, dir, "l.ts", mustGet(t, lsrv, "source/"+strings.TrimSuffix(s.URI, ".m4s")+".ts")))
+		sp := probe(t, writeTemp(t, dir, "s.ts", mustGet(t, ssrv, "source/"+strings.TrimSuffix(s.URI, ".m4s")+".ts")))
+		_, ld, lf := videoSpan(t, lp)
+		_, sd, sf := videoSpan(t, sp)
+		if lf != sf || ld != sd {
+			t.Errorf("%s: leader %d frames / %.3f s, standby %d / %.3f s", s.URI, lf, ld, sf, sd)
+		}
+	}
+	if common < 2 {
+		t.Fatalf("only %d segments in common:\nleader:\n%s\nstandby:\n%s", common,
+			mustGet(t, lsrv, "source/index.m3u8"), mustGet(t, ssrv, "source/index.m3u8"))
+	}
+	// Both continue identically.
+	if ls, ss := leader.State().Renditions["source"].NextMSN, standby.State().Renditions["source"].NextMSN; ls != ss {
+		t.Errorf("next MSN: leader %d, standby %d", ls, ss)
+	}
+}
+
+// normalize drops the monotonic clock readings JSON cannot carry.
+func normalize(s State) State {
+	out := State{Stream: s.Stream, Renditions: map[string]RenditionState{}}
+	for k, r := range s.Renditions {
+		r.LastProgramDateTime = r.LastProgramDateTime.Round(0)
+		segs := append([]SegmentRef(nil), r.Segments...)
+		for i := range segs {
+			segs[i].ProgramDateTime = segs[i].ProgramDateTime.Round(0)
+		}
+		r.Segments = segs
+		out.Renditions[k] = r
+	}
+	return out
+}
+
+// A cold successor (a new node the publisher reconnected to) continues
+// after the leader: higher media sequence, a discontinuity, the
+// discontinuity sequence carried over, PDT not going back.
+func TestColdSuccessorResume(t *testing.T) {
+	dir := t.TempDir()
+	a := readFile(t, makeTS(t, dir, tsSpec{seconds: 7}))
+	b := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, offset: 3000}))
+	leader, _ := newTestStream(t, Config{WindowSegments: 3})
+	lr := leader.Rendition("source")
+	feed(t, lr, a)
+	lr.Discontinuity()
+	feed(t, lr, a) // a reconnect on the leader: one discontinuity
+	lr.Discontinuity()
+	st := leader.State()
+	rs := st.Renditions["source"]
+
+	succ, srv := newTestStream(t, Config{WindowSegments: 10})
+	succ.Resume(st)
+	r := succ.Rendition("source")
+	feed(t, r, b)
+	r.Discontinuity()
+	body := mustGet(t, srv, "source/index.m3u8")
+	m := checkMediaPlaylist(t, body, true)
+	first := m.Segments[0]
+	if uint64(m.MediaSequence) != rs.NextMSN {
+		t.Errorf("successor starts at MSN %d, leader's next was %d", m.MediaSequence, rs.NextMSN)
+	}
+	if !first.Discontinuity {
+		t.Errorf("successor's first segment not marked discontinuous:\n%s", body)
+	}
+	var leaderDiscs uint64 = rs.DiscontinuitySequence
+	for _, x := range rs.Segments {
+		if x.Discontinuity {
+			leaderDiscs++
+		}
+	}
+	// The first segment's discontinuity sequence = playlist's + 1 (its tag).
+	if got := uint64(*m.DiscontinuitySequence) + 1; got != leaderDiscs+1 {
+		t.Errorf("successor's first segment has discontinuity sequence %d, want %d", got, leaderDiscs+1)
+	}
+	if first.DateTime.Before(rs.LastProgramDateTime) {
+		t.Errorf("PDT went back: %v < %v", first.DateTime, rs.LastProgramDateTime)
+	}
+}
