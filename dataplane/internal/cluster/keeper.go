@@ -25,6 +25,10 @@ type Keeper struct {
 	// says yes (the standby confirms it cannot reach Redis either, so nobody
 	// can acquire), the keeper keeps leading for one more renewal period.
 	CanKeepWithoutRedis func() bool
+	// Eligible, when set, must agree before AwaitLease acquires: only a node
+	// that has the stream's media (its own ingest, or a live relay) takes
+	// a lease over.
+	Eligible func() bool
 	// OnLost is called once when leadership ends (reason: "stale",
 	// "unconfirmed", "released", "handover", "stopped").
 	OnLost func(reason string)
@@ -216,4 +220,10 @@ func (k *Keeper) Handover(ctx context.Context, successor string) (uint64, error)
 	k.lose("handover")
 	k.Stop()
 	return k.store.Handover(ctx, k.stream, k.node, tok, successor)
+}
+
+// Depose ends leadership at once because Redis refused a fenced write.
+func (k *Keeper) Depose(reason string) {
+	k.lose(reason)
+	k.Stop()
 }

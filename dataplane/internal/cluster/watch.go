@@ -17,7 +17,7 @@ func (k *Keeper) AwaitLease(ctx context.Context, floor func() uint64, nudge <-ch
 		l, err := k.store.Lease(ctx, k.stream)
 		wait := t.PartDuration
 		if err == nil {
-			if l.Holder == "" || l.Holder == k.node {
+			if (l.Holder == "" || l.Holder == k.node) && (k.Eligible == nil || k.Eligible()) {
 				f := l.Token
 				if floor != nil {
 					f = max(f, floor())
@@ -30,7 +30,9 @@ func (k *Keeper) AwaitLease(ctx context.Context, floor func() uint64, nudge <-ch
 					l = g.Current
 				}
 			}
-			if l.Holder != "" && l.Holder != k.node {
+			if l.Holder == "" && k.Eligible != nil && !k.Eligible() {
+				wait = t.PartDuration / 2
+			} else if l.Holder != "" && l.Holder != k.node {
 				// Look again just after it would expire, or at the next
 				// renewal if that is sooner.
 				wait = min(l.TTL+2*time.Millisecond, t.LeaseRenew)

@@ -40,6 +40,14 @@ type Node struct {
 	StreamsAPI func() any
 	// Admit may veto an authenticated SRT publisher.
 	Admit srt.Admit
+	// ServeGate, when set, says whether this node serves a stream's
+	// playlists and media now (the cluster: leader or standby); false → 404.
+	ServeGate func(stream string) bool
+	// BeforeShutdown, when set, runs when Run's context ends, before the
+	// listeners close (the cluster drains: hands streams to standbys).
+	BeforeShutdown func()
+	// Routes are extra HTTP handlers by ServeMux pattern (admin endpoints).
+	Routes map[string]http.Handler
 
 	mu         sync.RWMutex
 	packagers  map[string]*packager.Stream
@@ -61,6 +69,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		Streams:   stream.NewRegistry(log.With("node", cfg.Node.ID)),
 		Metrics:   metrics.New(),
 		packagers: make(map[string]*packager.Stream),
+		Routes:    make(map[string]http.Handler),
 	}
 	pcfg := packager.Config{
 		SegmentDuration: cfg.HLS.SegmentDuration,
@@ -117,6 +126,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		Streams:    func() any { return n.StreamsAPI() },
 		Ready:      n.ready,
 		Metrics:    n.Metrics.Handler(),
+		Routes:     n.Routes,
 		Requests:   n.Metrics,
 		Log:        n.Log,
 	})
@@ -137,6 +147,9 @@ func (n *Node) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		n.Log.Info("shutting down")
+		if n.BeforeShutdown != nil {
+			n.BeforeShutdown()
+		}
 	case err = <-errc:
 		n.Log.Error("server stopped", "err", err)
 	}
@@ -197,6 +210,9 @@ func (n *Node) lookup(name string) (*stream.Stream, string, bool) {
 }
 
 func (n *Node) packagerHandler(name string) http.Handler {
+	if n.ServeGate != nil && !n.ServeGate(name) {
+		return nil
+	}
 	if ps := n.Packager(name); ps != nil {
 		return ps
 	}

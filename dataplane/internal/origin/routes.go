@@ -24,6 +24,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /hls.js/", http.StripPrefix("/hls.js/", http.FileServer(http.Dir(filepath.Join(s.webDir, "node_modules", "hls.js", "dist")))))
 	}
 	mux.HandleFunc("GET /{$}", s.servePage)
+	for pattern, h := range s.opts.Routes {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 

@@ -32,6 +32,9 @@ type Hello struct {
 type Control struct {
 	Token    uint64 `json:"token,omitempty"`    // the leader's current token
 	Handover string `json:"handover,omitempty"` // the lease was handed to this node (drain)
+	// State is the leader's successor state (the packager's JSON State):
+	// the standby aligns its segment numbers and names with it.
+	State json.RawMessage `json:"state,omitempty"`
 }
 
 // Status is the standby's answer, sent periodically.

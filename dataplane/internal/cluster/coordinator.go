@@ -1,0 +1,340 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// Media is one stream's local pipeline as the coordinator drives it
+// (implemented by the node's wiring over the packager).
+type Media interface {
+	// Feed writes relayed TS into the local pipeline (standby).
+	Feed(b []byte) error
+	// Cut marks the input as discontinuous.
+	Cut()
+	// State is the successor state (JSON) and each rendition's next MSN.
+	State() (blob []byte, msn map[string]uint64, err error)
+	// Resume continues the playlists described by a leader's state blob.
+	Resume(blob []byte) error
+}
+
+// CoordinatorConfig wires a coordinator.
+type CoordinatorConfig struct {
+	Self    NodeInfo // id, region, zone, capacity, http, quic
+	Streams []string // configured streams
+	Store   *Store
+	TLS     *relay.TLS
+	Media   func(stream string) Media // nil for unknown streams
+	Log     *slog.Logger
+}
+
+// Coordinator runs the cluster side of one node: registry heartbeat, the
+// relay listener, and per stream the leader/standby roles.
+type Coordinator struct {
+	cfg   CoordinatorConfig
+	store *Store
+	t     failover.Timings
+	log   *slog.Logger
+	srv   *relay.Server
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	draining atomic.Bool
+	redisOK  atomic.Bool // the last registry heartbeat reached Redis
+
+	mu    sync.Mutex
+	jobs  map[string]*job
+	peers map[string]*relay.Peer // by QUIC address
+}
+
+// NewCoordinator starts the relay listener and the registry heartbeat.
+func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	c := &Coordinator{cfg: cfg, store: cfg.Store, t: cfg.Store.timings, log: cfg.Log.With("area", "cluster"),
+		jobs: map[string]*job{}, peers: map[string]*relay.Peer{}}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	for _, s := range cfg.Streams {
+		c.jobs[s] = newJob(c, s)
+	}
+	srv, err := relay.Listen(cfg.Self.QUIC, cfg.TLS, c.t, c.acceptRelay, c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.srv = srv
+	reg := NewRegistry(c.store, c.self, c.log)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		tick := time.NewTicker(c.t.NodeHeartbeat)
+		defer tick.Stop()
+		for {
+			hctx, cancel := context.WithTimeout(c.ctx, c.t.NodeHeartbeat)
+			err := reg.Heartbeat(hctx)
+			cancel()
+			if c.redisOK.Swap(err == nil) != (err == nil) {
+				c.log.Info("redis reachability changed", "reachable", err == nil, "err", err)
+			}
+			select {
+			case <-c.ctx.Done():
+				dctx, cancel := context.WithTimeout(context.Background(), c.t.NodeHeartbeat)
+				_ = c.store.Deregister(dctx, c.cfg.Self.ID)
+				cancel()
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return c, nil
+}
+
+// RelayAddr is the relay listener's address.
+func (c *Coordinator) RelayAddr() string { return c.srv.Addr() }
+
+func (c *Coordinator) self() NodeInfo {
+	n := c.cfg.Self
+	n.Draining = c.draining.Load()
+	n.QUIC = c.srv.Addr()
+	load := 0
+	c.mu.Lock()
+	for _, j := range c.jobs {
+		if r := j.role(); r != RoleNone {
+			load++
+		}
+	}
+	c.mu.Unlock()
+	n.Load = load
+	return n
+}
+
+func (c *Coordinator) job(stream string) *job {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.jobs[stream]
+}
+
+// Close stops everything without handing over (see Drain).
+func (c *Coordinator) Close() {
+	c.cancel()
+	c.mu.Lock()
+	jobs := make([]*job, 0, len(c.jobs))
+	for _, j := range c.jobs {
+		jobs = append(jobs, j)
+	}
+	peers := c.peers
+	c.peers = map[string]*relay.Peer{}
+	c.mu.Unlock()
+	for _, j := range jobs {
+		j.stop()
+	}
+	for _, p := range peers {
+		p.Close()
+	}
+	c.srv.Close()
+	c.wg.Wait()
+}
+
+// Admit decides whether this node may take a new ingest of stream: not
+// while draining, and not when Redis cannot be asked (a new ingest needs
+// coordination), unless this node already leads the stream.
+func (c *Coordinator) Admit(stream string) error {
+	if c.draining.Load() {
+		return errors.New("node is draining")
+	}
+	j := c.job(stream)
+	if j == nil {
+		return fmt.Errorf("stream %q is not configured", stream)
+	}
+	if j.leading() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.t.LeaseRenew)
+	defer cancel()
+	if _, err := c.store.Lease(ctx, stream); err != nil {
+		return fmt.Errorf("coordination unavailable, refusing a new ingest: %w", err)
+	}
+	return nil
+}
+
+// IngestStarted is called when a local publisher starts: the node tries to
+// lead the stream (or waits for the lease if another node holds it).
+func (c *Coordinator) IngestStarted(stream string) {
+	if j := c.job(stream); j != nil {
+		j.ingestStarted()
+	}
+}
+
+// IngestStopped is called when the local publisher is gone.
+func (c *Coordinator) IngestStopped(stream string) {
+	if j := c.job(stream); j != nil {
+		j.ingestStopped()
+	}
+}
+
+// IngestTS receives the local ingest's TS (for the relay to the standby).
+func (c *Coordinator) IngestTS(stream string, b []byte) {
+	if j := c.job(stream); j != nil {
+		j.ingestTS(b)
+	}
+}
+
+// IngestCut relays a discontinuity of the local ingest.
+func (c *Coordinator) IngestCut(stream string) {
+	if j := c.job(stream); j != nil {
+		j.ingestCut()
+	}
+}
+
+// Serving reports whether this node serves the stream's playlists: it
+// leads it or stands by for it. Anything else answers 404 at once.
+func (c *Coordinator) Serving(stream string) bool {
+	j := c.job(stream)
+	return j != nil && j.role() != RoleNone
+}
+
+// Draining reports whether Drain was called.
+func (c *Coordinator) Draining() bool { return c.draining.Load() }
+
+// StreamInfo is one row of GET /api/v1/streams.
+type StreamInfo struct {
+	Name    string `json:"name"`
+	Leader  string `json:"leader"`
+	Standby string `json:"standby"`
+	Token   uint64 `json:"token"`
+	State   string `json:"state"` // live or idle, as seen by this node
+	Role    string `json:"role"`  // this node's role: leader, standby or none
+	// Coordination is "ok", or "unavailable" when Redis cannot be reached
+	// (Leader/Standby/Token are then this node's last knowledge).
+	Coordination string `json:"coordination"`
+}
+
+// Streams lists every configured stream with its lease (one Redis round
+// trip for all, bounded by a short timeout so the API stays fast).
+func (c *Coordinator) Streams(live func(stream string) bool) []StreamInfo {
+	names := append([]string(nil), c.cfg.Streams...)
+	sort.Strings(names)
+	ctx, cancel := context.WithTimeout(c.ctx, c.t.LeaseRenew/2)
+	defer cancel()
+	out := make([]StreamInfo, 0, len(names))
+	for _, n := range names {
+		j := c.job(n)
+		info := StreamInfo{Name: n, Role: j.role().String(), Coordination: "ok", State: "idle"}
+		if l, err := c.store.Lease(ctx, n); err == nil {
+			info.Leader, info.Standby, info.Token = l.Holder, l.Standby, l.Token
+		} else {
+			info.Coordination = "unavailable"
+			info.Leader, info.Standby, info.Token = j.lastKnown()
+		}
+		if (live != nil && live(n)) || j.relayFresh() {
+			info.State = "live"
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// peer returns a relay connection to addr, dialling once.
+func (c *Coordinator) peer(ctx context.Context, addr string) (*relay.Peer, error) {
+	c.mu.Lock()
+	p := c.peers[addr]
+	c.mu.Unlock()
+	if p != nil {
+		select {
+		case <-p.Done():
+		default:
+			return p, nil
+		}
+	}
+	p, err := relay.Dial(ctx, addr, c.cfg.TLS, c.t, c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if old := c.peers[addr]; old != nil && old != p {
+		old.Close()
+	}
+	c.peers[addr] = p
+	c.mu.Unlock()
+	return p, nil
+}
+
+// chooseStandby picks the standby for a stream this node leads with the
+// failover policy: a node of the twin zone in this region (registry view).
+func (c *Coordinator) chooseStandby(ctx context.Context) (NodeInfo, bool) {
+	nodes, err := c.store.Nodes(ctx)
+	if err != nil {
+		return NodeInfo{}, false
+	}
+	region := failover.Region{Name: c.cfg.Self.Region}
+	zoneIdx := map[string]int{}
+	var byIndex [][]NodeInfo
+	// Own zone first so that its index is known.
+	zoneIdx[c.cfg.Self.Zone] = 0
+	region.Zones = append(region.Zones, failover.Zone{Name: c.cfg.Self.Zone, Up: true,
+		Redis: failover.RedisPair{Primary: failover.RedisInstance{Up: true}}})
+	byIndex = append(byIndex, nil)
+	for _, n := range nodes {
+		if n.Region != c.cfg.Self.Region || n.ID == c.cfg.Self.ID {
+			continue
+		}
+		zi, ok := zoneIdx[n.Zone]
+		if !ok {
+			zi = len(region.Zones)
+			zoneIdx[n.Zone] = zi
+			region.Zones = append(region.Zones, failover.Zone{Name: n.Zone, Up: true,
+				Redis: failover.RedisPair{Primary: failover.RedisInstance{Up: true}}})
+			byIndex = append(byIndex, nil)
+		}
+		region.Zones[zi].Nodes = append(region.Zones[zi].Nodes, failover.Node{ID: n.ID, Capacity: n.Capacity, Load: n.Load, Up: true, Draining: n.Draining})
+		byIndex[zi] = append(byIndex[zi], n)
+	}
+	zi, ni, ok := failover.Standby(region, 0)
+	if !ok {
+		return NodeInfo{}, false
+	}
+	return byIndex[zi][ni], true
+}
+
+// Drain stops new ingests, hands every led stream to its standby and waits
+// (up to the drain deadline or ctx) until each standby confirms it leads.
+func (c *Coordinator) Drain(ctx context.Context) error {
+	if c.draining.Swap(true) {
+		c.log.Info("drain already under way")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.t.DrainDeadline)
+	defer cancel()
+	c.mu.Lock()
+	var led []*job
+	for _, j := range c.jobs {
+		if j.leading() {
+			led = append(led, j)
+		}
+	}
+	c.mu.Unlock()
+	c.log.Info("draining", "streams", len(led))
+	var wg sync.WaitGroup
+	errs := make([]error, len(led))
+	for i, j := range led {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = j.handover(ctx)
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	c.log.Info("drain finished", "err", err)
+	return err
+}

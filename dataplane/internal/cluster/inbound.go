@@ -1,0 +1,111 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+)
+
+// inbound is the standby's end of a leader's relay for one stream: it
+// feeds the local pipeline, aligns it with the leader's state, and reports
+// back whether this node reaches Redis and whether it leads.
+type inbound struct {
+	j      *job
+	leader string
+	bytes  atomic.Uint64
+}
+
+// acceptRelay is the relay server's handler.
+func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error) {
+	j := c.job(h.Stream)
+	if j == nil {
+		return nil, fmt.Errorf("stream %q is not configured here", h.Stream)
+	}
+	if c.cfg.Media(h.Stream) == nil {
+		return nil, errors.New("no pipeline for the stream")
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ingest {
+		// One input per pipeline: a local publisher wins over a relay.
+		return nil, errors.New("this node ingests the stream itself")
+	}
+	in := &inbound{j: j, leader: h.Leader}
+	if j.relayIn != nil {
+		j.log.Info("relay replaced", "old_leader", j.relayIn.leader, "leader", h.Leader)
+	}
+	j.relayIn = in
+	j.lastRelay = time.Now()
+	j.aligned = false
+	if h.Token > j.maxToken {
+		j.maxToken = h.Token
+	}
+	j.lastLeader = h.Leader
+	j.lastStandby = c.cfg.Self.ID
+	go j.startAwait()
+	return in, nil
+}
+
+func (in *inbound) current() bool {
+	in.j.mu.Lock()
+	defer in.j.mu.Unlock()
+	return in.j.relayIn == in
+}
+
+func (in *inbound) WriteTS(b []byte) error {
+	j := in.j
+	j.mu.Lock()
+	cur, ingest := j.relayIn == in, j.ingest
+	if cur {
+		j.lastRelay = time.Now()
+	}
+	j.mu.Unlock()
+	in.bytes.Add(uint64(len(b)))
+	if !cur || ingest {
+		return nil
+	}
+	return j.c.cfg.Media(j.name).Feed(b)
+}
+
+func (in *inbound) Discontinuity() {
+	if in.current() {
+		in.j.c.cfg.Media(in.j.name).Cut()
+	}
+}
+
+func (in *inbound) Control(c relay.Control) {
+	j := in.j
+	j.seeToken(c.Token)
+	if len(c.State) > 0 && in.current() && !j.leading() {
+		if err := j.c.cfg.Media(j.name).Resume(c.State); err != nil {
+			j.log.Warn("cannot align with the leader's state", "err", err)
+		} else {
+			j.mu.Lock()
+			j.aligned = true
+			j.mu.Unlock()
+		}
+	}
+	if c.Handover == j.c.cfg.Self.ID {
+		j.log.Info("lease handed over to this node", "token", c.Token)
+		j.startAwait()
+		j.poke()
+	}
+}
+
+func (in *inbound) Status() relay.Status {
+	return relay.Status{Node: in.j.c.cfg.Self.ID, RedisOK: in.j.c.redisOK.Load(), Bytes: in.bytes.Load(), Leading: in.j.leading()}
+}
+
+func (in *inbound) Close(err error) {
+	j := in.j
+	j.mu.Lock()
+	if j.relayIn == in {
+		j.relayIn = nil
+	}
+	j.mu.Unlock()
+	j.log.Info("relay from leader ended", "leader", in.leader, "err", err)
+	j.poke()
+}

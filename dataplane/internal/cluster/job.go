@@ -1,0 +1,447 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+)
+
+// Role is what this node does for one stream.
+type Role int
+
+// Roles.
+const (
+	RoleNone Role = iota
+	RoleStandby
+	RoleLeader
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleLeader:
+		return "leader"
+	case RoleStandby:
+		return "standby"
+	}
+	return "none"
+}
+
+// job is one stream's cluster state on this node.
+type job struct {
+	c    *Coordinator
+	name string
+	log  *slog.Logger
+
+	mu          sync.Mutex
+	keeper      *Keeper // current or last leadership term
+	leadCancel  context.CancelFunc
+	awaitCancel context.CancelFunc
+	nudge       chan struct{}
+	maxToken    uint64
+	lastLeader  string
+	lastStandby string
+
+	ingest    bool // a local publisher is live
+	lastLocal time.Time
+
+	relayIn   *inbound // the leader's relay, when this node stands by
+	lastRelay time.Time
+	aligned   bool // the standby applied the leader's state in this relay session
+
+	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
+	outStandby string
+}
+
+func newJob(c *Coordinator, name string) *job {
+	return &job{c: c, name: name, log: c.log.With("stream", name), nudge: make(chan struct{}, 1)}
+}
+
+func (j *job) leading() bool {
+	j.mu.Lock()
+	k := j.keeper
+	j.mu.Unlock()
+	if k == nil {
+		return false
+	}
+	_, ok := k.Leading()
+	return ok
+}
+
+func (j *job) role() Role {
+	if j.leading() {
+		return RoleLeader
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// A standby serves while its copy is aligned and the relay was alive
+	// recently: through a leader's death it keeps the (frozen) playlist up
+	// until a successor leads.
+	if j.aligned && time.Since(j.lastRelay) < j.c.t.LeaseTTL+j.c.t.SegmentDuration {
+		return RoleStandby
+	}
+	return RoleNone
+}
+
+func (j *job) relayFresh() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout
+}
+
+func (j *job) hasMedia() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return (j.ingest && time.Since(j.lastLocal) < j.c.t.RelayTimeout+j.c.t.SegmentDuration) ||
+		(j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout)
+}
+
+func (j *job) lastKnown() (leader, standby string, token uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.lastLeader, j.lastStandby, j.maxToken
+}
+
+func (j *job) seeToken(t uint64) {
+	j.mu.Lock()
+	if t > j.maxToken {
+		j.maxToken = t
+	}
+	j.mu.Unlock()
+}
+
+func (j *job) poke() {
+	select {
+	case j.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (j *job) stop() {
+	j.mu.Lock()
+	if j.leadCancel != nil {
+		j.leadCancel()
+	}
+	if j.awaitCancel != nil {
+		j.awaitCancel()
+	}
+	k, out := j.keeper, j.out
+	j.out = nil
+	j.mu.Unlock()
+	if k != nil {
+		k.Stop()
+	}
+	if out != nil {
+		out.Close()
+	}
+}
+
+// --- local ingest ---------------------------------------------------------
+
+func (j *job) ingestStarted() {
+	j.mu.Lock()
+	j.ingest = true
+	j.lastLocal = time.Now()
+	j.mu.Unlock()
+	if j.leading() {
+		return
+	}
+	// Try at once (the publisher's first bytes wait for this round trip, so
+	// that a resumed state is applied before the first segment).
+	k := j.newKeeper()
+	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
+	g, err := k.Acquire(ctx, j.floor())
+	cancel()
+	if err == nil && g.Held {
+		j.becomeLeader(k, g)
+		return
+	}
+	if err == nil {
+		j.seeToken(g.Current.Token)
+		j.log.Info("ingest while another node leads: waiting for the lease", "leader", g.Current.Holder)
+	}
+	j.startAwait()
+}
+
+func (j *job) ingestStopped() {
+	j.mu.Lock()
+	j.ingest = false
+	j.mu.Unlock()
+	j.cutOut()
+}
+
+func (j *job) ingestTS(b []byte) {
+	j.mu.Lock()
+	j.lastLocal = time.Now()
+	out := j.out
+	j.mu.Unlock()
+	if out != nil {
+		_ = out.WriteTS(b)
+	}
+}
+
+func (j *job) ingestCut() { j.cutOut() }
+
+func (j *job) cutOut() {
+	j.mu.Lock()
+	out := j.out
+	j.mu.Unlock()
+	if out != nil {
+		_ = out.Discontinuity()
+	}
+}
+
+// --- leadership -----------------------------------------------------------
+
+func (j *job) floor() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.maxToken
+}
+
+func (j *job) newKeeper() *Keeper {
+	k := NewKeeper(j.c.store, j.name, j.c.cfg.Self.ID, j.c.log)
+	k.Eligible = j.hasMedia
+	k.CanKeepWithoutRedis = j.standbyAlsoCutOff
+	return k
+}
+
+// standbyAlsoCutOff: Redis is unreachable from here, and the standby,
+// which answered within the relay timeout, cannot reach it either. Then no
+// node can acquire the lease, and leading on is safe.
+func (j *job) standbyAlsoCutOff() bool {
+	j.mu.Lock()
+	out := j.out
+	j.mu.Unlock()
+	if out == nil || j.c.redisOK.Load() {
+		return false
+	}
+	st, at := out.PeerStatus()
+	return !at.IsZero() && time.Since(at) < j.c.t.RelayTimeout && !st.RedisOK
+}
+
+// startAwait runs the takeover loop unless one runs or this node leads.
+func (j *job) startAwait() {
+	j.mu.Lock()
+	if j.awaitCancel != nil {
+		j.mu.Unlock()
+		return
+	}
+	ctx, cancel := context.WithCancel(j.c.ctx)
+	j.awaitCancel = cancel
+	j.mu.Unlock()
+	go func() {
+		defer func() {
+			j.mu.Lock()
+			j.awaitCancel = nil
+			j.mu.Unlock()
+			cancel()
+		}()
+		k := j.newKeeper()
+		g, err := k.AwaitLease(ctx, j.floor, j.nudge)
+		if err != nil {
+			return
+		}
+		j.becomeLeader(k, g)
+	}()
+}
+
+func (j *job) stopAwait() {
+	j.mu.Lock()
+	if j.awaitCancel != nil {
+		j.awaitCancel()
+	}
+	j.mu.Unlock()
+}
+
+func (j *job) becomeLeader(k *Keeper, g Grant) {
+	j.seeToken(g.Token)
+	// Continue the playlists of the previous leader.
+	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
+	st, ok, err := j.c.store.State(ctx, j.name)
+	cancel()
+	media := j.c.cfg.Media(j.name)
+	switch {
+	case err != nil:
+		j.log.Warn("cannot read the successor state; continuing with the local one", "err", err)
+	case ok && st.Token != g.Token && media != nil:
+		if err := media.Resume(st.Blob); err != nil {
+			j.log.Warn("resume from the previous leader's state failed", "err", err)
+		}
+	}
+	lctx, lcancel := context.WithCancel(j.c.ctx)
+	k.OnLost = func(reason string) { j.onLost(k, reason) }
+	j.mu.Lock()
+	if j.leadCancel != nil {
+		j.leadCancel()
+	}
+	j.keeper = k
+	j.leadCancel = lcancel
+	j.lastLeader = j.c.cfg.Self.ID
+	j.mu.Unlock()
+	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
+	go k.Run(lctx)
+	go j.leaderLoop(lctx, k)
+}
+
+func (j *job) onLost(k *Keeper, reason string) {
+	j.mu.Lock()
+	if j.keeper == k && j.leadCancel != nil {
+		j.leadCancel()
+		j.leadCancel = nil
+	}
+	ingest := j.ingest
+	j.mu.Unlock()
+	j.log.Info("no longer leading", "reason", reason, "token", k.Token())
+	// A node that still ingests keeps relaying to whoever it relays to (after
+	// a handover or a partition that is the new leader) and waits to lead
+	// again if needed.
+	if ingest && reason != "stopped" {
+		j.startAwait()
+	}
+}
+
+// leaderLoop writes the successor state (fenced), keeps a standby fed and
+// informed, and gives the lease up when this node has no media any more.
+func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
+	t := j.c.t
+	tick := time.NewTicker(t.PartDuration)
+	defer tick.Stop()
+	var lastMSN map[string]uint64
+	var lastWrite, lastStandbyCheck, mediaSeen time.Time
+	mediaSeen = time.Now()
+	media := j.c.cfg.Media(j.name)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		token, ok := k.Leading()
+		if !ok {
+			continue // the keeper decides; OnLost cancels ctx
+		}
+		now := time.Now()
+		if j.hasMedia() {
+			mediaSeen = now
+		} else if now.Sub(mediaSeen) > t.RelayTimeout+t.SegmentDuration {
+			j.log.Info("leader without media: releasing the lease so that a node with the ingest can lead")
+			rctx, cancel := context.WithTimeout(context.Background(), t.LeaseRenew)
+			_ = k.Release(rctx)
+			cancel()
+			return
+		}
+		if now.Sub(lastStandbyCheck) >= t.LeaseRenew {
+			lastStandbyCheck = now
+			j.ensureStandby(ctx, token)
+		}
+		if media == nil {
+			continue
+		}
+		blob, msn, err := media.State()
+		if err != nil {
+			continue
+		}
+		changed := !maps.Equal(msn, lastMSN)
+		if changed || now.Sub(lastWrite) >= t.LeaseRenew {
+			wctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
+			err := j.c.store.PutState(wctx, j.name, j.c.cfg.Self.ID, token, blob, msn)
+			cancel()
+			switch {
+			case err == nil:
+				lastMSN, lastWrite = msn, now
+			case errors.Is(err, ErrStale):
+				j.log.Warn("state write refused: deposed", "err", err)
+				k.Depose("stale")
+				return
+			case errors.Is(err, ErrMSNBack):
+				j.log.Error("state write refused: media sequence would go back", "err", err)
+			}
+			j.mu.Lock()
+			out := j.out
+			j.mu.Unlock()
+			if out != nil {
+				_ = out.Control(relay.Control{Token: token, State: blob})
+			}
+		}
+	}
+}
+
+// ensureStandby opens the relay to a standby chosen by the failover policy
+// when there is none, and records it (fenced) in the lease.
+func (j *job) ensureStandby(ctx context.Context, token uint64) {
+	j.mu.Lock()
+	out, ingest := j.out, j.ingest
+	j.mu.Unlock()
+	if out != nil {
+		select {
+		case <-out.Done():
+			j.log.Info("relay to standby lost", "standby", j.outStandby, "err", out.Err())
+		default:
+			return
+		}
+	}
+	if !ingest {
+		return // only the ingesting node relays
+	}
+	sctx, cancel := context.WithTimeout(ctx, j.c.t.LeaseRenew)
+	defer cancel()
+	sb, ok := j.c.chooseStandby(sctx)
+	if !ok {
+		return
+	}
+	p, err := j.c.peer(sctx, sb.QUIC)
+	if err != nil {
+		j.log.Warn("cannot reach the standby", "standby", sb.ID, "err", err)
+		return
+	}
+	o, err := p.Open(sctx, relay.Hello{Stream: j.name, Leader: j.c.cfg.Self.ID, Token: token})
+	if err != nil {
+		j.log.Warn("cannot open the relay", "standby", sb.ID, "err", err)
+		return
+	}
+	j.mu.Lock()
+	j.out, j.outStandby, j.lastStandby = o, sb.ID, sb.ID
+	j.mu.Unlock()
+	if err := j.c.store.SetStandby(sctx, j.name, j.c.cfg.Self.ID, token, sb.ID); err != nil {
+		j.log.Warn("cannot record the standby", "err", err)
+	}
+	j.log.Info("relaying to standby", "standby", sb.ID, "addr", sb.QUIC)
+}
+
+// handover (drain): move the lease to the standby and wait until it leads.
+func (j *job) handover(ctx context.Context) error {
+	j.mu.Lock()
+	k, out, sb := j.keeper, j.out, j.outStandby
+	j.mu.Unlock()
+	if k == nil {
+		return nil
+	}
+	if out == nil || out.Err() != nil || sb == "" {
+		j.log.Info("no standby: releasing the lease")
+		return k.Release(ctx)
+	}
+	tok, err := k.Handover(ctx, sb)
+	if err != nil {
+		return err
+	}
+	j.log.Info("handed over", "to", sb, "token", tok)
+	_ = out.Control(relay.Control{Token: tok, Handover: sb})
+	for {
+		if st, at := out.PeerStatus(); st.Leading && !at.IsZero() {
+			j.log.Info("handover confirmed", "to", sb)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-out.Done():
+			return out.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package core
+
+// The cluster area's wiring (issue 4): Redis-coordinated leases, the QUIC
+// hot-standby relay, the serving gate, the streams API rows, drain.
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/cluster"
+	"github.com/zonecast/zonecast/dataplane/internal/packager"
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+	"github.com/zonecast/zonecast/dataplane/internal/stream"
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+func init() { RegisterPlugin("cluster", setupCluster) }
+
+func setupCluster(n *Node) error {
+	cc := n.Config.Cluster
+	if !cc.Enabled() {
+		return nil
+	}
+	t := failover.DefaultTimings
+	// The node's own packaging cadence bounds how fast a takeover shows.
+	t.SegmentDuration, t.PartDuration = n.Config.HLS.SegmentDuration, n.Config.HLS.PartDuration
+	tl, err := relay.LoadTLS(cc.TLS.CA, cc.TLS.Cert, cc.TLS.Key)
+	if err != nil {
+		return err
+	}
+	rdb, err := cluster.NewRedis(cc.Redis.Sentinels, cc.Redis.Master, t, nil)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(n.Config.Streams))
+	for _, s := range n.Config.Streams {
+		names = append(names, s.Name)
+	}
+	coord, err := cluster.NewCoordinator(cluster.CoordinatorConfig{
+		Self: cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
+			Capacity: cc.Capacity, HTTP: n.Config.HTTP.Listen, QUIC: cc.QUIC.Listen},
+		Streams: names,
+		Store:   cluster.NewStore(rdb, t),
+		TLS:     tl,
+		Media: func(name string) cluster.Media {
+			if ps := n.Packager(name); ps != nil {
+				return packagerMedia{ps}
+			}
+			return nil
+		},
+		Log: n.Log,
+	})
+	if err != nil {
+		rdb.Close()
+		return err
+	}
+	n.OnClose(func() { coord.Close(); rdb.Close() })
+
+	for _, name := range names {
+		st := n.Streams.Get(name)
+		st.Observe(ingestObserver{coord})
+		unsubscribe := st.Subscribe("relay", relayFeed{coord, name})
+		n.OnClose(unsubscribe)
+	}
+	prevAdmit := n.Admit
+	n.Admit = func(name string, remote net.Addr) error {
+		if prevAdmit != nil {
+			if err := prevAdmit(name, remote); err != nil {
+				return err
+			}
+		}
+		return coord.Admit(name)
+	}
+	n.ServeGate = coord.Serving
+	n.StreamsAPI = func() any { return clusterStreams(n, coord) }
+	n.AddReadyCheck("cluster", func() error {
+		if coord.Draining() {
+			return errors.New("draining")
+		}
+		return nil
+	})
+	n.BeforeShutdown = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.DrainDeadline)
+		defer cancel()
+		_ = coord.Drain(ctx)
+	}
+	if cc.AdminToken != "" {
+		n.Routes["POST /api/v1/drain"] = drainHandler(coord, cc.AdminToken, t.DrainDeadline)
+	}
+	return nil
+}
+
+// packagerMedia adapts a packager stream to cluster.Media.
+type packagerMedia struct{ ps *packager.Stream }
+
+func (m packagerMedia) Feed(b []byte) error { return m.ps.Rendition(SourceRendition).WriteTS(b) }
+func (m packagerMedia) Cut()                { m.ps.Rendition(SourceRendition).Discontinuity() }
+
+func (m packagerMedia) State() ([]byte, map[string]uint64, error) {
+	st := m.ps.State()
+	msn := make(map[string]uint64, len(st.Renditions))
+	for r, rs := range st.Renditions {
+		msn[r] = rs.NextMSN
+	}
+	b, err := json.Marshal(st)
+	return b, msn, err
+}
+
+func (m packagerMedia) Resume(blob []byte) error {
+	var st packager.State
+	if err := json.Unmarshal(blob, &st); err != nil {
+		return err
+	}
+	m.ps.Resume(st)
+	return nil
+}
+
+// ingestObserver tells the coordinator about local publishers.
+type ingestObserver struct{ c *cluster.Coordinator }
+
+func (o ingestObserver) PublisherStarted(s *stream.Stream, _ stream.PublisherInfo) {
+	o.c.IngestStarted(s.Name())
+}
+func (o ingestObserver) PublisherStopped(s *stream.Stream, _ stream.PublisherInfo) {
+	o.c.IngestStopped(s.Name())
+}
+
+// relayFeed hands the local ingest's TS to the relay.
+type relayFeed struct {
+	c    *cluster.Coordinator
+	name string
+}
+
+func (r relayFeed) WriteTS(p []byte) error { r.c.IngestTS(r.name, p); return nil }
+func (r relayFeed) Discontinuity()         { r.c.IngestCut(r.name) }
+
+// clusterStreamRow is one row of GET /api/v1/streams in a cluster: the
+// edge's fields plus leader, standby, token and this node's role.
+type clusterStreamRow struct {
+	Name         string     `json:"name"`
+	Leader       string     `json:"leader"`
+	Standby      string     `json:"standby"`
+	Token        uint64     `json:"token"`
+	State        string     `json:"state"`
+	Role         string     `json:"role"`
+	Coordination string     `json:"coordination"`
+	Publisher    string     `json:"publisher,omitempty"`
+	Protocol     string     `json:"protocol,omitempty"`
+	Bitrate      int64      `json:"bitrate,omitempty"`
+	Since        *time.Time `json:"since,omitempty"`
+}
+
+func clusterStreams(n *Node, c *cluster.Coordinator) any {
+	local := map[string]stream.Status{}
+	for _, s := range n.Streams.Statuses() {
+		local[s.Name] = s
+	}
+	infos := c.Streams(func(name string) bool { return local[name].State == stream.StateLive })
+	rows := make([]clusterStreamRow, 0, len(infos))
+	for _, in := range infos {
+		l := local[in.Name]
+		rows = append(rows, clusterStreamRow{Name: in.Name, Leader: in.Leader, Standby: in.Standby, Token: in.Token,
+			State: in.State, Role: in.Role, Coordination: in.Coordination,
+			Publisher: l.Publisher, Protocol: l.Protocol, Bitrate: l.Bitrate, Since: l.Since})
+	}
+	return rows
+}
+
+// drainHandler: POST /api/v1/drain with "Authorization: Bearer <token>"
+// drains, answers with the outcome, then stops the process like SIGTERM.
+func drainHandler(c *cluster.Coordinator, token string, deadline time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="zonecast"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), deadline)
+		defer cancel()
+		err := c.Drain(ctx)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		body := map[string]any{"drained": err == nil}
+		if err != nil {
+			body["error"] = err.Error()
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+		// Exit as after SIGTERM (the drain is already done).
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		}()
+	})
+}
