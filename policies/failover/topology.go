@@ -80,7 +80,17 @@ func (z Zone) Free() int {
 // its Redis pair can hand out leases and some node has room. A zone that is
 // not accepting counts as down for placement; this is what its load
 // balancer's target health tells Global Accelerator.
-func (z Zone) Accepting() bool { return z.Free() > 0 }
+func (z Zone) Accepting() bool {
+	if !z.Up || !z.Redis.Available() {
+		return false
+	}
+	for _, n := range z.Nodes {
+		if n.Accepting() {
+			return true
+		}
+	}
+	return false
+}
 
 // Region is one AWS region of the deployment.
 type Region struct {

@@ -1,0 +1,334 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// nlbDetect is when the NLB marks a target dead at e.now unhealthy: its
+// checks run every interval from the target's phase; the unhealthy
+// threshold of consecutive failures is needed.
+func (e *engine) nlbDetect(phase time.Duration) time.Duration {
+	t := e.c.Timings
+	iv := t.NLBHealthCheckInterval
+	k := (e.now - phase) / iv
+	first := phase + k*iv
+	for first <= e.now {
+		first += iv
+	}
+	return first + time.Duration(t.NLBUnhealthyThreshold-1)*iv
+}
+
+// gaShift is how long Global Accelerator takes to move new flows once an
+// endpoint is unhealthy: AWS documents "about 30 s"; the simulator draws
+// between half and all of GATrafficShift (an assumption, stated in
+// docs/simulator.md).
+func (e *engine) gaShift() time.Duration {
+	g := e.c.Timings.GATrafficShift
+	return g/2 + time.Duration(e.rng.Int64N(int64(g/2)+1))
+}
+
+// pickZone resolves a fault's zone: −1 is the zone leading more streams.
+func (e *engine) pickZone(f FaultSpec) *zone {
+	if f.Zone >= 0 {
+		return e.w.zones[f.Region][f.Zone]
+	}
+	best, bestLeaders := e.w.zones[f.Region][0], -1
+	for _, z := range e.w.zones[f.Region] {
+		n := 0
+		for i := range z.nodes {
+			n += len(z.nodes[i].leaders)
+		}
+		if n > bestLeaders {
+			best, bestLeaders = z, n
+		}
+	}
+	return best
+}
+
+// pickNode resolves a node fault's target: the busiest in-service node, or
+// a random one; −1 when the zone has none.
+func (e *engine) pickNode(z *zone, random bool) int {
+	fz := e.w.fz(z)
+	var candidates []int
+	best, bestLeaders := -1, -1
+	for i := range z.nodes {
+		if !z.nodes[i].inService || !fz.Nodes[i].Up || fz.Nodes[i].Draining {
+			continue
+		}
+		candidates = append(candidates, i)
+		if len(z.nodes[i].leaders) > bestLeaders {
+			best, bestLeaders = i, len(z.nodes[i].leaders)
+		}
+	}
+	if random && len(candidates) > 0 {
+		return candidates[e.rng.IntN(len(candidates))]
+	}
+	return best
+}
+
+func (e *engine) servingUp(z *zone) int {
+	fz := e.w.fz(z)
+	n := 0
+	for i := range z.nodes {
+		if z.nodes[i].inService && fz.Nodes[i].Up {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *engine) faultStart(i int) {
+	fr := &e.res.Faults[i]
+	f := fr.Spec
+	t := e.c.Timings
+	id := int32(i)
+	switch f.Kind {
+	case failover.NodeLoss, failover.StandbyLoss:
+		z := e.pickZone(f)
+		slot := e.pickNode(z, f.Random)
+		if slot < 0 {
+			fr.Target = z.name + " (no node)"
+			return
+		}
+		fr.Target = e.w.fz(z).Nodes[slot].ID
+		e.crashNode(z, slot, id)
+	case failover.Partition, failover.LeaderFreeze:
+		z := e.pickZone(f)
+		slot := e.pickNode(z, f.Random)
+		if slot < 0 {
+			fr.Target = z.name + " (no node)"
+			return
+		}
+		fr.Target = e.w.fz(z).Nodes[slot].ID
+		e.isolateNode(z, slot, f.Duration, id)
+	case failover.ZoneLoss:
+		z := e.pickZone(f)
+		fr.Target = z.name
+		e.loseZones([]*zone{z}, id, false)
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+	case failover.RegionLoss:
+		fr.Target = e.c.Regions[f.Region].Name
+		e.loseZones(e.w.zones[f.Region], id, true)
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: -1})
+	case failover.RedisPrimaryLoss:
+		z := e.pickZone(f)
+		fr.Target = z.name + " redis primary"
+		fz := e.w.fz(z)
+		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false // the replica serves once promoted
+		z.redisBackAt = e.now + t.RedisFailover
+		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+	case failover.RedisPairLoss:
+		z := e.pickZone(f)
+		fr.Target = z.name + " redis pair"
+		fz := e.w.fz(z)
+		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
+		z.redisBackAt = e.now + f.Duration
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+	case failover.RollingUpdate:
+		fr.Target = e.c.Regions[f.Region].Name
+		// Zones one after the other, so a stream's leader and standby are
+		// never drained at once.
+		e.refreshQueue = append(e.refreshQueue, e.w.zones[f.Region]...)
+		e.nextRefresh()
+	default:
+		panic(fmt.Sprintf("sim: fault %v not modelled", f.Kind))
+	}
+}
+
+func (e *engine) faultEnd(i int, flat int32) {
+	f := e.res.Faults[i].Spec
+	switch f.Kind {
+	case failover.ZoneLoss:
+		e.restoreZone(e.flat[flat])
+	case failover.RegionLoss:
+		for _, z := range e.w.zones[f.Region] {
+			e.restoreZone(z)
+		}
+	case failover.RedisPrimaryLoss, failover.RedisPairLoss:
+		z := e.flat[flat]
+		fz := e.w.fz(z)
+		fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
+	}
+}
+
+// crashNode: the instance is gone. Its led streams fail over, its standbys
+// are re-placed once the registry notices.
+func (e *engine) crashNode(z *zone, slot int, fault int32) {
+	t := e.c.Timings
+	fz := e.w.fz(z)
+	fz.Nodes[slot].Up = false
+	detect := e.nlbDetect(z.nodes[slot].phase)
+	pDead := 1 / float64(max(1, e.servingUp(z)+1))
+	leaders := append([]int32(nil), z.nodes[slot].leaders...)
+	for _, id := range leaders {
+		e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: detect, pDead: pDead, coordAt: z.redisBackAt})
+	}
+	e.loseStandbys(z, slot, t.StandbyRestore())
+	e.w.terminate(z, slot, e.now)
+}
+
+// loseStandbys drops a node's standbys; each leader picks a new one after
+// the given delay.
+func (e *engine) loseStandbys(z *zone, slot int, after time.Duration) {
+	for _, id := range append([]int32(nil), z.nodes[slot].standbys...) {
+		s := &e.streams[id]
+		e.detachStandby(s)
+		e.setUnprotected(id)
+		e.q.push(event{at: e.now + after, kind: evStandbyRestore, a: id, epoch: s.epoch})
+	}
+}
+
+// isolateNode: a partition or a freeze of length d. A stream whose SRT
+// connection and lease both outlast d only pauses; the others fail over
+// as from a node loss, except that reconnections may land on the node
+// again once it is back (deposed, it relays to the new leader).
+func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
+	t := e.c.Timings
+	fz := e.w.fz(z)
+	fz.Nodes[slot].Up = false
+	detect := e.nlbDetect(z.nodes[slot].phase)
+	pDead := 1 / float64(max(1, e.servingUp(z)+1))
+	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
+		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
+		if d < t.SRTPeerIdleTimeout && e.now+d < lapse {
+			e.beginOutage(id, fault, e.now+d, e.now+d)
+			continue
+		}
+		e.failLeader(id, failure{fault: fault, noticed: e.now + min(t.SRTPeerIdleTimeout, d),
+			healthyAt: min(detect, e.now+d), pDead: pDead, coordAt: z.redisBackAt, lapse: lapse})
+	}
+	if d > t.NodeTTL {
+		e.loseStandbys(z, slot, t.StandbyRestore()-t.NodeTTL)
+	}
+	e.q.push(event{at: e.now + d, kind: evNodeBack, a: e.flatIndex(z), b: int32(slot)})
+}
+
+// loseZones takes zones down with their nodes and the Redis primaries in
+// them. newRegion says the whole region is gone, so its streams restart in
+// another region rather than in the twin zone.
+func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
+	t := e.c.Timings
+	healthyAt := time.Duration(0)
+	for _, z := range zs {
+		fz := e.w.fz(z)
+		fz.Up = false
+		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
+		z.redisBackAt = e.now + t.RedisFailover
+		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
+		// The twin's pair loses its replica, which lived here: no effect
+		// while its primary lives.
+		healthyAt = max(healthyAt, e.nlbDetect(z.phase))
+	}
+	healthyAt += e.gaShift()
+	for _, z := range zs {
+		for slot := range z.nodes {
+			if !z.nodes[slot].live {
+				continue
+			}
+			e.w.fz(z).Nodes[slot].Up = false
+		}
+	}
+	for _, z := range zs {
+		for slot := range z.nodes {
+			if !z.nodes[slot].live {
+				continue
+			}
+			for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
+				e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: healthyAt,
+					pDead: 1, coordAt: z.redisBackAt, newRegion: newRegion})
+			}
+			e.loseStandbys(z, slot, t.StandbyRestore())
+			e.w.terminate(z, slot, e.now)
+		}
+		e.episodeStart[e.flatIndex(z)] = -1
+	}
+}
+
+func (e *engine) restoreZone(z *zone) {
+	fz := e.w.fz(z)
+	fz.Up = true
+	fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
+	z.redisBackAt = e.now
+	// The group relaunches at once; the autoscale tick sizes it further.
+	for range e.c.Scaling.NodesFor(0, e.capacity) {
+		e.launchNode(z)
+	}
+}
+
+// ---- rolling update (instance refresh) ----
+
+func (e *engine) nextRefresh() {
+	for len(e.refreshQueue) > 0 {
+		z := e.refreshQueue[0]
+		if z.refreshing {
+			return // one zone at a time
+		}
+		e.refreshQueue = e.refreshQueue[1:]
+		if !e.w.fz(z).Up {
+			continue
+		}
+		z.refreshing = true
+		z.generation++
+		e.refreshStep(z)
+		return
+	}
+}
+
+// refreshStep launches the next batch's replacements; drainBatch drains the
+// batch once they are in service.
+func (e *engine) refreshStep(z *zone) {
+	old := e.oldNodes(z)
+	if len(old) == 0 || !e.w.fz(z).Up {
+		z.refreshing = false
+		e.nextRefresh()
+		return
+	}
+	serving, _ := e.w.counts(z)
+	batch := max(1, serving*(100-e.c.Scaling.RefreshMinHealthyPercentage)/100)
+	for range min(batch, len(old)) {
+		e.launchNode(z)
+	}
+}
+
+func (e *engine) oldNodes(z *zone) []int {
+	var old []int
+	for i := range z.nodes {
+		if z.nodes[i].inService && z.nodes[i].generation < z.generation && !e.w.fz(z).Nodes[i].Draining {
+			old = append(old, i)
+		}
+	}
+	return old
+}
+
+func (e *engine) drainBatch(z *zone) {
+	t := e.c.Timings
+	serving, _ := e.w.counts(z)
+	batch := max(1, serving*(100-e.c.Scaling.RefreshMinHealthyPercentage)/100)
+	old := e.oldNodes(z)
+	fault := e.refreshFault(z)
+	for _, slot := range old[:min(batch, len(old))] {
+		fz := e.w.fz(z)
+		fz.Nodes[slot].Draining = true
+		for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
+			e.failLeader(id, failure{fault: fault, planned: true})
+		}
+		e.loseStandbys(z, slot, t.SegmentDuration)
+		e.q.push(event{at: e.now + t.DrainNeeds(), kind: evNodeTerminate, a: e.flatIndex(z), b: int32(slot), epoch: z.nodes[slot].incarnation})
+	}
+	e.q.push(event{at: e.now + t.DrainNeeds() + time.Second, kind: evRefreshStep, a: e.flatIndex(z)})
+}
+
+// refreshFault finds the rolling-update fault that covers the zone's region.
+func (e *engine) refreshFault(z *zone) int32 {
+	for i := len(e.res.Faults) - 1; i >= 0; i-- {
+		f := e.res.Faults[i].Spec
+		if f.Kind == failover.RollingUpdate && f.Region == z.region && f.At <= e.now {
+			return int32(i)
+		}
+	}
+	return -1
+}

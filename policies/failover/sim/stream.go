@@ -1,0 +1,31 @@
+package sim
+
+import "time"
+
+// stream is one simulated stream: where it leads and stands by, and its
+// failover bookkeeping.
+type stream struct {
+	session
+	// leader and standby: region, zone, node slot (−1: none).
+	lr, lz, ln int32
+	sr, sz, sn int32
+	lpos, spos int32 // positions in the node's leaders / standbys lists
+
+	started, ended bool
+	waiting        bool // no zone had room: waits for capacity
+	waitSince      time.Duration
+
+	down                bool
+	downSince, resumeAt time.Duration
+	lostUntil           time.Duration
+	fault               int32 // index in the fault results, −1: capacity
+	epoch               uint32
+
+	unprotected      bool
+	unprotectedSince time.Duration
+
+	stall, black time.Duration
+}
+
+func (s *stream) hasLeader() bool  { return s.ln >= 0 }
+func (s *stream) hasStandby() bool { return s.sn >= 0 }
