@@ -1,6 +1,7 @@
 package global
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
@@ -75,6 +76,9 @@ func newCachePolicy(ctx *pulumi.Context, name string, ttl CacheTTLs, queryString
 }
 
 func newCDN(ctx *pulumi.Context, args Args, acceleratorDNS pulumi.StringOutput, opts ...pulumi.ResourceOption) (*cdn, error) {
+	if args.Redundancy.CDNOrigins != 2 {
+		return nil, fmt.Errorf("global: policy asks for %d CDN origins; a CloudFront origin group has exactly 2", args.Redundancy.CDNOrigins)
+	}
 	playlists, err := newCachePolicy(ctx, "cache-playlists", PlaylistTTLs(*args.Timings), LLHLSQueryStrings, opts...)
 	if err != nil {
 		return nil, err

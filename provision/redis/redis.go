@@ -28,7 +28,9 @@ type Args struct {
 	NodeType          string
 	EngineVersion     string
 	// AuthToken must be a Pulumi secret (16–128 printable characters).
-	AuthToken  pulumi.StringInput
+	AuthToken pulumi.StringInput
+	// Zone is the "<region>/<zone>" tag value placing the group in its zone.
+	Zone       string
 	Redundancy *failover.Redundancy
 }
 
@@ -89,6 +91,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		SubnetGroupName:          args.SubnetGroupName,
 		SecurityGroupIds:         pulumi.StringArray{args.SecurityGroupID},
 		ApplyImmediately:         pulumi.Bool(true),
+		Tags:                     tags(args.Zone),
 	}, pulumi.Parent(r))
 	if err != nil {
 		return nil, err
@@ -106,4 +109,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	return r, nil
+}
+
+func tags(zone string) pulumi.StringMap {
+	if zone == "" {
+		return nil
+	}
+	return pulumi.StringMap{"zonecast:zone": pulumi.String(zone)}
 }

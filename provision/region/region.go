@@ -164,6 +164,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			SecurityGroupID:   redisSG.ID(),
 			NodeType:          args.RedisNodeType,
 			AuthToken:         args.RedisAuthToken,
+			Zone:              args.Region + "/" + key,
 			Redundancy:        args.Redundancy,
 		}, child)
 		if err != nil {

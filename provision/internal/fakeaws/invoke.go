@@ -16,9 +16,18 @@ const FakeAMI = "ami-0fa4e5c0ffee00001"
 // an error naming the token, so a new lookup in the program fails loudly
 // here instead of previewing with made-up data.
 func (p *Provider) Invoke(_ context.Context, req plugin.InvokeRequest) (plugin.InvokeResponse, error) {
-	region := p.Region()
+	out, err := InvokeData(string(req.Tok), req.Args, p.Region())
+	if err != nil {
+		return plugin.InvokeResponse{}, err
+	}
+	return plugin.InvokeResponse{Properties: resource.NewPropertyMapFromMap(out)}, nil
+}
+
+// InvokeData answers one data source in region (the unit tests' mocks use
+// it too).
+func InvokeData(tok string, args resource.PropertyMap, region string) (map[string]any, error) {
 	var out map[string]any
-	switch string(req.Tok) {
+	switch tok {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		var names, ids []any
 		for i, l := range []string{"a", "b", "c"} {
@@ -27,9 +36,9 @@ func (p *Provider) Invoke(_ context.Context, req plugin.InvokeRequest) (plugin.I
 		}
 		out = map[string]any{"id": region, "names": names, "zoneIds": ids, "groupNames": names}
 	case "aws:ssm/getParameter:getParameter":
-		name := req.Args["name"]
+		name := args["name"]
 		if !name.IsString() || !strings.Contains(name.StringValue(), "ami") {
-			return plugin.InvokeResponse{}, fmt.Errorf("fakeaws: SSM parameter %v not found (only AMI parameters are stood in for)", name)
+			return nil, fmt.Errorf("fakeaws: SSM parameter %v not found (only AMI parameters are stood in for)", name)
 		}
 		out = map[string]any{
 			"id": name.StringValue(), "name": name.StringValue(), "value": FakeAMI, "insecureValue": FakeAMI,
@@ -48,7 +57,7 @@ func (p *Provider) Invoke(_ context.Context, req plugin.InvokeRequest) (plugin.I
 	case "aws:index/getPartition:getPartition":
 		out = map[string]any{"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
 	default:
-		return plugin.InvokeResponse{}, fmt.Errorf("fakeaws: invoke %s is not stood in for (add it to provision/internal/fakeaws)", req.Tok)
+		return nil, fmt.Errorf("fakeaws: invoke %s is not stood in for (add it to provision/internal/fakeaws)", tok)
 	}
-	return plugin.InvokeResponse{Properties: resource.NewPropertyMapFromMap(out)}, nil
+	return out, nil
 }

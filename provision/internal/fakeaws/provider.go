@@ -100,22 +100,27 @@ func suffix(s string, n int) string {
 }
 
 func (p *Provider) Check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	news := req.News.Copy()
-	if limit, ok := autonamed[string(req.Type)]; ok {
+	return plugin.CheckResponse{Properties: Checked(string(req.Type), req.Name, string(req.URN), req.News)}, nil
+}
+
+// Checked fills in what the real provider's Check adds: generated names.
+func Checked(typ, name, urn string, news resource.PropertyMap) resource.PropertyMap {
+	news = news.Copy()
+	if limit, ok := autonamed[typ]; ok {
 		if _, has := news["name"]; !has {
-			name := req.Name + "-" + suffix(string(req.URN), 7)
-			if len(name) > limit {
-				name = name[len(name)-limit:]
+			n := name + "-" + suffix(urn, 7)
+			if len(n) > limit {
+				n = n[len(n)-limit:]
 			}
-			news["name"] = resource.NewStringProperty(name)
+			news["name"] = resource.NewStringProperty(n)
 		}
 	}
-	if string(req.Type) == "aws:elasticache/replicationGroup:ReplicationGroup" {
+	if typ == "aws:elasticache/replicationGroup:ReplicationGroup" {
 		if _, has := news["replicationGroupId"]; !has {
-			news["replicationGroupId"] = resource.NewStringProperty(strings.ToLower(req.Name))
+			news["replicationGroupId"] = resource.NewStringProperty(strings.ToLower(name))
 		}
 	}
-	return plugin.CheckResponse{Properties: news}, nil
+	return news
 }
 
 func (p *Provider) Diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
@@ -132,7 +137,7 @@ func diff(olds, news resource.PropertyMap) plugin.DiffResult {
 
 func (p *Provider) Create(_ context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
 	outs := req.Properties.Copy()
-	computed := p.computed(string(req.Type), req.Name, string(req.URN))
+	computed := Computed(string(req.Type), req.Name, string(req.URN), p.Region())
 	for k, v := range computed {
 		if _, has := outs[resource.PropertyKey(k)]; has && k != "arn" {
 			continue
@@ -171,9 +176,9 @@ func (p *Provider) Delete(context.Context, plugin.DeleteRequest) (plugin.DeleteR
 
 func (p *Provider) SignalCancellation(context.Context) error { return nil }
 
-// computed invents the outputs AWS would compute for a resource.
-func (p *Provider) computed(typ, name, urn string) map[string]any {
-	region := p.Region()
+// Computed invents the outputs AWS would compute for a resource (the mocks
+// of provision's unit tests use it too).
+func Computed(typ, name, urn, region string) map[string]any {
 	short := typ[strings.LastIndex(typ, ":")+1:]
 	id := strings.ToLower(short) + "-" + suffix(urn, 12)
 	service := strings.TrimPrefix(strings.SplitN(typ, "/", 2)[0], "aws:")

@@ -1,0 +1,185 @@
+package global
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/policies/ports"
+	"github.com/zonecast/zonecast/provision/internal/mockaws"
+)
+
+func runGlobal(t *testing.T, args Args) (*mockaws.Mocks, error) {
+	t.Helper()
+	m := mockaws.New("zonecast", "global", "us-west-2")
+	err := m.Run(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "global", args)
+		return err
+	})
+	return m, err
+}
+
+func TestGlobalResources(t *testing.T) {
+	m, err := runGlobal(t, Args{Name: "zonecast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		Type: 1,
+		"aws:globalaccelerator/accelerator:Accelerator": 1,
+		"aws:globalaccelerator/listener:Listener":       3,
+		"aws:cloudfront/cachePolicy:CachePolicy":        2,
+		"aws:cloudfront/distribution:Distribution":      1,
+	}
+	got := m.Counts()
+	for typ, n := range want {
+		if got[typ] != n {
+			t.Errorf("%s: %d resources, want %d", typ, got[typ], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("resource types %v, want exactly %v", got, want)
+	}
+	// Every resource is a child of the component.
+	comp, err := m.Get(Type, "global")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range m.Resources() {
+		if r.Type != Type && r.Parent != comp.URN {
+			t.Errorf("%s %s: parent %q, want the component", r.Type, r.Name, r.Parent)
+		}
+	}
+}
+
+func TestAccelerator(t *testing.T) {
+	m, err := runGlobal(t, Args{Name: "zonecast"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := m.Get("aws:globalaccelerator/accelerator:Accelerator", "accelerator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mockaws.Str(acc.Inputs, "ipAddressType"); got != "IPV4" {
+		t.Errorf("ipAddressType %q, want IPV4 (two static IPv4 addresses)", got)
+	}
+	if !mockaws.Bool(acc.Inputs, "enabled") {
+		t.Error("accelerator not enabled")
+	}
+	tests := []struct {
+		name     string
+		port     ports.Port
+		affinity string
+	}{
+		{"listener-srt", ports.SRT, "SOURCE_IP"},
+		{"listener-https", ports.HTTPS, "NONE"},
+		{"listener-http3", ports.HTTP3, "SOURCE_IP"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := m.Get("aws:globalaccelerator/listener:Listener", tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mockaws.Str(l.Inputs, "protocol"); got != strings.ToUpper(tt.port.Protocol) {
+				t.Errorf("protocol %q, want %q", got, strings.ToUpper(tt.port.Protocol))
+			}
+			if got := mockaws.Str(l.Inputs, "clientAffinity"); got != tt.affinity {
+				t.Errorf("client affinity %q, want %q", got, tt.affinity)
+			}
+			from, to := mockaws.Num(l.Inputs, "portRanges", 0, "fromPort"), mockaws.Num(l.Inputs, "portRanges", 0, "toPort")
+			if int(from) != tt.port.Number || int(to) != tt.port.Number {
+				t.Errorf("port range %v–%v, want %d", from, to, tt.port.Number)
+			}
+			if got := mockaws.Str(l.Inputs, "acceleratorArn"); got != mockaws.Str(acc.Outputs, "arn") {
+				t.Errorf("listener on %q, want the accelerator %q", got, mockaws.Str(acc.Outputs, "arn"))
+			}
+		})
+	}
+}
+
+func TestCDN(t *testing.T) {
+	m, err := runGlobal(t, Args{Name: "zonecast", OriginDomain: "origin.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist, err := m.Get("aws:cloudfront/distribution:Distribution", "cdn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := dist.Inputs
+	members := mockaws.Path(in, "originGroups", 0, "members")
+	if !members.IsArray() || len(members.ArrayValue()) != failover.DefaultRedundancy.CDNOrigins {
+		t.Fatalf("origin group members %v, want %d", members, failover.DefaultRedundancy.CDNOrigins)
+	}
+	codes := mockaws.Path(in, "originGroups", 0, "failoverCriteria", "statusCodes")
+	if !codes.IsArray() || len(codes.ArrayValue()) != len(FailoverStatusCodes) {
+		t.Errorf("failover status codes %v, want %v", codes, FailoverStatusCodes)
+	}
+	if got := mockaws.Str(in, "origins", 0, "domainName"); got != "origin.example.com" {
+		t.Errorf("primary origin %q, want the configured origin domain", got)
+	}
+	if got := mockaws.Str(in, "origins", 0, "customOriginConfig", "originProtocolPolicy"); got != "https-only" {
+		t.Errorf("origin protocol %q, want https-only", got)
+	}
+	group := mockaws.Str(in, "originGroups", 0, "originId")
+	if got := mockaws.Str(in, "defaultCacheBehavior", "targetOriginId"); got != group {
+		t.Errorf("default behaviour targets %q, want the origin group %q", got, group)
+	}
+
+	policies := map[string]mockaws.Resource{}
+	for _, p := range m.OfType("aws:cloudfront/cachePolicy:CachePolicy") {
+		policies[mockaws.Str(p.Outputs, "id")] = p
+	}
+	// Path pattern → the TTL bounds its cache policy must have.
+	wantTTL := map[string]CacheTTLs{
+		"*.m3u8": PlaylistTTLs(failover.DefaultTimings),
+		"*.m4s":  SegmentTTLs(),
+		"*.mp4":  SegmentTTLs(),
+		"*.ts":   SegmentTTLs(),
+	}
+	behaviours := mockaws.Path(in, "orderedCacheBehaviors").ArrayValue()
+	if len(behaviours) != len(wantTTL) {
+		t.Fatalf("%d ordered behaviours, want %d", len(behaviours), len(wantTTL))
+	}
+	if first := mockaws.Str(in, "orderedCacheBehaviors", 0, "pathPattern"); first != "*.m3u8" {
+		t.Errorf("first behaviour %q, want playlists first", first)
+	}
+	for i := range behaviours {
+		pattern := mockaws.Str(in, "orderedCacheBehaviors", i, "pathPattern")
+		if got := mockaws.Str(in, "orderedCacheBehaviors", i, "targetOriginId"); got != group {
+			t.Errorf("%s targets %q, want the origin group", pattern, got)
+		}
+		p, ok := policies[mockaws.Str(in, "orderedCacheBehaviors", i, "cachePolicyId")]
+		if !ok {
+			t.Fatalf("%s: cache policy not found", pattern)
+		}
+		want := wantTTL[pattern]
+		got := CacheTTLs{int(mockaws.Num(p.Inputs, "minTtl")), int(mockaws.Num(p.Inputs, "defaultTtl")), int(mockaws.Num(p.Inputs, "maxTtl"))}
+		if got != want {
+			t.Errorf("%s: TTLs %+v, want %+v", pattern, got, want)
+		}
+		qs := mockaws.Strings(p.Inputs, "parametersInCacheKeyAndForwardedToOrigin", "queryStringsConfig", "queryStrings", "items")
+		if pattern == "*.m3u8" && strings.Join(qs, ",") != strings.Join(LLHLSQueryStrings, ",") {
+			t.Errorf("playlist cache key query strings %v, want the LL-HLS directives %v", qs, LLHLSQueryStrings)
+		}
+	}
+	// Playlists are never cached longer than half a segment.
+	if max := PlaylistTTLs(failover.DefaultTimings).Max; max*2 > int(failover.DefaultTimings.SegmentDuration.Seconds()) {
+		t.Errorf("playlist max TTL %d s exceeds half a segment", max)
+	}
+}
+
+func TestGlobalRefusesPolicyItCannotMeet(t *testing.T) {
+	r := failover.DefaultRedundancy
+	r.StaticIPv4 = 3
+	if _, err := runGlobal(t, Args{Name: "zonecast", Redundancy: &r}); err == nil || !strings.Contains(err.Error(), "static IPv4") {
+		t.Fatalf("got %v, want an error about static IPv4 addresses", err)
+	}
+	if _, err := runGlobal(t, Args{}); err == nil {
+		t.Fatal("no error without a name")
+	}
+}
