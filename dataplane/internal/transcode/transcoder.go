@@ -1,0 +1,423 @@
+package transcode
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/config"
+)
+
+// Settings are what every Transcoder of a node shares (the Manager fills
+// them from the configuration and the probe).
+type Settings struct {
+	FFmpeg       string // resolved executable
+	Encoder      ProbeResult
+	Preset       string
+	VAAPIDevice  string
+	Ladder       config.Ladder
+	AudioAlways  bool // re-encode AAC too
+	AudioBitrate int
+	Segment      time.Duration // the packager's segment duration (the keyframe grid)
+	StallTimeout time.Duration
+	StartTimeout time.Duration
+	MaxLag       time.Duration
+	RestartMin   time.Duration
+	RestartMax   time.Duration
+	QueueBytes   int
+}
+
+// Causes of an ffmpeg run's end (metric label values).
+const (
+	CauseExit          = "exit"          // ffmpeg exited on its own
+	CauseStall         = "stall"         // no output for stall_timeout while input flowed
+	CauseStart         = "start"         // no first output within start_timeout
+	CauseBehind        = "behind"        // output more than max_lag behind input
+	CauseSpawn         = "spawn"         // ffmpeg could not be started
+	CauseDiscontinuity = "discontinuity" // the source was cut (publisher gone/replaced): fresh start, no back-off
+	CauseClosed        = "closed"
+)
+
+// failureCauses are the causes counted as restarts.
+var failureCauses = []string{CauseExit, CauseStall, CauseStart, CauseBehind, CauseSpawn}
+
+// chunk is a transcoder-owned copy of source TS (whole packets only).
+type chunk struct {
+	data   []byte
+	keyAt  int   // offset of a keyframe PES start, or -1
+	keyPTS int64 // its PTS
+	psi    []byte
+	epoch  uint64
+}
+
+// Transcoder runs the ladder of one stream. It is a stream.Consumer:
+// WriteTS and Discontinuity are called from one goroutine, never block and
+// never fail the caller.
+type Transcoder struct {
+	name  string
+	set   Settings
+	out   Outputs
+	slots slots
+	log   *slog.Logger
+
+	// Ingest side: touched only by the caller's goroutine.
+	scan *tsScanner
+
+	epoch     atomic.Uint64
+	queue     chan chunk
+	queued    atomic.Int64 // bytes in queue
+	accepting atomic.Bool
+	lastInput atomic.Int64 // unix nanos of the last WriteTS
+	inPTS     atomic.Int64 // latest source video PTS
+	inPTSOK   atomic.Bool
+
+	srcMu    sync.Mutex
+	src      SourceInfo
+	srcEpoch uint64
+	srcOK    bool
+
+	discCh    chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	finished  chan struct{}
+
+	// Counters and state for metrics and Status.
+	droppedBytes atomic.Uint64 // input lost because ffmpeg did not keep up
+	skippedBytes atomic.Uint64 // input ignored while no ffmpeg ran (back-off, over capacity)
+	restarts     sync.Map      // cause → *atomic.Uint64
+	running      atomic.Bool
+	sourceOnly   atomic.Bool
+	lagNanos     atomic.Int64
+
+	stMu      sync.Mutex
+	outputs   []Output
+	state     string
+	lastCause string
+	sinks     map[string]Sink
+}
+
+// Status is a snapshot of a transcoder for the API, metrics and tests.
+type Status struct {
+	Stream       string
+	State        string // waiting, running, backoff, source-only
+	Source       SourceInfo
+	Outputs      []Output
+	Running      bool
+	SourceOnly   bool
+	Restarts     map[string]uint64
+	LastCause    string
+	DroppedBytes uint64
+	SkippedBytes uint64
+	Lag          time.Duration
+}
+
+// newTranscoder starts the supervisor of one stream.
+func newTranscoder(name string, set Settings, out Outputs, s slots, log *slog.Logger) *Transcoder {
+	queueChunks := set.QueueBytes / 1316
+	if queueChunks < 64 {
+		queueChunks = 64
+	}
+	t := &Transcoder{
+		name:     name,
+		set:      set,
+		out:      out,
+		slots:    s,
+		log:      log.With("stream", name, "component", "transcode"),
+		scan:     newTSScanner(),
+		queue:    make(chan chunk, queueChunks),
+		discCh:   make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		finished: make(chan struct{}),
+		sinks:    map[string]Sink{},
+		state:    "waiting",
+	}
+	for _, c := range failureCauses {
+		t.restarts.Store(c, new(atomic.Uint64))
+	}
+	t.scan.onKeyHead = t.onKeyHead
+	go t.supervise()
+	return t
+}
+
+// WriteTS copies the chunk into the transcoder's bounded queue. It never
+// blocks: when ffmpeg does not keep up, the chunk is dropped and counted.
+func (t *Transcoder) WriteTS(p []byte) error {
+	t.lastInput.Store(time.Now().UnixNano())
+	accepting := t.accepting.Load()
+	var buf []byte
+	if accepting {
+		buf = make([]byte, 0, len(p)+tsPacketSize)
+	}
+	data, keyAt, keyPTS := t.scan.scan(p, buf, accepting)
+	if t.scan.havePTS {
+		t.inPTS.Store(t.scan.videoPTS)
+		t.inPTSOK.Store(true)
+	}
+	if !accepting {
+		t.skippedBytes.Add(uint64(len(p)))
+		return nil
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	c := chunk{data: data, keyAt: keyAt, keyPTS: keyPTS, epoch: t.epoch.Load()}
+	if keyAt >= 0 {
+		c.psi = append(append([]byte(nil), t.scan.pat...), t.scan.pmt...)
+	}
+	if t.queued.Load()+int64(len(data)) > int64(t.set.QueueBytes) {
+		t.droppedBytes.Add(uint64(len(data)))
+		return nil
+	}
+	select {
+	case t.queue <- c:
+		t.queued.Add(int64(len(data)))
+	default:
+		t.droppedBytes.Add(uint64(len(data)))
+	}
+	return nil
+}
+
+// Discontinuity: the source was cut (publisher gone or replaced). ffmpeg is
+// restarted on the new input, whose size is read again.
+func (t *Transcoder) Discontinuity() {
+	t.scan = newTSScanner()
+	t.scan.onKeyHead = t.onKeyHead
+	t.inPTSOK.Store(false)
+	t.epoch.Add(1)
+	select {
+	case t.discCh <- struct{}{}:
+	default:
+	}
+}
+
+// onKeyHead runs on the ingest goroutine for each keyframe's head.
+func (t *Transcoder) onKeyHead(head []byte, streamType byte) {
+	info, ok := parseKeyHead(head, streamType)
+	if !ok {
+		return
+	}
+	info.HasAudio = t.scan.audioPID >= 0
+	info.AudioAAC = t.scan.audioType == streamTypeAAC
+	t.srcMu.Lock()
+	t.src, t.srcOK, t.srcEpoch = info, true, t.epoch.Load()
+	t.srcMu.Unlock()
+}
+
+// source returns the source's description if it was read in the current epoch.
+func (t *Transcoder) source() (SourceInfo, bool) {
+	t.srcMu.Lock()
+	defer t.srcMu.Unlock()
+	return t.src, t.srcOK && t.srcEpoch == t.epoch.Load()
+}
+
+// Close stops ffmpeg and releases the capacity the stream held.
+func (t *Transcoder) Close() {
+	t.closeOnce.Do(func() { close(t.done) })
+	<-t.finished
+}
+
+// Status returns a snapshot.
+func (t *Transcoder) Status() Status {
+	src, _ := t.source()
+	st := Status{
+		Stream:       t.name,
+		Source:       src,
+		Running:      t.running.Load(),
+		SourceOnly:   t.sourceOnly.Load(),
+		Restarts:     map[string]uint64{},
+		DroppedBytes: t.droppedBytes.Load(),
+		SkippedBytes: t.skippedBytes.Load(),
+		Lag:          time.Duration(t.lagNanos.Load()),
+	}
+	t.restarts.Range(func(k, v any) bool {
+		st.Restarts[k.(string)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	t.stMu.Lock()
+	st.State, st.LastCause = t.state, t.lastCause
+	st.Outputs = append([]Output(nil), t.outputs...)
+	t.stMu.Unlock()
+	return st
+}
+
+func (t *Transcoder) setState(s string) {
+	t.stMu.Lock()
+	t.state = s
+	t.stMu.Unlock()
+}
+
+// supervise is the stream's one long-lived goroutine: wait for a keyframe
+// and the source's size, run ffmpeg, restart it with back-off.
+func (t *Transcoder) supervise() {
+	defer close(t.finished)
+	holding := false
+	defer func() {
+		t.accepting.Store(false)
+		if holding {
+			t.slots.Release()
+		}
+	}()
+	backoff := t.set.RestartMin
+	warnedCapacity, warnedSmall := false, false
+	for {
+		t.setState("waiting")
+		t.accepting.Store(true)
+		pending, ok := t.awaitStart()
+		if !ok {
+			return
+		}
+		src, _ := t.source()
+		outputs := SelectOutputs(t.set.Ladder, src)
+		if len(outputs) == 0 {
+			if !warnedSmall {
+				t.log.Warn("source is smaller than every rung of the ladder: publishing the source rendition only", "source", src.String())
+				warnedSmall = true
+			}
+			t.sourceOnly.Store(true)
+			if !t.idle(0) {
+				return
+			}
+			continue
+		}
+		if !holding {
+			if !t.slots.TryAcquire() {
+				if !warnedCapacity {
+					t.log.Warn("transcode capacity exhausted: stream published source-only until a ladder slot frees", "source", src.String())
+					warnedCapacity = true
+				}
+				t.sourceOnly.Store(true)
+				t.setState("source-only")
+				if !t.idle(5 * time.Second) {
+					return
+				}
+				continue
+			}
+			holding = true
+			if warnedCapacity {
+				t.log.Info("transcode capacity available again: starting the ladder")
+			}
+		}
+		t.sourceOnly.Store(false)
+		plan := Plan{
+			Candidate:    candidateOf(t.set.Encoder),
+			Scaler:       t.set.Encoder.Scaler,
+			Preset:       t.set.Preset,
+			VAAPIDevice:  t.set.VAAPIDevice,
+			Source:       src,
+			Outputs:      outputs,
+			AudioCopy:    src.AudioAAC && !t.set.AudioAlways,
+			AudioBitrate: t.set.AudioBitrate,
+			Segment:      t.set.Segment,
+			FirstPTS:     pending[0].keyPTS,
+		}
+		t.stMu.Lock()
+		t.outputs = outputs
+		t.stMu.Unlock()
+		started := time.Now()
+		cause := t.runOnce(plan, pending)
+		t.stMu.Lock()
+		t.lastCause = cause
+		t.stMu.Unlock()
+		switch cause {
+		case CauseClosed:
+			return
+		case CauseDiscontinuity:
+			backoff = t.set.RestartMin
+			continue
+		}
+		if v, ok := t.restarts.Load(cause); ok {
+			v.(*atomic.Uint64).Add(1)
+		}
+		if time.Since(started) > 30*time.Second {
+			backoff = t.set.RestartMin
+		}
+		t.setState("backoff")
+		t.log.Warn("ffmpeg restarting after back-off", "cause", cause, "backoff", backoff)
+		if !t.idle(backoff) {
+			return
+		}
+		backoff = min(2*backoff, t.set.RestartMax)
+	}
+}
+
+// idle stops accepting input and waits for d (0: until a discontinuity),
+// a discontinuity or Close. It reports false on Close.
+func (t *Transcoder) idle(d time.Duration) bool {
+	t.accepting.Store(false)
+	t.drain()
+	var timer <-chan time.Time
+	if d > 0 {
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		timer = tm.C
+	}
+	select {
+	case <-t.done:
+		return false
+	case <-t.discCh:
+	case <-timer:
+	}
+	t.drain()
+	return true
+}
+
+// drain empties the queue.
+func (t *Transcoder) drain() {
+	for {
+		select {
+		case c := <-t.queue:
+			t.queued.Add(-int64(len(c.data)))
+		default:
+			return
+		}
+	}
+}
+
+// awaitStart discards input up to a keyframe of the current epoch, then
+// keeps what follows until the source's SPS has been read. It returns the
+// chunks to feed first, the first one starting with PAT, PMT and the
+// keyframe.
+func (t *Transcoder) awaitStart() ([]chunk, bool) {
+	var pending []chunk
+	size := 0
+	for {
+		select {
+		case <-t.done:
+			return nil, false
+		case <-t.discCh:
+			pending, size = nil, 0
+			continue
+		case c := <-t.queue:
+			t.queued.Add(-int64(len(c.data)))
+			if c.epoch != t.epoch.Load() {
+				continue
+			}
+			if len(pending) == 0 {
+				if c.keyAt < 0 {
+					continue
+				}
+				c.data = append(c.psi, c.data[c.keyAt:]...)
+				c.keyAt = len(c.psi)
+			}
+			pending = append(pending, c)
+			size += len(c.data)
+			if _, ok := t.source(); ok {
+				return pending, true
+			}
+			if size > t.set.QueueBytes {
+				// No SPS in a queue's worth after a keyframe: wait for the next one.
+				t.log.Warn("no decodable SPS after a keyframe; waiting for the next", "bytes", size)
+				pending, size = nil, 0
+			}
+		}
+	}
+}
+
+func candidateOf(r ProbeResult) Candidate {
+	c, ok := LookupCandidate(r.Encoder)
+	if !ok {
+		c, _ = LookupCandidate("libx264")
+	}
+	return c
+}
