@@ -218,6 +218,11 @@ type StreamInfo struct {
 	// Coordination is "ok", or "unavailable" when Redis cannot be reached
 	// (Leader/Standby/Token are then this node's last knowledge).
 	Coordination string `json:"coordination"`
+	// LeadingToken and LeadingSince describe this node's own leadership
+	// term when Role is leader (the chaos tests check that terms never
+	// overlap).
+	LeadingToken uint64     `json:"leading_token,omitempty"`
+	LeadingSince *time.Time `json:"leading_since,omitempty"`
 }
 
 // Streams lists every configured stream with its lease (one Redis round
@@ -231,6 +236,9 @@ func (c *Coordinator) Streams(live func(stream string) bool) []StreamInfo {
 	for _, n := range names {
 		j := c.job(n)
 		info := StreamInfo{Name: n, Role: j.role().String(), Coordination: "ok", State: "idle"}
+		if tok, since, ok := j.term(); ok {
+			info.LeadingToken, info.LeadingSince = tok, &since
+		}
 		if l, err := c.store.Lease(ctx, n); err == nil {
 			info.Leader, info.Standby, info.Token = l.Holder, l.Standby, l.Token
 		} else {

@@ -45,6 +45,7 @@ type job struct {
 	maxToken    uint64
 	lastLeader  string
 	lastStandby string
+	leadSince   time.Time
 
 	ingest    bool // a local publisher is live
 	lastLocal time.Time
@@ -70,6 +71,18 @@ func (j *job) leading() bool {
 	}
 	_, ok := k.Leading()
 	return ok
+}
+
+// term is this node's current leadership: token and since when.
+func (j *job) term() (uint64, time.Time, bool) {
+	j.mu.Lock()
+	k, since := j.keeper, j.leadSince
+	j.mu.Unlock()
+	if k == nil {
+		return 0, time.Time{}, false
+	}
+	tok, ok := k.Leading()
+	return tok, since, ok
 }
 
 func (j *job) role() Role {
@@ -282,6 +295,7 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	j.keeper = k
 	j.leadCancel = lcancel
 	j.lastLeader = j.c.cfg.Self.ID
+	j.leadSince = time.Now()
 	j.mu.Unlock()
 	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
 	go k.Run(lctx)

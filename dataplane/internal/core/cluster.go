@@ -156,6 +156,8 @@ type clusterStreamRow struct {
 	Protocol     string     `json:"protocol,omitempty"`
 	Bitrate      int64      `json:"bitrate,omitempty"`
 	Since        *time.Time `json:"since,omitempty"`
+	LeadingToken uint64     `json:"leading_token,omitempty"`
+	LeadingSince *time.Time `json:"leading_since,omitempty"`
 }
 
 func clusterStreams(n *Node, c *cluster.Coordinator) any {
@@ -169,7 +171,8 @@ func clusterStreams(n *Node, c *cluster.Coordinator) any {
 		l := local[in.Name]
 		rows = append(rows, clusterStreamRow{Name: in.Name, Leader: in.Leader, Standby: in.Standby, Token: in.Token,
 			State: in.State, Role: in.Role, Coordination: in.Coordination,
-			Publisher: l.Publisher, Protocol: l.Protocol, Bitrate: l.Bitrate, Since: l.Since})
+			Publisher: l.Publisher, Protocol: l.Protocol, Bitrate: l.Bitrate, Since: l.Since,
+			LeadingToken: in.LeadingToken, LeadingSince: in.LeadingSince})
 	}
 	return rows
 }

@@ -1,0 +1,161 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	gosrt "github.com/datarhei/gosrt"
+)
+
+// Broadcaster is a real ffmpeg encoder (test pattern, 1 s GOP, AAC) whose
+// MPEG-TS an SRT sender (gosrt, as a hardware encoder's SRT stack would)
+// pushes to a node; when the connection breaks it reconnects to the first
+// node that answers /readyz, as the accelerator and load balancer would
+// route it. The encoder keeps running meanwhile, so timestamps continue and
+// the TS produced while disconnected is lost, as with a real encoder.
+type Broadcaster struct {
+	targets func() []*Node
+
+	mu          sync.Mutex
+	connectedTo string
+	reconnects  []time.Duration // time from the break to the next connection
+	cancel      context.CancelFunc
+	done        chan struct{}
+	ffmpeg      *exec.Cmd
+}
+
+// StartBroadcaster starts ffmpeg and the SRT sender.
+func StartBroadcaster(targets func() []*Node) (*Broadcaster, error) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return nil, fmt.Errorf("ffmpeg not found: run `make deps`")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
+		"-b:v", "400k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+		"-f", "mpegts", "-mpegts_flags", "resend_headers", "pipe:1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, err
+	}
+	b := &Broadcaster{targets: targets, cancel: cancel, done: make(chan struct{}), ffmpeg: cmd}
+	chunks := make(chan []byte, 256)
+	go func() {
+		defer close(chunks)
+		for {
+			buf := make([]byte, 7*188)
+			if _, err := io.ReadFull(out, buf); err != nil {
+				return
+			}
+			chunks <- buf
+		}
+	}()
+	go b.send(ctx, chunks)
+	return b, nil
+}
+
+func ready(n *Node) bool {
+	if !n.Alive() {
+		return false
+	}
+	c := http.Client{Timeout: 300 * time.Millisecond}
+	r, err := c.Get("http://" + n.HTTP + "/readyz")
+	if err != nil {
+		return false
+	}
+	r.Body.Close()
+	return r.StatusCode == http.StatusOK
+}
+
+func (b *Broadcaster) dial() (gosrt.Conn, *Node) {
+	for _, n := range b.targets() {
+		if !ready(n) {
+			continue
+		}
+		cfg := gosrt.DefaultConfig()
+		cfg.StreamId = "#!::r=" + StreamName + ",m=publish"
+		cfg.Passphrase = Passphrase
+		cfg.PBKeylen = 16
+		cfg.ConnectionTimeout = time.Second
+		cfg.PeerIdleTimeout = time.Second
+		conn, err := gosrt.Dial("srt", n.SRT, cfg)
+		if err == nil {
+			return conn, n
+		}
+	}
+	return nil, nil
+}
+
+func (b *Broadcaster) send(ctx context.Context, chunks <-chan []byte) {
+	defer close(b.done)
+	var conn gosrt.Conn
+	var broke time.Time
+	lastTry := time.Time{}
+	for chunk := range chunks {
+		if ctx.Err() != nil {
+			break
+		}
+		if conn == nil && time.Since(lastTry) > 100*time.Millisecond {
+			lastTry = time.Now()
+			c, n := b.dial()
+			if c != nil {
+				conn = c
+				b.mu.Lock()
+				b.connectedTo = n.ID
+				if !broke.IsZero() {
+					b.reconnects = append(b.reconnects, time.Since(broke))
+				}
+				b.mu.Unlock()
+			}
+		}
+		if conn == nil {
+			continue // the encoder's output while disconnected is lost
+		}
+		if _, err := conn.Write(chunk); err != nil {
+			conn.Close()
+			conn = nil
+			broke = time.Now()
+			b.mu.Lock()
+			b.connectedTo = ""
+			b.mu.Unlock()
+		}
+	}
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// ConnectedTo is the node the broadcaster sends to ("" while reconnecting).
+func (b *Broadcaster) ConnectedTo() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.connectedTo
+}
+
+// Reconnects lists how long each reconnection took.
+func (b *Broadcaster) Reconnects() []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]time.Duration(nil), b.reconnects...)
+}
+
+// Stop ends the encoder and the sender.
+func (b *Broadcaster) Stop() {
+	b.cancel()
+	_ = b.ffmpeg.Wait()
+	<-b.done
+}

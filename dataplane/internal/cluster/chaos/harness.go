@@ -1,0 +1,151 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+)
+
+// Harness is a local twin-zone set-up: Redis primary, replica and three
+// sentinels; nodes in zones a and b; a broadcaster; a reader; a monitor.
+type Harness struct {
+	T      testing.TB
+	Dir    string
+	Redis  *redistest.Cluster
+	Nodes  []*Node
+	Bcast  *Broadcaster
+	Reader *Reader
+	Mon    *Monitor
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// RepoRoot is the repository root (from this file's place).
+func RepoRoot() string {
+	_, f, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(f), "..", "..", "..", "..")
+}
+
+// BuildEdge builds the edge binary into dir.
+func BuildEdge(dir string) (string, error) {
+	bin := filepath.Join(dir, "edge")
+	cmd := exec.Command("go", "build", "-o", bin, "./dataplane/cmd/edge")
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build edge: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// NewHarness starts Redis and the nodes (ids like "a1", "b1": the letter
+// is the zone). The broadcaster and reader start with Start.
+func NewHarness(t testing.TB, bin string, ids ...string) *Harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &Harness{T: t, Dir: dir}
+	h.Redis = redistest.StartT(t)
+	certs := filepath.Join(dir, "certs")
+	out, err := exec.Command("bash", append([]string{filepath.Join(RepoRoot(), "scripts", "certs.sh"), certs}, ids...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
+	}
+	for _, id := range ids {
+		n, err := newNode(dir, bin, id, id[:1], h.Redis.SentinelAddrs(), certs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Nodes = append(h.Nodes, n)
+	}
+	t.Cleanup(h.Close)
+	for _, n := range h.Nodes {
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+// Node by id.
+func (h *Harness) Node(id string) *Node {
+	for _, n := range h.Nodes {
+		if n.ID == id {
+			return n
+		}
+	}
+	h.T.Fatalf("no node %s", id)
+	return nil
+}
+
+func (h *Harness) nodes() []*Node { return h.Nodes }
+
+// Start begins broadcasting (to the nodes in order of preference) and
+// following the stream, and waits until the stream has a leader and a
+// standby serving identical playlists.
+func (h *Harness) Start(part time.Duration) {
+	h.T.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	b, err := StartBroadcaster(h.nodes)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	h.Bcast = b
+	h.Mon = NewMonitor(h.nodes)
+	h.Reader = NewReader(h.origins, part)
+	h.wg.Add(2)
+	go func() { defer h.wg.Done(); h.Mon.Run(ctx) }()
+	go func() { defer h.wg.Done(); h.Reader.Run(ctx) }()
+}
+
+// origins: the CDN's origin group, leader first as a CDN would be set up
+// (the first node of the list is the primary origin).
+func (h *Harness) origins() []*Node { return h.Nodes }
+
+// WaitRoles waits until node leader leads and standby stands by.
+func (h *Harness) WaitRoles(leader, standby string, d time.Duration) {
+	h.T.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if h.Mon.Role(leader) == "leader" && (standby == "" || h.Mon.Role(standby) == "standby") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var logs strings.Builder
+	for _, n := range h.Nodes {
+		fmt.Fprintf(&logs, "--- %s (role %q)\n%s\n", n.ID, h.Mon.Role(n.ID), tail(n.Log(), 40))
+	}
+	h.T.Fatalf("roles not reached in %v: want leader %s standby %s\n%s", d, leader, standby, logs.String())
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Close stops everything.
+func (h *Harness) Close() {
+	if h.cancel != nil {
+		h.cancel()
+	}
+	if h.Bcast != nil {
+		h.Bcast.Stop()
+	}
+	h.wg.Wait()
+	for _, n := range h.Nodes {
+		n.Kill()
+	}
+}

@@ -1,0 +1,219 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reader follows a stream's LL-HLS media playlist like a player behind a
+// CDN origin group: it asks the first node of the list and fails over to
+// the next on a connection failure, a 5xx or a 404 (the CDN is configured
+// to fail over on 404 too, since a node with no role answers 404). It
+// records what a viewer would see.
+type Reader struct {
+	origins func() []*Node
+	part    time.Duration
+
+	mu        sync.Mutex
+	segs      map[uint64]segInfo // by media sequence number, first seen
+	lastMSN   uint64             // highest EXT-X-MEDIA-SEQUENCE seen
+	msnBack   []string
+	mismatch  []string
+	lastPart  string
+	lastAdv   time.Time
+	maxStall  time.Duration
+	stallAt   time.Time
+	polls     int
+	failovers int
+	servedBy  map[string]int
+	started   time.Time
+}
+
+type segInfo struct {
+	uri      string
+	dur      float64
+	pdt      time.Time
+	disc     bool
+	fromNode string
+}
+
+// NewReader prepares a reader of the "source" rendition.
+func NewReader(origins func() []*Node, part time.Duration) *Reader {
+	return &Reader{origins: origins, part: part, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
+}
+
+// Run polls every part duration until ctx ends.
+func (r *Reader) Run(ctx context.Context) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	r.mu.Lock()
+	r.started = time.Now()
+	r.mu.Unlock()
+	for ctx.Err() == nil {
+		r.poll(ctx, client)
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.part / 2):
+		}
+	}
+}
+
+func (r *Reader) poll(ctx context.Context, client *http.Client) {
+	for i, n := range r.origins() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/live/"+StreamName+"/source/index.m3u8", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			continue
+		}
+		r.observe(n.ID, string(body), i > 0)
+		return
+	}
+	r.observe("", "", true)
+}
+
+func (r *Reader) observe(node, body string, failover bool) {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.polls++
+	if failover {
+		r.failovers++
+	}
+	if body != "" {
+		r.servedBy[node]++
+		r.parse(node, body)
+	}
+	if r.lastAdv.IsZero() {
+		return
+	}
+	if gap := now.Sub(r.lastAdv) - r.part; gap > r.maxStall {
+		r.maxStall, r.stallAt = gap, r.lastAdv
+	}
+}
+
+func (r *Reader) parse(node, body string) {
+	var msn uint64
+	var seq uint64
+	var pdt time.Time
+	var dur float64
+	var disc bool
+	lastPart := ""
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
+			msn, _ = strconv.ParseUint(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"), 10, 64)
+			seq = msn
+			if msn < r.lastMSN {
+				r.msnBack = append(r.msnBack, fmt.Sprintf("%s: media sequence %d after %d", node, msn, r.lastMSN))
+			} else {
+				r.lastMSN = msn
+			}
+		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
+			pdt, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"))
+		case strings.HasPrefix(line, "#EXTINF:"):
+			v := strings.TrimPrefix(line, "#EXTINF:")
+			if i := strings.IndexByte(v, ','); i >= 0 {
+				v = v[:i]
+			}
+			dur, _ = strconv.ParseFloat(v, 64)
+		case line == "#EXT-X-DISCONTINUITY":
+			disc = true
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			if i := strings.Index(line, `URI="`); i >= 0 {
+				u := line[i+5:]
+				if j := strings.IndexByte(u, '"'); j >= 0 {
+					lastPart = u[:j]
+				}
+			}
+		case line != "" && !strings.HasPrefix(line, "#"):
+			s := segInfo{uri: line, dur: dur, pdt: pdt, disc: disc, fromNode: node}
+			if old, ok := r.segs[seq]; ok {
+				if old.uri != s.uri || (old.dur-s.dur > 0.05 || s.dur-old.dur > 0.05) {
+					r.mismatch = append(r.mismatch, fmt.Sprintf("msn %d: %s had %s (%.3fs), %s has %s (%.3fs)", seq, old.fromNode, old.uri, old.dur, node, s.uri, s.dur))
+				}
+			} else {
+				r.segs[seq] = s
+				if lastPart == "" {
+					r.advance(line)
+				}
+			}
+			seq++
+			pdt, dur, disc = time.Time{}, 0, false
+		}
+	}
+	if lastPart != "" {
+		r.advance(lastPart)
+	}
+}
+
+// advance notes the newest media object the viewer can fetch.
+func (r *Reader) advance(name string) {
+	if name == r.lastPart {
+		return
+	}
+	now := time.Now()
+	if !r.lastAdv.IsZero() {
+		if gap := now.Sub(r.lastAdv) - r.part; gap > r.maxStall {
+			r.maxStall, r.stallAt = gap, r.lastAdv
+		}
+	}
+	r.lastPart, r.lastAdv = name, now
+}
+
+// Report is what the reader saw.
+type Report struct {
+	Segments   int
+	MaxStall   time.Duration // longest time without new media, beyond one part
+	StallAt    time.Time
+	MaxPDTGap  time.Duration // largest hole between consecutive segments' PDT
+	MediaLost  time.Duration // sum of the PDT holes
+	MSNBack    []string
+	Mismatches []string
+	Failovers  int
+	ServedBy   map[string]int
+}
+
+// Report summarises; call it after Run returns or at any time.
+func (r *Reader) Report() Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := Report{Segments: len(r.segs), MaxStall: r.maxStall, StallAt: r.stallAt, MSNBack: r.msnBack,
+		Mismatches: r.mismatch, Failovers: r.failovers, ServedBy: map[string]int{}}
+	for k, v := range r.servedBy {
+		rep.ServedBy[k] = v
+	}
+	msns := make([]uint64, 0, len(r.segs))
+	for m := range r.segs {
+		msns = append(msns, m)
+	}
+	sort.Slice(msns, func(i, j int) bool { return msns[i] < msns[j] })
+	for i := 1; i < len(msns); i++ {
+		a, b := r.segs[msns[i-1]], r.segs[msns[i]]
+		if msns[i] != msns[i-1]+1 || a.pdt.IsZero() || b.pdt.IsZero() {
+			continue
+		}
+		gap := b.pdt.Sub(a.pdt.Add(time.Duration(a.dur * float64(time.Second))))
+		// Rounding of EXTINF and PDT to milliseconds: ignore 50 ms.
+		if gap > 50*time.Millisecond {
+			rep.MediaLost += gap
+			if gap > rep.MaxPDTGap {
+				rep.MaxPDTGap = gap
+			}
+		}
+	}
+	return rep
+}
