@@ -45,8 +45,9 @@ var Catalogue = []RegionInfo{
 	{"me-central-1", "Dubai", Location{25.20, 55.27}},
 }
 
-// DevRegion is the cheap single region of the `dev` stack.
-const DevRegion = "eu-west-2"
+// DevRegion is the cheap single region of the `dev` stack
+// (stacks/Pulumi.dev.yaml).
+const DevRegion = "us-east-2"
 
 // LookupRegion finds a region of the catalogue by its code.
 func LookupRegion(name string) (RegionInfo, error) {

@@ -81,7 +81,7 @@ func DefaultConfig(streams, regions int, hours float64, seed uint64) (Config, er
 		StandbyLoad: 1, RedundantShare: 0.1,
 		MatchMin: 100 * time.Minute, MatchMax: 140 * time.Minute, Kickoff: 15 * time.Minute,
 		CustomerBatch: 20, BatchShare: 0.3,
-		MedianViewers: 150, BigEventShare: 0.002, BigEventMin: 50_000, BigEventMax: 250_000,
+		MedianViewers: 150, BigEventShare: 0.0005, BigEventMin: 50_000, BigEventMax: 250_000,
 		Renditions: 4, AvgBitrateBps: 3e6, ShieldPOPs: 1,
 		SampleEvery: 5 * time.Minute,
 	}, nil

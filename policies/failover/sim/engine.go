@@ -168,7 +168,7 @@ func (e *engine) handle(ev event) {
 		}
 	case evStandbyRestore:
 		s := &e.streams[ev.a]
-		if s.epoch == ev.epoch && !s.ended {
+		if !s.ended {
 			e.restoreStandby(ev.a)
 		}
 	case evAutoscale:
@@ -246,6 +246,7 @@ func (e *engine) place(id int32) bool {
 		e.attachStandby(id, e.w.zones[p.RegionIndex][p.StandbyZoneIndex], p.StandbyNodeIndex)
 	} else {
 		e.setUnprotected(id)
+		e.retryLater(id)
 	}
 	return true
 }
@@ -295,10 +296,20 @@ func (e *engine) detachStandby(s *stream) {
 	s.sn = -1
 }
 
+// setUnprotected books the start of a time without standby. The stream is
+// retried by the periodic passes only once an attempt has failed (retry):
+// a lost standby is first re-placed when the leader can know it is lost.
 func (e *engine) setUnprotected(id int32) {
 	s := &e.streams[id]
 	if !s.unprotected {
 		s.unprotected, s.unprotectedSince = true, e.now
+	}
+}
+
+func (e *engine) retryLater(id int32) {
+	s := &e.streams[id]
+	if !s.retrying {
+		s.retrying = true
 		e.unprot = append(e.unprot, id)
 	}
 }
@@ -313,13 +324,18 @@ func (e *engine) setProtected(s *stream) {
 // restoreStandby gives a leading stream a new standby in its twin zone.
 func (e *engine) restoreStandby(id int32) bool {
 	s := &e.streams[id]
-	if !s.hasLeader() || s.hasStandby() {
+	if s.hasStandby() {
 		return true
+	}
+	if !s.hasLeader() {
+		// Waiting for room: place() gives it a standby with its leader.
+		return false
 	}
 	r := e.w.topo.Regions[s.lr]
 	zi, ni, ok := failover.Standby(r, int(s.lz))
 	if !ok {
 		e.setUnprotected(id)
+		e.retryLater(id)
 		return false
 	}
 	e.attachStandby(id, e.w.zones[s.lr][zi], ni)
@@ -463,6 +479,7 @@ func (e *engine) retryUnprotected() {
 	for _, id := range e.unprot {
 		s := &e.streams[id]
 		if s.ended || !s.unprotected {
+			s.retrying = false
 			continue
 		}
 		key := [2]int32{s.lr, s.lz}
@@ -470,7 +487,9 @@ func (e *engine) retryUnprotected() {
 			kept = append(kept, id)
 			continue
 		}
-		if !e.restoreStandby(id) {
+		if e.restoreStandby(id) {
+			s.retrying = false
+		} else {
 			full[key] = true
 			kept = append(kept, id)
 		}

@@ -51,6 +51,11 @@ func (e *engine) pickZone(f FaultSpec) *zone {
 // pickNode resolves a node fault's target: the busiest in-service node, or
 // a random one; −1 when the zone has none.
 func (e *engine) pickNode(z *zone, random bool) int {
+	return e.pickNodeBy(z, random, func(n *node) int { return len(n.leaders) })
+}
+
+// pickNodeBy picks the in-service node with the highest weight, or a random one.
+func (e *engine) pickNodeBy(z *zone, random bool, weight func(*node) int) int {
 	fz := e.w.fz(z)
 	var candidates []int
 	best, bestLeaders := -1, -1
@@ -59,8 +64,8 @@ func (e *engine) pickNode(z *zone, random bool) int {
 			continue
 		}
 		candidates = append(candidates, i)
-		if len(z.nodes[i].leaders) > bestLeaders {
-			best, bestLeaders = i, len(z.nodes[i].leaders)
+		if w := weight(&z.nodes[i]); w > bestLeaders {
+			best, bestLeaders = i, w
 		}
 	}
 	if random && len(candidates) > 0 {
@@ -86,7 +91,19 @@ func (e *engine) faultStart(i int) {
 	t := e.c.Timings
 	id := int32(i)
 	switch f.Kind {
-	case failover.NodeLoss, failover.StandbyLoss:
+	case failover.StandbyLoss:
+		// Only the standby pipelines of the node die (a node holds leaders
+		// too; losing the whole node is NodeLoss): viewers see nothing, the
+		// streams run unprotected until re-placed.
+		z := e.pickZone(f)
+		slot := e.pickNodeBy(z, f.Random, func(n *node) int { return len(n.standbys) })
+		if slot < 0 {
+			fr.Target = z.name + " (no node)"
+			return
+		}
+		fr.Target = e.w.fz(z).Nodes[slot].ID + " standbys"
+		e.loseStandbys(z, slot, t.StandbyRestore())
+	case failover.NodeLoss:
 		z := e.pickZone(f)
 		slot := e.pickNode(z, f.Random)
 		if slot < 0 {

@@ -45,6 +45,7 @@ func (e *engine) dropNode(z *zone, slot int) {
 		id := n.standbys[0]
 		e.detachStandby(&e.streams[id])
 		e.setUnprotected(id)
+		e.retryLater(id)
 	}
 	e.w.terminate(z, slot, e.now)
 	if z.launching == 0 {

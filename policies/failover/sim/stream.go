@@ -22,6 +22,7 @@ type stream struct {
 	epoch               uint32
 
 	unprotected      bool
+	retrying         bool // in the engine's list of standby placements to retry
 	unprotectedSince time.Duration
 
 	stall, black time.Duration
