@@ -29,6 +29,21 @@ func pdt(t time.Time) string {
 // mediaPlaylistLocked writes the rendition's LL-HLS (fmp4) or classic
 // playlist. r.mu must be held; ok is false while nothing is published.
 func (r *Rendition) mediaPlaylistLocked(fmp4 bool) ([]byte, bool) {
+	k := 0
+	if fmp4 {
+		k = 1
+	}
+	if c := r.playlistCache[k]; c != nil {
+		return c, true
+	}
+	b, ok := r.renderPlaylistLocked(fmp4)
+	if ok {
+		r.playlistCache[k] = b
+	}
+	return b, ok
+}
+
+func (r *Rendition) renderPlaylistLocked(fmp4 bool) ([]byte, bool) {
 	if len(r.segs) == 0 && (!fmp4 || r.cur == nil || len(r.cur.parts) == 0) {
 		return nil, false
 	}

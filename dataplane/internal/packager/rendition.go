@@ -50,6 +50,10 @@ type Rendition struct {
 	partTarget      time.Duration // PART-TARGET, fixed by the first part
 	partTargetTicks int64
 	measure         measurement
+	// playlistCache holds the rendered classic [0] and LL-HLS [1]
+	// playlists until the next change: thousands of viewers' reloads share
+	// one rendering.
+	playlistCache [2][]byte
 }
 
 func newRendition(s *Stream, name string) *Rendition {
@@ -168,6 +172,7 @@ func (r *Rendition) endSession() {
 }
 
 func (r *Rendition) notifyLocked() {
+	r.playlistCache = [2][]byte{}
 	close(r.changed)
 	r.changed = make(chan struct{})
 }

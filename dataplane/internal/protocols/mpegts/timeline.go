@@ -45,12 +45,15 @@ func (t *Timeline) Convert(raw int64) (out int64, jumped bool) {
 		maxJump = DefaultMaxJump
 	}
 	if !t.started {
+		// The timeline starts MaxJump above the first raw value, so that
+		// no unit accepted as continuous (at most MaxJump earlier) is
+		// negative: fMP4 decode times are unsigned.
 		t.started = true
 		t.prevRaw, t.unwrap = raw, raw
-		t.offset = 0
-		t.maxOut = raw
+		t.offset = maxJump
+		t.maxOut = raw + maxJump
 		t.rebase = false
-		return raw, false
+		return t.maxOut, false
 	}
 	diff := (raw - t.prevRaw) & (wrap - 1)
 	if diff >= halfWrap {

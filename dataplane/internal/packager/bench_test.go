@@ -1,0 +1,128 @@
+package packager
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
+)
+
+var (
+	benchOnce sync.Once
+	benchTS   []byte
+)
+
+// benchInput is 10 s of 720p30 H.264 (~2.5 Mb/s, 1 s GOP) + AAC, the
+// passthrough publisher of the edge benchmark, made once by ffmpeg.
+func benchInput(b *testing.B) []byte {
+	benchOnce.Do(func() {
+		ffmpeg := requireTool(b, "ffmpeg")
+		out := filepath.Join(os.TempDir(), "zonecast-bench-720p30.ts")
+		if _, err := os.Stat(out); err != nil {
+			cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+				"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+				"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "10",
+				"-c:v", "libx264", "-preset", "veryfast", "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k",
+				"-g", "30", "-keyint_min", "30", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+				"-c:a", "aac", "-b:a", "128k", "-f", "mpegts", out+".tmp")
+			if o, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("ffmpeg: %v\n%s", err, o)
+			}
+			if err := os.Rename(out+".tmp", out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var err error
+		benchTS, err = os.ReadFile(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+	return benchTS
+}
+
+// writeSRTChunks feeds data as SRT delivers it: 1316-byte payloads.
+func writeSRTChunks(b *testing.B, w func([]byte) error, data []byte) {
+	for len(data) > 0 {
+		n := min(1316, len(data))
+		if err := w(data[:n]); err != nil {
+			b.Fatal(err)
+		}
+		data = data[n:]
+	}
+}
+
+func report(b *testing.B, data []byte, ms0, ms1 *runtime.MemStats) {
+	packets := float64(len(data)/188) * float64(b.N)
+	nsPerPacket := float64(b.Elapsed().Nanoseconds()) / packets
+	b.ReportMetric(nsPerPacket, "ns/packet")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/packets, "allocs/packet")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/packets, "B/packet")
+	// A 2.5 Mb/s publisher sends ~1660 TS packets per second.
+	b.ReportMetric(nsPerPacket*2.5e6/(188*8)/1e9*100, "%core@2.5Mb/s")
+}
+
+// BenchmarkDemux is the baseline: MPEG-TS demuxing alone.
+func BenchmarkDemux(b *testing.B) {
+	data := benchInput(b)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := &mpegts.Demuxer{OnAccessUnit: func(*mpegts.AccessUnit) {}}
+		writeSRTChunks(b, func(p []byte) error { _, err := d.Write(p); return err }, data)
+		d.Close()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	report(b, data, &ms0, &ms1)
+}
+
+// BenchmarkPackager is the whole per-stream cost: demux, fMP4 parts and
+// segments, classic TS segments, playlists' bookkeeping, store.
+func BenchmarkPackager(b *testing.B) {
+	data := benchInput(b)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := NewStream("bench", Config{}, log)
+		r := s.Rendition("source")
+		writeSRTChunks(b, r.WriteTS, data)
+		r.Discontinuity()
+		if s.Stats().SegmentsWritten < 4 {
+			b.Fatalf("stats %+v", s.Stats())
+		}
+		s.Close()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	report(b, data, &ms0, &ms1)
+}
+
+// BenchmarkPlaylist is the cost of one LL-HLS playlist rendering (done
+// once per change: viewers' reloads share the cached result).
+func BenchmarkPlaylist(b *testing.B) {
+	data := benchInput(b)
+	s := NewStream("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer s.Close()
+	r := s.Rendition("source")
+	writeSRTChunks(b, r.WriteTS, data)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.mu.Lock()
+		_, ok := r.renderPlaylistLocked(true)
+		r.mu.Unlock()
+		if !ok {
+			b.Fatal("no playlist")
+		}
+	}
+}
