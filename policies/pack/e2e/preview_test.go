@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/globalaccelerator"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/zonecast/zonecast/provision/preview"
+	"github.com/zonecast/zonecast/provision/program"
+)
+
+// breaking wraps the shipped program with a stack transformation that
+// changes one resource's inputs before it is registered: the stack is the
+// shipped one but for that change.
+func breaking(change func(args *pulumi.ResourceTransformationArgs)) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		if err := ctx.RegisterStackTransformation(func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+			change(args)
+			return &pulumi.ResourceTransformationResult{Props: args.Props, Opts: args.Opts}
+		}); err != nil {
+			return err
+		}
+		return program.Run(ctx)
+	}
+}
+
+// TestPreviewWithPolicyPack previews the shipped stacks through the real
+// engine (provision's harness: Automation API inline program, the stand-in
+// AWS provider, a local file backend) with `--policy-pack policies/pack`:
+// they pass; a region with one zone, one Redis node or no endpoint group
+// fails with the mandatory violation naming the resource.
+func TestPreviewWithPolicyPack(t *testing.T) {
+	root, _ := tools(t)
+	if err := preview.CheckTools(root); err != nil {
+		t.Fatalf("preview harness tools: %v", err)
+	}
+	cases := []struct {
+		name     string
+		stack    string
+		program  pulumi.RunFunc
+		policy   string // "" = must pass
+		resource string // logical name the violation names
+	}{
+		{name: "global", stack: "global"},
+		{name: "eu-west-1", stack: "eu-west-1"},
+		{name: "us-east-1", stack: "us-east-1"},
+		{name: "ap-southeast-1", stack: "ap-southeast-1"},
+		{name: "dev", stack: "dev"},
+		{"one zone", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
+			// zone b's fleet joins zone a: the region has one zone.
+			if g, ok := a.Props.(*autoscaling.GroupArgs); ok && a.Name == "zone-b-edges" {
+				g.Tags = autoscaling.GroupTagArray{autoscaling.GroupTagArgs{
+					Key: pulumi.String("zonecast:zone"), Value: pulumi.String("eu-west-1/a"), PropagateAtLaunch: pulumi.Bool(true)}}
+			}
+		}), "region-two-zones", "zone-a-edges"},
+		{"one Redis", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
+			if r, ok := a.Props.(*elasticache.ReplicationGroupArgs); ok && a.Name == "zone-b-redis" {
+				r.NumCacheClusters = pulumi.Int(1)
+				r.AutomaticFailoverEnabled = pulumi.Bool(false)
+				r.MultiAzEnabled = pulumi.Bool(false)
+			}
+		}), "redis-replication-group", "zone-b-redis"},
+		{"missing endpoint group", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
+			// Every endpoint group serves another region: eu-west-1 has none.
+			if g, ok := a.Props.(*globalaccelerator.EndpointGroupArgs); ok {
+				g.EndpointGroupRegion = pulumi.String("us-west-2")
+			}
+		}), "region-endpoint-groups", "zone-a-nlb"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			res, err := preview.Run(ctx, preview.Options{
+				Root: root, Stack: tc.stack, Program: tc.program,
+				PolicyPacks: []string{"policies/pack"},
+			})
+			if res == nil {
+				t.Fatalf("preview did not run: %v", err)
+			}
+			if tc.policy == "" {
+				if !strings.Contains(res.StdOut, "Policy Packs run") || !strings.Contains(res.StdOut, "policies/pack") {
+					t.Fatalf("the pack did not run (not listed under Policy Packs run):\n%s\n%s\n%v", res.StdOut, res.StdErr, err)
+				}
+				if err != nil {
+					t.Fatalf("shipped stack %s refused: %v\n%s", tc.stack, err, res.StdOut)
+				}
+				for _, v := range res.Violations {
+					t.Errorf("diagnostic on the shipped stack: %s", v)
+				}
+				if len(res.Resources) == 0 {
+					t.Fatal("preview created nothing")
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("preview passed; want a mandatory %s violation\n%s", tc.policy, res.StdOut)
+			}
+			found := false
+			for _, v := range res.Violations {
+				if v.Level == "mandatory" && v.Policy == tc.policy && strings.HasSuffix(v.URN, "::"+tc.resource) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no mandatory %s violation naming %s: %v", tc.policy, tc.resource, res.Violations)
+			}
+			shown := false
+			// On failure the Automation API carries the engine's output in
+			// the error.
+			output := res.StdOut + "\n" + err.Error()
+			for _, line := range strings.Split(output, "\n") {
+				shown = shown || (strings.Contains(line, "[mandatory]") && strings.Contains(line, tc.policy) &&
+					strings.Contains(line, tc.resource))
+			}
+			if !shown {
+				t.Fatalf("the engine's output has no [mandatory] %s line naming %s:\n%s", tc.policy, tc.resource, output)
+			}
+		})
+	}
+}
