@@ -53,14 +53,27 @@ func TestCatalogue(t *testing.T) {
 
 func TestInstanceTypes(t *testing.T) {
 	for _, it := range InstanceTypes {
-		if !HasVideoEncoder(it.Name) || it.StreamsPerNode <= 0 || it.USDPerHour <= 0 {
+		if !HasHardwareEncoder(it.Name) || it.StreamsPerNode <= 0 || it.USDPerHour <= 0 {
 			t.Errorf("bad instance type %+v", it)
+		}
+		if EncoderFamilies[InstanceFamily(it.Name)] != it.NVENC {
+			t.Errorf("%s: %d NVENC engines, EncoderFamilies says %d", it.Name, it.NVENC, EncoderFamilies[InstanceFamily(it.Name)])
 		}
 	}
 	for _, name := range []string{"c5.xlarge", "t3.micro", "g4dn", ""} {
-		if HasVideoEncoder(name) {
+		if HasHardwareEncoder(name) {
 			t.Errorf("%q has no video encoder", name)
 		}
+	}
+	if DefaultProvisioning.TrafficDialPercent != TrafficDialPercent || DefaultProvisioning.EndpointWeight != DefaultEndpointWeight ||
+		DefaultASG.Max != DefaultProvisioning.MaxNodesPerZone || DefaultScaling.TargetUtilisation*100 != DefaultProvisioning.ScalingTargetLoad {
+		t.Error("a provisioning value is stated twice with different values")
+	}
+	if b := DefaultScaling.RefreshBatch(10); b != 10 {
+		t.Errorf("launch-before-terminate refresh of 10 nodes: batch %d, want 10", b)
+	}
+	if b := (Scaling{RefreshMinHealthyPercentage: 90, RefreshMaxHealthyPercentage: 100}).RefreshBatch(30); b != 3 {
+		t.Errorf("90 %% healthy refresh of 30 nodes: batch %d, want 3", b)
 	}
 	if err := DefaultASG.Validate(); err != nil {
 		t.Error(err)
@@ -74,7 +87,7 @@ func TestInstanceTypes(t *testing.T) {
 	if n := DefaultScaling.NodesFor(0, 24); n != DefaultRedundancy.MinNodesPerZone {
 		t.Errorf("idle zone needs the minimum, got %d", n)
 	}
-	if n := DefaultScaling.NodesFor(144, 24); n != 10 {
+	if n := (Scaling{TargetUtilisation: 0.6}).NodesFor(144, 24); n != 10 {
 		t.Errorf("144 pipelines at 60 %% of 24 need 10 nodes, got %d", n)
 	}
 }

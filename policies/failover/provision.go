@@ -43,8 +43,8 @@ type Provisioning struct {
 
 // DefaultProvisioning is what zonecast provisions with.
 var DefaultProvisioning = Provisioning{
-	TrafficDialPercent:       100,
-	EndpointWeight:           128,
+	TrafficDialPercent:       TrafficDialPercent,    // accelerator.go
+	EndpointWeight:           DefaultEndpointWeight, // accelerator.go
 	LoadMetricNamespace:      "Zonecast/Edge",
 	LoadMetricName:           "EncodeLoadPercent",
 	LoadMetricDimension:      "Zone",

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -15,9 +14,11 @@ type ASGSize struct {
 
 // DefaultASG is each zone's auto-scaling group in a production region:
 // never under the policy's minimum (one node may die or drain and the zone
-// still ingests); a maximum of 12 covers the 8–10 nodes a busy zone needs
-// at peak plus headroom for a twin zone's takeover.
-var DefaultASG = ASGSize{Min: DefaultRedundancy.MinNodesPerZone, Desired: DefaultRedundancy.MinNodesPerZone, Max: 12}
+// still ingests), at most DefaultProvisioning.MaxNodesPerZone (the 8–10
+// nodes a busy zone of the seed architecture needs at peak). A deployment
+// sized like the simulator's default scenario needs far more: see
+// docs/simulator.md, asg_max_per_zone.
+var DefaultASG = ASGSize{Min: DefaultRedundancy.MinNodesPerZone, Desired: DefaultRedundancy.MinNodesPerZone, Max: DefaultProvisioning.MaxNodesPerZone}
 
 // DevASG is the `dev` stack's group: the policy's minimum and no more.
 var DevASG = ASGSize{Min: DefaultRedundancy.MinNodesPerZone, Desired: DefaultRedundancy.MinNodesPerZone, Max: DefaultRedundancy.MinNodesPerZone}
@@ -33,25 +34,26 @@ func (s ASGSize) Validate() error {
 	return nil
 }
 
-// Scaling is how an auto-scaling group follows load.
+// Scaling is how an auto-scaling group follows load, as the simulator and
+// the worst-case reasoning need it. Its values derive from
+// DefaultProvisioning (the numbers provision configures), so each lives once.
 type Scaling struct {
 	// TargetUtilisation is the target-tracking set point on the edge's own
-	// load metric (pipelines in use / pipelines available): 60 % leaves
-	// room for a burst of starts (one customer's 20 matches are 40
-	// pipelines with their standbys) during the launch delay.
+	// load metric, as a fraction (DefaultProvisioning.ScalingTargetLoad / 100).
 	TargetUtilisation float64
 	// LaunchDelay is the time from a scale-out decision to a node in
-	// service: EC2 start of a GPU instance, the NVIDIA AMI's boot and the
-	// edge's start (an assumption: 3–4 min is typical for g4dn).
+	// service: EC2 start of a GPU instance, the NVIDIA AMI's boot, the
+	// edge's start and first /readyz (DefaultProvisioning.InstanceWarmup;
+	// the simulator draws 85–130 % of it per launch).
 	LaunchDelay time.Duration
-	// InstanceWarmup is the ASG's instance warmup for target tracking and
-	// instance refresh, and HealthCheckGrace its health-check grace period;
-	// both cover LaunchDelay.
-	InstanceWarmup   time.Duration
+	// HealthCheckGrace is the ASG's health-check grace period; it covers
+	// the launch delay.
 	HealthCheckGrace time.Duration
-	// RefreshMinHealthyPercentage is the instance refresh's floor: nodes
-	// are replaced a tenth at a time.
+	// RefreshMinHealthyPercentage and RefreshMaxHealthyPercentage are the
+	// instance refresh's bounds (DefaultProvisioning's): 100/200 launches
+	// every replacement before draining the node it replaces.
 	RefreshMinHealthyPercentage int
+	RefreshMaxHealthyPercentage int
 	// EvaluationPeriod is how often the scaling policy re-evaluates
 	// (CloudWatch's one-minute metric period).
 	EvaluationPeriod time.Duration
@@ -59,12 +61,23 @@ type Scaling struct {
 
 // DefaultScaling is the scaling zonecast ships with.
 var DefaultScaling = Scaling{
-	TargetUtilisation:           0.6,
-	LaunchDelay:                 210 * time.Second,
-	InstanceWarmup:              300 * time.Second,
+	TargetUtilisation:           DefaultProvisioning.ScalingTargetLoad / 100,
+	LaunchDelay:                 DefaultProvisioning.InstanceWarmup,
 	HealthCheckGrace:            300 * time.Second,
-	RefreshMinHealthyPercentage: 90,
+	RefreshMinHealthyPercentage: DefaultProvisioning.RefreshMinHealthyPercent,
+	RefreshMaxHealthyPercentage: DefaultProvisioning.RefreshMaxHealthyPercent,
 	EvaluationPeriod:            60 * time.Second,
+}
+
+// RefreshBatch is how many of a zone's serving nodes an instance refresh
+// replaces at once: what the maximum healthy percentage lets it launch on
+// top when the minimum is 100 % (launch before terminate), otherwise what
+// the minimum lets it take away; at least one.
+func (s Scaling) RefreshBatch(serving int) int {
+	if s.RefreshMinHealthyPercentage >= 100 {
+		return max(1, serving*(s.RefreshMaxHealthyPercentage-100)/100)
+	}
+	return max(1, serving*(100-s.RefreshMinHealthyPercentage)/100)
 }
 
 // Validate checks the scaling settings against each other.
@@ -76,11 +89,17 @@ func (s Scaling) Validate() error {
 	if s.LaunchDelay <= 0 || s.EvaluationPeriod <= 0 {
 		errs = append(errs, fmt.Errorf("launch delay %v and evaluation period %v must be positive", s.LaunchDelay, s.EvaluationPeriod))
 	}
-	if s.InstanceWarmup < s.LaunchDelay || s.HealthCheckGrace < s.LaunchDelay {
-		errs = append(errs, fmt.Errorf("instance warmup %v and health-check grace %v must cover the launch delay %v", s.InstanceWarmup, s.HealthCheckGrace, s.LaunchDelay))
+	// The simulator draws launches up to 130 % of the delay.
+	if s.HealthCheckGrace < s.LaunchDelay*13/10 {
+		errs = append(errs, fmt.Errorf("health-check grace %v must cover the slowest launch (130 %% of %v)", s.HealthCheckGrace, s.LaunchDelay))
 	}
 	if s.RefreshMinHealthyPercentage < 50 || s.RefreshMinHealthyPercentage > 100 {
 		errs = append(errs, fmt.Errorf("instance refresh minimum healthy %d %% outside 50–100", s.RefreshMinHealthyPercentage))
+	}
+	if s.RefreshMaxHealthyPercentage < 100 || s.RefreshMaxHealthyPercentage > 200 ||
+		(s.RefreshMinHealthyPercentage == 100 && s.RefreshMaxHealthyPercentage == 100) {
+		errs = append(errs, fmt.Errorf("instance refresh maximum healthy %d %% outside 100–200 or leaves no room with minimum %d %%",
+			s.RefreshMaxHealthyPercentage, s.RefreshMinHealthyPercentage))
 	}
 	return errors.Join(errs...)
 }
@@ -121,24 +140,6 @@ var InstanceTypes = []InstanceType{
 
 // DefaultInstanceType is the cheapest that does the job.
 var DefaultInstanceType = InstanceTypes[0]
-
-// VideoEncoderFamilies are the instance families with an NVENC encoder.
-var VideoEncoderFamilies = []string{"g4dn", "g5", "g6", "g6e"}
-
-// HasVideoEncoder reports whether an instance type (e.g. "g5.2xlarge")
-// belongs to a family with a hardware video encoder.
-func HasVideoEncoder(instanceType string) bool {
-	family, _, ok := strings.Cut(instanceType, ".")
-	if !ok {
-		return false
-	}
-	for _, f := range VideoEncoderFamilies {
-		if family == f {
-			return true
-		}
-	}
-	return false
-}
 
 // LookupInstanceType finds an instance type by name.
 func LookupInstanceType(name string) (InstanceType, error) {

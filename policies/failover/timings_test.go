@@ -63,8 +63,9 @@ func TestScalingValidate(t *testing.T) {
 	}{
 		{"target", func(s *Scaling) { s.TargetUtilisation = 0.95 }, "target utilisation"},
 		{"launch", func(s *Scaling) { s.LaunchDelay = 0 }, "must be positive"},
-		{"warmup", func(s *Scaling) { s.InstanceWarmup = time.Minute }, "must cover the launch delay"},
-		{"refresh", func(s *Scaling) { s.RefreshMinHealthyPercentage = 20 }, "minimum healthy"},
+		{"grace", func(s *Scaling) { s.HealthCheckGrace = time.Minute }, "must cover the slowest launch"},
+		{"refresh minimum", func(s *Scaling) { s.RefreshMinHealthyPercentage = 20 }, "minimum healthy"},
+		{"refresh maximum", func(s *Scaling) { s.RefreshMaxHealthyPercentage = 100 }, "maximum healthy"},
 	}
 	for _, c := range cases {
 		s := DefaultScaling

@@ -305,7 +305,7 @@ func (e *engine) refreshStep(z *zone) {
 		return
 	}
 	serving, _ := e.w.counts(z)
-	batch := max(1, serving*(100-e.c.Scaling.RefreshMinHealthyPercentage)/100)
+	batch := e.c.Scaling.RefreshBatch(serving)
 	for range min(batch, len(old)) {
 		e.launchNode(z)
 	}
@@ -324,7 +324,7 @@ func (e *engine) oldNodes(z *zone) []int {
 func (e *engine) drainBatch(z *zone) {
 	t := e.c.Timings
 	serving, _ := e.w.counts(z)
-	batch := max(1, serving*(100-e.c.Scaling.RefreshMinHealthyPercentage)/100)
+	batch := e.c.Scaling.RefreshBatch(serving)
 	old := e.oldNodes(z)
 	fault := e.refreshFault(z)
 	for _, slot := range old[:min(batch, len(old))] {
