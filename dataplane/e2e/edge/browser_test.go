@@ -60,5 +60,6 @@ func TestChromiumPlaysLLHLS(t *testing.T) {
 	if last.Fatal != nil {
 		t.Fatalf("hls.js fatal error: %s", *last.Fatal)
 	}
+	t.Logf("currentTime samples: %s", summarize(states))
 	t.Logf("currentTime %.2f → %.2f in %.1f s; hls.js latency %.2f s; non-fatal errors %v", first.CurrentTime, last.CurrentTime, elapsed.Seconds(), last.Latency, last.Errors)
 }

@@ -144,12 +144,21 @@ func (e *edgeProc) srtURL(streamID, passphrase string, keylen int) string {
 	return u
 }
 
+// logMark is the current end of the log, for waitLogAfter.
+func (e *edgeProc) logMark() int { return len(e.log.String()) }
+
 // waitLog waits for a log line containing every part.
 func (e *edgeProc) waitLog(timeout time.Duration, parts ...string) string {
 	e.t.Helper()
+	return e.waitLogAfter(0, timeout, parts...)
+}
+
+// waitLogAfter waits for a line written after mark containing every part.
+func (e *edgeProc) waitLogAfter(mark int, timeout time.Duration, parts ...string) string {
+	e.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		for _, line := range strings.Split(e.log.String(), "\n") {
+		for _, line := range strings.Split(e.log.String()[mark:], "\n") {
 			ok := true
 			for _, p := range parts {
 				if !strings.Contains(line, p) {

@@ -1,6 +1,9 @@
 package srt
 
 import (
+	"fmt"
+	"time"
+
 	gosrt "github.com/datarhei/gosrt"
 
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
@@ -15,12 +18,15 @@ const (
 
 // connInput reads one publisher's connection.
 type connInput struct {
-	conn gosrt.Conn
+	conn        gosrt.Conn
+	idleTimeout time.Duration
+	lastRead    time.Time
 }
 
 // pump copies payloads to the publisher until the connection ends (peer
 // gone, idle timeout, kicked by a takeover).
 func (c *connInput) pump(pub *stream.Publisher) error {
+	c.lastRead = time.Now()
 	slab := make([]byte, slabSize)
 	off := 0
 	for {
@@ -29,8 +35,14 @@ func (c *connInput) pump(pub *stream.Publisher) error {
 		}
 		n, err := c.conn.Read(slab[off : off+maxPayload])
 		if err != nil {
+			// gosrt reports an idle timeout and a clean shutdown alike (EOF):
+			// tell them apart by how long the publisher had been silent.
+			if silent := time.Since(c.lastRead); c.idleTimeout > 0 && silent >= c.idleTimeout/2 {
+				return fmt.Errorf("publisher vanished: silent for %v (peer idle timeout %v)", silent.Round(time.Millisecond), c.idleTimeout)
+			}
 			return err
 		}
+		c.lastRead = time.Now()
 		if n == 0 {
 			continue
 		}

@@ -130,7 +130,7 @@ func (s *Server) handle(req gosrt.ConnRequest) {
 		s.log.Warn("SRT accept failed", "remote", req.RemoteAddr().String(), "streamid", rawID, "err", err)
 		return
 	}
-	in := &connInput{conn: conn}
+	in := &connInput{conn: conn, idleTimeout: s.opts.PeerIdleTimeout}
 	pub, err := st.Publish(stream.PublisherInfo{
 		Addr:     conn.RemoteAddr().String(),
 		Protocol: "srt",
