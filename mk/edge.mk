@@ -25,8 +25,11 @@ test-edge-unit:
 test-edge-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseStreamID$$' -fuzztime 10s ./dataplane/internal/ingest/srt
 
+# -v output goes to .cache/edge-e2e.log; the terminal gets results and failures.
 test-edge-e2e: edge
-	EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 15m -v ./dataplane/e2e/edge/... 2>&1 | tee .cache/edge-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|edge_test|e2e' ; exit $${PIPESTATUS[0]}
+	@mkdir -p .cache
+	@set -o pipefail; EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 15m -v ./dataplane/e2e/edge/ 2>&1 \
+	  | tee .cache/edge-e2e.log | grep -vE '^\s+time=|^=== (RUN|NAME|PAUSE|CONT)'
 
 bench-edge: edge
 	$(GO) run ./dataplane/e2e/edge/bench -edge $(BIN)/edge -out docs/benchmarks-edge.txt

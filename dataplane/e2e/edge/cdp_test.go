@@ -189,4 +189,3 @@ func summarize(states []playerState) string {
 	}
 	return strings.Join(parts, " ")
 }
-
