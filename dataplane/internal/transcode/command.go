@@ -128,7 +128,10 @@ func (p Plan) teeTargets() string {
 		if p.OutputURLs != nil {
 			url = p.OutputURLs[i]
 		}
-		targets[i] = fmt.Sprintf(`[select=\'%s\':f=mpegts:flush_packets=1]%s`, sel, url)
+		// avoid_negative_ts=disabled: a source that starts just before the
+		// 33-bit wrap has negative timestamps inside ffmpeg; written as they
+		// are, they are the source's raw values again (not shifted).
+		targets[i] = fmt.Sprintf(`[select=\'%s\':f=mpegts:flush_packets=1:avoid_negative_ts=disabled]%s`, sel, url)
 	}
 	return strings.Join(targets, "|")
 }

@@ -135,7 +135,7 @@ func (p Prober) testArgs(c Candidate, scaler string, sample []byte) (args []stri
 		args = append(args, c.decodeArgs("h264")...)
 		args = append(args, "-f", "h264", "-i", "pipe:0")
 		stdin = sample
-		parts = []string{string(c.Family) + " decode"}
+		parts = []string{decodeName[c.Family] + " decode"}
 	default:
 		args = append(args, "-f", "lavfi", "-i", "color=c=black:s=320x180:r=30")
 		scale = c.uploadFilter() + "," + scale
@@ -150,12 +150,17 @@ func (p Prober) testArgs(c Candidate, scaler string, sample []byte) (args []stri
 	return args, stdin, strings.Join(append(parts, c.Encoder), ", ")
 }
 
+var decodeName = map[Family]string{FamilyNVENC: "CUDA", FamilyQSV: "QSV", FamilyVAAPI: "VAAPI"}
+
 // run executes one short ffmpeg and returns its stdout and stderr.
 func (p Prober) run(ctx context.Context, bin string, stdin []byte, args ...string) ([]byte, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	full := append([]string{"-hide_banner", "-nostats", "-loglevel", "error", "-y"}, args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
+	// A killed test encode's children (a wrapper script's) may hold its
+	// pipes: do not wait for them.
+	cmd.WaitDelay = time.Second
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

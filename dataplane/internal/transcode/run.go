@@ -54,7 +54,8 @@ func (t *Transcoder) runOnce(plan Plan, pending []chunk) string {
 	stdinR.Close()
 
 	t.running.Store(true)
-	defer t.running.Store(false)
+	t.pid.Store(int64(cmd.Process.Pid))
+	defer func() { t.running.Store(false); t.pid.Store(0) }()
 	t.setState("running")
 	t.log.Info("ffmpeg started", "pid", cmd.Process.Pid, "encoder", plan.Candidate.Encoder,
 		"source", plan.Source.String(), "renditions", len(plan.Outputs), "audio_copy", plan.AudioCopy)
@@ -116,9 +117,12 @@ watch:
 	closeAll(readers...)
 	t.lagNanos.Store(0)
 
-	for i, s := range sinks {
-		if produced[i].Load() {
-			s.Discontinuity()
+	if cause != CauseClosed {
+		// The next run's output starts afresh: EXT-X-DISCONTINUITY.
+		for i, s := range sinks {
+			if produced[i].Load() {
+				s.Discontinuity()
+			}
 		}
 	}
 	switch cause {

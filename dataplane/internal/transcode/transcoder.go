@@ -87,6 +87,7 @@ type Transcoder struct {
 	skippedBytes atomic.Uint64 // input ignored while no ffmpeg ran (back-off, over capacity)
 	restarts     sync.Map      // cause → *atomic.Uint64
 	running      atomic.Bool
+	pid          atomic.Int64 // ffmpeg's pid while it runs
 	sourceOnly   atomic.Bool
 	lagNanos     atomic.Int64
 
@@ -104,6 +105,7 @@ type Status struct {
 	Source       SourceInfo
 	Outputs      []Output
 	Running      bool
+	PID          int // ffmpeg's, while running
 	SourceOnly   bool
 	Restarts     map[string]uint64
 	LastCause    string
@@ -224,6 +226,7 @@ func (t *Transcoder) Status() Status {
 		Stream:       t.name,
 		Source:       src,
 		Running:      t.running.Load(),
+		PID:          int(t.pid.Load()),
 		SourceOnly:   t.sourceOnly.Load(),
 		Restarts:     map[string]uint64{},
 		DroppedBytes: t.droppedBytes.Load(),
