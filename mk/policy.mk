@@ -1,0 +1,23 @@
+# Failover policy as code and the simulator (issue 5).
+POLICY_PKGS := ./policies/failover/... ./policies/ports/... ./scripts/sim/...
+
+TEST_TARGETS  += test-policy
+BENCH_TARGETS += bench-sim
+
+.PHONY: test-policy bench-sim sim sim-plots
+
+test-policy:
+	$(GO) vet $(POLICY_PKGS)
+	@test -z "$$(gofmt -l policies/failover policies/ports scripts/sim)" || { gofmt -l policies/failover policies/ports scripts/sim; echo "gofmt needed"; exit 1; }
+	$(GO) test -count=1 $(POLICY_PKGS)
+
+# The contract scenario, then the engine's speed: events/s and wall seconds
+# per run (Go benchmark, three runs).
+bench-sim:
+	$(GO) run ./scripts/sim -streams 10000 -regions 6 -hours 24 -seed 1 -plots "" -quiet | \
+	  grep -E '^(streams|regions|simulated_hours|events|wall_seconds|events_per_second):'
+	$(GO) test -run '^$$' -bench 'BenchmarkDefaultScenario' -benchtime 3x ./policies/failover/sim
+
+# The default scenario with its tables, and the plots in docs/.
+sim:
+	$(GO) run ./scripts/sim -streams 10000 -regions 6 -hours 24 -seed 1

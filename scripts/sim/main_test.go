@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var figureLine = regexp.MustCompile(`^([a-z0-9_]+): (\S+)$`)
+
+// figuresOf returns the closing `name: value` block of the output, and
+// fails if anything else follows it.
+func figuresOf(t *testing.T, out string) map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	figs := map[string]string{}
+	i := len(lines) - 1
+	for ; i >= 0 && lines[i] != ""; i-- {
+		m := figureLine.FindStringSubmatch(lines[i])
+		if m == nil {
+			t.Fatalf("output does not end with figures: line %q", lines[i])
+		}
+		figs[m[1]] = m[2]
+	}
+	if len(figs) == 0 {
+		t.Fatal("no figures at the end of the output")
+	}
+	return figs
+}
+
+func runCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := run(args, &out, &errb); err != nil {
+		t.Fatalf("sim %v: %v\n%s", args, err, errb.String())
+	}
+	return out.String()
+}
+
+// TestContractFigures runs the contract's command line twice: it must end
+// with the required figures, and the same seed must give the same figures
+// (wall-clock figures aside).
+func TestContractFigures(t *testing.T) {
+	args := []string{"-streams", "10000", "-regions", "6", "-hours", "24", "-seed", "1", "-plots", ""}
+	a := figuresOf(t, runCmd(t, args...))
+	b := figuresOf(t, runCmd(t, args...))
+	for _, name := range []string{"streams", "regions", "simulated_hours", "wall_seconds", "black_screen_seconds_total",
+		"black_screen_seconds_p99_per_stream", "instance_hours"} {
+		if _, ok := a[name]; !ok {
+			t.Errorf("figure %q missing", name)
+		}
+	}
+	if a["streams"] != "10000" || a["regions"] != "6" || a["simulated_hours"] != "24.000" {
+		t.Errorf("scenario figures %q %q %q", a["streams"], a["regions"], a["simulated_hours"])
+	}
+	for name, v := range a {
+		if name == "wall_seconds" || name == "events_per_second" {
+			continue
+		}
+		if b[name] != v {
+			t.Errorf("figure %s differs between runs with the same seed: %q vs %q", name, v, b[name])
+		}
+	}
+	if a["black_screen_seconds_total"] == "0.000" || a["instance_hours"] == "0.000" {
+		t.Errorf("default scenario with faults shows no black screen (%s) or no instance-hours (%s)", a["black_screen_seconds_total"], a["instance_hours"])
+	}
+	c := figuresOf(t, runCmd(t, "-streams", "10000", "-regions", "6", "-hours", "24", "-seed", "2", "-plots", "", "-quiet"))
+	if c["black_screen_seconds_total"] == a["black_screen_seconds_total"] {
+		t.Error("seed 2 gave the same black screen as seed 1")
+	}
+}
+
+func TestPlotsAreWellFormedSVG(t *testing.T) {
+	dir := t.TempDir()
+	runCmd(t, "-streams", "600", "-regions", "2", "-hours", "6", "-seed", "3", "-plots", dir, "-quiet")
+	for _, name := range []string{"sim-utilisation.svg", "sim-blackscreen.svg", "sim-load.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := xml.NewDecoder(bytes.NewReader(b))
+		elements := 0
+		for {
+			tok, err := d.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: not well-formed XML: %v", name, err)
+			}
+			if _, ok := tok.(xml.StartElement); ok {
+				elements++
+			}
+		}
+		if elements < 20 || !bytes.Contains(b, []byte("<svg")) {
+			t.Fatalf("%s: only %d elements", name, elements)
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	cases := [][]string{
+		{"-regions", "0"},
+		{"-regions", "99"},
+		{"-streams", "0"},
+		{"-hours", "0.1"},
+		{"-instance", "m5.large"},
+		{"-standby-load", "3"},
+		{"stray"},
+	}
+	for _, args := range cases {
+		var out, errb bytes.Buffer
+		if err := run(append(args, "-plots", ""), &out, &errb); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+func TestStackRegionsComeFirst(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Pulumi.sa.yaml", "config:\n  aws:region: sa-east-1\n")
+	write("Pulumi.dev.yaml", "config:\n  aws:region: us-east-2\n")
+	write("Pulumi.global.yaml", "config:\n  aws:region: us-west-2\n")
+	write("Pulumi.bad.yaml", "config:\n  aws:region: mars-north-1\n")
+	rs, notes, err := pickRegions(3, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Name != "sa-east-1" || rs[1].Name != "eu-west-1" || rs[2].Name != "us-east-1" {
+		t.Fatalf("regions %v", rs)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "mars-north-1") {
+		t.Fatalf("notes %v", notes)
+	}
+}
