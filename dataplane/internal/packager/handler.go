@@ -279,6 +279,16 @@ func (r *Rendition) serveMedia(w http.ResponseWriter, req *http.Request, file st
 			serveObject(w, req, o, cacheImmutable)
 			return
 		}
+		if msn, ok := parseTSName(file); ok {
+			if _, ok := r.classicSegment(msn); ok {
+				if o, ok := r.stream.store.Get(key); ok {
+					serveObject(w, req, o, cacheImmutable)
+					return
+				}
+			}
+			notFound(w)
+			return
+		}
 		r.mu.Lock()
 		hinted := false
 		if r.cur != nil {
@@ -297,4 +307,13 @@ func (r *Rendition) serveMedia(w http.ResponseWriter, req *http.Request, file st
 			return
 		}
 	}
+}
+
+// parseTSName reads MSN from "seg<MSN>.ts".
+func parseTSName(file string) (uint64, bool) {
+	if !strings.HasPrefix(file, "seg") || !strings.HasSuffix(file, ".ts") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(file[3:len(file)-3], 10, 64)
+	return n, err == nil
 }

@@ -72,6 +72,8 @@ func bandwidth(segs []*segment, fmp4 bool) (peak, avg int) {
 		n := len(s.ts)
 		if fmp4 {
 			n = len(s.fmp4)
+		} else if n == 0 {
+			continue // not converted (nobody asked for it yet)
 		}
 		d := s.duration.Seconds()
 		if d <= 0 {

@@ -115,6 +115,20 @@ func (r *Rendition) renderPlaylistLocked(fmp4 bool) ([]byte, bool) {
 
 // variant describes one rendition for the multivariant playlist.
 func (r *Rendition) variant(fmp4 bool) (*playlist.MultivariantVariant, bool) {
+	if !fmp4 {
+		// The classic bit rate is measured on real TS: make sure the
+		// latest segment has been converted.
+		r.mu.Lock()
+		var last uint64
+		have := len(r.segs) > 0
+		if have {
+			last = r.segs[len(r.segs)-1].msn
+		}
+		r.mu.Unlock()
+		if have {
+			r.classicSegment(last)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.segs) == 0 || len(r.measure.codecs) == 0 {

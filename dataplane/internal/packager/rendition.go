@@ -207,9 +207,6 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 		if err := s.addAudio(au); err != nil {
 			r.onDecodeError(err)
 		}
-		if err := s.writeTS(au); err != nil {
-			r.onDecodeError(err)
-		}
 	}
 }
 
@@ -274,9 +271,6 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 		return
 	}
 	r.cur.frames++
-	if err := s.writeTS(au); err != nil {
-		r.onDecodeError(err)
-	}
 	if partDue(s.partStart, au.DTS, dur, r.partTicks) {
 		r.finishPart()
 	}
@@ -296,9 +290,6 @@ func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 	if err := s.addAudio(au); err != nil {
 		r.onDecodeError(err)
 		return
-	}
-	if err := s.writeTS(au); err != nil {
-		r.onDecodeError(err)
 	}
 	if partDue(s.partStart, au.DTS, s.audioTicks(au), r.partTicks) {
 		r.finishPart()
@@ -336,7 +327,6 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 		seg.fmp4 = make([]byte, 0, sz+sz/4)
 	}
 	r.cur = seg
-	s.startSegmentTS()
 	s.partOpen, s.partStart = true, au.DTS
 }
 
@@ -407,18 +397,12 @@ func (r *Rendition) finishSegment(end int64) {
 		seg.duration = d
 	}
 	seg.complete = true
-	if r.sess != nil {
-		seg.ts = r.sess.finishSegmentTS()
-	}
 	st := r.stream.store
 	if err := st.Put(r.name+"/"+segName(seg.msn), seg.fmp4); err != nil {
 		r.log.Warn("disk copy failed", "err", err)
 	}
-	if seg.ts != nil {
-		_ = st.Put(r.name+"/"+tsName(seg.msn), seg.ts)
-	}
 	r.stats.SegmentsWritten++
-	r.stats.BytesOut += uint64(len(seg.fmp4) + len(seg.ts))
+	r.stats.BytesOut += uint64(len(seg.fmp4))
 	if seg.disc {
 		r.stats.Discontinuities++
 	}
@@ -474,4 +458,54 @@ func (r *Rendition) segmentObjects(s *segment) []string {
 		names = append(names, r.name+"/"+partName(s.msn, p.index))
 	}
 	return names
+}
+
+// classicSegment returns segment msn as MPEG-TS, converting it from fMP4 on
+// first use (outside the lock: the segmenter is not held up).
+func (r *Rendition) classicSegment(msn uint64) ([]byte, bool) {
+	r.mu.Lock()
+	seg := r.findSegmentLocked(msn)
+	if seg == nil {
+		r.mu.Unlock()
+		return nil, false
+	}
+	if seg.ts != nil {
+		ts := seg.ts
+		r.mu.Unlock()
+		return ts, true
+	}
+	body, initName := seg.fmp4, seg.initName
+	r.mu.Unlock()
+	init, ok := r.stream.store.Get(r.name + "/" + initName)
+	if !ok {
+		return nil, false
+	}
+	ts, err := classicFromFMP4(init.Data, body)
+	if err != nil {
+		r.log.Error("classic segment conversion failed", "msn", msn, "err", err)
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.findSegmentLocked(msn) != seg {
+		return nil, false // evicted meanwhile: do not leave an orphan object
+	}
+	if seg.ts == nil {
+		seg.ts = ts
+		_ = r.stream.store.Put(r.name+"/"+tsName(msn), ts)
+		r.stats.BytesOut += uint64(len(ts))
+	}
+	return seg.ts, true
+}
+
+// findSegmentLocked finds a complete, still fetchable segment.
+func (r *Rendition) findSegmentLocked(msn uint64) *segment {
+	for _, list := range [][]*segment{r.segs, r.evicted} {
+		for _, s := range list {
+			if s.msn == msn {
+				return s
+			}
+		}
+	}
+	return nil
 }

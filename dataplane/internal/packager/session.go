@@ -11,17 +11,13 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
-	mcmpegts "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
-	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 
 	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
 )
 
-const tsMask = int64(1)<<33 - 1
-
 // session is one input session of a rendition (from a publisher's first
 // keyframe to its disconnection): the tracks, their parameter sets, the
-// samples of the open part and the classic TS writer.
+// samples of the open part.
 type session struct {
 	video *trackOut // nil for audio-only input
 	audio *trackOut // nil without audio
@@ -32,11 +28,6 @@ type session struct {
 	anchorDTS int64
 	partOpen  bool
 	partStart int64 // -1 until the part's first driving sample
-
-	tsBuf   *bytes.Buffer
-	tsw     *mcmpegts.Writer
-	tsVideo *mcmpegts.Track
-	tsAudio *mcmpegts.Track
 }
 
 // trackOut is one output track of the fMP4 parts.
@@ -85,9 +76,6 @@ func newSession(tracks []*mpegts.Track, au *mpegts.AccessUnit) (*session, error)
 		}
 	} else if au.Track != s.audio.src {
 		return nil, nil
-	}
-	if err := s.initTS(); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -367,69 +355,4 @@ func (s *session) marshalPart(seq uint32, capTicks int64) (data []byte, ticks in
 		s.audio.samples = nil
 	}
 	return buf.Bytes(), ticks, independent, err
-}
-
-// initTS prepares the classic TS writer: one per session, writing into the
-// current segment's buffer, so continuity counters run on across segments.
-func (s *session) initTS() error {
-	var tracks []*mcmpegts.Track
-	if v := s.video; v != nil {
-		if v.src.Codec == mpegts.CodecH265 {
-			s.tsVideo = &mcmpegts.Track{Codec: &tscodecs.H265{}}
-		} else {
-			s.tsVideo = &mcmpegts.Track{Codec: &tscodecs.H264{}}
-		}
-		tracks = append(tracks, s.tsVideo)
-	}
-	if a := s.audio; a != nil {
-		if a.src.Codec == mpegts.CodecOpus {
-			s.tsAudio = &mcmpegts.Track{Codec: &tscodecs.Opus{ChannelCount: a.src.OpusChannels}} //nolint:staticcheck
-		} else {
-			s.tsAudio = &mcmpegts.Track{Codec: &tscodecs.MPEG4Audio{Config: *a.src.AAC}}
-		}
-		tracks = append(tracks, s.tsAudio)
-	}
-	s.tsw = &mcmpegts.Writer{W: tsSink{s}, Tracks: tracks}
-	return s.tsw.Initialize()
-}
-
-// tsSink lets the session's one TS writer write into whichever segment is
-// open.
-type tsSink struct{ s *session }
-
-func (t tsSink) Write(p []byte) (int, error) {
-	if t.s.tsBuf == nil {
-		return len(p), nil
-	}
-	return t.s.tsBuf.Write(p)
-}
-
-func (s *session) startSegmentTS() { s.tsBuf = &bytes.Buffer{} }
-
-func (s *session) finishSegmentTS() []byte {
-	if s.tsBuf == nil {
-		return nil
-	}
-	b := s.tsBuf.Bytes()
-	s.tsBuf = nil
-	return b
-}
-
-func (s *session) writeTS(au *mpegts.AccessUnit) error {
-	if s.tsBuf == nil {
-		return nil
-	}
-	switch {
-	case s.video != nil && au.Track == s.video.src:
-		if s.video.src.Codec == mpegts.CodecH265 {
-			return s.tsw.WriteH265(s.tsVideo, au.PTS&tsMask, au.DTS&tsMask, au.NALUs)
-		}
-		return s.tsw.WriteH264(s.tsVideo, au.PTS&tsMask, au.DTS&tsMask, au.NALUs)
-	case s.audio != nil && au.Track == s.audio.src:
-		if s.audio.src.Codec == mpegts.CodecOpus {
-			return s.tsw.WriteOpus(s.tsAudio, au.PTS&tsMask, au.Frames)
-		}
-		return s.tsw.WriteMPEG4Audio(s.tsAudio, au.PTS&tsMask, au.Frames)
-	}
-	return nil
 }
