@@ -1,0 +1,96 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/config"
+	"github.com/zonecast/zonecast/dataplane/internal/stream"
+)
+
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Load([]string{"-srt.listen", "127.0.0.1:0", "-http.listen", "127.0.0.1:0",
+		"-streams", "cam1:correct-horse-battery,cam2"}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestNodeWiringAndPlugins(t *testing.T) {
+	var seen []string
+	saved := plugins
+	defer func() { plugins = saved }()
+	RegisterPlugin("zz-second", func(n *Node) error { seen = append(seen, "zz"); return nil })
+	RegisterPlugin("aa-first", func(n *Node) error {
+		seen = append(seen, "aa")
+		n.AddReadyCheck("test", func() error { return nil })
+		base := n.StreamsAPI
+		n.StreamsAPI = func() any { return map[string]any{"wrapped": base()} }
+		return nil
+	})
+	n, err := New(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(seen, ",") != "aa,zz" {
+		t.Fatalf("plugins ran %v, want name order", seen)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- n.Run(ctx) }()
+	base := "http://" + n.Origin.Addr().String()
+
+	// A publisher on the stream reaches the source rendition's packager.
+	// Null packets: the wiring, not the packaging, is under test here.
+	ts := bytes.Repeat(append([]byte{0x47, 0x1f, 0xff, 0x10}, make([]byte, 184)...), 100)
+	pub, err := n.Streams.Get("cam2").Publish(stream.PublisherInfo{Addr: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(ts); off += 1316 {
+		pub.Write(ts[off:min(off+1316, len(ts))])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Packager("cam2").Stats().BytesIn < uint64(len(ts)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("packager got %d of %d bytes", n.Packager("cam2").Stats().BytesIn, len(ts))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	resp, err := http.Get(base + "/api/v1/streams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Wrapped []stream.Status `json:"wrapped"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if len(body.Wrapped) != 2 || body.Wrapped[1].State != stream.StateLive || body.Wrapped[0].State != stream.StateIdle {
+		t.Fatalf("streams API through the plugin's wrapper: %+v", body)
+	}
+	for path, want := range map[string]int{"/readyz": 200, "/live/nope/index.m3u8": 404, "/metrics": 200} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
