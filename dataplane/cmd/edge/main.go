@@ -19,6 +19,7 @@ import (
 )
 
 func main() {
+	handleEncoders(os.Args[1:]) // `edge -encoders` (encoders.go) prints the probe and exits
 	cfg, err := config.Load(os.Args[1:], os.LookupEnv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
