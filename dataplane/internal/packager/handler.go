@@ -246,6 +246,9 @@ func (r *Rendition) serveMediaPlaylist(w http.ResponseWriter, req *http.Request,
 				// The URL names a future state: a CDN may keep the answer.
 				cache = "public, max-age=" + strconv.Itoa(6*r.targetDur)
 			}
+			if fmp4 {
+				body = r.withRenditionReports(body)
+			}
 			servePlaylist(w, req, body, cache)
 			return
 		}
@@ -316,4 +319,44 @@ func parseTSName(file string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(file[3:len(file)-3], 10, 64)
 	return n, err == nil
+}
+
+// withRenditionReports appends EXT-X-RENDITION-REPORT for every other
+// rendition of the stream (RFC 8216bis §4.4.5.4), so that a player switching
+// rendition can block on the right part at once. It is added outside the
+// rendition's lock (no lock is ever held on two renditions) and never into
+// the cached playlist.
+func (r *Rendition) withRenditionReports(body []byte) []byte {
+	var out []byte
+	for _, o := range r.stream.renditionList() {
+		if o == r {
+			continue
+		}
+		o.mu.Lock()
+		msn, part, ok := o.lastPartLocked()
+		o.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(body)+256), body...)
+		}
+		out = append(out, "#EXT-X-RENDITION-REPORT:URI=\"../"+o.name+"/index.m3u8\",LAST-MSN="+
+			strconv.FormatUint(msn, 10)+",LAST-PART="+strconv.Itoa(part)+"\n"...)
+	}
+	if out == nil {
+		return body
+	}
+	return out
+}
+
+// lastPartLocked is the newest part of the rendition.
+func (r *Rendition) lastPartLocked() (msn uint64, part int, ok bool) {
+	if r.cur != nil && len(r.cur.parts) > 0 {
+		return r.cur.msn, len(r.cur.parts) - 1, true
+	}
+	if n := len(r.segs); n > 0 {
+		return r.segs[n-1].msn, len(r.segs[n-1].parts) - 1, true
+	}
+	return 0, 0, false
 }

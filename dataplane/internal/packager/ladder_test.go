@@ -1,0 +1,77 @@
+package packager
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Several renditions of one stream (a ladder from the transcoder): the
+// multivariant playlist describes each from its real output, the media
+// playlists carry rendition reports, and renditions cut from the same
+// timestamps have the same segment numbering.
+func TestLadderRenditions(t *testing.T) {
+	dir := t.TempDir()
+	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, size: "640x360"}))
+	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, size: "320x180", video: "libx264"}))
+	s, srv := newTestStream(t, Config{})
+	feed(t, s.Rendition("180p"), low)
+	feed(t, s.Rendition("source"), src)
+	settle(t, s)
+
+	mv := string(mustGet(t, srv, "index.m3u8"))
+	lines := strings.Split(strings.TrimSpace(mv), "\n")
+	var uris []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "#") && l != "" {
+			uris = append(uris, l)
+		}
+	}
+	if len(uris) != 2 || uris[0] != "source/index.m3u8" || uris[1] != "180p/index.m3u8" {
+		t.Fatalf("variants %v, want source then 180p:\n%s", uris, mv)
+	}
+	for _, re := range []string{`RESOLUTION=640x360[^\n]*\nsource/`, `RESOLUTION=320x180[^\n]*\n180p/`} {
+		if !regexp.MustCompile(re).MatchString(mv) {
+			t.Errorf("multivariant lacks %s:\n%s", re, mv)
+		}
+	}
+	bw := regexp.MustCompile(`STREAM-INF:BANDWIDTH=(\d+),`).FindAllStringSubmatch(mv, -1)
+	if len(bw) != 2 {
+		t.Fatalf("bandwidths %v", bw)
+	}
+	if hi, lo := atoi(t, bw[0][1]), atoi(t, bw[1][1]); hi <= lo {
+		t.Errorf("source (%d b/s) should need more bandwidth than 180p (%d b/s)", hi, lo)
+	}
+	cl := string(mustGet(t, srv, "classic.m3u8"))
+	if !strings.Contains(cl, "source/classic.m3u8") || !strings.Contains(cl, "180p/classic.m3u8") {
+		t.Errorf("classic multivariant:\n%s", cl)
+	}
+
+	a := string(mustGet(t, srv, "source/index.m3u8"))
+	b := string(mustGet(t, srv, "180p/index.m3u8"))
+	if !strings.Contains(a, `#EXT-X-RENDITION-REPORT:URI="../180p/index.m3u8",LAST-MSN=`) {
+		t.Errorf("source playlist has no report for 180p:\n%s", a)
+	}
+	if !strings.Contains(b, `#EXT-X-RENDITION-REPORT:URI="../source/index.m3u8",LAST-MSN=`) {
+		t.Errorf("180p playlist has no report for source:\n%s", b)
+	}
+	ma, mb := parseMedia(t, []byte(a)), parseMedia(t, []byte(b))
+	if ma.MediaSequence != mb.MediaSequence || len(ma.Segments) != len(mb.Segments) {
+		t.Fatalf("renditions not aligned: %d+%d vs %d+%d", ma.MediaSequence, len(ma.Segments), mb.MediaSequence, len(mb.Segments))
+	}
+	for i := range ma.Segments {
+		if ma.Segments[i].Duration != mb.Segments[i].Duration {
+			t.Errorf("segment %d: %v vs %v", i, ma.Segments[i].Duration, mb.Segments[i].Duration)
+		}
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
