@@ -37,7 +37,7 @@ func tools(t *testing.T) (root, bin string) {
 	root = repoRoot(t)
 	bin = filepath.Join(root, "bin")
 	need := map[string]string{
-		"pulumi":                          "the Pulumi CLI v3.259.0 built from the Go module proxy (provision's make target; see docs/provision.md)",
+		"pulumi":                          "`make pulumi-cli` (the Pulumi CLI v3.259.0 from the Go module proxy, 5–12 min cold)",
 		"pulumi-analyzer-policy-zonecast": "`make policy`",
 		"zonecast-policy-pack":            "`make policy`",
 	}

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -407,6 +408,19 @@ func TestEveryPolicyIsDescribed(t *testing.T) {
 		seen[pol.Name] = true
 		if (pol.Kind == rules.ResourceKind) != (pol.Resource != nil) || (pol.Kind == rules.StackKind) != (pol.Stack != nil) {
 			t.Errorf("policy %s: kind and function disagree", pol.Name)
+		}
+	}
+}
+
+// docs/policy-pack.md documents every policy.
+func TestDocsNameEveryPolicy(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/policy-pack.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pol := range rules.Policies() {
+		if !strings.Contains(string(doc), "`"+pol.Name+"`") {
+			t.Errorf("docs/policy-pack.md does not describe %s", pol.Name)
 		}
 	}
 }
