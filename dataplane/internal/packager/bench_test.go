@@ -89,6 +89,7 @@ func BenchmarkDemux(b *testing.B) {
 func BenchmarkPackager(b *testing.B) {
 	data := benchInput(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var held float64
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.ResetTimer()
@@ -97,10 +98,53 @@ func BenchmarkPackager(b *testing.B) {
 		r := s.Rendition("source")
 		writeSRTChunks(b, r.WriteTS, data)
 		r.Discontinuity()
-		if s.Stats().SegmentsWritten < 4 {
-			b.Fatalf("stats %+v", s.Stats())
+		st := s.Stats()
+		if st.SegmentsWritten < 4 {
+			b.Fatalf("stats %+v", st)
+		}
+		if i == 0 {
+			// Memory the window holds: all segments of this input are still
+			// in it, so scale by segment to the default window plus grace.
+			// Parts share their segment's array: count the arrays.
+			var bytes int
+			r.mu.Lock()
+			for _, seg := range r.segs {
+				bytes += cap(seg.fmp4)
+			}
+			r.mu.Unlock()
+			perSeg := float64(bytes) / float64(st.SegmentsWritten)
+			held = perSeg * float64(DefaultWindowSegments+graceSegments) / (1 << 20)
 		}
 		s.Close()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	report(b, data, &ms0, &ms1)
+	b.ReportMetric(held, "MiB-window")
+}
+
+// BenchmarkClassicSegment is the cost of making the classic TS segments
+// (done once per segment, on first request), per TS packet of input.
+func BenchmarkClassicSegment(b *testing.B) {
+	data := benchInput(b)
+	s := NewStream("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer s.Close()
+	r := s.Rendition("source")
+	writeSRTChunks(b, r.WriteTS, data)
+	r.Discontinuity()
+	r.mu.Lock()
+	segs := append([]*segment(nil), r.segs...)
+	r.mu.Unlock()
+	init, _ := s.store.Get("source/" + segs[0].initName)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, seg := range segs {
+			if _, err := classicFromFMP4(init.Data, seg.fmp4); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)

@@ -137,6 +137,7 @@ func (r *Rendition) close() {
 	}
 	r.stream.store.Delete(names...)
 	r.segs, r.evicted, r.cur = nil, nil, nil
+	lastDecodeLog.Delete(r)
 	r.notifyLocked()
 }
 
@@ -324,7 +325,9 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	}
 	seg.pdt = s.anchorPDT.Add(ticksToDuration(au.DTS - s.anchorDTS))
 	if sz := r.measure.lastSegmentBytes; sz > 0 {
-		seg.fmp4 = make([]byte, 0, sz+sz/4)
+		// Sized from the previous segment so that parts (sub-slices of
+		// it) rarely force a copy.
+		seg.fmp4 = make([]byte, 0, sz+sz/8)
 	}
 	r.cur = seg
 	s.partOpen, s.partStart = true, au.DTS
