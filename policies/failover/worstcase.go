@@ -49,34 +49,93 @@ func always(time.Duration) bool { return true }
 func (t Timings) StandbyRestore() time.Duration { return t.NodeTTL + t.SegmentDuration }
 
 // FreezeImpact is the worst stall and media loss a leader's freeze (or a
-// partition cutting it off) of length d causes its streams. A short freeze
-// keeps the SRT connection and the lease: the stream resumes when the
-// node does. A longer one is a node loss whose reconnection may land on
-// the node again once it is back.
+// partition cutting it off) of length d causes its streams behind AWS's
+// load balancers (FreezeImpactVia with AWSRouting).
 func (t Timings) FreezeImpact(d time.Duration) (stall, lost time.Duration) {
+	return t.FreezeImpactVia(d, t.AWSRouting())
+}
+
+// FreezeImpactVia is FreezeImpact for a routing. A short freeze keeps the
+// SRT connection and the lease: the stream resumes when the node does. A
+// longer one is a node loss whose reconnection may land on the node again
+// once it is back.
+func (t Timings) FreezeImpactVia(d time.Duration, r Routing) (stall, lost time.Duration) {
 	leaseHeld := t.LeaseTTL - t.LeaseRenew // the shortest a lease can still run at the freeze
 	if d < t.SRTPeerIdleTimeout && d < leaseHeld {
 		return d, d
 	}
-	healthy := min(t.NLBDetection(), d)
-	back := t.ReconnectAt(min(t.SRTPeerIdleTimeout, d), healthy, always)
+	healthy := min(r.NodeDetection, d)
+	noticed := min(t.SRTPeerIdleTimeout, d)
+	if d > noticed {
+		noticed += r.ProbeTimeout // the frozen node is still tried first
+	}
+	back := t.ReconnectAt(noticed, healthy, always)
 	return max(back, t.LeaseTTL) + t.SegmentDuration, back
 }
 
-// WorstCase is the worst-case failover table the timings imply, one row per
-// fault. Outage is the length of the timed faults (both Redis down, a
-// partition, a freeze); region and zone losses are assumed to last longer
-// than their recovery. Capacity is assumed sufficient (the simulator
-// measures what scale-out adds when it is not).
+// Routing is what stands between a reconnecting broadcaster and the nodes.
+type Routing struct {
+	Name string
+	// NodeDetection is the worst time until new connections avoid a dead
+	// or frozen node.
+	NodeDetection time.Duration
+	// ZoneShift is the further time until new connections leave a zone or
+	// region with no healthy node.
+	ZoneShift time.Duration
+	// ProbeTimeout is what a reconnection loses trying a frozen node that
+	// the routing does not yet avoid (0 when a load balancer routes).
+	ProbeTimeout time.Duration
+}
+
+// AWSRouting is production's: the NLB marks a dead target unhealthy after
+// its unhealthy threshold of checks; Global Accelerator then moves new
+// flows away from an endpoint with no healthy target within its traffic
+// shift.
+func (t Timings) AWSRouting() Routing {
+	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift}
+}
+
+// DirectRouting is the local twin-zone set-up's (make run, make chaos):
+// the broadcaster itself tries the nodes in turn and skips one whose
+// /readyz does not answer within 300 ms; a dead node refuses at once.
+var DirectRouting = Routing{Name: "direct", ProbeTimeout: 300 * time.Millisecond}
+
+// LocalTimings are the timings of the local twin-zone set-up that
+// `make chaos` measures: DefaultTimings with the set-up's 1 s segments and
+// its broadcaster's SRT sender (gosrt with 1 s peer-idle and connection
+// timeouts, retrying every 100 ms). The chaos harness configures these
+// itself; they are restated here so the simulator predicts what it
+// measures. (With 1 s segments the default 1 s relay timeout breaks
+// Validate's "relay timeout shorter than a segment" rule.)
+var LocalTimings = func() Timings {
+	t := DefaultTimings
+	t.SegmentDuration = time.Second
+	t.SRTPeerIdleTimeout = time.Second
+	t.SRTConnectTimeout = time.Second
+	t.BroadcasterRetry = 100 * time.Millisecond
+	return t
+}()
+
+// WorstCase is the worst-case failover table the timings imply behind
+// AWS's load balancers, one row per fault (WorstCaseVia with AWSRouting).
 func WorstCase(t Timings, outage time.Duration) []Bound {
+	return WorstCaseVia(t, outage, t.AWSRouting())
+}
+
+// WorstCaseVia is the worst-case table for a routing. Outage is the length
+// of the timed faults (both Redis down, a partition, a freeze); region and
+// zone losses are assumed to last longer than their recovery. Capacity is
+// assumed sufficient (the simulator measures what scale-out adds when it
+// is not).
+func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 	seg, part := t.SegmentDuration, t.PartDuration
-	nlb := t.NLBDetection()
-	gaMoved := nlb + t.GATrafficShift
+	nlb := r.NodeDetection
+	gaMoved := nlb + r.ZoneShift
 
 	nodeBack := t.ReconnectAt(t.SRTPeerIdleTimeout, nlb, always)
 	zoneBack := t.ReconnectAt(t.SRTPeerIdleTimeout, gaMoved, always)
 	zoneLease := max(t.LeaseTTL, t.RedisFailover)
-	freezeStall, freezeLost := t.FreezeImpact(outage)
+	freezeStall, freezeLost := t.FreezeImpactVia(outage, r)
 	drainBack := t.BroadcasterRetry // the draining node closes the connection: noticed at once
 
 	return []Bound{

@@ -48,6 +48,9 @@ type Config struct {
 	ShieldPOPs    int     // CDN origin-shield locations that each fetch every object once
 
 	SampleEvery time.Duration
+	// Routing is what a reconnecting broadcaster goes through; nil means
+	// Timings.AWSRouting() (NLB and Global Accelerator).
+	Routing *failover.Routing
 	// Faults is the schedule; nil with NoFaults false means DefaultFaults.
 	Faults   []FaultSpec
 	NoFaults bool
@@ -65,6 +68,9 @@ type FaultSpec struct {
 	Zone     int
 	// Random picks a random in-service node instead of the busiest.
 	Random bool
+	// Drain, with RollingUpdate, drains the busiest node of the zone (a
+	// SIGTERM) without replacing it, as the chaos set-up does.
+	Drain bool
 }
 
 // DefaultConfig is the default scenario: a Saturday of football, the

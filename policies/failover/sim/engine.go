@@ -26,6 +26,7 @@ type engine struct {
 	live     int
 	downNow  int
 
+	aws          bool            // behind NLB and Global Accelerator (else: direct routing)
 	episodeStart []time.Duration // per flat zone index, −1: no scale-out pending
 	flat         []*zone
 	refreshQueue []*zone
@@ -37,28 +38,12 @@ func Run(c Config) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if c.USDPerHour == 0 {
-		c.USDPerHour = c.Instance.USDPerHour
-	}
-	e := &engine{
-		c: c, w: newWorld(c),
-		rng:      rand.New(rand.NewPCG(c.Seed, 3)),
-		capacity: c.Instance.StreamsPerNode * unit,
-		standby:  int(math.Round(c.StandbyLoad * unit)),
-		res:      &Result{Config: c, CapacityPerNode: c.Instance.StreamsPerNode},
-	}
-	for _, zs := range e.w.zones {
-		for _, z := range zs {
-			e.flat = append(e.flat, z)
-			e.episodeStart = append(e.episodeStart, -1)
-		}
-	}
-	e.res.ZoneCount = len(e.flat)
-
+	e := newEngine(c)
+	c = e.c
 	sessions := generateSessions(c, rand.New(rand.NewPCG(c.Seed, 1)))
 	e.streams = make([]stream, len(sessions))
 	for i, s := range sessions {
-		e.streams[i] = stream{session: s, lr: -1, lz: -1, ln: -1, sr: -1, sz: -1, sn: -1, fault: -1}
+		e.streams[i] = newStream(s)
 		e.q.push(event{at: s.start, kind: evStreamStart, a: int32(i)})
 	}
 	e.res.Sessions = len(sessions)
@@ -70,7 +55,50 @@ func Run(c Config) (*Result, error) {
 	if c.NoFaults {
 		faults = nil
 	}
-	wc := failover.WorstCase(c.Timings, 0)
+	e.scheduleFaults(faults)
+	e.presize(sessions)
+	e.q.push(event{at: c.Scaling.EvaluationPeriod, kind: evAutoscale})
+	e.q.push(event{at: 0, kind: evSample})
+	e.loop(c.Duration)
+	e.finish()
+	return e.res, nil
+}
+
+func newStream(s session) stream {
+	return stream{session: s, lr: -1, lz: -1, ln: -1, sr: -1, sz: -1, sn: -1, fault: -1}
+}
+
+func newEngine(c Config) *engine {
+	if c.USDPerHour == 0 {
+		c.USDPerHour = c.Instance.USDPerHour
+	}
+	if c.Routing == nil {
+		r := c.Timings.AWSRouting()
+		c.Routing = &r
+	}
+	e := &engine{
+		c: c, w: newWorld(c),
+		rng:      rand.New(rand.NewPCG(c.Seed, 3)),
+		capacity: c.Instance.StreamsPerNode * unit,
+		standby:  int(math.Round(c.StandbyLoad * unit)),
+		res:      &Result{Config: c, CapacityPerNode: c.Instance.StreamsPerNode},
+		aws:      c.Routing.Name == "aws",
+	}
+	for _, zs := range e.w.zones {
+		for _, z := range zs {
+			e.flat = append(e.flat, z)
+			e.episodeStart = append(e.episodeStart, -1)
+			z.phase = time.Duration(e.rng.Int64N(int64(e.c.Timings.NLBHealthCheckInterval)))
+		}
+	}
+	e.res.ZoneCount = len(e.flat)
+	return e
+}
+
+// scheduleFaults books the faults with the policy's worst case for each.
+func (e *engine) scheduleFaults(faults []FaultSpec) {
+	c := e.c
+	wc := failover.WorstCaseVia(c.Timings, 0, *c.Routing)
 	for i, f := range faults {
 		fr := FaultResult{Spec: f}
 		for _, b := range wc {
@@ -79,28 +107,26 @@ func Run(c Config) (*Result, error) {
 			}
 		}
 		if f.Kind == failover.Partition || f.Kind == failover.LeaderFreeze {
-			fr.Bound.Stall, fr.Bound.MediaLost = c.Timings.FreezeImpact(f.Duration)
+			fr.Bound.Stall, fr.Bound.MediaLost = c.Timings.FreezeImpactVia(f.Duration, *c.Routing)
 		}
 		e.res.Faults = append(e.res.Faults, fr)
 		e.q.push(event{at: f.At, kind: evFaultStart, a: int32(i)})
 	}
+}
 
-	e.presize(sessions)
-	e.q.push(event{at: c.Scaling.EvaluationPeriod, kind: evAutoscale})
-	e.q.push(event{at: 0, kind: evSample})
-
+// loop runs events until the queue is empty or the next one is at or past
+// until, then sets the clock to until.
+func (e *engine) loop(until time.Duration) {
 	for e.q.len() > 0 {
-		ev := e.q.pop()
-		if ev.at >= c.Duration {
+		if e.q.ev[0].at >= until {
 			break
 		}
+		ev := e.q.pop()
 		e.now = ev.at
 		e.res.Events++
 		e.handle(ev)
 	}
-	e.now = c.Duration
-	e.finish()
-	return e.res, nil
+	e.now = until
 }
 
 // nodeLossTimes draws random node losses, about one an hour world-wide.
@@ -141,7 +167,6 @@ func (e *engine) presize(sessions []session) {
 	for ri, zs := range e.w.zones {
 		for _, z := range zs {
 			z.asgMax = asgMax
-			z.phase = time.Duration(e.rng.Int64N(int64(e.c.Timings.NLBHealthCheckInterval)))
 			n := min(asgMax, e.c.Scaling.NodesFor(atStart[ri]*per/len(zs), e.capacity))
 			for range n {
 				slot := e.w.launch(z, 0, e.capacity, e.nodePhase())

@@ -30,6 +30,17 @@ func (e *engine) gaShift() time.Duration {
 	return g/2 + time.Duration(e.rng.Int64N(int64(g/2)+1))
 }
 
+// deadNodeRouting is when new connections stop reaching a node that died
+// or froze at e.now, and the chance that a reconnection before then lands
+// on it: behind the NLB, its health-check cycle and one target among the
+// zone's; with direct routing the broadcaster skips it at once.
+func (e *engine) deadNodeRouting(z *zone, slot int) (time.Duration, float64) {
+	if !e.aws {
+		return e.now + e.c.Routing.NodeDetection, 0
+	}
+	return e.nlbDetect(z.nodes[slot].phase), 1 / float64(max(1, e.servingUp(z)+1))
+}
+
 // pickZone resolves a fault's zone: −1 is the zone leading more streams.
 func (e *engine) pickZone(f FaultSpec) *zone {
 	if f.Zone >= 0 {
@@ -146,6 +157,17 @@ func (e *engine) faultStart(i int) {
 		z.redisBackAt = e.now + f.Duration
 		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
 	case failover.RollingUpdate:
+		if f.Drain {
+			z := e.pickZone(f)
+			slot := e.pickNode(z, f.Random)
+			if slot < 0 {
+				fr.Target = z.name + " (no node)"
+				return
+			}
+			fr.Target = e.w.fz(z).Nodes[slot].ID + " drain"
+			e.drainNode(z, slot, id)
+			return
+		}
 		fr.Target = e.c.Regions[f.Region].Name
 		// Zones one after the other, so a stream's leader and standby are
 		// never drained at once.
@@ -178,8 +200,7 @@ func (e *engine) crashNode(z *zone, slot int, fault int32) {
 	t := e.c.Timings
 	fz := e.w.fz(z)
 	fz.Nodes[slot].Up = false
-	detect := e.nlbDetect(z.nodes[slot].phase)
-	pDead := 1 / float64(max(1, e.servingUp(z)+1))
+	detect, pDead := e.deadNodeRouting(z, slot)
 	leaders := append([]int32(nil), z.nodes[slot].leaders...)
 	for _, id := range leaders {
 		e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: detect, pDead: pDead, coordAt: z.redisBackAt})
@@ -207,15 +228,18 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 	t := e.c.Timings
 	fz := e.w.fz(z)
 	fz.Nodes[slot].Up = false
-	detect := e.nlbDetect(z.nodes[slot].phase)
-	pDead := 1 / float64(max(1, e.servingUp(z)+1))
+	detect, pDead := e.deadNodeRouting(z, slot)
 	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
 		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
 		if d < t.SRTPeerIdleTimeout && e.now+d < lapse {
 			e.beginOutage(id, fault, e.now+d, e.now+d)
 			continue
 		}
-		e.failLeader(id, failure{fault: fault, noticed: e.now + min(t.SRTPeerIdleTimeout, d),
+		noticed := e.now + min(t.SRTPeerIdleTimeout, d)
+		if d > t.SRTPeerIdleTimeout {
+			noticed += e.c.Routing.ProbeTimeout // the frozen node is still tried first
+		}
+		e.failLeader(id, failure{fault: fault, noticed: noticed,
 			healthyAt: min(detect, e.now+d), pDead: pDead, coordAt: z.redisBackAt, lapse: lapse})
 	}
 	if d > t.NodeTTL {
@@ -238,9 +262,17 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
 		// The twin's pair loses its replica, which lived here: no effect
 		// while its primary lives.
-		healthyAt = max(healthyAt, e.nlbDetect(z.phase))
+		if e.aws {
+			healthyAt = max(healthyAt, e.nlbDetect(z.phase))
+		} else {
+			healthyAt = e.now + e.c.Routing.NodeDetection
+		}
 	}
-	healthyAt += e.gaShift()
+	if e.aws {
+		healthyAt += e.gaShift()
+	} else {
+		healthyAt += e.c.Routing.ZoneShift
+	}
 	for _, z := range zs {
 		for slot := range z.nodes {
 			if !z.nodes[slot].live {
@@ -249,6 +281,10 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 			e.w.fz(z).Nodes[slot].Up = false
 		}
 	}
+	pDead := 1.0 // every target of the zone is dead
+	if !e.aws {
+		pDead = 0 // the broadcaster skips dead nodes itself
+	}
 	for _, z := range zs {
 		for slot := range z.nodes {
 			if !z.nodes[slot].live {
@@ -256,7 +292,7 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 			}
 			for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
 				e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: healthyAt,
-					pDead: 1, coordAt: z.redisBackAt, newRegion: newRegion})
+					pDead: pDead, coordAt: z.redisBackAt, newRegion: newRegion})
 			}
 			e.loseStandbys(z, slot, t.StandbyRestore())
 			e.w.terminate(z, slot, e.now)
@@ -328,15 +364,21 @@ func (e *engine) drainBatch(z *zone) {
 	old := e.oldNodes(z)
 	fault := e.refreshFault(z)
 	for _, slot := range old[:min(batch, len(old))] {
-		fz := e.w.fz(z)
-		fz.Nodes[slot].Draining = true
-		for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
-			e.failLeader(id, failure{fault: fault, planned: true})
-		}
-		e.loseStandbys(z, slot, t.SegmentDuration)
-		e.q.push(event{at: e.now + t.DrainNeeds(), kind: evNodeTerminate, a: e.flatIndex(z), b: int32(slot), epoch: z.nodes[slot].incarnation})
+		e.drainNode(z, slot, fault)
 	}
 	e.q.push(event{at: e.now + t.DrainNeeds() + time.Second, kind: evRefreshStep, a: e.flatIndex(z)})
+}
+
+// drainNode is a SIGTERM: /readyz goes unready, every led stream is handed
+// to its standby, standbys move, and the node exits when the drain is done.
+func (e *engine) drainNode(z *zone, slot int, fault int32) {
+	t := e.c.Timings
+	e.w.fz(z).Nodes[slot].Draining = true
+	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
+		e.failLeader(id, failure{fault: fault, planned: true})
+	}
+	e.loseStandbys(z, slot, t.SegmentDuration)
+	e.q.push(event{at: e.now + t.DrainNeeds(), kind: evNodeTerminate, a: e.flatIndex(z), b: int32(slot), epoch: z.nodes[slot].incarnation})
 }
 
 // refreshFault finds the rolling-update fault that covers the zone's region.
