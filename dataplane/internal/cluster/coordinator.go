@@ -25,6 +25,9 @@ type Media interface {
 	State() (blob []byte, msn map[string]uint64, err error)
 	// Resume continues the playlists described by a leader's state blob.
 	Resume(blob []byte) error
+	// Reset drops the local segments: the node starts standing by for a
+	// leader whose playlists its old segments do not belong to.
+	Reset()
 }
 
 // CoordinatorConfig wires a coordinator.

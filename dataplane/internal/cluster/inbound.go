@@ -27,11 +27,19 @@ func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error
 	if c.cfg.Media(h.Stream) == nil {
 		return nil, errors.New("no pipeline for the stream")
 	}
+	leading := j.leading()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.ingest {
 		// One input per pipeline: a local publisher wins over a relay.
 		return nil, errors.New("this node ingests the stream itself")
+	}
+	if !leading && j.lineage != h.Leader {
+		// Standing by for a new leader: segments of another lineage (this
+		// node's own, from before it was deposed, or another leader's)
+		// would be renumbered into the new leader's playlist. Start afresh.
+		c.cfg.Media(h.Stream).Reset()
+		j.lineage = h.Leader
 	}
 	in := &inbound{j: j, leader: h.Leader}
 	if j.relayIn != nil {

@@ -53,6 +53,9 @@ type job struct {
 	relayIn   *inbound // the leader's relay, when this node stands by
 	lastRelay time.Time
 	aligned   bool // the standby applied the leader's state in this relay session
+	// lineage is whose playlists the local segments continue: this node's
+	// own id after it led or ingested, else the leader it stood by for.
+	lineage string
 
 	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
 	outStandby string
@@ -159,6 +162,7 @@ func (j *job) ingestStarted() {
 	j.mu.Lock()
 	j.ingest = true
 	j.lastLocal = time.Now()
+	j.lineage = j.c.cfg.Self.ID
 	j.mu.Unlock()
 	if j.leading() {
 		return
@@ -296,6 +300,7 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	j.leadCancel = lcancel
 	j.lastLeader = j.c.cfg.Self.ID
 	j.leadSince = time.Now()
+	j.lineage = j.c.cfg.Self.ID
 	j.mu.Unlock()
 	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
 	go k.Run(lctx)

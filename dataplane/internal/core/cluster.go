@@ -51,8 +51,8 @@ func setupCluster(n *Node) error {
 		Store:   cluster.NewStore(rdb, t),
 		TLS:     tl,
 		Media: func(name string) cluster.Media {
-			if ps := n.Packager(name); ps != nil {
-				return packagerMedia{ps}
+			if n.Packager(name) != nil {
+				return packagerMedia{n, name}
 			}
 			return nil
 		},
@@ -98,14 +98,21 @@ func setupCluster(n *Node) error {
 	return nil
 }
 
-// packagerMedia adapts a packager stream to cluster.Media.
-type packagerMedia struct{ ps *packager.Stream }
+// packagerMedia adapts a stream's packager (whichever is current) to
+// cluster.Media.
+type packagerMedia struct {
+	n    *Node
+	name string
+}
 
-func (m packagerMedia) Feed(b []byte) error { return m.ps.Rendition(SourceRendition).WriteTS(b) }
-func (m packagerMedia) Cut()                { m.ps.Rendition(SourceRendition).Discontinuity() }
+func (m packagerMedia) ps() *packager.Stream { return m.n.Packager(m.name) }
+
+func (m packagerMedia) Feed(b []byte) error { return m.ps().Rendition(SourceRendition).WriteTS(b) }
+func (m packagerMedia) Cut()                { m.ps().Rendition(SourceRendition).Discontinuity() }
+func (m packagerMedia) Reset()              { m.n.ResetPackager(m.name) }
 
 func (m packagerMedia) State() ([]byte, map[string]uint64, error) {
-	st := m.ps.State()
+	st := m.ps().State()
 	msn := make(map[string]uint64, len(st.Renditions))
 	for r, rs := range st.Renditions {
 		msn[r] = rs.NextMSN
@@ -119,7 +126,7 @@ func (m packagerMedia) Resume(blob []byte) error {
 	if err := json.Unmarshal(blob, &st); err != nil {
 		return err
 	}
-	m.ps.Resume(st)
+	m.ps().Resume(st)
 	return nil
 }
 

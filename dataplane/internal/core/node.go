@@ -49,10 +49,14 @@ type Node struct {
 	// Routes are extra HTTP handlers by ServeMux pattern (admin endpoints).
 	Routes map[string]http.Handler
 
-	mu         sync.RWMutex
-	packagers  map[string]*packager.Stream
-	readyCheck []namedCheck
-	closers    []func()
+	mu        sync.RWMutex
+	packagers map[string]*packager.Stream
+	// sourceUnsub detaches each stream's packager from its source feed;
+	// pcfg makes replacements (ResetPackager).
+	sourceUnsub map[string]func()
+	pcfg        packager.Config
+	readyCheck  []namedCheck
+	closers     []func()
 }
 
 type namedCheck struct {
@@ -64,12 +68,13 @@ type namedCheck struct {
 // and HTTP listeners (opened, not yet serving).
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n := &Node{
-		Config:    cfg,
-		Log:       log.With("node", cfg.Node.ID),
-		Streams:   stream.NewRegistry(log.With("node", cfg.Node.ID)),
-		Metrics:   metrics.New(),
-		packagers: make(map[string]*packager.Stream),
-		Routes:    make(map[string]http.Handler),
+		Config:      cfg,
+		Log:         log.With("node", cfg.Node.ID),
+		Streams:     stream.NewRegistry(log.With("node", cfg.Node.ID)),
+		Metrics:     metrics.New(),
+		packagers:   make(map[string]*packager.Stream),
+		sourceUnsub: make(map[string]func()),
+		Routes:      make(map[string]http.Handler),
 	}
 	pcfg := packager.Config{
 		SegmentDuration: cfg.HLS.SegmentDuration,
@@ -84,9 +89,17 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		}
 		ps := packager.NewStream(sc.Name, pcfg, n.Log)
 		n.packagers[sc.Name] = ps
-		unsubscribe := st.Subscribe(SourceRendition, ps.Rendition(SourceRendition))
-		n.OnClose(func() { unsubscribe(); ps.Close() })
+		n.sourceUnsub[sc.Name] = st.Subscribe(SourceRendition, ps.Rendition(SourceRendition))
 	}
+	n.pcfg = pcfg
+	n.OnClose(func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for name, unsubscribe := range n.sourceUnsub {
+			unsubscribe()
+			n.packagers[name].Close()
+		}
+	})
 	n.StreamsAPI = func() any { return n.Streams.Statuses() }
 
 	for _, p := range plugins {
@@ -172,6 +185,30 @@ func (n *Node) SetPackager(name string, ps *packager.Stream) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.packagers[name] = ps
+}
+
+// ResetPackager replaces a stream's packager by a fresh one fed from the
+// source (the cluster: a node that starts standing by for a new leader drops
+// segments of another lineage). Consumers must fetch Packager(name) anew.
+func (n *Node) ResetPackager(name string) *packager.Stream {
+	st := n.Streams.Get(name)
+	if st == nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	old, ok := n.packagers[name]
+	if !ok {
+		return nil
+	}
+	ps := packager.NewStream(name, n.pcfg, n.Log)
+	n.packagers[name] = ps
+	if unsubscribe := n.sourceUnsub[name]; unsubscribe != nil {
+		unsubscribe()
+	}
+	n.sourceUnsub[name] = st.Subscribe(SourceRendition, ps.Rendition(SourceRendition))
+	old.Close()
+	return ps
 }
 
 // AddReadyCheck adds a condition to /readyz: a non-nil error makes the node

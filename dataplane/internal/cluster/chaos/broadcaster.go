@@ -25,6 +25,7 @@ type Broadcaster struct {
 	mu          sync.Mutex
 	connectedTo string
 	reconnects  []time.Duration // time from the break to the next connection
+	connects    []time.Time     // when each connection was established
 	cancel      context.CancelFunc
 	done        chan struct{}
 	ffmpeg      *exec.Cmd
@@ -116,6 +117,7 @@ func (b *Broadcaster) send(ctx context.Context, chunks <-chan []byte) {
 				conn = c
 				b.mu.Lock()
 				b.connectedTo = n.ID
+				b.connects = append(b.connects, time.Now())
 				if !broke.IsZero() {
 					b.reconnects = append(b.reconnects, time.Since(broke))
 				}
@@ -158,4 +160,17 @@ func (b *Broadcaster) Stop() {
 	b.cancel()
 	_ = b.ffmpeg.Wait()
 	<-b.done
+}
+
+// ReconnectSince is how long after t the first connection established
+// after t came (0 if none: the broadcaster never had to reconnect).
+func (b *Broadcaster) ReconnectSince(t time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.connects {
+		if c.After(t) {
+			return c.Sub(t)
+		}
+	}
+	return 0
 }

@@ -91,7 +91,7 @@ func (h *Harness) nodes() []*Node { return h.Nodes }
 // Start begins broadcasting (to the nodes in order of preference) and
 // following the stream, and waits until the stream has a leader and a
 // standby serving identical playlists.
-func (h *Harness) Start(part time.Duration) {
+func (h *Harness) Start(part, segment time.Duration) {
 	h.T.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
@@ -101,7 +101,7 @@ func (h *Harness) Start(part time.Duration) {
 	}
 	h.Bcast = b
 	h.Mon = NewMonitor(h.nodes)
-	h.Reader = NewReader(h.origins, part)
+	h.Reader = NewReader(h.origins, part, segment)
 	h.wg.Add(2)
 	go func() { defer h.wg.Done(); h.Mon.Run(ctx) }()
 	go func() { defer h.wg.Done(); h.Reader.Run(ctx) }()

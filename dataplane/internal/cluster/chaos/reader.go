@@ -21,12 +21,14 @@ import (
 type Reader struct {
 	origins func() []*Node
 	part    time.Duration
+	segment time.Duration
 
 	mu        sync.Mutex
 	segs      map[uint64]segInfo // by media sequence number, first seen
 	lastMSN   uint64             // highest EXT-X-MEDIA-SEQUENCE seen
 	msnBack   []string
 	mismatch  []string
+	reported  map[uint64]bool
 	lastPart  string
 	lastAdv   time.Time
 	maxStall  time.Duration
@@ -46,8 +48,8 @@ type segInfo struct {
 }
 
 // NewReader prepares a reader of the "source" rendition.
-func NewReader(origins func() []*Node, part time.Duration) *Reader {
-	return &Reader{origins: origins, part: part, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
+func NewReader(origins func() []*Node, part, segment time.Duration) *Reader {
+	return &Reader{origins: origins, part: part, segment: segment, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
 }
 
 // Run polls every part duration until ctx ends.
@@ -142,7 +144,11 @@ func (r *Reader) parse(node, body string) {
 		case line != "" && !strings.HasPrefix(line, "#"):
 			s := segInfo{uri: line, dur: dur, pdt: pdt, disc: disc, fromNode: node}
 			if old, ok := r.segs[seq]; ok {
-				if old.uri != s.uri || (old.dur-s.dur > 0.05 || s.dur-old.dur > 0.05) {
+				if (old.uri != s.uri || (old.dur-s.dur > 0.05 || s.dur-old.dur > 0.05)) && !r.reported[seq] {
+					if r.reported == nil {
+						r.reported = map[uint64]bool{}
+					}
+					r.reported[seq] = true
 					r.mismatch = append(r.mismatch, fmt.Sprintf("msn %d: %s had %s (%.3fs), %s has %s (%.3fs)", seq, old.fromNode, old.uri, old.dur, node, s.uri, s.dur))
 				}
 			} else {
@@ -180,7 +186,8 @@ type Report struct {
 	MaxStall   time.Duration // longest time without new media, beyond one part
 	StallAt    time.Time
 	MaxPDTGap  time.Duration // largest hole between consecutive segments' PDT
-	MediaLost  time.Duration // sum of the PDT holes
+	MediaLost  time.Duration // sum of the PDT holes and of the excess of over-long segments
+	LongestSeg time.Duration
 	MSNBack    []string
 	Mismatches []string
 	Failovers  int
@@ -201,6 +208,17 @@ func (r *Reader) Report() Report {
 		msns = append(msns, m)
 	}
 	sort.Slice(msns, func(i, j int) bool { return msns[i] < msns[j] })
+	for _, m := range msns {
+		d := time.Duration(r.segs[m].dur * float64(time.Second))
+		if d > rep.LongestSeg {
+			rep.LongestSeg = d
+		}
+		// A segment much longer than the GOP-aligned target holds a hole in
+		// its timestamps (media that never arrived, frozen on screen).
+		if excess := d - r.segment; excess > r.segment/4 {
+			rep.MediaLost += excess
+		}
+	}
 	for i := 1; i < len(msns); i++ {
 		a, b := r.segs[msns[i-1]], r.segs[msns[i]]
 		if msns[i] != msns[i-1]+1 || a.pdt.IsZero() || b.pdt.IsZero() {
@@ -216,4 +234,11 @@ func (r *Reader) Report() Report {
 		}
 	}
 	return rep
+}
+
+// ResetStall forgets the longest stall so far (the fault's window starts).
+func (r *Reader) ResetStall() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.maxStall, r.stallAt = 0, time.Time{}
 }

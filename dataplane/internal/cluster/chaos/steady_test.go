@@ -40,7 +40,7 @@ func segmentLines(pl string) (msn string, segs []string) {
 // a third node with no role answers 404 at once.
 func TestSteadyTwin(t *testing.T) {
 	h := NewHarness(t, edgeBin, "a1", "b1", "b2")
-	h.Start(200 * time.Millisecond)
+	h.Start(200*time.Millisecond, segment)
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	time.Sleep(6 * time.Second)
 

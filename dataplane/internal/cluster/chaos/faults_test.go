@@ -1,0 +1,168 @@
+package chaos
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// fault is one chaos case: the set-up starts with a1 (zone a) leading the
+// stream and b1 (zone b) standing by; inject breaks something; the reader
+// and the monitor watch throughout.
+type fault struct {
+	name    string
+	inject  func(t *testing.T, h *Harness)
+	observe time.Duration
+	// Bounds asserted (generous: this machine is shared; the figures are
+	// what `make chaos` reports).
+	maxStall  time.Duration
+	maxPDTGap time.Duration
+	leader    string // expected leader at the end ("" = any)
+}
+
+var tm = failover.DefaultTimings
+
+// segment is the chaos set-up's segment duration (see node.go).
+const segment = time.Second
+
+func faults() []fault {
+	return []fault{
+		{
+			name:   "sigkill-standby",
+			inject: func(t *testing.T, h *Harness) { h.Node("b1").Kill() },
+			// Nothing a viewer sees: the leader keeps publishing.
+			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
+		},
+		{
+			name:   "sigkill-leader",
+			inject: func(t *testing.T, h *Harness) { h.Node("a1").Kill() },
+			// Broadcaster reconnects to b1, which leads once the dead
+			// leader's lease expires.
+			observe: 20 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
+		},
+		{
+			name: "sigstop-leader",
+			inject: func(t *testing.T, h *Harness) {
+				h.Node("a1").Freeze()
+				time.Sleep(tm.LeaseTTL + 4*time.Second)
+				h.Node("a1").Thaw() // it wakes up deposed
+			},
+			observe: 12 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
+		},
+		{
+			name: "sigterm-drain",
+			inject: func(t *testing.T, h *Harness) {
+				h.Node("a1").Term()
+				if !h.Node("a1").Wait(tm.DrainDeadline) {
+					t.Fatal("drained node did not exit")
+				}
+			},
+			observe: 12 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
+		},
+		{
+			name: "kill-redis-primary",
+			inject: func(t *testing.T, h *Harness) {
+				if _, err := h.Redis.KillPrimary(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			},
+			observe: 12 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
+		},
+		{
+			name: "kill-both-redis-10s",
+			inject: func(t *testing.T, h *Harness) {
+				h.Redis.Primary.Kill()
+				h.Redis.Replica.Kill()
+				time.Sleep(10 * time.Second)
+				if err := h.Redis.Primary.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if err := h.Redis.Replica.Start(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
+		},
+	}
+}
+
+// TestFaults runs every fault on a fresh set-up.
+func TestFaults(t *testing.T) {
+	only := os.Getenv("CHAOS_ONLY")
+	for _, f := range faults() {
+		if only != "" && !strings.Contains(only, f.name) {
+			continue
+		}
+		t.Run(f.name, func(t *testing.T) { runFault(t, f) })
+	}
+}
+
+func runFault(t *testing.T, f fault) {
+	h := NewHarness(t, edgeBin, "a1", "b1")
+	h.Start(200*time.Millisecond, segment)
+	h.WaitRoles("a1", "b1", 30*time.Second)
+	time.Sleep(4 * time.Second) // the standby has aligned and the reader follows
+	before := h.Reader.Report()
+	if before.MaxStall > segment {
+		t.Logf("note: stall of %v before the fault (machine busy)", before.MaxStall)
+	}
+	h.Reader.ResetStall()
+	injected := time.Now()
+	f.inject(t, h)
+	time.Sleep(f.observe)
+	rep := h.Reader.Report()
+	overlaps := h.Mon.Overlaps()
+	lost := rep.MediaLost
+	line := fmt.Sprintf("CHAOS fault=%s stall_s=%.2f media_lost_s=%.2f pdt_gap_s=%.2f longest_segment_s=%.2f broadcaster_reconnect_s=%.2f terms=%d served_by=%v",
+		f.name, rep.MaxStall.Seconds(), lost.Seconds(), rep.MaxPDTGap.Seconds(), rep.LongestSeg.Seconds(), h.Bcast.ReconnectSince(injected).Seconds(), h.Mon.Terms(), rep.ServedBy)
+	t.Log(line)
+	appendFigure(line)
+	dump := func() string {
+		var b strings.Builder
+		for _, n := range h.Nodes {
+			fmt.Fprintf(&b, "--- %s\n%s\n", n.ID, tail(n.Log(), 60))
+		}
+		return b.String()
+	}
+	if len(overlaps) > 0 {
+		t.Errorf("two nodes led at once: %v", overlaps)
+	}
+	if len(rep.MSNBack) > 0 {
+		t.Errorf("media sequence went back: %v", rep.MSNBack)
+	}
+	if len(rep.Mismatches) > 0 {
+		t.Errorf("same media sequence number, different segment: %v", rep.Mismatches)
+	}
+	if rep.MaxStall > f.maxStall {
+		t.Errorf("longest stall %v exceeds %v (at %s, fault at %s)", rep.MaxStall, f.maxStall, rep.StallAt.Format("15:04:05.000"), injected.Format("15:04:05.000"))
+	}
+	if rep.MaxPDTGap > f.maxPDTGap+100*time.Millisecond {
+		t.Errorf("largest PDT gap %v exceeds %v", rep.MaxPDTGap, f.maxPDTGap)
+	}
+	if f.leader != "" && h.Mon.Role(f.leader) != "leader" {
+		t.Errorf("%s is %q at the end, want leader", f.leader, h.Mon.Role(f.leader))
+	}
+	if t.Failed() {
+		t.Log(dump())
+	}
+}
+
+// appendFigure adds a line to CHAOS_OUT (make chaos collects them).
+func appendFigure(line string) {
+	p := os.Getenv("CHAOS_OUT")
+	if p == "" {
+		return
+	}
+	_ = os.MkdirAll(filepath.Dir(p), 0o755)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintln(f, line)
+}
