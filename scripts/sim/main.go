@@ -38,6 +38,9 @@ type options struct {
 	asgMax         int
 	noFaults       bool
 	quiet          bool
+	chaos          bool
+	chaosRuns      int
+	chaosMeasured  string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -57,6 +60,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.asgMax, "asg-max", 0, "maximum nodes per zone (0: sized for the load)")
 	fs.BoolVar(&o.noFaults, "no-faults", false, "run without the fault schedule")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
+	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
+	fs.IntVar(&o.chaosRuns, "chaos-runs", 500, "runs per chaos fault")
+	fs.StringVar(&o.chaosMeasured, "chaos-measured", "", "file with `make chaos` CHAOS lines to compare against (CHAOS_OUT or docs/cluster.md)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -70,6 +76,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.chaos {
+		return runChaos(o, stdout)
 	}
 	c, notes, err := scenario(o)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var figureLine = regexp.MustCompile(`^([a-z0-9_]+): (\S+)$`)
@@ -141,5 +142,34 @@ func TestStackRegionsComeFirst(t *testing.T) {
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "mars-north-1") {
 		t.Fatalf("notes %v", notes)
+	}
+}
+
+func TestChaosComparison(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.md")
+	// As docs/cluster.md might quote them, with markdown around.
+	os.WriteFile(good, []byte("| x |\n`CHAOS fault=sigkill-leader stall_s=6.40 media_lost_s=1.20 pdt_gap_s=1.2`\n"+
+		"CHAOS fault=sigkill-standby stall_s=0.90 media_lost_s=0.00\nCHAOS fault=sigkill-leader stall_s=5.90 media_lost_s=1.00\n"), 0o644)
+	m, err := readChaos(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["sigkill-leader"].stall != 6400*time.Millisecond || len(m) != 2 {
+		t.Fatalf("parsed %v", m)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"-chaos", "-chaos-runs", "50", "-chaos-measured", good}, &out, io.Discard); err != nil {
+		t.Fatalf("measurements inside the prediction refused: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "agrees") {
+		t.Fatalf("no verdict:\n%s", out.String())
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("CHAOS fault=sigterm-drain stall_s=9.0 media_lost_s=0.1\n"), 0o644)
+	out.Reset()
+	err = run([]string{"-chaos", "-chaos-runs", "50", "-chaos-measured", bad}, &out, io.Discard)
+	if err == nil || !strings.Contains(out.String(), "DIFFERS") {
+		t.Fatalf("a 9 s drain stall was not flagged: %v\n%s", err, out.String())
 	}
 }

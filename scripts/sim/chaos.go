@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/policies/failover/sim"
+)
+
+// measured is one `make chaos` figure: the line the chaos test writes,
+// "CHAOS fault=<name> stall_s=<s> media_lost_s=<s> ...".
+type measured struct {
+	stall, lost time.Duration
+}
+
+// readChaos collects CHAOS lines from a file (CHAOS_OUT or docs/cluster.md);
+// for a fault measured several times it keeps the worst.
+func readChaos(path string) (map[string]measured, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]measured{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.Index(line, "CHAOS fault=")
+		if i < 0 {
+			continue
+		}
+		fields := map[string]string{}
+		for _, kv := range strings.Fields(line[i+len("CHAOS "):]) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				fields[k] = strings.Trim(v, "`|")
+			}
+		}
+		stall, err1 := strconv.ParseFloat(fields["stall_s"], 64)
+		lost, err2 := strconv.ParseFloat(fields["media_lost_s"], 64)
+		if fields["fault"] == "" || err1 != nil || err2 != nil {
+			continue
+		}
+		m := out[fields["fault"]]
+		m.stall = max(m.stall, time.Duration(stall*float64(time.Second)))
+		m.lost = max(m.lost, time.Duration(lost*float64(time.Second)))
+		out[fields["fault"]] = m
+	}
+	return out, sc.Err()
+}
+
+// Tolerance of the comparison: real processes add scheduling, ffmpeg and
+// HTTP polling delays the model leaves out, so a measurement agrees when
+// it lies within the predicted range widened by this much on each side.
+const (
+	toleranceAbs = time.Second
+	toleranceRel = 0.25
+)
+
+func within(m, lo, hi time.Duration) bool {
+	slack := max(toleranceAbs, time.Duration(float64(hi)*toleranceRel))
+	return m >= lo-slack && m <= hi+slack
+}
+
+// runChaos prints the predictions for the local chaos set-up and, when a
+// measurement file is given, the comparison. It returns an error when a
+// measured figure falls outside the tolerance.
+func runChaos(o options, stdout io.Writer) error {
+	preds, err := sim.PredictChaos(failover.LocalTimings, failover.DirectRouting, o.chaosRuns, o.seed)
+	if err != nil {
+		return err
+	}
+	var meas map[string]measured
+	if o.chaosMeasured != "" {
+		if meas, err = readChaos(o.chaosMeasured); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "Predicted chaos figures: failover.LocalTimings, direct routing, %d runs per fault, seed %d\n", o.chaosRuns, o.seed)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "fault\tstall min s\tmedian s\tmax s\tlost max s\tworst-case stall s\tmeasured stall s\tmeasured lost s\tverdict\t")
+	var bad []string
+	for _, p := range preds {
+		mStall, mLost, verdict := "-", "-", "not measured"
+		if m, ok := meas[p.Case.Name]; ok {
+			mStall, mLost = secs(m.stall), secs(m.lost)
+			verdict = "agrees"
+			if !within(m.stall, p.StallMin, p.StallMax) || !within(m.lost, p.LostMin, p.LostMax) {
+				verdict = "DIFFERS"
+				bad = append(bad, p.Case.Name)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t\n", p.Case.Name, p.StallMin.Seconds(), p.StallMedian.Seconds(),
+			p.StallMax.Seconds(), p.LostMax.Seconds(), p.WorstStall.Seconds(), mStall, mLost, verdict)
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	for _, p := range preds {
+		fmt.Fprintf(stdout, "predicted_%s_stall_seconds_max: %.3f\n", strings.ReplaceAll(p.Case.Name, "-", "_"), p.StallMax.Seconds())
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("measured chaos figures outside the predicted range (±max(%v, %.0f %%)): %v", toleranceAbs, toleranceRel*100, bad)
+	}
+	return nil
+}
