@@ -356,14 +356,15 @@ func (r *Rendition) finishPart() {
 		r.partTargetTicks = (r.partTicks + f - 1) / f * f
 		r.partTarget = ticksToDuration(r.partTargetTicks)
 	}
-	data, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000+uint64(len(seg.parts))), r.partTargetTicks)
+	off := len(seg.fmp4)
+	body, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000+uint64(len(seg.parts))), r.partTargetTicks, seg.fmp4)
 	s.partOpen, s.partStart = true, -1
 	if err != nil {
 		r.onDecodeError(err)
 		return
 	}
-	off := len(seg.fmp4)
-	seg.fmp4 = append(seg.fmp4, data...)
+	seg.fmp4 = body
+	data := body[off:]
 	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent}
 	seg.parts = append(seg.parts, p)
 	// The part shares the segment's bytes: both are immutable.

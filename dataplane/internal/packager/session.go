@@ -302,7 +302,7 @@ func (s *session) lastEnd() int64 {
 
 // marshalPart encodes the open part and empties it. ticks is its duration
 // (of the driving track) in 90 kHz.
-func (s *session) marshalPart(seq uint32, capTicks int64) (data []byte, ticks int64, independent bool, err error) {
+func (s *session) marshalPart(seq uint32, capTicks int64, dst []byte) (out []byte, ticks int64, independent bool, err error) {
 	if v := s.video; v != nil {
 		v.partTicks = 0
 		for _, smp := range v.samples {
@@ -345,7 +345,17 @@ func (s *session) marshalPart(seq uint32, capTicks int64) (data []byte, ticks in
 			ticks = d * 90000 / a.timescale
 		}
 	}
-	var buf seekablebuffer.Buffer
+	// Marshal straight into the free capacity of dst (the segment's
+	// buffer), so the part is written once and never copied.
+	size := 1024
+	for _, t := range p.Tracks {
+		size += 64 + 16*len(t.Samples)
+		for _, smp := range t.Samples {
+			size += len(smp.Payload)
+		}
+	}
+	buf := seekablebuffer.Buffer{Buffer: *bytes.NewBuffer(dst[len(dst):len(dst)])}
+	buf.Grow(size)
 	err = p.Marshal(&buf)
 	if s.video != nil {
 		s.video.samples = nil
@@ -354,5 +364,9 @@ func (s *session) marshalPart(seq uint32, capTicks int64) (data []byte, ticks in
 	if s.audio != nil {
 		s.audio.samples = nil
 	}
-	return buf.Bytes(), ticks, independent, err
+	data := buf.Bytes()
+	if n := len(data); n > 0 && cap(dst)-len(dst) >= n && &dst[:len(dst)+1][len(dst)] == &data[0] {
+		return dst[:len(dst)+n], ticks, independent, err
+	}
+	return append(dst, data...), ticks, independent, err
 }
