@@ -94,8 +94,16 @@ func TestPlotsAreWellFormedSVG(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: not well-formed XML: %v", name, err)
 			}
-			if _, ok := tok.(xml.StartElement); ok {
+			if se, ok := tok.(xml.StartElement); ok {
 				elements++
+				// Browsers refuse a repeated attribute; encoding/xml does not.
+				seen := map[string]bool{}
+				for _, a := range se.Attr {
+					if seen[a.Name.Local] {
+						t.Fatalf("%s: <%s> repeats attribute %s", name, se.Name.Local, a.Name.Local)
+					}
+					seen[a.Name.Local] = true
+				}
 			}
 		}
 		if elements < 20 || !bytes.Contains(b, []byte("<svg")) {

@@ -26,15 +26,15 @@ const (
 	chartW, chartH              = 960, 480
 	padL, padR, padT, padB      = 70, 220, 40, 50
 	plotW, plotH                = chartW - padL - padR, chartH - padT - padB
-	fontAttrs                   = `font-family="sans-serif" font-size="12"`
+	fontAttrs                   = `font-family="sans-serif"` // size: the root's 12 unless a text sets its own
 	axisColor, gridColor, textC = "#333", "#ddd", "#222"
 	markerColor                 = "#c0392b"
-	svgHeader                   = `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">` + "\n"
+	svgHeader                   = `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-size="12">` + "\n"
 	backgroundRect              = `<rect width="100%" height="100%" fill="white"/>` + "\n"
 	titleFmt                    = `<text x="%d" y="24" %s font-size="15" font-weight="bold" fill="%s">%s</text>` + "\n"
 	legendRowHeight             = 16
 	legendX                     = chartW - padR + 16
-	ticks                       = 6
+	ticks                       = 5
 	markerLabelEvery            = 14
 )
 
@@ -54,7 +54,7 @@ func niceMax(v float64) float64 {
 }
 
 func num(v float64) string {
-	if v == math.Trunc(v) {
+	if v == math.Trunc(v) || math.Abs(v) >= 100 {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.2g", v)
