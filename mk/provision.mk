@@ -5,6 +5,9 @@ STACK ?= global
 # The policy pack joins every preview once it exists (policies/pack).
 POLICY_PACK ?= $(if $(wildcard policies/pack/PulumiPolicy.yaml),policies/pack,)
 
+TEST_TARGETS  += test-provision
+BENCH_TARGETS += bench-provision
+
 .PHONY: provision-tools preview test-provision bench-provision
 
 # bin/pulumi-resource-aws (stand-in provider) and bin/zonecast-preview.
@@ -14,9 +17,9 @@ provision-tools: pulumi-cli
 
 build: provision-tools
 
-# make preview STACK=<global|eu-west-1|us-east-1|ap-southeast-1|dev> [POLICY_PACK=path]
+# make preview STACK=<global|eu-west-1|us-east-1|ap-southeast-1|dev> [POLICY_PACK=path] [PREVIEW_FLAGS="-config k=v -v"]
 preview: provision-tools $(if $(POLICY_PACK),policy,)
-	$(BIN)/zonecast-preview -stack $(STACK) $(if $(POLICY_PACK),-policy-pack $(POLICY_PACK),)
+	$(BIN)/zonecast-preview -stack $(STACK) $(if $(POLICY_PACK),-policy-pack $(POLICY_PACK),) $(PREVIEW_FLAGS)
 
 test-provision: provision-tools
 	$(GO) vet $(PROVISION_PKGS)

@@ -111,6 +111,8 @@ type Result struct {
 	Stack      string
 	Resources  []Resource
 	Violations []Violation
+	// Warnings are the engine's and the program's warnings.
+	Warnings []string
 	// StdOut and StdErr are the engine's outputs.
 	StdOut, StdErr string
 }
@@ -321,7 +323,6 @@ func (h *harness) preview(ctx context.Context, st auto.Stack) (*Result, error) {
 	popts := []optpreview.Option{
 		optpreview.EventStreams(ch),
 		optpreview.ProgressStreams(h.opts.Progress),
-		optpreview.Diff(),
 	}
 	var packs []string
 	for _, p := range h.opts.PolicyPacks {
@@ -378,6 +379,13 @@ func collect(res *Result, ev apitype.EngineEvent) {
 			r.Inputs = readable(md.New.Inputs).(map[string]any)
 		}
 		res.Resources = append(res.Resources, r)
+	case ev.DiagnosticEvent != nil && ev.DiagnosticEvent.Severity == "warning":
+		d := ev.DiagnosticEvent
+		msg := strings.TrimSpace(d.Message)
+		if d.URN != "" {
+			msg = resource.URN(d.URN).Name() + ": " + msg
+		}
+		res.Warnings = append(res.Warnings, msg)
 	case ev.PolicyEvent != nil:
 		p := ev.PolicyEvent
 		res.Violations = append(res.Violations, Violation{

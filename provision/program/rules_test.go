@@ -161,3 +161,40 @@ func setIn(rs []rules.Resource, typ, name, obj, key string, v resource.PropertyV
 	}
 	return rs
 }
+
+// TestPreviewLetsThePackJudge: in a preview (dry run) the program lets
+// below-policy settings through with a warning and the pack's rules refuse
+// them; an update refuses them itself.
+func TestPreviewLetsThePackJudge(t *testing.T) {
+	tests := []struct {
+		name     string
+		override map[string]string
+		policy   string
+	}{
+		{"one node per zone", map[string]string{"zonecast:minNodesPerZone": "1"}, "asg-min-size"},
+		{"CPU instances", map[string]string{"zonecast:instanceType": "c7i.8xlarge"}, "gpu-video-encoder"},
+		{"one zone", map[string]string{"zonecast:availabilityZones": `["eu-west-1a"]`}, "region-two-zones"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := runStack(t, "eu-west-1", tt.override); err == nil {
+				t.Fatal("an update accepted the below-policy setting")
+			}
+			t.Setenv("PULUMI_DRY_RUN", "true")
+			m, err := runStack(t, "eu-west-1", tt.override)
+			if err != nil {
+				t.Fatalf("preview refused before the pack could judge: %v", err)
+			}
+			c := rules.DefaultConfig()
+			c.DefaultRegion = "eu-west-1"
+			vs := rules.MandatoryOnly(rules.Check(ruleResources(m, "eu-west-1"), c))
+			var names []string
+			for _, v := range vs {
+				names = append(names, v.Policy)
+			}
+			if !strings.Contains(strings.Join(names, " "), tt.policy) {
+				t.Errorf("mandatory violations %v lack %s", names, tt.policy)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/policies/ports"
+	"github.com/zonecast/zonecast/provision/internal/policygate"
 )
 
 // Type is the component's Pulumi type token.
@@ -51,11 +52,21 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		r := failover.DefaultRedundancy
 		args.Redundancy = &r
 	}
-	if args.Redundancy.RedisPerZone < 2 {
-		return nil, fmt.Errorf("redis %s: policy asks for %d nodes; automatic failover needs a replica", name, args.Redundancy.RedisPerZone)
+	if args.Redundancy.RedisPerZone < 1 {
+		return nil, fmt.Errorf("redis %s: policy asks for %d nodes", name, args.Redundancy.RedisPerZone)
 	}
-	if len(args.AvailabilityZones) != 2 || args.AvailabilityZones[0] == args.AvailabilityZones[1] {
+	if len(args.AvailabilityZones) != 2 {
 		return nil, fmt.Errorf("redis %s: want the zone's AZ and its twin's, got %q", name, args.AvailabilityZones)
+	}
+	var violation error
+	switch {
+	case args.Redundancy.RedisPerZone < 2:
+		violation = fmt.Errorf("redis %s: policy asks for %d nodes; automatic failover needs a replica", name, args.Redundancy.RedisPerZone)
+	case args.AvailabilityZones[0] == args.AvailabilityZones[1]:
+		violation = fmt.Errorf("redis %s: primary and replica both in %s; the replica belongs in the twin zone", name, args.AvailabilityZones[0])
+	}
+	if err := policygate.Check(ctx, violation); err != nil {
+		return nil, err
 	}
 	if args.AuthToken == nil || args.NodeType == "" {
 		return nil, fmt.Errorf("redis %s: auth token and node type are required", name)

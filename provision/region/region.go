@@ -14,6 +14,7 @@ import (
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/provision/instancerole"
+	"github.com/zonecast/zonecast/provision/internal/policygate"
 	"github.com/zonecast/zonecast/provision/redis"
 	"github.com/zonecast/zonecast/provision/zone"
 )
@@ -80,6 +81,18 @@ func (a *Args) defaults() error {
 	if err := a.Timings.Validate(); err != nil {
 		return fmt.Errorf("region %s: failover timings: %w", a.Region, err)
 	}
+	if len(a.AvailabilityZones) == 0 || len(a.AvailabilityZones) > len(zoneKeyLetters) {
+		return fmt.Errorf("region %s: %d availability zones", a.Region, len(a.AvailabilityZones))
+	}
+	if a.Listeners.SRT == nil || a.Listeners.HTTPS == nil || a.Listeners.HTTP3 == nil {
+		return fmt.Errorf("region %s: the global stack's listener ARNs are required", a.Region)
+	}
+	return nil
+}
+
+// policyViolation reports what breaks the redundancy policy (see
+// provision/internal/policygate).
+func (a *Args) policyViolation() error {
 	if len(a.AvailabilityZones) != a.Redundancy.ZonesPerRegion {
 		return fmt.Errorf("region %s: %d availability zones %q, the policy asks for %d",
 			a.Region, len(a.AvailabilityZones), a.AvailabilityZones, a.Redundancy.ZonesPerRegion)
@@ -90,9 +103,6 @@ func (a *Args) defaults() error {
 			return fmt.Errorf("region %s: availability zone %s used twice; twin zones must not share a zone", a.Region, az)
 		}
 		seen[az] = true
-	}
-	if a.Listeners.SRT == nil || a.Listeners.HTTPS == nil || a.Listeners.HTTP3 == nil {
-		return fmt.Errorf("region %s: the global stack's listener ARNs are required", a.Region)
 	}
 	return nil
 }
@@ -108,6 +118,9 @@ func ConfigParameter(stack, key string) string {
 // New creates the region.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Region, error) {
 	if err := args.defaults(); err != nil {
+		return nil, err
+	}
+	if err := policygate.Check(ctx, args.policyViolation()); err != nil {
 		return nil, err
 	}
 	r := &Region{}

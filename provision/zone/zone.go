@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/internal/policygate"
 )
 
 // Type is the component's Pulumi type token.
@@ -76,12 +77,8 @@ func (a *Args) validate(name string) error {
 		a.Provisioning = &p
 	}
 	switch {
-	case a.Region == "" || a.Stack == "" || a.Key == "" || a.AvailabilityZone == "":
-		return fmt.Errorf("zone %s: region, stack, key and availability zone are required", name)
-	case !failover.HasHardwareEncoder(a.InstanceType):
-		return fmt.Errorf("zone %s: instance type %q has no NVENC encoder (families: g4dn, g5, g6, g6e)", name, a.InstanceType)
-	case a.MinSize < a.Redundancy.MinNodesPerZone:
-		return fmt.Errorf("zone %s: minimum size %d below the policy's %d nodes per zone", name, a.MinSize, a.Redundancy.MinNodesPerZone)
+	case a.Region == "" || a.Stack == "" || a.Key == "" || a.AvailabilityZone == "" || a.InstanceType == "":
+		return fmt.Errorf("zone %s: region, stack, key, availability zone and instance type are required", name)
 	case a.MaxSize < a.MinSize:
 		return fmt.Errorf("zone %s: maximum size %d below minimum %d", name, a.MaxSize, a.MinSize)
 	case a.AutoScalingGroupName == "" || a.ConfigParameter == "":
@@ -92,12 +89,27 @@ func (a *Args) validate(name string) error {
 	return a.Edge.validate()
 }
 
+// policyViolation reports what breaks the redundancy policy (see
+// provision/internal/policygate).
+func (a *Args) policyViolation(name string) error {
+	switch {
+	case !failover.HasHardwareEncoder(a.InstanceType):
+		return fmt.Errorf("zone %s: instance type %q has no NVENC encoder (families: g4dn, g5, g6, g6e)", name, a.InstanceType)
+	case a.MinSize < a.Redundancy.MinNodesPerZone:
+		return fmt.Errorf("zone %s: minimum size %d below the policy's %d nodes per zone", name, a.MinSize, a.Redundancy.MinNodesPerZone)
+	}
+	return nil
+}
+
 // LoadDimension is the value of the load metric's dimension for this zone.
 func (a *Args) LoadDimension() string { return a.Region + "/" + a.Key }
 
 // New creates the zone.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Zone, error) {
 	if err := args.validate(name); err != nil {
+		return nil, err
+	}
+	if err := policygate.Check(ctx, args.policyViolation(name)); err != nil {
 		return nil, err
 	}
 	z := &Zone{}

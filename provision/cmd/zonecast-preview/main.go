@@ -3,7 +3,7 @@
 // the real Pulumi engine (see provision/preview). It exits non-zero, showing
 // the violations, when a policy pack refuses the stack.
 //
-//	zonecast-preview -stack eu-west-1 [-policy-pack policies/pack] [-v]
+//	zonecast-preview -stack eu-west-1 [-policy-pack policies/pack] [-config key=value] [-v]
 package main
 
 import (
@@ -31,6 +31,7 @@ func main() {
 		opts    preview.Options
 		packs   multiFlag
 		configs multiFlag
+		sets    multiFlag
 		verbose = fs.Bool("v", false, "also print each resource's key inputs and the engine's progress")
 		timeout = fs.Duration("timeout", 10*time.Minute, "give up after this long")
 	)
@@ -38,8 +39,20 @@ func main() {
 	fs.StringVar(&opts.Root, "root", "", "repository root (default: found from the working directory)")
 	fs.Var(&packs, "policy-pack", "policy pack directory or executable (repeatable)")
 	fs.Var(&configs, "policy-pack-config", "policy pack config file (repeatable)")
+	fs.Var(&sets, "config", "override a stack setting for this preview, key=value (repeatable), e.g. zonecast:minNodesPerZone=1")
 	_ = fs.Parse(os.Args[1:])
 	opts.PolicyPacks, opts.PolicyPackConfigs = packs, configs
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			fmt.Fprintf(os.Stderr, "zonecast-preview: -config %q is not key=value\n", kv)
+			os.Exit(2)
+		}
+		if opts.Config == nil {
+			opts.Config = map[string]string{}
+		}
+		opts.Config[k] = v
+	}
 	if *verbose {
 		opts.Progress = os.Stderr
 	}
@@ -48,22 +61,39 @@ func main() {
 
 	start := time.Now()
 	res, err := preview.Run(ctx, opts)
-	if res != nil {
+	// Resource lines only for a preview that ran to its end (a program error
+	// leaves a partial list).
+	if res != nil && (err == nil || len(res.Violations) > 0) {
 		for _, r := range res.Resources {
 			fmt.Println(r.Line())
 			if *verbose {
 				printInputs(os.Stdout, r.Inputs)
 			}
 		}
+	}
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
 		for _, v := range res.Violations {
 			fmt.Fprintln(os.Stderr, v)
 		}
 	}
 	if err != nil {
-		if res != nil && res.StdErr != "" {
-			fmt.Fprintln(os.Stderr, strings.TrimSpace(res.StdErr))
+		mandatory := 0
+		if res != nil {
+			for _, v := range res.Violations {
+				if v.Level == "mandatory" {
+					mandatory++
+				}
+			}
 		}
-		fmt.Fprintln(os.Stderr, "zonecast-preview:", err)
+		if mandatory > 0 {
+			fmt.Fprintf(os.Stderr, "zonecast-preview: stack %s refused by the policy pack: %d mandatory violation(s) above\n", opts.Stack, mandatory)
+		} else {
+			// The engine's own error (it carries the program's message).
+			fmt.Fprintln(os.Stderr, "zonecast-preview:", err)
+		}
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "zonecast-preview: stack %s: %d resources to create, %d policy diagnostics, %.1fs\n",

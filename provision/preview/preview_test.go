@@ -1,0 +1,211 @@
+package preview
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/program"
+)
+
+// root finds the repository and fails loudly, with the fix, when the CLI or
+// the stand-in provider has not been built.
+func root(t testing.TB) string {
+	t.Helper()
+	r, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTools(r); err != nil {
+		t.Fatalf("the end-to-end preview needs the real Pulumi engine: %v", err)
+	}
+	return r
+}
+
+func run(t *testing.T, opts Options) (*Result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	res, err := Run(ctx, opts)
+	t.Logf("preview of %s: %v", opts.Stack, time.Since(start).Round(time.Millisecond))
+	return res, err
+}
+
+func TestPreviewGlobalThroughTheEngine(t *testing.T) {
+	res, err := run(t, Options{Root: root(t), Stack: "global"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"aws:cloudfront/cachePolicy:CachePolicy cache-playlists",
+		"aws:cloudfront/cachePolicy:CachePolicy cache-segments",
+		"aws:cloudfront/distribution:Distribution cdn",
+		"aws:globalaccelerator/accelerator:Accelerator accelerator",
+		"aws:globalaccelerator/listener:Listener listener-http3",
+		"aws:globalaccelerator/listener:Listener listener-https",
+		"aws:globalaccelerator/listener:Listener listener-srt",
+		"pulumi:providers:aws default_6_83_4",
+		"pulumi:pulumi:Stack zonecast-global",
+		"zonecast:provision:Global global",
+	}
+	if got := res.Lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("preview lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The engine's checked inputs carry the policy's values.
+	for _, r := range res.Resources {
+		if r.Name == "listener-srt" && (r.Inputs["clientAffinity"] != "SOURCE_IP" || r.Inputs["protocol"] != "UDP") {
+			t.Errorf("SRT listener inputs %v", r.Inputs)
+		}
+	}
+}
+
+func TestPreviewRegionThroughTheEngine(t *testing.T) {
+	res, err := run(t, Options{Root: root(t), Stack: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := "\n" + strings.Join(res.Lines(), "\n") + "\n"
+	for _, z := range []string{"a", "b"} {
+		for _, want := range []string{
+			"aws:autoscaling/group:Group zone-" + z + "-edges",
+			"aws:autoscaling/policy:Policy zone-" + z + "-load",
+			"aws:ec2/launchTemplate:LaunchTemplate zone-" + z + "-launch-template",
+			"aws:lb/loadBalancer:LoadBalancer zone-" + z + "-nlb",
+			"aws:lb/targetGroup:TargetGroup zone-" + z + "-srt",
+			"aws:lb/targetGroup:TargetGroup zone-" + z + "-https",
+			"aws:elasticache/replicationGroup:ReplicationGroup zone-" + z + "-redis",
+			"aws:ssm/parameter:Parameter zone-" + z + "-edge-config",
+			"aws:ec2/subnet:Subnet private-" + z,
+			"aws:ec2/natGateway:NatGateway nat-" + z,
+		} {
+			if !strings.Contains(lines, "\n"+want+"\n") {
+				t.Errorf("preview lacks %q", want)
+			}
+		}
+	}
+	for _, l := range []string{"srt", "https", "http3"} {
+		if !strings.Contains(lines, "\naws:globalaccelerator/endpointGroup:EndpointGroup endpoints-"+l+"\n") {
+			t.Errorf("preview lacks the %s endpoint group", l)
+		}
+	}
+	if strings.Contains(lines, "Accelerator accelerator") {
+		t.Error("a regional stack creates an accelerator")
+	}
+	if n := len(res.Resources); n != 55 {
+		t.Errorf("%d resources, want 55:%s", n, lines)
+	}
+	// Unknown until apply, but the ARNs from the global stack are known.
+	for _, r := range res.Resources {
+		if r.Type == "aws:globalaccelerator/endpointGroup:EndpointGroup" {
+			if arn, _ := r.Inputs["listenerArn"].(string); !strings.HasPrefix(arn, "arn:aws:globalaccelerator:") {
+				t.Errorf("%s listener %v: the StackReference did not resolve", r.Name, r.Inputs["listenerArn"])
+			}
+		}
+		if r.Type == "aws:autoscaling/group:Group" {
+			if min, _ := r.Inputs["minSize"].(float64); int(min) < failover.DefaultRedundancy.MinNodesPerZone {
+				t.Errorf("%s minSize %v", r.Name, r.Inputs["minSize"])
+			}
+		}
+	}
+}
+
+// policyPack is the PACK area's pack, which must have been built.
+func policyPack(t *testing.T, root string) string {
+	t.Helper()
+	pack := filepath.Join(root, "policies", "pack")
+	if _, err := os.Stat(filepath.Join(pack, "PulumiPolicy.yaml")); err != nil {
+		t.Fatalf("policy pack missing at %s: %v", pack, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "bin", "pulumi-analyzer-policy-zonecast")); err != nil {
+		t.Fatalf("the policy pack's plugin is not built: run `make policy` (%v)", err)
+	}
+	return pack
+}
+
+func TestShippedRegionPassesThePolicyPack(t *testing.T) {
+	r := root(t)
+	res, err := run(t, Options{Root: r, Stack: "dev", PolicyPacks: []string{policyPack(t, r)}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.StdOut)
+	}
+	for _, v := range res.Violations {
+		t.Logf("%s", v)
+	}
+	if len(res.Resources) != 55 {
+		t.Errorf("%d resources", len(res.Resources))
+	}
+}
+
+// TestPolicyPackRefusesBrokenRedis edits the program the way a careless
+// change would (Redis without automatic failover) and expects the engine to
+// refuse the preview with the pack's mandatory violation.
+func TestPolicyPackRefusesBrokenRedis(t *testing.T) {
+	r := root(t)
+	broken := func(ctx *pulumi.Context) error {
+		err := ctx.RegisterResourceTransform(func(_ context.Context, a *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+			if a.Type != "aws:elasticache/replicationGroup:ReplicationGroup" {
+				return nil
+			}
+			a.Props["automaticFailoverEnabled"] = pulumi.Bool(false)
+			return &pulumi.ResourceTransformResult{Props: a.Props, Opts: a.Opts}
+		})
+		if err != nil {
+			return err
+		}
+		return program.Run(ctx)
+	}
+	res, err := run(t, Options{Root: r, Stack: "eu-west-1", Program: broken, PolicyPacks: []string{policyPack(t, r)}})
+	if err == nil {
+		t.Fatal("the preview of a region whose Redis cannot fail over succeeded")
+	}
+	found := false
+	for _, v := range res.Violations {
+		found = found || (v.Level == "mandatory" && strings.Contains(v.URN, "zone-a-redis"))
+	}
+	if !found {
+		t.Errorf("no mandatory violation naming zone-a-redis; violations %v, error %v", res.Violations, err)
+	}
+}
+
+func TestPreviewErrors(t *testing.T) {
+	r := root(t)
+	if _, err := run(t, Options{Root: r, Stack: "no-such-stack"}); err == nil || !strings.Contains(err.Error(), "no settings file") {
+		t.Errorf("unknown stack: %v", err)
+	}
+	// A setting the program cannot build fails the preview with its message.
+	_, err := run(t, Options{Root: r, Stack: "dev", Config: map[string]string{"zonecast:vpcCidr": "10.49.0.0/33"}})
+	if err == nil || !strings.Contains(err.Error(), "CIDR") {
+		t.Errorf("bad VPC range: %v", err)
+	}
+	// A below-policy setting is previewed with a warning (the pack judges it).
+	res, err := run(t, Options{Root: r, Stack: "dev", Config: map[string]string{"zonecast:instanceType": "c7i.4xlarge"}})
+	if err != nil || !strings.Contains(strings.Join(res.Warnings, "\n"), "NVENC") {
+		t.Errorf("CPU instance type without the pack: %v; warnings lack NVENC: %q", err, res.Warnings)
+	}
+}
+
+// TestPolicyPackRefusesBelowPolicySetting is the `make preview` refusal
+// path: a stack setting below the redundancy policy passes the program in a
+// preview (with a warning) and the pack refuses it.
+func TestPolicyPackRefusesBelowPolicySetting(t *testing.T) {
+	r := root(t)
+	res, err := run(t, Options{Root: r, Stack: "dev", Config: map[string]string{"zonecast:minNodesPerZone": "1"},
+		PolicyPacks: []string{policyPack(t, r)}})
+	if err == nil {
+		t.Fatal("a zone of one node passed the policy pack")
+	}
+	found := false
+	for _, v := range res.Violations {
+		found = found || (v.Level == "mandatory" && v.Policy == "asg-min-size" && strings.Contains(v.URN, "zone-a-edges"))
+	}
+	if !found {
+		t.Errorf("no mandatory asg-min-size violation naming zone-a-edges: %v (%v)", res.Violations, err)
+	}
+}
