@@ -41,6 +41,8 @@ type options struct {
 	chaos          bool
 	chaosRuns      int
 	chaosMeasured  string
+	worstCase      bool
+	outage         time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -61,6 +63,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noFaults, "no-faults", false, "run without the fault schedule")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
+	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")
+	fs.DurationVar(&o.outage, "outage", 10*time.Second, "with -worst-case: how long a freeze, partition or Redis outage lasts")
 	fs.IntVar(&o.chaosRuns, "chaos-runs", 500, "runs per chaos fault")
 	fs.StringVar(&o.chaosMeasured, "chaos-measured", "", "file with `make chaos` CHAOS lines to compare against (CHAOS_OUT or docs/cluster.md)")
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.chaos {
 		return runChaos(o, stdout)
+	}
+	if o.worstCase {
+		printWorstCase(stdout, o.outage)
+		return nil
 	}
 	c, notes, err := scenario(o)
 	if err != nil {

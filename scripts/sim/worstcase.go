@@ -1,0 +1,30 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// printWorstCase writes failover.WorstCaseVia as markdown tables: the
+// production timings behind AWS's load balancers, and the local set-up's.
+func printWorstCase(w io.Writer, outage time.Duration) {
+	for _, env := range []struct {
+		title string
+		t     failover.Timings
+		r     failover.Routing
+	}{
+		{"DefaultTimings behind NLB + Global Accelerator", failover.DefaultTimings, failover.DefaultTimings.AWSRouting()},
+		{"LocalTimings, direct routing (make chaos)", failover.LocalTimings, failover.DirectRouting},
+	} {
+		fmt.Fprintf(w, "\n%s (timed faults last %v):\n\n", env.title, outage)
+		fmt.Fprintln(w, "| fault | detected after s | worst stall s | worst media lost s | stall with backup encoder s | without standby s |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+		for _, b := range failover.WorstCaseVia(env.t, outage, env.r) {
+			fmt.Fprintf(w, "| %v | %.1f | %.1f | %.1f | %.1f | %.1f |\n", b.Fault, b.Detection.Seconds(), b.Stall.Seconds(),
+				b.MediaLost.Seconds(), b.RedundantStall.Seconds(), b.Unprotected.Seconds())
+		}
+	}
+}
