@@ -150,3 +150,21 @@ func TestFaultNames(t *testing.T) {
 		t.Fatal("unknown fault accepted")
 	}
 }
+
+// TestLocalTimings pins what the local chaos set-up runs with, and the one
+// rule it breaks (reported to the cluster area: 1 s segments with the
+// default 1 s relay timeout).
+func TestLocalTimings(t *testing.T) {
+	lt := LocalTimings
+	if lt.SegmentDuration != time.Second || lt.SRTPeerIdleTimeout != time.Second || lt.BroadcasterRetry != 100*time.Millisecond {
+		t.Fatalf("local timings %+v", lt)
+	}
+	err := lt.Validate()
+	if err == nil || !strings.Contains(err.Error(), "relay timeout") || strings.Count(err.Error(), "\n") != 0 {
+		t.Fatalf("want exactly the relay-timeout rule broken, got %v", err)
+	}
+	lt.RelayTimeout = 800 * time.Millisecond
+	if err := lt.Validate(); err != nil {
+		t.Fatalf("with an 800 ms relay timeout: %v", err)
+	}
+}
