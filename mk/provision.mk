@@ -11,17 +11,20 @@ BENCH_TARGETS += bench-provision
 .PHONY: provision-tools preview test-provision bench-provision
 
 # bin/pulumi-resource-aws (stand-in provider) and bin/zonecast-preview.
+# Quiet, so that `make preview`'s standard output is only the resource lines.
 provision-tools: pulumi-cli
-	$(GO) build -o $(BIN)/pulumi-resource-aws ./provision/internal/fakeaws/cmd/pulumi-resource-aws
-	$(GO) build -o $(BIN)/zonecast-preview ./provision/cmd/zonecast-preview
+	@$(GO) build -o $(BIN)/pulumi-resource-aws ./provision/internal/fakeaws/cmd/pulumi-resource-aws
+	@$(GO) build -o $(BIN)/zonecast-preview ./provision/cmd/zonecast-preview
 
 build: provision-tools
 
 # make preview STACK=<global|eu-west-1|us-east-1|ap-southeast-1|dev> [POLICY_PACK=path] [PREVIEW_FLAGS="-config k=v -v"]
-preview: provision-tools $(if $(POLICY_PACK),policy,)
-	$(BIN)/zonecast-preview -stack $(STACK) $(if $(POLICY_PACK),-policy-pack $(POLICY_PACK),) $(PREVIEW_FLAGS)
+preview: provision-tools
+	@$(if $(POLICY_PACK),$(MAKE) --no-print-directory -s policy >&2,true)
+	@$(BIN)/zonecast-preview -stack $(STACK) $(if $(POLICY_PACK),-policy-pack $(POLICY_PACK),) $(PREVIEW_FLAGS)
 
 test-provision: provision-tools
+	@$(if $(POLICY_PACK),$(MAKE) --no-print-directory -s policy,true)
 	$(GO) vet $(PROVISION_PKGS)
 	$(GO) test -count=1 -timeout 20m $(PROVISION_PKGS)
 

@@ -8,6 +8,6 @@ pulumi-cli: $(BIN)/pulumi
 
 $(BIN)/pulumi: tools/pulumi/go.mod tools/pulumi/go.sum tools/pulumi/tools.go
 	@mkdir -p $(BIN)
-	@echo "building the Pulumi CLI (v3.259.0) into $@: 5–12 minutes on a cold cache"
-	cd tools/pulumi && $(GO) build -o $@ github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+	@echo "building the Pulumi CLI (v3.259.0) into $@: 5–12 minutes on a cold cache" >&2
+	@cd tools/pulumi && $(GO) build -o $@ github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 	@touch $@
