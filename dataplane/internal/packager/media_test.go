@@ -38,6 +38,7 @@ type tsSpec struct {
 	gop      int     // keyframe interval in frames (1 s at 30 fps = 30)
 	fps      int
 	noAudio  bool
+	noVideo  bool
 	bframes  bool
 	audioEnc string // "aac" (default) or "libopus"
 }
@@ -61,21 +62,26 @@ func makeTS(t testing.TB, dir string, s tsSpec) string {
 	if s.audioEnc == "" {
 		s.audioEnc = "aac"
 	}
-	out := filepath.Join(dir, strings.ReplaceAll(s.video+"-"+s.size+"-"+strconv.FormatFloat(s.offset, 'f', 0, 64), "x", "_")+".ts")
-	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=" + s.size + ":rate=" + strconv.Itoa(s.fps)}
+	out := filepath.Join(dir, fmt.Sprintf("%s-%s-%.0f-%v-%v-%s.ts", s.video, s.size, s.offset, s.noVideo, s.noAudio, s.audioEnc))
+	args := []string{"-hide_banner", "-loglevel", "error", "-y"}
+	if !s.noVideo {
+		args = append(args, "-f", "lavfi", "-i", "testsrc2=size="+s.size+":rate="+strconv.Itoa(s.fps))
+	}
 	if !s.noAudio {
 		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000")
 	}
-	args = append(args, "-t", strconv.FormatFloat(s.seconds, 'f', 3, 64),
-		"-c:v", s.video, "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.gop), "-keyint_min", strconv.Itoa(s.gop), "-sc_threshold", "0")
-	switch s.video {
-	case "libx264":
+	args = append(args, "-t", strconv.FormatFloat(s.seconds, 'f', 3, 64))
+	if !s.noVideo {
+		args = append(args, "-c:v", s.video, "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.gop), "-keyint_min", strconv.Itoa(s.gop), "-sc_threshold", "0")
+	}
+	switch {
+	case s.noVideo:
+	case s.video == "libx264":
 		args = append(args, "-preset", "veryfast")
 		if !s.bframes {
 			args = append(args, "-bf", "0")
 		}
-	case "libx265":
+	case s.video == "libx265":
 		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error:scenecut=0:open-gop=0")
 	}
 	if !s.noAudio {

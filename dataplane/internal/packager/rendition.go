@@ -194,10 +194,10 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 		}
 	}
 	s := r.sess
-	switch au.Track {
-	case s.video.src:
+	switch {
+	case s.video != nil && au.Track == s.video.src:
 		r.onVideo(au)
-	case s.audioSrc():
+	case s.audio != nil && au.Track == s.audio.src:
 		if s.video != nil && r.cur == nil {
 			return // audio before the first keyframe: nothing to attach it to
 		}
@@ -277,23 +277,33 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 	}
 }
 
-// onDriverAudio segments an audio-only input: every frame is a keyframe.
+// onDriverAudio segments an audio-only input: every frame is a keyframe,
+// and a PES holding several frames is split across parts as needed.
 func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 	s := r.sess
-	if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, au.RawDTS, r.segTicks) {
-		r.finishSegment(au.DTS)
-		r.startSegment(au)
-	}
-	r.prevKeyRaw, r.havePrevKey = au.RawDTS, true
-	if s.partStart < 0 {
-		s.partStart = au.DTS
-	}
-	if err := s.addAudio(au); err != nil {
-		r.onDecodeError(err)
-		return
-	}
-	if partDue(s.partStart, au.DTS, s.audioTicks(au), r.partTicks) {
-		r.finishPart()
+	var off int64 // 90 kHz ticks from the PES timestamp
+	for _, frame := range au.Frames {
+		f := &mpegts.AccessUnit{
+			Track: au.Track, PTS: au.PTS + off, DTS: au.DTS + off,
+			RawDTS: (au.RawDTS + off) & (1<<33 - 1), Frames: [][]byte{frame},
+		}
+		dur := s.audioTicks(f)
+		off += dur
+		if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, f.RawDTS, r.segTicks) {
+			r.finishSegment(f.DTS)
+			r.startSegment(f)
+		}
+		r.prevKeyRaw, r.havePrevKey = f.RawDTS, true
+		if s.partStart < 0 {
+			s.partStart = f.DTS
+		}
+		if err := s.addAudio(f); err != nil {
+			r.onDecodeError(err)
+			return
+		}
+		if partDue(s.partStart, f.DTS, dur, r.partTicks) {
+			r.finishPart()
+		}
 	}
 }
 

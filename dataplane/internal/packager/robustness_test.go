@@ -116,3 +116,39 @@ func TestCorruptInput(t *testing.T) {
 		t.Error("segments out of random bytes")
 	}
 }
+
+// An audio-only input (radio) is segmented on its own timestamps: every
+// frame can start a segment.
+func TestAudioOnly(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, noVideo: true}))
+	s, srv := newTestStream(t, Config{})
+	r := s.Rendition("source")
+	feed(t, r, data)
+	r.Discontinuity()
+	m := checkMediaPlaylist(t, mustGet(t, srv, "source/index.m3u8"), true)
+	if len(m.Segments) < 3 {
+		t.Fatalf("%d segments from 7 s of audio", len(m.Segments))
+	}
+	mv := string(mustGet(t, srv, "index.m3u8"))
+	if !strings.Contains(mv, `CODECS="mp4a.40.2"`) || strings.Contains(mv, "RESOLUTION") {
+		t.Errorf("audio-only multivariant:\n%s", mv)
+	}
+	seg := m.Segments[1]
+	pr := probe(t, writeTemp(t, dir, "a.mp4", mustGet(t, srv, "source/"+m.Map.URI), mustGet(t, srv, "source/"+seg.URI)))
+	if len(pr.Streams) != 1 || pr.Streams[0].CodecName != "aac" {
+		t.Errorf("audio segment streams %+v", pr.Streams)
+	}
+	var audioDur float64
+	for _, p := range pr.Packets {
+		var d float64
+		fmtSscan(p.Duration, &d)
+		audioDur += d
+	}
+	if diff := audioDur - seg.Duration.Seconds(); diff > 0.03 || diff < -0.03 {
+		t.Errorf("%s holds %.3f s of audio, EXTINF %.3f", seg.URI, audioDur, seg.Duration.Seconds())
+	}
+	if c := get(t, srv, "source/seg1.ts"); c.status != 200 || c.header.Get("Content-Type") != "video/mp2t" {
+		t.Errorf("classic audio segment: %d", c.status)
+	}
+}
