@@ -133,7 +133,11 @@ func (r *Rendition) close() {
 	for _, s := range append(append(r.evicted, r.segs...), r.cur) {
 		if s != nil {
 			names = append(names, r.segmentObjects(s)...)
+			names = append(names, r.name+"/"+s.initName)
 		}
+	}
+	if r.curInit != "" {
+		names = append(names, r.name+"/"+r.curInit)
 	}
 	r.stream.store.Delete(names...)
 	r.segs, r.evicted, r.cur = nil, nil, nil

@@ -67,6 +67,11 @@ func (s *Stream) Rendition(name string) *Rendition {
 	defer s.mu.Unlock()
 	if r = s.renditions[name]; r == nil {
 		r = newRendition(s, name)
+		if s.closed {
+			// Too late to publish: a closed rendition refuses WriteTS.
+			r.closed = true
+			return r
+		}
 		s.renditions[name] = r
 	}
 	return r
