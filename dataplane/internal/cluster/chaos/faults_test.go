@@ -23,6 +23,7 @@ type fault struct {
 	maxStall  time.Duration
 	maxPDTGap time.Duration
 	leader    string // expected leader at the end ("" = any)
+	netns     bool   // a1 runs in a network namespace (partitions)
 }
 
 var tm = failover.DefaultTimings
@@ -88,6 +89,36 @@ func faults() []fault {
 			},
 			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
 		},
+		{
+			name:  "partition-leader-from-redis",
+			netns: true,
+			inject: func(t *testing.T, h *Harness) {
+				if err := h.Netns.CutRedis(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(tm.LeaseTTL + 4*time.Second)
+				if err := h.Netns.Heal(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			// a1 still ingests and relays; b1 confirms Redis is fine, so a1
+			// steps down at its deadline and b1, fed by a1's relay, leads.
+			observe: 8 * time.Second, maxStall: 2 * segment, maxPDTGap: 0, leader: "b1",
+		},
+		{
+			name:  "partition-leader-full",
+			netns: true,
+			inject: func(t *testing.T, h *Harness) {
+				if err := h.Netns.Cut(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(tm.LeaseTTL + 4*time.Second)
+				if err := h.Netns.Heal(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			observe: 8 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
+		},
 	}
 }
 
@@ -95,7 +126,7 @@ func faults() []fault {
 func TestFaults(t *testing.T) {
 	only := os.Getenv("CHAOS_ONLY")
 	for _, f := range faults() {
-		if only != "" && !strings.Contains(only, f.name) {
+		if only != "" && !matchesAny(f.name, strings.Split(only, ",")) {
 			continue
 		}
 		t.Run(f.name, func(t *testing.T) { runFault(t, f) })
@@ -103,7 +134,12 @@ func TestFaults(t *testing.T) {
 }
 
 func runFault(t *testing.T, f fault) {
-	h := NewHarness(t, edgeBin, "a1", "b1")
+	var h *Harness
+	if f.netns {
+		h = NewHarnessNetns(t, edgeBin, "a1", "a1", "b1")
+	} else {
+		h = NewHarness(t, edgeBin, "a1", "b1")
+	}
 	h.Start(200*time.Millisecond, segment)
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	time.Sleep(4 * time.Second) // the standby has aligned and the reader follows
@@ -165,4 +201,13 @@ func appendFigure(line string) {
 	}
 	defer f.Close()
 	fmt.Fprintln(f, line)
+}
+
+func matchesAny(name string, subs []string) bool {
+	for _, s := range subs {
+		if s != "" && strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -24,6 +24,7 @@ type Harness struct {
 	Bcast  *Broadcaster
 	Reader *Reader
 	Mon    *Monitor
+	Netns  *Netns // set when one node runs in a network namespace
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -51,22 +52,51 @@ func BuildEdge(dir string) (string, error) {
 // is the zone). The broadcaster and reader start with Start.
 func NewHarness(t testing.TB, bin string, ids ...string) *Harness {
 	t.Helper()
+	return newHarness(t, bin, "", ids...)
+}
+
+// NewHarnessNetns is NewHarness with node nsNode in a network namespace of
+// its own, so that it can be partitioned; everything else binds the host
+// side of the veth pair.
+func NewHarnessNetns(t testing.TB, bin, nsNode string, ids ...string) *Harness {
+	t.Helper()
+	return newHarness(t, bin, nsNode, ids...)
+}
+
+func newHarness(t testing.TB, bin, nsNode string, ids ...string) *Harness {
+	t.Helper()
 	dir := t.TempDir()
 	h := &Harness{T: t, Dir: dir}
-	h.Redis = redistest.StartT(t)
+	hostIP, redisIP := "127.0.0.1", "127.0.0.1"
+	if nsNode != "" {
+		ns, err := NewNetns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ns.Close)
+		h.Netns, hostIP, redisIP = ns, ns.HostIP, ns.RedisIP
+	}
+	h.Redis = redistest.StartHostT(t, redisIP)
 	certs := filepath.Join(dir, "certs")
 	out, err := exec.Command("bash", append([]string{filepath.Join(RepoRoot(), "scripts", "certs.sh"), certs}, ids...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
 	}
 	for _, id := range ids {
-		n, err := newNode(dir, bin, id, id[:1], h.Redis.SentinelAddrs(), certs)
+		ip := hostIP
+		if id == nsNode {
+			ip = h.Netns.NodeIP
+		}
+		n, err := newNode(dir, bin, id, id[:1], ip, h.Redis.SentinelAddrs(), certs)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if id == nsNode {
+			n.prefix = []string{"ip", "netns", "exec", h.Netns.Name}
+		}
 		h.Nodes = append(h.Nodes, n)
 	}
-	t.Cleanup(h.Close)
+	t.Cleanup(h.Close) // runs before the namespace is deleted
 	for _, n := range h.Nodes {
 		if err := n.Start(); err != nil {
 			t.Fatal(err)
@@ -148,4 +178,13 @@ func (h *Harness) Close() {
 	for _, n := range h.Nodes {
 		n.Kill()
 	}
+}
+
+// RedisPorts are the TCP ports of the Redis servers and sentinels.
+func (h *Harness) RedisPorts() []int {
+	ports := []int{h.Redis.Primary.Port, h.Redis.Replica.Port}
+	for _, s := range h.Redis.Sentinels {
+		ports = append(ports, s.Port)
+	}
+	return ports
 }

@@ -18,6 +18,7 @@ type Node struct {
 	SRT, HTTP, QUIC string
 	Config          string
 	bin, logPath    string
+	prefix          []string // e.g. ip netns exec NAME
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -30,16 +31,20 @@ const (
 	Passphrase = "correct-horse-battery"
 )
 
-func newNode(dir, bin, id, zone string, sentinels []string, certs string) (*Node, error) {
+func newNode(dir, bin, id, zone, ip string, sentinels []string, certs string) (*Node, error) {
 	var ports [3]int
+	portIP := ip
+	if !strings.HasPrefix(ip, "127.") && !strings.HasSuffix(ip, ".1") {
+		portIP = "127.0.0.1" // a namespace of its own: every port is free there
+	}
 	for i := range ports {
-		p, err := freePort()
+		p, err := freePort(portIP)
 		if err != nil {
 			return nil, err
 		}
 		ports[i] = p
 	}
-	n := &Node{ID: id, Zone: zone, SRT: addr(ports[0]), HTTP: addr(ports[1]), QUIC: addr(ports[2]), bin: bin,
+	n := &Node{ID: id, Zone: zone, SRT: addr(ip, ports[0]), HTTP: addr(ip, ports[1]), QUIC: addr(ip, ports[2]), bin: bin,
 		logPath: filepath.Join(dir, id+".log")}
 	cfg := fmt.Sprintf(`node: {id: %s, region: local, zone: %s}
 srt: {listen: "%s", on_conflict: takeover}
@@ -65,7 +70,8 @@ func (n *Node) Start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(n.bin, "-config", n.Config)
+	args := append(append([]string(nil), n.prefix...), n.bin, "-config", n.Config)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = filepath.Dir(n.Config)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -7,14 +7,14 @@ import (
 
 // freePort returns a port free for both TCP and UDP on loopback (SRT and
 // QUIC are UDP, HTTP is TCP; HTTP/3 would use UDP on the HTTP port).
-func freePort() (int, error) {
+func freePort(ip string) (int, error) {
 	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 		if err != nil {
 			return 0, err
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		u, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", ip, port))
 		l.Close()
 		if err != nil {
 			continue
@@ -25,4 +25,4 @@ func freePort() (int, error) {
 	return 0, fmt.Errorf("no port free for both TCP and UDP")
 }
 
-func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+func addr(ip string, port int) string { return fmt.Sprintf("%s:%d", ip, port) }

@@ -33,6 +33,10 @@ type Cluster struct {
 type Options struct {
 	Dir       string        // where the processes keep their files (required)
 	DownAfter time.Duration // Sentinel down-after-milliseconds; default failover.DefaultTimings.SentinelDownAfter
+	// Host is the address every process binds and announces (default
+	// 127.0.0.1); tests that put nodes in network namespaces use the host
+	// side of a veth pair.
+	Host string
 }
 
 // Binaries returns an error naming the missing ones and how to install them.
@@ -61,6 +65,17 @@ func StartT(t testing.TB) *Cluster {
 	return c
 }
 
+// StartHostT is StartT with every process bound to host.
+func StartHostT(t testing.TB, host string) *Cluster {
+	t.Helper()
+	c, err := Start(context.Background(), Options{Dir: t.TempDir(), Host: host})
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 // Start launches primary, replica and sentinels and waits until the sentinels
 // know the replica and each other, so that a failover can really happen.
 func Start(ctx context.Context, o Options) (*Cluster, error) {
@@ -69,6 +84,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	if o.DownAfter == 0 {
 		o.DownAfter = failover.DefaultTimings.SentinelDownAfter
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
 	}
 	c := &Cluster{Master: MasterName}
 	ok := false
@@ -79,20 +97,20 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}()
 
 	var err error
-	if c.Primary, err = newRedis(o.Dir, "primary", 0); err != nil {
+	if c.Primary, err = newRedis(o.Dir, o.Host, "primary", 0); err != nil {
 		return nil, err
 	}
 	if err := c.Primary.Start(); err != nil {
 		return nil, err
 	}
-	if c.Replica, err = newRedis(o.Dir, "replica", c.Primary.Port); err != nil {
+	if c.Replica, err = newRedis(o.Dir, o.Host, "replica", c.Primary.Port); err != nil {
 		return nil, err
 	}
 	if err := c.Replica.Start(); err != nil {
 		return nil, err
 	}
 	for i := 0; i < 3; i++ {
-		s, err := newSentinel(o.Dir, i, c.Primary.Port, o.DownAfter)
+		s, err := newSentinel(o.Dir, o.Host, i, c.Primary.Port, o.DownAfter)
 		if err != nil {
 			return nil, err
 		}
@@ -113,8 +131,8 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	return c, nil
 }
 
-func newRedis(base, name string, primaryPort int) (*Server, error) {
-	port, err := freePort()
+func newRedis(base, host, name string, primaryPort int) (*Server, error) {
+	port, err := freePort(host)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +143,7 @@ func newRedis(base, name string, primaryPort int) (*Server, error) {
 	// appendonly with fsync every write: a lease token counter must survive
 	// both instances being killed (see docs/cluster.md, "Redis loss").
 	body := fmt.Sprintf(`port %d
-bind 127.0.0.1
+bind %s
 protected-mode no
 dir %s
 save ""
@@ -133,19 +151,20 @@ appendonly yes
 appendfsync always
 repl-diskless-sync yes
 repl-diskless-sync-delay 0
-`, port, dir)
+replica-announce-ip %s
+`, port, host, dir, host)
 	if primaryPort != 0 {
-		body += fmt.Sprintf("replicaof 127.0.0.1 %d\n", primaryPort)
+		body += fmt.Sprintf("replicaof %s %d\n", host, primaryPort)
 	}
 	conf, err := writeConf(dir, "redis.conf", body)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Name: name, Port: port, Dir: dir, binary: "redis-server", conf: conf}, nil
+	return &Server{Name: name, Host: host, Port: port, Dir: dir, binary: "redis-server", conf: conf}, nil
 }
 
-func newSentinel(base string, i, primaryPort int, downAfter time.Duration) (*Server, error) {
-	port, err := freePort()
+func newSentinel(base, host string, i, primaryPort int, downAfter time.Duration) (*Server, error) {
+	port, err := freePort(host)
 	if err != nil {
 		return nil, err
 	}
@@ -157,19 +176,20 @@ func newSentinel(base string, i, primaryPort int, downAfter time.Duration) (*Ser
 	ms := downAfter.Milliseconds()
 	// failover-timeout bounds how soon a failed election is retried.
 	body := fmt.Sprintf(`port %d
-bind 127.0.0.1
+bind %s
 protected-mode no
 dir %s
-sentinel monitor %s 127.0.0.1 %d 2
+sentinel announce-ip %s
+sentinel monitor %s %s %d 2
 sentinel down-after-milliseconds %s %d
 sentinel failover-timeout %s %d
 sentinel parallel-syncs %s 1
-`, port, dir, MasterName, primaryPort, MasterName, ms, MasterName, 3*failover.DefaultTimings.RedisFailover.Milliseconds(), MasterName)
+`, port, host, dir, host, MasterName, host, primaryPort, MasterName, ms, MasterName, 3*failover.DefaultTimings.RedisFailover.Milliseconds(), MasterName)
 	conf, err := writeConf(dir, "sentinel.conf", body)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Name: name, Port: port, Dir: dir, binary: "redis-sentinel", conf: conf}, nil
+	return &Server{Name: name, Host: host, Port: port, Dir: dir, binary: "redis-sentinel", conf: conf}, nil
 }
 
 // SentinelAddrs lists the sentinels' addresses (for cluster.redis.sentinels).

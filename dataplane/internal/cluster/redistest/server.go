@@ -22,6 +22,7 @@ import (
 // frozen and restarted on the same port and directory.
 type Server struct {
 	Name   string
+	Host   string
 	Port   int
 	Dir    string
 	binary string
@@ -34,7 +35,7 @@ type Server struct {
 }
 
 // Addr is the server's loopback address.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
 // Start launches the process and waits until its port accepts connections.
 func (s *Server) Start() error {
@@ -134,9 +135,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// freePort asks the kernel for an unused loopback TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort asks the kernel for an unused TCP port on host.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}
