@@ -179,12 +179,3 @@ func (h *Harness) Close() {
 		n.Kill()
 	}
 }
-
-// RedisPorts are the TCP ports of the Redis servers and sentinels.
-func (h *Harness) RedisPorts() []int {
-	ports := []int{h.Redis.Primary.Port, h.Redis.Replica.Port}
-	for _, s := range h.Redis.Sentinels {
-		ports = append(ports, s.Port)
-	}
-	return ports
-}
