@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/config"
 )
@@ -29,8 +28,7 @@ type Plan struct {
 	// once and the same encoded stream is muxed into every rendition (tee).
 	AudioCopy    bool
 	AudioBitrate int
-	Segment      time.Duration
-	FirstPTS     int64 // PTS of the keyframe ffmpeg's input starts with
+	Grid         gridParams // where keyframes are forced
 
 	// InputArgs and OutputURLs replace the pipes (calibration, benchmarks).
 	InputArgs  []string
@@ -97,8 +95,11 @@ func (p Plan) Args() []string {
 	}
 	// Only forced keyframes: the encoder's own GOP limit is set well past
 	// the segment so it never adds one.
-	gop := int(4*p.Segment.Seconds()*fps + 0.5)
-	args = append(args, "-g", strconv.Itoa(gop), "-force_key_frames", keyframeExpr(p.Segment, p.FirstPTS))
+	gop := int(4*p.Grid.Segment.Seconds()*fps + 0.5)
+	if p.Grid.GOP > 0 {
+		gop += int(float64(p.Grid.GOP) / 90000 * fps) // cuts wait for a source keyframe
+	}
+	args = append(args, "-g", strconv.Itoa(gop), "-force_key_frames", keyframeExpr(p.Grid))
 	for i, o := range p.Outputs {
 		b := strconv.Itoa(o.Bitrate)
 		// A one-second VBV: steady enough for HLS, small enough for low latency.

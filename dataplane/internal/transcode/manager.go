@@ -136,7 +136,7 @@ func (m *Manager) estimateCapacity(ctx context.Context) {
 		m.calibrating = make(chan struct{})
 		go func() {
 			defer close(m.calibrating)
-			plan := Plan{Candidate: candidateOf(m.choice), Preset: m.cfg.Preset, Segment: m.segment,
+			plan := Plan{Candidate: candidateOf(m.choice), Preset: m.cfg.Preset, Grid: gridParams{Segment: m.segment},
 				Outputs: SelectOutputs(m.cfg.Ladder, SourceInfo{Width: 1920, Height: 1080})}
 			cal, err := Calibrate(ctx, m.settings.FFmpeg, plan, m.cfg.Calibrate)
 			if err != nil {

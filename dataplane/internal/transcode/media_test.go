@@ -234,42 +234,62 @@ func ffprobe(t testing.TB, ts []byte) ([]probedStream, []probedPacket) {
 	return s.Streams, pkts
 }
 
-// checkGrid verifies that the packager's cut rule finds a keyframe at
-// every segment start: whenever a frame's DTS enters a new bucket of the
-// segment grid (raw 33-bit clock), that frame is a keyframe; keyframes
-// appear nowhere else except at the first frame of an ffmpeg run (after a
-// gap in the timestamps). It returns the keyframes' raw PTS and how many
-// runs it saw.
-func checkGrid(t *testing.T, name string, pkts []probedPacket, seg time.Duration) (keys []int64, runs int) {
-	t.Helper()
+// cuts applies the packager's cut rule (packager/cutrule.go) to frames:
+// a keyframe starts a segment iff its DTS is in another bucket of the
+// segment grid than the previous keyframe's (or the clock wrapped); the
+// first frame of a run (after a gap of more than 100 ms) always does. It
+// returns the raw PTS of the cuts.
+func cuts(pkts []probedPacket, seg time.Duration) []int64 {
 	const wrap = int64(1) << 33
+	norm := func(x int64) int64 { return (x%wrap + wrap) % wrap }
+	var out []int64
+	prevKey := int64(-1)
 	for i, p := range pkts {
-		pts, dts := (p.Pts%wrap+wrap)%wrap, (p.Dts%wrap+wrap)%wrap
+		runStart := i == 0 || p.Dts-pkts[i-1].Dts > 9000
+		if runStart {
+			prevKey = -1
+		}
+		if !p.Key {
+			continue
+		}
+		dts := norm(p.Dts)
+		if prevKey < 0 || dts < prevKey || gridBucket(dts, seg) != gridBucket(prevKey, seg) {
+			out = append(out, norm(p.Pts))
+		}
+		prevKey = dts
+	}
+	return out
+}
+
+// checkLadderFrames verifies a ladder rendition's frames: DTS = PTS (no
+// B-frames), a keyframe at the first frame of every run, and no keyframe
+// that does not start a segment (forced keyframes only). It returns the
+// cut points and the number of runs.
+func checkLadderFrames(t *testing.T, name string, pkts []probedPacket, seg time.Duration) (segCuts []int64, runs int) {
+	t.Helper()
+	for i, p := range pkts {
 		if p.Dts != p.Pts {
 			t.Errorf("%s: frame %d DTS %d ≠ PTS %d (B-frames in the ladder)", name, i, p.Dts, p.Pts)
-			return keys, runs
+			return nil, 0
 		}
-		runStart := i == 0 || p.Dts-pkts[i-1].Dts > 9000 // more than 100 ms missing: a new ffmpeg run
-		if runStart {
+		if i == 0 || p.Dts-pkts[i-1].Dts > 9000 {
 			runs++
 			if !p.Key {
-				t.Errorf("%s: run starts at PTS %d without a keyframe", name, pts)
+				t.Errorf("%s: a run starts at PTS %d without a keyframe", name, p.Pts)
 			}
-		} else {
-			prev := (pkts[i-1].Dts%wrap + wrap) % wrap
-			newBucket := gridBucket(dts, seg) != gridBucket(prev, seg) || dts < prev
-			if newBucket && !p.Key {
-				t.Errorf("%s: frame at DTS %d starts segment bucket %d but is not a keyframe", name, dts, gridBucket(dts, seg))
-			}
-			if p.Key && !newBucket {
-				t.Errorf("%s: extra keyframe at PTS %d inside bucket %d", name, pts, gridBucket(dts, seg))
-			}
-		}
-		if p.Key {
-			keys = append(keys, pts)
 		}
 	}
-	return keys, runs
+	segCuts = cuts(pkts, seg)
+	keys := 0
+	for _, p := range pkts {
+		if p.Key {
+			keys++
+		}
+	}
+	if keys != len(segCuts) {
+		t.Errorf("%s: %d keyframes but %d segment starts: keyframes that start no segment", name, keys, len(segCuts))
+	}
+	return segCuts, runs
 }
 
 func testSettings(t testing.TB) Settings {
@@ -284,7 +304,7 @@ func testSettings(t testing.TB) Settings {
 		Encoder:      ProbeResult{Encoder: "libx264", Family: FamilySoftware, OK: true},
 		Ladder:       ladder,
 		AudioBitrate: 96000,
-		Segment:      time.Second,
+		Segment:      2 * time.Second,
 		StallTimeout: 2 * time.Second,
 		StartTimeout: 15 * time.Second,
 		MaxLag:       20 * time.Second, // the machine is shared: only the lag test uses a tight value

@@ -75,7 +75,7 @@ func (t *Transcoder) runOnce(plan Plan, pending []chunk) string {
 		readersWG.Add(1)
 		go func() {
 			defer readersWG.Done()
-			t.readOutput(readers[i], sinks[i], &lastOutput, &outPTS[i], &outPTSOK[i], &produced[i], i == 0, plan.FirstPTS)
+			t.readOutput(readers[i], sinks[i], &lastOutput, &outPTS[i], &outPTSOK[i], &produced[i], i == 0, plan.Grid.FirstPTS)
 		}()
 	}
 	exited := make(chan error, 1)

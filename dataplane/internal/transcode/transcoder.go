@@ -45,8 +45,7 @@ var failureCauses = []string{CauseExit, CauseStall, CauseStart, CauseBehind, Cau
 // chunk is a transcoder-owned copy of source TS (whole packets only).
 type chunk struct {
 	data   []byte
-	keyAt  int   // offset of a keyframe PES start, or -1
-	keyPTS int64 // its PTS
+	key    keyframe // the first keyframe start in data (At -1: none)
 	psi    []byte
 	epoch  uint64
 }
@@ -90,6 +89,11 @@ type Transcoder struct {
 	pid          atomic.Int64 // ffmpeg's pid while it runs
 	sourceOnly   atomic.Bool
 	lagNanos     atomic.Int64
+
+	// The source's keyframe interval, measured once per epoch (supervisor only).
+	gop      int64
+	gopEpoch uint64
+	gopKnown bool
 
 	stMu      sync.Mutex
 	outputs   []Output
@@ -151,7 +155,7 @@ func (t *Transcoder) WriteTS(p []byte) error {
 	if accepting {
 		buf = make([]byte, 0, len(p)+tsPacketSize)
 	}
-	data, keyAt, keyPTS := t.scan.scan(p, buf, accepting)
+	data, key := t.scan.scan(p, buf, accepting)
 	if t.scan.havePTS {
 		t.inPTS.Store(t.scan.videoPTS)
 		t.inPTSOK.Store(true)
@@ -163,8 +167,8 @@ func (t *Transcoder) WriteTS(p []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	c := chunk{data: data, keyAt: keyAt, keyPTS: keyPTS, epoch: t.epoch.Load()}
-	if keyAt >= 0 {
+	c := chunk{data: data, key: key, epoch: t.epoch.Load()}
+	if key.At >= 0 {
 		c.psi = append(append([]byte(nil), t.scan.pat...), t.scan.pmt...)
 	}
 	if t.queued.Load()+int64(len(data)) > int64(t.set.QueueBytes) {
@@ -311,8 +315,12 @@ func (t *Transcoder) supervise() {
 			Outputs:      outputs,
 			AudioCopy:    src.AudioAAC && !t.set.AudioAlways,
 			AudioBitrate: t.set.AudioBitrate,
-			Segment:      t.set.Segment,
-			FirstPTS:     pending[0].keyPTS,
+			Grid: gridParams{
+				Segment:  t.set.Segment,
+				FirstPTS: pending[0].key.PTS,
+				GOP:      t.gop,
+				Delta:    ptsDiff(pending[0].key.PTS, pending[0].key.DTS),
+			},
 		}
 		t.stMu.Lock()
 		t.outputs = outputs
@@ -378,43 +386,76 @@ func (t *Transcoder) drain() {
 }
 
 // awaitStart discards input up to a keyframe of the current epoch, then
-// keeps what follows until the source's SPS has been read. It returns the
-// chunks to feed first, the first one starting with PAT, PMT and the
-// keyframe.
+// keeps what follows until the source's SPS has been read and, at the
+// first start of an epoch, the source's GOP measured (three keyframes, or
+// 2·segment+1 s at most). It returns the chunks to feed first, the first
+// one starting with PAT, PMT and the keyframe.
 func (t *Transcoder) awaitStart() ([]chunk, bool) {
 	var pending []chunk
+	var keys []int64
+	var firstAt time.Time
 	size := 0
+	gopWait := 2*t.set.Segment + time.Second
 	for {
 		select {
 		case <-t.done:
 			return nil, false
 		case <-t.discCh:
-			pending, size = nil, 0
+			pending, keys, size = nil, nil, 0
 			continue
 		case c := <-t.queue:
 			t.queued.Add(-int64(len(c.data)))
-			if c.epoch != t.epoch.Load() {
+			epoch := t.epoch.Load()
+			if c.epoch != epoch {
 				continue
 			}
 			if len(pending) == 0 {
-				if c.keyAt < 0 {
+				if c.key.At < 0 {
 					continue
 				}
-				c.data = append(c.psi, c.data[c.keyAt:]...)
-				c.keyAt = len(c.psi)
+				c.data = append(c.psi, c.data[c.key.At:]...)
+				c.key.At = len(c.psi)
+				firstAt = time.Now()
+			}
+			if c.key.At >= 0 {
+				keys = append(keys, c.key.PTS)
 			}
 			pending = append(pending, c)
 			size += len(c.data)
-			if _, ok := t.source(); ok {
+			_, srcOK := t.source()
+			measured := t.gopEpoch == epoch && t.gopKnown
+			if srcOK && !measured && (len(keys) >= 3 || time.Since(firstAt) > gopWait) {
+				t.gop, t.gopEpoch, t.gopKnown = regularGOP(keys), epoch, true
+				t.log.Info("source keyframe interval", "gop_ms", t.gop/90, "regular", t.gop > 0)
+				measured = true
+			}
+			if srcOK && measured {
 				return pending, true
 			}
-			if size > t.set.QueueBytes {
-				// No SPS in a queue's worth after a keyframe: wait for the next one.
+			if size > startBufferMax {
+				// No SPS in this much after a keyframe: wait for the next one.
 				t.log.Warn("no decodable SPS after a keyframe; waiting for the next", "bytes", size)
-				pending, size = nil, 0
+				pending, keys, size = nil, nil, 0
 			}
 		}
 	}
+}
+
+// startBufferMax bounds what awaitStart keeps while it reads the SPS and
+// measures the GOP (2·segment+1 s of source at most: 32 MiB is 50 Mb/s).
+const startBufferMax = 32 << 20
+
+// regularGOP returns the keyframe interval (90 kHz) if the keyframes seen
+// are evenly spaced (within a millisecond), else 0.
+func regularGOP(keys []int64) int64 {
+	if len(keys) < 3 {
+		return 0
+	}
+	d1, d2 := ptsDiff(keys[1], keys[0]), ptsDiff(keys[2], keys[1])
+	if d1 <= 0 || d1-d2 > 90 || d2-d1 > 90 {
+		return 0
+	}
+	return d1
 }
 
 func candidateOf(r ProbeResult) Candidate {

@@ -14,15 +14,19 @@ import (
 var wantRenditions = map[string][2]int{"360p": {640, 360}, "240p": {426, 240}, "144p": {256, 144}}
 
 // verifyLadder ffprobes every rendition: codec, size, AAC audio, DTS=PTS,
-// keyframes on the segment grid and identical in every rendition, and the
-// media covered. It returns the number of ffmpeg runs seen.
-func verifyLadder(t *testing.T, outs *outputs, seg time.Duration, minSeconds float64) int {
+// keyframes only where segments start, the same segments in every
+// rendition, and, within each run, the same segments as the source
+// rendition gets from the packager's cut rule. It returns the number of
+// ffmpeg runs seen.
+func verifyLadder(t *testing.T, outs *outputs, source []byte, seg time.Duration, minSeconds float64) int {
 	t.Helper()
 	names := outs.names()
 	if !slices.Equal(names, []string{"144p", "240p", "360p"}) {
 		t.Fatalf("renditions %v, want 144p 240p 360p (nothing above the 360p source)", names)
 	}
-	var refKeys []int64
+	_, srcPkts := ffprobe(t, source)
+	srcCuts := cuts(srcPkts, seg)
+	var refCuts []int64
 	runs := 0
 	for _, name := range names {
 		ts, _ := outs.get(name).snapshot()
@@ -49,21 +53,40 @@ func verifyLadder(t *testing.T, outs *outputs, seg time.Duration, minSeconds flo
 		if span := float64(pkts[len(pkts)-1].Pts-pkts[0].Pts) / 90000; span < minSeconds {
 			t.Errorf("%s: %.1f s of video, want at least %.1f", name, span, minSeconds)
 		}
-		keys, r := checkGrid(t, name, pkts, seg)
+		c, r := checkLadderFrames(t, name, pkts, seg)
 		runs = r
-		if refKeys == nil {
-			refKeys = keys
-			t.Logf("%s: %d frames, %d keyframes, %d run(s), keyframes at %v", name, len(pkts), len(keys), r, keys)
-		} else if !slices.Equal(keys, refKeys) {
-			// Outputs are read concurrently, so the last keyframe may be
+		if refCuts == nil {
+			refCuts = c
+			t.Logf("%s: %d frames, %d run(s), segments start at %v; source's at %v", name, len(pkts), r, c, srcCuts)
+		} else {
+			// Outputs are read concurrently, so the last segment may be
 			// cut off in some: compare the common prefix.
-			n := min(len(keys), len(refKeys))
-			if n < len(refKeys)-1 || n < len(keys)-1 || !slices.Equal(keys[:n], refKeys[:n]) {
-				t.Errorf("%s keyframes %v differ from %s's %v", name, keys, names[0], refKeys)
+			n := min(len(c), len(refCuts))
+			if n < len(refCuts)-1 || n < len(c)-1 || !slices.Equal(c[:n], refCuts[:n]) {
+				t.Errorf("%s segments %v differ from %s's %v", name, c, names[0], refCuts)
 			}
 		}
 	}
+	// Against the source: every ladder segment start that is not the first
+	// of a run is a source segment start too.
+	_, pkts := ffprobe(t, mustSnapshot(outs, names[0]))
+	runFirst := map[int64]bool{}
+	for i, p := range pkts {
+		if i == 0 || p.Dts-pkts[i-1].Dts > 9000 {
+			runFirst[p.Pts] = true
+		}
+	}
+	for _, c := range refCuts {
+		if !runFirst[c] && !slices.Contains(srcCuts, c) {
+			t.Errorf("ladder segment at PTS %d is not a source segment start (source: %v)", c, srcCuts)
+		}
+	}
 	return runs
+}
+
+func mustSnapshot(o *outputs, name string) []byte {
+	b, _ := o.get(name).snapshot()
+	return b
 }
 
 func TestLadderOverPipes(t *testing.T) {
@@ -71,8 +94,8 @@ func TestLadderOverPipes(t *testing.T) {
 		name   string
 		offset float64 // source's first timestamp, seconds
 	}{
-		{"ordinary timestamps", 1000},
-		{"across the 33-bit PTS wrap", ptsWrapSeconds - 4},
+		{"keyframes off the segment grid", 1000.4},
+		{"across the 33-bit PTS wrap", ptsWrapSeconds - 4.3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +121,7 @@ func TestLadderOverPipes(t *testing.T) {
 			if n := st.Restarts[CauseExit] + st.Restarts[CauseStall] + st.Restarts[CauseStart] + st.Restarts[CauseBehind]; n != 0 {
 				t.Errorf("ffmpeg restarted %d times in a clean run: %+v", n, st.Restarts)
 			}
-			runs := verifyLadder(t, outs, set.Segment, 6)
+			runs := verifyLadder(t, outs, readFile(t, src), set.Segment, 6)
 			if runs != 1 {
 				t.Errorf("%d ffmpeg runs, want 1", runs)
 			}
@@ -125,7 +148,7 @@ func TestSurvivesFFmpegFailure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := sourceTS(t, 640, 360, 14, 2000)
+			src := sourceTS(t, 640, 360, 14, 2000.6)
 			set := testSettings(t)
 			set.StallTimeout = 1500 * time.Millisecond
 			set.QueueBytes = 64 << 10 // small, so that a frozen ffmpeg makes the queue overflow
@@ -183,7 +206,7 @@ func TestSurvivesFFmpegFailure(t *testing.T) {
 					t.Errorf("%s: %d discontinuities, want 1 (the restart)", n, d)
 				}
 			}
-			if runs := verifyLadder(t, outs, set.Segment, 8); runs != 2 {
+			if runs := verifyLadder(t, outs, readFile(t, src), set.Segment, 8); runs != 2 {
 				t.Errorf("%d ffmpeg runs in the output, want 2", runs)
 			}
 		})

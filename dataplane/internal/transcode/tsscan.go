@@ -49,15 +49,21 @@ func newTSScanner() *tsScanner {
 	return &tsScanner{pmtPID: -1, videoPID: -1, audioPID: -1}
 }
 
+// keyframe locates the start of a video keyframe PES in scanned bytes.
+type keyframe struct {
+	At  int // offset of its first TS packet, -1 when the bytes hold none
+	PTS int64
+	DTS int64
+}
+
 // scan consumes p (any chunking). Every whole packet is inspected and,
 // when collect is set, appended to dst (the transcoder's own copy of the
-// shared chunk). keyAt is the offset in the returned bytes of the first
-// packet that starts a video keyframe PES (-1 if none), keyPTS its PTS.
-func (s *tsScanner) scan(p []byte, dst []byte, collect bool) (out []byte, keyAt int, keyPTS int64) {
-	out, keyAt = dst, -1
+// shared chunk). key locates the first keyframe start in the returned bytes.
+func (s *tsScanner) scan(p []byte, dst []byte, collect bool) (out []byte, key keyframe) {
+	out, key = dst, keyframe{At: -1}
 	handle := func(pkt []byte) {
-		if key, pts := s.packet(pkt); key && keyAt < 0 {
-			keyAt, keyPTS = len(out), pts
+		if isKey, pts, dts := s.packet(pkt); isKey && key.At < 0 {
+			key = keyframe{At: len(out), PTS: pts, DTS: dts}
 		}
 		if collect {
 			out = append(out, pkt...)
@@ -67,7 +73,7 @@ func (s *tsScanner) scan(p []byte, dst []byte, collect bool) (out []byte, keyAt 
 		need := tsPacketSize - len(s.carry)
 		if len(p) < need {
 			s.carry = append(s.carry, p...)
-			return out, keyAt, keyPTS
+			return out, key
 		}
 		s.carry = append(s.carry, p[:need]...)
 		p = p[need:]
@@ -90,7 +96,7 @@ func (s *tsScanner) scan(p []byte, dst []byte, collect bool) (out []byte, keyAt 
 		handle(p[:tsPacketSize])
 		p = p[tsPacketSize:]
 	}
-	return out, keyAt, keyPTS
+	return out, key
 }
 
 // resync returns how many bytes to skip to the next plausible packet start.
@@ -104,8 +110,8 @@ func resync(p []byte) int {
 }
 
 // packet handles one 188-byte packet; it reports whether it starts a video
-// keyframe PES, and that PES's PTS.
-func (s *tsScanner) packet(pkt []byte) (key bool, pts int64) {
+// keyframe PES, and that PES's PTS and DTS.
+func (s *tsScanner) packet(pkt []byte) (key bool, pts, dts int64) {
 	pusi := pkt[1]&0x40 != 0
 	pid := int(pkt[1]&0x1f)<<8 | int(pkt[2])
 	afc := pkt[3] >> 4 & 0x3
@@ -117,12 +123,12 @@ func (s *tsScanner) packet(pkt []byte) (key bool, pts int64) {
 			rai = payload[1]&0x40 != 0
 		}
 		if 1+n > len(payload) {
-			return false, 0
+			return false, 0, 0
 		}
 		payload = payload[1+n:]
 	}
 	if afc&0x1 == 0 {
-		return false, 0
+		return false, 0, 0
 	}
 	switch {
 	case pid == 0:
@@ -143,23 +149,23 @@ func (s *tsScanner) packet(pkt []byte) (key bool, pts int64) {
 					s.finishHead()
 				}
 			}
-			return false, 0
+			return false, 0, 0
 		}
 		if !s.spsDone && len(s.spsBuf) > 0 {
 			s.finishHead()
 		}
-		es, p, ok := pesPayload(payload)
+		es, p, d, ok := pesPayload(payload)
 		if !ok {
-			return false, 0
+			return false, 0, 0
 		}
 		s.videoPTS, s.havePTS = p, true
 		if rai || s.startsKeyframe(es) {
 			s.keyframes++
 			s.spsBuf, s.spsDone = append(s.spsBuf[:0], es...), false
-			return true, p
+			return true, p, d
 		}
 	}
-	return false, 0
+	return false, 0, 0
 }
 
 func (s *tsScanner) finishHead() {
@@ -195,18 +201,27 @@ func (s *tsScanner) startsKeyframe(es []byte) bool {
 	return false
 }
 
-// pesPayload returns the elementary-stream bytes after a PES header and its PTS.
-func pesPayload(b []byte) (es []byte, pts int64, ok bool) {
+// pesPayload returns the elementary-stream bytes after a PES header, its
+// PTS and DTS (the PTS when the header has none).
+func pesPayload(b []byte) (es []byte, pts, dts int64, ok bool) {
 	if len(b) < 14 || b[0] != 0 || b[1] != 0 || b[2] != 1 {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	flags := b[7]
 	hlen := int(b[8])
 	if flags&0x80 == 0 || 9+hlen > len(b) {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
-	pts = int64(b[9]>>1&0x07)<<30 | int64(b[10])<<22 | int64(b[11]>>1)<<15 | int64(b[12])<<7 | int64(b[13]>>1)
-	return b[9+hlen:], pts, true
+	pts = readTimestamp(b[9:14])
+	dts = pts
+	if flags&0x40 != 0 && hlen >= 10 {
+		dts = readTimestamp(b[14:19])
+	}
+	return b[9+hlen:], pts, dts, true
+}
+
+func readTimestamp(b []byte) int64 {
+	return int64(b[0]>>1&0x07)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1)
 }
 
 func (s *tsScanner) parsePAT(b []byte) {
