@@ -44,10 +44,10 @@ var failureCauses = []string{CauseExit, CauseStall, CauseStart, CauseBehind, Cau
 
 // chunk is a transcoder-owned copy of source TS (whole packets only).
 type chunk struct {
-	data   []byte
-	key    keyframe // the first keyframe start in data (At -1: none)
-	psi    []byte
-	epoch  uint64
+	data  []byte
+	key   keyframe // the first keyframe start in data (At -1: none)
+	psi   []byte
+	epoch uint64
 }
 
 // Transcoder runs the ladder of one stream. It is a stream.Consumer:
