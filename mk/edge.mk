@@ -31,5 +31,8 @@ test-edge-e2e: edge
 	@set -o pipefail; EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 15m -v ./dataplane/e2e/edge/ 2>&1 \
 	  | tee .cache/edge-e2e.log | grep -vE '^\s+time=|^=== (RUN|NAME|PAUSE|CONT)'
 
+# Latency (75 s run) and passthrough cost with 1/8/32/64 publishers; about
+# 5 minutes. The markdown report goes to .cache/bench-edge.md (copied into
+# docs/benchmarks.md by hand, with the date).
 bench-edge: edge
-	$(GO) run ./dataplane/e2e/edge/bench -edge $(BIN)/edge -out docs/benchmarks-edge.txt
+	$(GO) run ./dataplane/e2e/edge/bench -edge $(BIN)/edge -out .cache/bench-edge.md
