@@ -19,4 +19,6 @@ test-packager-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDemux$$' -fuzztime 15s -fuzzminimizetime 2s ./dataplane/internal/protocols/mpegts
 
 bench-packager:
-	$(GO) test -run '^$$' -bench . -benchtime 10x -count 1 ./dataplane/internal/packager | tee .cache/bench-packager.txt
+	@mkdir -p .cache
+	$(GO) test -run '^$$' -bench 'Demux|Packager|ClassicSegment|Playlist' -benchtime 10x -count 1 ./dataplane/internal/packager | tee .cache/bench-packager.txt
+	$(GO) test -run '^$$' -bench 'PartLatency' -benchtime 1x -count 1 ./dataplane/internal/packager | tee -a .cache/bench-packager.txt

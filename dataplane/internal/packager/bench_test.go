@@ -7,8 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
 )
@@ -169,4 +172,46 @@ func BenchmarkPlaylist(b *testing.B) {
 			b.Fatal("no playlist")
 		}
 	}
+}
+
+// BenchmarkPartLatency feeds the input in real time, 1316-byte chunks at the
+// stream's bit rate, and measures how long after the chunk that completes a
+// part is handed to WriteTS the part is published: the packager's share of
+// the frame-to-listed latency (the demuxer holds a frame until the next
+// PES starts, which this includes). Run with -benchtime 1x (10 s).
+func BenchmarkPartLatency(b *testing.B) {
+	data := benchInput(b)
+	chunks := (len(data) + 1315) / 1316
+	interval := 10 * time.Second / time.Duration(chunks)
+	var lats []time.Duration
+	for i := 0; i < b.N; i++ {
+		s := NewStream("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		r := s.Rendition("source")
+		var lastWrite atomic.Int64
+		var mu sync.Mutex
+		r.onPart = func() {
+			d := time.Duration(time.Now().UnixNano() - lastWrite.Load())
+			mu.Lock()
+			lats = append(lats, d)
+			mu.Unlock()
+		}
+		start := time.Now()
+		for k := 0; k < chunks; k++ {
+			time.Sleep(time.Until(start.Add(time.Duration(k) * interval)))
+			lastWrite.Store(time.Now().UnixNano())
+			end := min((k+1)*1316, len(data))
+			if err := r.WriteTS(data[k*1316 : end]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.Close()
+	}
+	mu := slices.Clone(lats)
+	slices.Sort(mu)
+	if len(mu) == 0 {
+		b.Fatal("no parts")
+	}
+	b.ReportMetric(float64(mu[len(mu)/2].Microseconds()), "µs-p50")
+	b.ReportMetric(float64(mu[len(mu)*95/100].Microseconds()), "µs-p95")
+	b.ReportMetric(float64(mu[len(mu)-1].Microseconds()), "µs-max")
 }

@@ -54,6 +54,8 @@ type Rendition struct {
 	// playlists until the next change: thousands of viewers' reloads share
 	// one rendering.
 	playlistCache [2][]byte
+	// onPart, when set (benchmarks), runs after each part is published.
+	onPart func()
 }
 
 func newRendition(s *Stream, name string) *Rendition {
@@ -388,6 +390,9 @@ func (r *Rendition) finishPart() {
 	r.stats.PartsWritten++
 	r.stats.BytesOut += uint64(len(data))
 	r.notifyLocked()
+	if r.onPart != nil {
+		r.onPart()
+	}
 }
 
 // finishSegment closes the open segment; end is the DTS where the next one
