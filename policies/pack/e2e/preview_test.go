@@ -44,6 +44,7 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 		name     string
 		stack    string
 		program  pulumi.RunFunc
+		config   map[string]string
 		policy   string // "" = must pass
 		resource string // logical name the violation names
 	}{
@@ -52,40 +53,46 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 		{name: "us-east-1", stack: "us-east-1"},
 		{name: "ap-southeast-1", stack: "ap-southeast-1"},
 		{name: "dev", stack: "dev"},
-		{"one zone", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
-			// zone b's fleet joins zone a: the region has one zone.
+		{"one zone (stack setting)", "eu-west-1", nil, map[string]string{"zonecast:availabilityZones": `["eu-west-1a"]`},
+			"region-two-zones", "zone-a-edges"},
+		{"one zone (zone b's fleet tagged into zone a)", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			if g, ok := a.Props.(*autoscaling.GroupArgs); ok && a.Name == "zone-b-edges" {
 				g.Tags = autoscaling.GroupTagArray{autoscaling.GroupTagArgs{
 					Key: pulumi.String("zonecast:zone"), Value: pulumi.String("eu-west-1/a"), PropagateAtLaunch: pulumi.Bool(true)}}
 			}
-		}), "region-two-zones", "zone-a-edges"},
+		}), nil, "region-two-zones", "zone-a-edges"},
 		{"one Redis", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			if r, ok := a.Props.(*elasticache.ReplicationGroupArgs); ok && a.Name == "zone-b-redis" {
 				r.NumCacheClusters = pulumi.Int(1)
 				r.AutomaticFailoverEnabled = pulumi.Bool(false)
 				r.MultiAzEnabled = pulumi.Bool(false)
 			}
-		}), "redis-replication-group", "zone-b-redis"},
+		}), nil, "redis-replication-group", "zone-b-redis"},
 		{"missing endpoint group", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			// Every endpoint group serves another region: eu-west-1 has none.
 			if g, ok := a.Props.(*globalaccelerator.EndpointGroupArgs); ok {
 				g.EndpointGroupRegion = pulumi.String("us-west-2")
 			}
-		}), "region-endpoint-groups", "zone-a-nlb"},
+		}), nil, "region-endpoint-groups", "zone-a-nlb"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			res, err := preview.Run(ctx, preview.Options{
-				Root: root, Stack: tc.stack, Program: tc.program,
+				Root: root, Stack: tc.stack, Program: tc.program, Config: tc.config,
 				PolicyPacks: []string{"policies/pack"},
 			})
 			if res == nil {
 				t.Fatalf("preview did not run: %v", err)
 			}
 			if tc.policy == "" {
-				if !strings.Contains(res.StdOut, "Policy Packs run") || !strings.Contains(res.StdOut, "policies/pack") {
+				// The engine lists the packs it ran: "✅ zonecast@v0.1.0" in the
+				// progress display, "Policy Packs run: zonecast|local|… 0.1.0"
+				// in the diff display.
+				ran := strings.Contains(res.StdOut, "zonecast@v0.1.0") ||
+					(strings.Contains(res.StdOut, "Policy Packs run") && strings.Contains(res.StdOut, "policies/pack"))
+				if !ran {
 					t.Fatalf("the pack did not run (not listed under Policy Packs run):\n%s\n%s\n%v", res.StdOut, res.StdErr, err)
 				}
 				if err != nil {

@@ -11,7 +11,8 @@ import (
 var acceleratorPolicy = Policy{
 	Name: "accelerator-ingest",
 	Description: fmt.Sprintf("The Global Accelerator is enabled, exposes %d static IPv4 addresses and has a UDP "+
-		"listener for SRT on port %d.", failover.DefaultRedundancy.StaticIPv4, ports.SRT.Number),
+		"listener for SRT on port %d with %s client affinity.", failover.DefaultRedundancy.StaticIPv4, ports.SRT.Number,
+		failover.SRTClientAffinity),
 	Remediation: fmt.Sprintf("keep the accelerator enabled with ipAddressType IPV4 (or DUAL_STACK) and add a UDP "+
 		"listener whose port range covers %d.", ports.SRT.Number),
 	Default: Mandatory,
@@ -55,6 +56,17 @@ func checkAccelerators(s *Stack, _ *Config) []Finding {
 		srt, known := listenerServesSRT(l)
 		if !known {
 			unresolved = true
+		}
+		if aff := l.get("clientAffinity"); srt && aff.Presence != Unknown {
+			got, _ := aff.String()
+			if aff.Presence == Absent {
+				got = "NONE (AWS default)"
+			}
+			if got != failover.SRTClientAffinity {
+				out = append(out, Finding{URN: l.URN, Problem: fmt.Sprintf(
+					"SRT listener %s has client affinity %s: a broadcaster's reconnection may land in the other zone.", l.Name, got),
+					Fix: fmt.Sprintf("set clientAffinity to %s (policies/failover SRTClientAffinity).", failover.SRTClientAffinity)})
+			}
 		}
 		for _, o := range owners {
 			hasSRT[o.URN] = hasSRT[o.URN] || srt
@@ -197,6 +209,35 @@ func checkEndpointGroups(s *Stack, _ *Config) []Finding {
 		}
 		for _, eg := range egs {
 			out = append(out, endpointCoverage(s, eg, reg.name, zones, lbsByRegion[reg.name])...)
+		}
+		out = append(out, listenerCoverage(s, reg.name, egs)...)
+	}
+	return out
+}
+
+// listenerCoverage checks, when the stack holds the accelerator's listeners
+// too, that every listener has an endpoint group for the region.
+func listenerCoverage(s *Stack, region string, egs []Resource) []Finding {
+	listeners := s.OfType(typeListener)
+	if len(listeners) == 0 || len(egs) == 0 {
+		return nil
+	}
+	served := map[string]bool{}
+	for _, eg := range egs {
+		arn, _ := eg.get("listenerArn").String()
+		ls := s.Refs(eg, "listenerArn", []string{arn}, typeListener)
+		if len(ls) == 0 {
+			return nil // a group whose listener is not known: cannot tell
+		}
+		for _, l := range ls {
+			served[l.URN] = true
+		}
+	}
+	var out []Finding
+	for _, l := range listeners {
+		if !served[l.URN] {
+			out = append(out, Finding{URN: l.URN, Problem: fmt.Sprintf(
+				"listener %s has no endpoint group for region %s: its traffic cannot reach the region.", l.Name, region)})
 		}
 	}
 	return out

@@ -54,6 +54,16 @@ func checkRedis(r Resource, _ *Config) []Finding {
 	case !token.Secret && token.Presence == Known:
 		add("authToken is a plain value, not a secret: it would be stored readable in the state.")
 	}
+	// Multi-AZ means nothing if every node is placed in one zone.
+	if azs, all := r.get("preferredCacheClusterAzs").Strings(); all && len(azs) > 1 {
+		same := true
+		for _, az := range azs {
+			same = same && az == azs[0]
+		}
+		if same {
+			add("every node is placed in %s: one availability-zone outage takes the primary and its replica.", azs[0])
+		}
+	}
 	// Node count: numCacheClusters (cluster mode disabled) or, in cluster
 	// mode, 1 + replicasPerNodeGroup nodes per shard.
 	want := failover.DefaultRedundancy.RedisPerZone

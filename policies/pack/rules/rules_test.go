@@ -100,6 +100,9 @@ var violations = []struct {
 	{"one Redis node", func(s *Set) {
 		s.Get(p("a-redis")).Props["numCacheClusters"] = 1
 	}, "redis-replication-group", p("a-redis"), rules.Mandatory, nil},
+	{"redis nodes all in one AZ", func(s *Set) {
+		s.Get(p("b-redis")).Props["preferredCacheClusterAzs"] = []any{reg + "b", reg + "b"}
+	}, "redis-replication-group", p("b-redis"), rules.Mandatory, nil},
 	{"standalone cache cluster", func(s *Set) {
 		s.Add("aws:elasticache/cluster:Cluster", p("lone-redis"), map[string]any{"engine": "redis", "numCacheNodes": 1})
 	}, "redis-replication-group", p("lone-redis"), rules.Mandatory, nil},
@@ -121,6 +124,14 @@ var violations = []struct {
 	{"SRT listener on the wrong port", func(s *Set) {
 		s.Get("srt").Props["portRanges"] = []any{map[string]any{"fromPort": 443, "toPort": 443}}
 	}, "accelerator-ingest", "accelerator", rules.Mandatory, nil},
+	{"SRT listener without client affinity", func(s *Set) {
+		delete(s.Get("srt").Props, "clientAffinity")
+	}, "accelerator-ingest", "srt", rules.Mandatory, nil},
+	{"listener without an endpoint group for the region", func(s *Set) {
+		s.Add("aws:globalaccelerator/listener:Listener", "https", map[string]any{
+			"arn": "arn:aws:globalaccelerator::listener/https", "acceleratorArn": "arn:aws:globalaccelerator::accelerator/1",
+			"protocol": "TCP", "portRanges": []any{map[string]any{"fromPort": 443, "toPort": 443}}})
+	}, "region-endpoint-groups", "https", rules.Mandatory, nil},
 	{"missing endpoint group", func(s *Set) {
 		s.Remove(p("srt"))
 	}, "region-endpoint-groups", p("a-nlb"), rules.Mandatory, nil},
