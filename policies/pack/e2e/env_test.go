@@ -46,6 +46,19 @@ func tools(t *testing.T) (root, bin string) {
 			t.Fatalf("%s is missing from %s: build it with %s", name, bin, how)
 		}
 	}
+	// The CLI runs the plugin in bin/: it must be built from these sources.
+	plugin, _ := os.Stat(filepath.Join(bin, "pulumi-analyzer-policy-zonecast"))
+	for _, dir := range []string{"policies/pack", "policies/failover", "policies/ports"} {
+		_ = filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			if fi, err := d.Info(); err == nil && fi.ModTime().After(plugin.ModTime()) {
+				t.Fatalf("bin/pulumi-analyzer-policy-zonecast is older than %s: run `make policy`", path)
+			}
+			return nil
+		})
+	}
 	return root, bin
 }
 
