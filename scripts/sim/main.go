@@ -41,6 +41,7 @@ type options struct {
 	chaos          bool
 	chaosRuns      int
 	chaosMeasured  string
+	faults         string
 	worstCase      bool
 	outage         time.Duration
 }
@@ -61,6 +62,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.redundantShare, "redundant-share", 0.1, "share of streams with a backup encoder feeding the twin zone")
 	fs.IntVar(&o.asgMax, "asg-max", 0, "maximum nodes per zone (0: sized for the load)")
 	fs.BoolVar(&o.noFaults, "no-faults", false, "run without the fault schedule")
+	fs.StringVar(&o.faults, "faults", "", "replace the default schedule: none, or kind@at[/duration][@region-or-zone],... (e.g. zone-loss@16h/30m@eu-west-1a)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
 	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")

@@ -181,3 +181,31 @@ func TestChaosComparison(t *testing.T) {
 		t.Fatalf("a 9 s drain stall was not flagged: %v\n%s", err, out.String())
 	}
 }
+
+func TestParseFaults(t *testing.T) {
+	rs, _, err := pickRegions(3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := parseFaults("zone-loss@16h/30m@eu-west-1b, region-loss@20h@us-east-1,node-loss@3h15m", rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 3 || fs[0].Region != 0 || fs[0].Zone != 1 || fs[0].Duration != 30*time.Minute ||
+		fs[1].Region != 1 || fs[1].Zone != -1 || fs[2].At != 3*time.Hour+15*time.Minute || fs[2].Region != 0 {
+		t.Fatalf("parsed %+v", fs)
+	}
+	if fs, err := parseFaults("none", rs); err != nil || fs == nil || len(fs) != 0 {
+		t.Fatalf("none: %v %v", fs, err)
+	}
+	for _, bad := range []string{"zone-loss", "meteor@1h", "zone-loss@soon", "zone-loss@1h/long", "zone-loss@1h@mars-north-1a", "a@b@c@d"} {
+		if _, err := parseFaults(bad, rs); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	// A fault after the simulated day is refused by the scenario.
+	var out bytes.Buffer
+	if err := run([]string{"-hours", "2", "-streams", "100", "-faults", "zone-loss@3h", "-plots", ""}, &out, io.Discard); err == nil {
+		t.Error("a fault outside the day was accepted")
+	}
+}

@@ -37,6 +37,11 @@ func scenario(o options) (sim.Config, []string, error) {
 		c.USDPerHour = o.price
 	}
 	c.StandbyLoad, c.RedundantShare, c.ASGMax, c.NoFaults = o.standbyLoad, o.redundantShare, o.asgMax, o.noFaults
+	if o.faults != "" {
+		if c.Faults, err = parseFaults(o.faults, c.Regions); err != nil {
+			return c, notes, err
+		}
+	}
 	return c, notes, c.Validate()
 }
 
