@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"errors"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// Where streams lead and stand by: placement, and the bookkeeping of roles
+// on nodes.
+
+func (e *engine) start(id int32) {
+	s := &e.streams[id]
+	s.started = true
+	e.q.push(event{at: s.end, kind: evStreamEnd, a: id})
+	e.live++
+	e.viewers += int64(s.viewers)
+	e.res.PeakConcurrent = max(e.res.PeakConcurrent, e.live)
+	if !e.place(id) {
+		// Nobody has room: the broadcaster is refused and retries while
+		// the groups scale out. Viewers see nothing: black screen.
+		s.waiting, s.waitSince = true, e.now
+		e.waiting = append(e.waiting, id)
+		e.beginOutage(id, -1, e.now, e.now)
+	}
+}
+
+func (e *engine) end(id int32) {
+	s := &e.streams[id]
+	if s.down {
+		e.closeOutage(s, e.now)
+	}
+	e.detachLeader(s)
+	e.detachStandby(s)
+	e.setProtected(s)
+	s.ended, s.waiting = true, false
+	e.live--
+	e.viewers -= int64(s.viewers)
+}
+
+// place puts a stream without a leader where the policy says.
+func (e *engine) place(id int32) bool {
+	s := &e.streams[id]
+	p, err := failover.Place(e.w.topo, failover.Broadcaster{Location: s.loc})
+	if errors.Is(err, failover.ErrNoCapacity) {
+		return false
+	}
+	e.attachLeader(id, e.w.zones[p.RegionIndex][p.ZoneIndex], p.NodeIndex)
+	if p.StandbyNodeIndex >= 0 {
+		e.attachStandby(id, e.w.zones[p.RegionIndex][p.StandbyZoneIndex], p.StandbyNodeIndex)
+	} else {
+		e.setUnprotected(id)
+		e.retryLater(id)
+	}
+	return true
+}
+
+func (e *engine) attachLeader(id int32, z *zone, slot int) {
+	s := &e.streams[id]
+	n := &z.nodes[slot]
+	s.lr, s.lz, s.ln, s.lpos = int32(z.region), int32(z.index), int32(slot), int32(len(n.leaders))
+	n.leaders = append(n.leaders, id)
+	e.w.fz(z).Nodes[slot].Load += unit
+}
+
+func (e *engine) detachLeader(s *stream) {
+	if !s.hasLeader() {
+		return
+	}
+	z := e.w.zones[s.lr][s.lz]
+	n := &z.nodes[s.ln]
+	last := n.leaders[len(n.leaders)-1]
+	n.leaders[s.lpos] = last
+	e.streams[last].lpos = s.lpos
+	n.leaders = n.leaders[:len(n.leaders)-1]
+	e.w.fz(z).Nodes[s.ln].Load -= unit
+	s.ln = -1
+}
+
+func (e *engine) attachStandby(id int32, z *zone, slot int) {
+	s := &e.streams[id]
+	n := &z.nodes[slot]
+	s.sr, s.sz, s.sn, s.spos = int32(z.region), int32(z.index), int32(slot), int32(len(n.standbys))
+	n.standbys = append(n.standbys, id)
+	e.w.fz(z).Nodes[slot].Load += e.standby
+	e.setProtected(s)
+}
+
+func (e *engine) detachStandby(s *stream) {
+	if !s.hasStandby() {
+		return
+	}
+	z := e.w.zones[s.sr][s.sz]
+	n := &z.nodes[s.sn]
+	last := n.standbys[len(n.standbys)-1]
+	n.standbys[s.spos] = last
+	e.streams[last].spos = s.spos
+	n.standbys = n.standbys[:len(n.standbys)-1]
+	e.w.fz(z).Nodes[s.sn].Load -= e.standby
+	s.sn = -1
+}
+
+// setUnprotected books the start of a time without standby. The stream is
+// retried by the periodic passes only once an attempt has failed (retry):
+// a lost standby is first re-placed when the leader can know it is lost.
+func (e *engine) setUnprotected(id int32) {
+	s := &e.streams[id]
+	if !s.unprotected {
+		s.unprotected, s.unprotectedSince = true, e.now
+	}
+}
+
+func (e *engine) retryLater(id int32) {
+	s := &e.streams[id]
+	if !s.retrying {
+		s.retrying = true
+		e.unprot = append(e.unprot, id)
+	}
+}
+
+func (e *engine) setProtected(s *stream) {
+	if s.unprotected {
+		s.unprotected = false
+		e.res.UnprotectedStreamHours += (e.now - s.unprotectedSince).Hours()
+	}
+}
+
+// restoreStandby gives a leading stream a new standby in its twin zone.
+func (e *engine) restoreStandby(id int32) bool {
+	s := &e.streams[id]
+	if s.hasStandby() {
+		return true
+	}
+	if !s.hasLeader() {
+		// Waiting for room: place() gives it a standby with its leader.
+		return false
+	}
+	r := e.w.topo.Regions[s.lr]
+	zi, ni, ok := failover.Standby(r, int(s.lz))
+	if !ok {
+		e.setUnprotected(id)
+		e.retryLater(id)
+		return false
+	}
+	e.attachStandby(id, e.w.zones[s.lr][zi], ni)
+	return true
+}
