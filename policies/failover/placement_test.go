@@ -174,6 +174,14 @@ func TestPlacementProperties(t *testing.T) {
 			t.Fatalf("iteration %d: random topology invalid: %v", i, err)
 		}
 		b := Broadcaster{Location: Location{Lat: rng.Float64()*180 - 90, Lon: rng.Float64()*360 - 180}}
+		if rng.IntN(3) == 0 { // sometimes a measured RTT table, for some regions
+			b.RTT = map[string]time.Duration{}
+			for _, r := range tp.Regions {
+				if rng.IntN(2) == 0 {
+					b.RTT[r.Name] = time.Duration(1+rng.IntN(300)) * time.Millisecond
+				}
+			}
+		}
 		p, err := Place(tp, b)
 		anyAccepting := false
 		for _, r := range tp.Regions {
@@ -214,6 +222,20 @@ func TestPlacementProperties(t *testing.T) {
 		}
 		if rank[p.RegionRank] != p.RegionIndex {
 			t.Fatalf("iteration %d: rank %d does not name region %d", i, p.RegionRank, p.RegionIndex)
+		}
+		// The ranking itself: measured regions first by RTT, then by distance.
+		for k := 1; k < len(rank); k++ {
+			a, c := tp.Regions[rank[k-1]], tp.Regions[rank[k]]
+			ra, okA := b.RTT[a.Name]
+			rc, okC := b.RTT[c.Name]
+			switch {
+			case !okA && okC:
+				t.Fatalf("iteration %d: unmeasured %s ranked before measured %s", i, a.Name, c.Name)
+			case okA && okC && ra > rc:
+				t.Fatalf("iteration %d: %s (%v) ranked before %s (%v)", i, a.Name, ra, c.Name, rc)
+			case !okA && !okC && DistanceKm(b.Location, a.Location) > DistanceKm(b.Location, c.Location):
+				t.Fatalf("iteration %d: farther %s ranked before %s", i, a.Name, c.Name)
+			}
 		}
 		if p.RegionRank > 0 {
 			regionMoves++
