@@ -172,56 +172,71 @@ func TestAnalyzeOverGRPC(t *testing.T) {
 	if d := analyzeAll(t, c, fixture.Shipped()); len(d) != 0 {
 		t.Fatalf("shipped shape: %v", d)
 	}
+	for _, tc := range fixture.Violations {
+		t.Run(tc.Name, func(t *testing.T) {
+			s := fixture.Shipped()
+			tc.Mutate(s)
+			want := tc.URN(s)
+			level := toProtoLevel(tc.Level)
+			var got []string
+			for _, d := range analyzeAll(t, c, s) {
+				got = append(got, d.GetPolicyName()+" "+d.GetUrn())
+				if d.GetPolicyName() == tc.Policy && d.GetUrn() == want && d.GetEnforcementLevel() == level &&
+					d.GetPolicyPackName() == PackName && d.GetPolicyPackVersion() == Version &&
+					strings.Contains(d.GetMessage(), "Fix:") && d.GetDescription() != "" {
+					return
+				}
+			}
+			t.Fatalf("no %v %s diagnostic for %q; got %v", level, tc.Policy, want, got)
+		})
+	}
+}
+
+// Unknowns travel as the engine's unknown sentinel; none is flagged.
+func TestUnknownsOverGRPC(t *testing.T) {
+	c := serve(t, Args{}, Env{})
+	for _, tc := range fixture.Unknowns {
+		t.Run(tc.Name, func(t *testing.T) {
+			s := fixture.Shipped()
+			tc.Mutate(s)
+			if d := analyzeAll(t, c, s); len(d) != 0 {
+				t.Fatalf("unknown flagged: %v", d)
+			}
+		})
+	}
+}
+
+// Secrets travel as secret objects: a secret token (known or not) passes,
+// a plain one is refused, and secret-wrapped values are read through.
+func TestSecretsOverGRPC(t *testing.T) {
+	c := serve(t, Args{}, Env{})
 	cases := []struct {
-		name, policy, resource string
-		mutate                 func(s *fixture.Set)
+		name   string
+		mutate func(s *fixture.Set)
+		policy string // "" = no diagnostic
 	}{
-		{"redis failover off", "redis-replication-group", "eu-west-1-a-redis", func(s *fixture.Set) {
-			s.Get("eu-west-1-a-redis").Props["automaticFailoverEnabled"] = false
-		}},
-		{"one zone", "region-two-zones", "eu-west-1-a-edges", func(s *fixture.Set) {
-			s.Remove("eu-west-1-b-edges", "eu-west-1-b-nlb", "eu-west-1-b-redis")
-		}},
-		{"no endpoint group", "region-endpoint-groups", "eu-west-1-b-nlb", func(s *fixture.Set) {
-			s.Remove("eu-west-1-srt")
-		}},
-		{"plain auth token", "redis-replication-group", "eu-west-1-b-redis", func(s *fixture.Set) {
-			s.Get("eu-west-1-b-redis").Props["authToken"] = "0123456789abcdef0123"
-		}},
-		{"slow health check", "lb-health-check-speed", "eu-west-1-a-srt", func(s *fixture.Set) {
-			s.Get("eu-west-1-a-srt").Props["healthCheck"].(map[string]any)["unhealthyThreshold"] = 10
-		}},
+		{"secret token", func(s *fixture.Set) {}, ""},
+		{"secret unknown token", func(s *fixture.Set) {
+			s.Get("eu-west-1-a-redis").Props["authToken"] = fixture.Secret(fixture.Unknown())
+		}, ""},
+		{"plain token", func(s *fixture.Set) {
+			s.Get("eu-west-1-a-redis").Props["authToken"] = "0123456789abcdef0123"
+		}, "redis-replication-group"},
+		{"secret-wrapped tags and flags", func(s *fixture.Set) {
+			asg := s.Get("eu-west-1-a-edges")
+			asg.Props["tags"] = fixture.Secret(asg.Props["tags"])
+			s.Get("eu-west-1-a-redis").Props["multiAzEnabled"] = fixture.Secret(false)
+		}, "redis-replication-group"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := fixture.Shipped()
 			tc.mutate(s)
-			want := s.Get(tc.resource).URN()
-			var got []string
-			for _, d := range analyzeAll(t, c, s) {
-				got = append(got, d.GetPolicyName()+" "+d.GetUrn())
-				if d.GetPolicyName() == tc.policy && d.GetUrn() == want &&
-					d.GetEnforcementLevel() == pulumirpc.EnforcementLevel_MANDATORY &&
-					d.GetPolicyPackName() == PackName && strings.Contains(d.GetMessage(), "Fix:") {
-					return
-				}
+			d := analyzeAll(t, c, s)
+			if tc.policy == "" && len(d) != 0 || tc.policy != "" && (len(d) != 1 || d[0].GetPolicyName() != tc.policy) {
+				t.Fatalf("diagnostics %v, want %q", d, tc.policy)
 			}
-			t.Fatalf("no mandatory %s diagnostic for %s; got %v", tc.policy, want, got)
 		})
-	}
-}
-
-// Unknowns travel as the engine's unknown sentinel and secrets as secret
-// objects; neither must be misread.
-func TestUnknownsAndSecretsOverGRPC(t *testing.T) {
-	c := serve(t, Args{}, Env{})
-	s := fixture.Shipped()
-	s.Get("eu-west-1-a-redis").Props["numCacheClusters"] = fixture.Unknown()
-	s.Get("eu-west-1-a-redis").Props["authToken"] = fixture.Secret(fixture.Unknown())
-	s.Get("eu-west-1-a-edges").Props["minSize"] = fixture.Unknown()
-	s.Get("eu-west-1-a-srt").Props["healthCheck"] = fixture.Unknown()
-	if d := analyzeAll(t, c, s); len(d) != 0 {
-		t.Fatalf("unknowns flagged: %v", d)
 	}
 }
 
