@@ -42,6 +42,7 @@ type options struct {
 	chaosRuns      int
 	chaosMeasured  string
 	faults         string
+	streamsCSV     string
 	worstCase      bool
 	outage         time.Duration
 }
@@ -64,6 +65,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noFaults, "no-faults", false, "run without the fault schedule")
 	fs.StringVar(&o.faults, "faults", "", "replace the default schedule: none, or kind@at[/duration][@region-or-zone],... (e.g. zone-loss@16h/30m@eu-west-1a)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
+	fs.StringVar(&o.streamsCSV, "streams-csv", "", "write each stream's stall and black screen to this CSV file")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
 	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")
 	fs.DurationVar(&o.outage, "outage", 10*time.Second, "with -worst-case: how long a freeze, partition or Redis outage lasts")
@@ -105,6 +107,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	wall := time.Since(start)
 	if !o.quiet {
 		report(stdout, r)
+	}
+	if o.streamsCSV != "" {
+		if err := writeStreamsCSV(o.streamsCSV, r); err != nil {
+			return err
+		}
 	}
 	if o.plots != "" {
 		written, err := writePlots(o.plots, r)

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/xml"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +113,35 @@ func TestPlotsAreWellFormedSVG(t *testing.T) {
 		if elements < 20 || !bytes.Contains(b, []byte("<svg")) {
 			t.Fatalf("%s: only %d elements", name, elements)
 		}
+	}
+}
+
+func TestStreamsCSV(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "streams.csv")
+	out := runCmd(t, "-streams", "800", "-regions", "2", "-hours", "24", "-seed", "4", "-plots", "", "-quiet", "-streams-csv", path)
+	figs := figuresOf(t, out)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(len(rows)-1) != figs["streams_simulated"] {
+		t.Fatalf("%d rows for %s streams", len(rows)-1, figs["streams_simulated"])
+	}
+	total := 0.0
+	for _, row := range rows[1:] {
+		v, err := strconv.ParseFloat(row[7], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += v
+	}
+	if want, _ := strconv.ParseFloat(figs["black_screen_seconds_total"], 64); math.Abs(total-want) > 0.01*want+1 {
+		t.Fatalf("CSV black screen sums to %.1f, figure says %.1f", total, want)
 	}
 }
 

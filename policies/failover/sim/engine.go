@@ -64,7 +64,7 @@ func Run(c Config) (*Result, error) {
 }
 
 func newStream(s session) stream {
-	return stream{session: s, lr: -1, lz: -1, ln: -1, sr: -1, sz: -1, sn: -1, fault: -1}
+	return stream{session: s, lr: -1, lz: -1, ln: -1, sr: -1, sz: -1, sn: -1, fault: -1, home: -1}
 }
 
 func newEngine(c Config) *engine {

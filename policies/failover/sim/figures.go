@@ -9,6 +9,12 @@ func (e *engine) finish() {
 			e.closeOutage(s, e.now)
 		}
 		e.setProtected(s)
+		home := ""
+		if s.home >= 0 {
+			home = e.c.Regions[s.home].Name
+		}
+		e.res.Streams = append(e.res.Streams, StreamSummary{Start: s.start, End: s.end, Region: home,
+			Viewers: int(s.viewers), Redundant: s.redundant, Stall: s.stall, Black: s.black})
 		e.res.StallSeconds = append(e.res.StallSeconds, s.stall.Seconds())
 		e.res.BlackSeconds = append(e.res.BlackSeconds, s.black.Seconds())
 	}

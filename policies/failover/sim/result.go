@@ -15,9 +15,11 @@ type Result struct {
 	PeakConcurrent int
 	Events         uint64
 
-	// Per stream, in seconds: playlist stall and media lost (black screen).
+	// Per stream, in seconds: playlist stall and media lost (black screen),
+	// in the order of Streams.
 	StallSeconds []float64
 	BlackSeconds []float64
+	Streams      []StreamSummary
 	// BlackViewerHours weighs each stream's black screen by its audience.
 	BlackViewerHours float64
 	// CapacityWaits counts streams that found no zone with room (at start
@@ -46,6 +48,16 @@ type Result struct {
 	CapacityPerNode  int
 	ZoneCount        int
 	SimulatedSeconds float64
+}
+
+// StreamSummary is one stream's day.
+type StreamSummary struct {
+	Start, End time.Duration
+	Region     string // where it was first placed ("" if never)
+	Viewers    int
+	Redundant  bool // a backup encoder fed the twin zone
+	Stall      time.Duration
+	Black      time.Duration
 }
 
 // FaultResult is what one scheduled fault did.

@@ -46,6 +46,9 @@ func (e *engine) place(id int32) bool {
 		return false
 	}
 	e.attachLeader(id, e.w.zones[p.RegionIndex][p.ZoneIndex], p.NodeIndex)
+	if s.home < 0 {
+		s.home = int32(p.RegionIndex)
+	}
 	if p.StandbyNodeIndex >= 0 {
 		e.attachStandby(id, e.w.zones[p.RegionIndex][p.StandbyZoneIndex], p.StandbyNodeIndex)
 	} else {

@@ -26,6 +26,7 @@ type stream struct {
 	unprotectedSince time.Duration
 
 	stall, black time.Duration
+	home         int32 // region of the first placement (−1: never placed)
 }
 
 func (s *stream) hasLeader() bool  { return s.ln >= 0 }
