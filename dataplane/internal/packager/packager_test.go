@@ -16,6 +16,13 @@ import (
 // apply to a live LL-HLS or classic playlist.
 func checkMediaPlaylist(t *testing.T, body []byte, ll bool) *playlist.Media {
 	t.Helper()
+	return checkPlaylistRules(t, body, ll, true)
+}
+
+// checkPlaylistRules is checkMediaPlaylist; with strict false it skips
+// the 85 % minimum part duration, which lost frames legitimately break.
+func checkPlaylistRules(t *testing.T, body []byte, ll, strict bool) *playlist.Media {
+	t.Helper()
 	m := parseMedia(t, body)
 	text := string(body)
 	for i, s := range m.Segments {
@@ -67,7 +74,7 @@ func checkMediaPlaylist(t *testing.T, body []byte, ll bool) *playlist.Media {
 				t.Errorf("%s part %d: %v > PART-TARGET %v", uri, j, p.Duration, pt)
 			}
 			last := j == len(parts)-1
-			if !p.Independent && !last && complete && float64(p.Duration) < 0.85*float64(pt) {
+			if strict && !p.Independent && !last && complete && float64(p.Duration) < 0.85*float64(pt) {
 				t.Errorf("%s part %d: %v < 85%% of PART-TARGET", uri, j, p.Duration)
 			}
 			if j == 0 && !p.Independent {

@@ -110,6 +110,7 @@ func (r *Rendition) Discontinuity() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.endSession()
+	r.tracks = nil // idle until the next input's program: nothing to wait for
 }
 
 // Stats returns the rendition's counters.
@@ -118,6 +119,7 @@ func (r *Rendition) Stats() Stats {
 	defer r.mu.Unlock()
 	st := r.stats
 	st.DecodeErrors = r.demux.DecodeErrors()
+	st.Panics = r.demux.Panics()
 	return st
 }
 
@@ -363,12 +365,7 @@ func (r *Rendition) finishPart() {
 	if r.partTargetTicks == 0 {
 		// PART-TARGET is fixed by the first part: the configured part
 		// duration rounded up to whole frames of the input.
-		f := int64(3000)
-		if s.video != nil && s.video.lastDelta > 0 {
-			f = s.video.lastDelta
-		} else if s.video == nil {
-			f = 1024 * 90000 / max(s.audio.timescale, 1)
-		}
+		f := s.frameInterval()
 		r.partTargetTicks = (r.partTicks + f - 1) / f * f
 		r.partTarget = ticksToDuration(r.partTargetTicks)
 	}

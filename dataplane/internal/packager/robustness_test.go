@@ -152,3 +152,52 @@ func TestAudioOnly(t *testing.T) {
 		t.Errorf("classic audio segment: %d", c.status)
 	}
 }
+
+// Many randomly corrupted inputs: never a panic (the demuxer would survive
+// one, but each is a bug), and every playlist produced still follows the
+// rules.
+func TestCorruptionStress(t *testing.T) {
+	dir := t.TempDir()
+	clean := readFile(t, makeTS(t, dir, tsSpec{seconds: 4}))
+	hevc := readFile(t, makeTS(t, dir, tsSpec{seconds: 4, video: "libx265"}))
+	rng := rand.New(rand.NewSource(42))
+	produced := 0
+	for i := 0; i < 200; i++ {
+		src := clean
+		if i%2 == 1 {
+			src = hevc
+		}
+		data := append([]byte(nil), src...)
+		for k, n := 0, 1+rng.Intn(200); k < n; k++ {
+			switch rng.Intn(3) {
+			case 0:
+				data[rng.Intn(len(data))] = byte(rng.Intn(256))
+			case 1: // a burst of garbage
+				off := rng.Intn(len(data))
+				for j := off; j < min(off+rng.Intn(400), len(data)); j++ {
+					data[j] = byte(rng.Intn(256))
+				}
+			case 2: // a hole
+				off := rng.Intn(len(data))
+				end := min(off+rng.Intn(3000), len(data))
+				data = append(data[:off], data[end:]...)
+			}
+		}
+		s, srv := newTestStream(t, Config{})
+		r := s.Rendition("source")
+		feed(t, r, data)
+		r.Discontinuity()
+		if st := s.Stats(); st.Panics != 0 {
+			t.Fatalf("input %d: %d panics", i, st.Panics)
+		}
+		if res := get(t, srv, "source/index.m3u8"); res.status == 200 {
+			checkPlaylistRules(t, res.body, true, false)
+			produced++
+		}
+		s.Close()
+	}
+	if produced < 100 {
+		t.Errorf("only %d of 200 corrupted inputs produced a playlist", produced)
+	}
+	t.Logf("%d of 200 corrupted inputs produced a playlist", produced)
+}

@@ -3,6 +3,7 @@ package packager
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -42,8 +43,9 @@ type trackOut struct {
 	haveLast  bool
 	next      int64 // audio: where the next frame is expected, in timescale
 	haveNext  bool
-	ended     int64 // end of the last sample, in 90 kHz
-	partTicks int64 // video: duration of the samples in the open part
+	ended     int64   // end of the last sample, in 90 kHz
+	partTicks int64   // video: duration of the samples in the open part
+	deltas    []int64 // video: frame intervals seen until PART-TARGET is fixed
 }
 
 // newSession returns nil (and no error) while au is not a place to start.
@@ -204,6 +206,9 @@ func (s *session) addVideo(au *mpegts.AccessUnit, partTicks int64) (int64, error
 		if d := au.DTS - v.lastDTS; d > 0 && d < 90000 {
 			if v.lastDelta == 0 || d <= 2*v.lastDelta {
 				v.lastDelta = d // frames were not lost: a real frame interval
+			}
+			if len(v.deltas) < 64 {
+				v.deltas = append(v.deltas, d)
 			}
 			if n := len(v.samples); n > 0 {
 				// Lost frames must not stretch the part beyond its target
@@ -369,4 +374,23 @@ func (s *session) marshalPart(seq uint32, capTicks int64, dst []byte) (out []byt
 		return dst[:len(dst)+n], ticks, independent, err
 	}
 	return append(dst, data...), ticks, independent, err
+}
+
+// frameInterval is the input's nominal frame interval (90 kHz): the median
+// of the intervals seen so far, so that a lost or corrupt frame at the start
+// does not skew it; 10–120 fps, else 30 fps is assumed.
+func (s *session) frameInterval() int64 {
+	if s.video == nil {
+		return 1024 * 90000 / max(s.audio.timescale, 1)
+	}
+	d := slices.Clone(s.video.deltas)
+	if len(d) == 0 {
+		return 3000
+	}
+	slices.Sort(d)
+	f := d[len(d)/2]
+	if f < 750 || f > 9000 {
+		return 3000
+	}
+	return f
 }

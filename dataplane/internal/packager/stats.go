@@ -7,6 +7,7 @@ type Stats struct {
 	BytesIn         uint64 // TS bytes given to WriteTS
 	BytesOut        uint64 // bytes of media objects published (all formats)
 	DecodeErrors    uint64 // garbage, truncated packets, undecodable PES
+	Panics          uint64 // recovered panics on bad input (bugs; survived)
 	Discontinuities uint64 // discontinuities marked in the playlists
 }
 
@@ -16,5 +17,6 @@ func (s *Stats) add(o Stats) {
 	s.BytesIn += o.BytesIn
 	s.BytesOut += o.BytesOut
 	s.DecodeErrors += o.DecodeErrors
+	s.Panics += o.Panics
 	s.Discontinuities += o.Discontinuities
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -35,6 +36,7 @@ type Demuxer struct {
 	jumped   bool // a Reset happened: flag the next unit
 
 	decodeErrors atomic.Uint64
+	panics       atomic.Uint64
 	units        atomic.Uint64
 	mu           sync.Mutex // guards timeline/jumped between Reset and callbacks
 }
@@ -44,6 +46,10 @@ var ErrClosed = errors.New("mpegts: demuxer closed")
 
 // DecodeErrors counts garbage, truncated packets and undecodable units.
 func (d *Demuxer) DecodeErrors() uint64 { return d.decodeErrors.Load() }
+
+// Panics counts recovered panics (in the decoder or in a callback): each is
+// a bug to fix, survived so that one stream's input cannot take down others.
+func (d *Demuxer) Panics() uint64 { return d.panics.Load() }
 
 // Units counts delivered access units.
 func (d *Demuxer) Units() uint64 { return d.units.Load() }
@@ -128,7 +134,8 @@ func (d *Demuxer) run(pr *io.PipeReader, done chan struct{}) {
 func (d *Demuxer) session(pr io.Reader) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("mpegts: decoder panic on bad input: %v", v)
+			d.panics.Add(1)
+			err = fmt.Errorf("mpegts: panic on bad input (recovered): %v\n%s", v, debug.Stack())
 		}
 	}()
 	r := &mcmpegts.Reader{R: pr}
