@@ -72,7 +72,11 @@ func within(m, lo, hi time.Duration) bool {
 // measurement file is given, the comparison. It returns an error when a
 // measured figure falls outside the tolerance.
 func runChaos(o options, stdout io.Writer) error {
-	preds, err := sim.PredictChaos(failover.LocalTimings, failover.DirectRouting, o.chaosRuns, o.seed)
+	local, err := applyTimings(failover.LocalTimings, o.timings)
+	if err != nil {
+		return err
+	}
+	preds, err := sim.PredictChaos(local, failover.DirectRouting, o.chaosRuns, o.seed)
 	if err != nil {
 		return err
 	}
@@ -82,7 +86,7 @@ func runChaos(o options, stdout io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "Predicted chaos figures: failover.LocalTimings, direct routing, %d runs per fault, seed %d\n", o.chaosRuns, o.seed)
+	fmt.Fprintf(stdout, "Predicted chaos figures: failover.LocalTimings%s, direct routing, %d runs per fault, seed %d\n", overridesNote(o.timings), o.chaosRuns, o.seed)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "fault\tstall min s\tmedian s\tmax s\tlost max s\tworst-case stall s\tmeasured stall s\tmeasured lost s\tverdict\t")
 	var bad []string
@@ -108,4 +112,11 @@ func runChaos(o options, stdout io.Writer) error {
 		return fmt.Errorf("measured chaos figures outside the predicted range (±max(%v, %.0f %%)): %v", toleranceAbs, toleranceRel*100, bad)
 	}
 	return nil
+}
+
+func overridesNote(o timingOverrides) string {
+	if len(o) == 0 {
+		return ""
+	}
+	return " with " + o.String()
 }

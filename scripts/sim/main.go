@@ -43,6 +43,7 @@ type options struct {
 	chaosMeasured  string
 	faults         string
 	streamsCSV     string
+	timings        timingOverrides
 	worstCase      bool
 	outage         time.Duration
 }
@@ -65,12 +66,13 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noFaults, "no-faults", false, "run without the fault schedule")
 	fs.StringVar(&o.faults, "faults", "", "replace the default schedule: none, or kind@at[/duration][@region-or-zone],... (e.g. zone-loss@16h/30m@eu-west-1a)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
+	fs.Var(&o.timings, "timing", "what-if: set a failover.Timings field, e.g. -timing LeaseTTL=4s (repeatable; checked by Validate)")
 	fs.StringVar(&o.streamsCSV, "streams-csv", "", "write each stream's stall and black screen to this CSV file")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
 	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")
 	fs.DurationVar(&o.outage, "outage", 10*time.Second, "with -worst-case: how long a freeze, partition or Redis outage lasts")
 	fs.IntVar(&o.chaosRuns, "chaos-runs", 500, "runs per chaos fault")
-	fs.StringVar(&o.chaosMeasured, "chaos-measured", "", "file with `make chaos` CHAOS lines to compare against (CHAOS_OUT or docs/cluster.md)")
+	fs.StringVar(&o.chaosMeasured, "chaos-measured", "", "file with the CHAOS lines of make chaos to compare against (CHAOS_OUT or docs/cluster.md)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -89,8 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runChaos(o, stdout)
 	}
 	if o.worstCase {
-		printWorstCase(stdout, o.outage)
-		return nil
+		return printWorstCase(stdout, o.outage, o.timings)
 	}
 	c, notes, err := scenario(o)
 	if err != nil {

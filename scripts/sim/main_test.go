@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 var figureLine = regexp.MustCompile(`^([a-z0-9_]+): (\S+)$`)
@@ -240,5 +242,39 @@ func TestParseFaults(t *testing.T) {
 	var out bytes.Buffer
 	if err := run([]string{"-hours", "2", "-streams", "100", "-faults", "zone-loss@3h", "-plots", ""}, &out, io.Discard); err == nil {
 		t.Error("a fault outside the day was accepted")
+	}
+}
+
+func TestTimingOverrides(t *testing.T) {
+	tm, err := applyTimings(failover.DefaultTimings, []string{"LeaseTTL=4s", "RedisFailover=2500ms", "NLBUnhealthyThreshold=3", "NLBHealthCheckPath=/ready"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.LeaseTTL != 4*time.Second || tm.RedisFailover != 2500*time.Millisecond || tm.NLBUnhealthyThreshold != 3 || tm.NLBHealthCheckPath != "/ready" {
+		t.Fatalf("overrides not applied: %+v", tm)
+	}
+	if failover.DefaultTimings.LeaseTTL != 6*time.Second {
+		t.Fatal("overrides leaked into DefaultTimings")
+	}
+	for _, bad := range []string{"LeaseTTL", "Lease=1s", "LeaseTTL=soon", "NLBHealthyThreshold=two"} {
+		if _, err := applyTimings(failover.DefaultTimings, []string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	// A what-if that breaks the policy's rules is refused with the rule.
+	var out, errb bytes.Buffer
+	err = run([]string{"-timing", "LeaseTTL=2s", "-plots", "", "-streams", "100"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "lease TTL 2s") {
+		t.Fatalf("broken timings: %v", err)
+	}
+	// A valid one changes the figures: a 4 s lease shortens the stall of a
+	// node loss behind a backup encoder.
+	a := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-faults", "node-loss@17h@eu-west-1a"))
+	b := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-faults", "node-loss@17h@eu-west-1a",
+		"-timing", "LeaseTTL=4s", "-timing", "RedisFailover=2500ms"))
+	sa, _ := strconv.ParseFloat(a["fault_node_loss_max_stall_seconds"], 64)
+	sb, _ := strconv.ParseFloat(b["fault_node_loss_max_stall_seconds"], 64)
+	if !(sb < sa-1.5) {
+		t.Fatalf("node-loss stall with a 4 s lease %v, with 6 s %v", sb, sa)
 	}
 }

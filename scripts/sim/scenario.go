@@ -36,6 +36,9 @@ func scenario(o options) (sim.Config, []string, error) {
 	if o.price > 0 {
 		c.USDPerHour = o.price
 	}
+	if c.Timings, err = applyTimings(c.Timings, o.timings); err != nil {
+		return c, notes, err
+	}
 	c.StandbyLoad, c.RedundantShare, c.ASGMax, c.NoFaults = o.standbyLoad, o.redundantShare, o.asgMax, o.noFaults
 	if o.faults != "" {
 		if c.Faults, err = parseFaults(o.faults, c.Regions); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/zonecast/zonecast/policies/failover"
@@ -10,16 +11,27 @@ import (
 
 // printWorstCase writes failover.WorstCaseVia as markdown tables: the
 // production timings behind AWS's load balancers, and the local set-up's.
-func printWorstCase(w io.Writer, outage time.Duration) {
+func printWorstCase(w io.Writer, outage time.Duration, overrides timingOverrides) error {
+	prod, err := applyTimings(failover.DefaultTimings, overrides)
+	if err != nil {
+		return err
+	}
+	local, err := applyTimings(failover.LocalTimings, overrides)
+	if err != nil {
+		return err
+	}
 	for _, env := range []struct {
 		title string
 		t     failover.Timings
 		r     failover.Routing
 	}{
-		{"DefaultTimings behind NLB + Global Accelerator", failover.DefaultTimings, failover.DefaultTimings.AWSRouting()},
-		{"LocalTimings, direct routing (make chaos)", failover.LocalTimings, failover.DirectRouting},
+		{"DefaultTimings behind NLB + Global Accelerator", prod, prod.AWSRouting()},
+		{"LocalTimings, direct routing (make chaos)", local, failover.DirectRouting},
 	} {
-		fmt.Fprintf(w, "\n%s (timed faults last %v):\n\n", env.title, outage)
+		fmt.Fprintf(w, "\n%s%s (timed faults last %v):\n\n", env.title, overridesNote(overrides), outage)
+		if err := env.t.Validate(); err != nil {
+			fmt.Fprintf(w, "Validate: %v\n\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
 		fmt.Fprintln(w, "| fault | detected after s | worst stall s | worst media lost s | stall with backup encoder s | without standby s |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
 		for _, b := range failover.WorstCaseVia(env.t, outage, env.r) {
@@ -27,4 +39,5 @@ func printWorstCase(w io.Writer, outage time.Duration) {
 				b.MediaLost.Seconds(), b.RedundantStall.Seconds(), b.Unprotected.Seconds())
 		}
 	}
+	return nil
 }
