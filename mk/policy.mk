@@ -3,8 +3,9 @@ POLICY_PKGS := ./policies/failover/... ./policies/ports/... ./scripts/sim/...
 
 TEST_TARGETS  += test-policy
 BENCH_TARGETS += bench-sim
+CHAOS_TARGETS += chaos-sim
 
-.PHONY: test-policy bench-sim sim sim-plots
+.PHONY: test-policy bench-sim sim chaos-sim
 
 test-policy:
 	$(GO) vet $(POLICY_PKGS)
@@ -21,3 +22,11 @@ bench-sim:
 # The default scenario with its tables, and the plots in docs/.
 sim:
 	$(GO) run ./scripts/sim -streams 10000 -regions 6 -hours 24 -seed 1
+
+# After chaos-cluster (mk/cluster.mk, earlier in CHAOS_TARGETS): the
+# simulator's predictions for the same faults beside the measurements; fails
+# when a measurement is outside the predicted range (docs/simulator.md).
+CHAOS_MEASURED ?= .cache/chaos-cluster.txt
+chaos-sim:
+	@test -s $(CHAOS_MEASURED) || { echo "chaos-sim: no measurements in $(CHAOS_MEASURED): run make chaos-cluster first"; exit 1; }
+	$(GO) run ./scripts/sim -chaos -chaos-measured $(CHAOS_MEASURED)
