@@ -46,18 +46,25 @@ func tools(t *testing.T) (root, bin string) {
 			t.Fatalf("%s is missing from %s: build it with %s", name, bin, how)
 		}
 	}
-	// The CLI runs the plugin in bin/: it must be built from these sources.
+	// The CLI runs the plugin in bin/: it must be built from the current
+	// sources of the packages it is made of.
 	plugin, _ := os.Stat(filepath.Join(bin, "pulumi-analyzer-policy-zonecast"))
-	for _, dir := range []string{"policies/pack", "policies/failover", "policies/ports"} {
-		_ = filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return nil
+	list := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", "./policies/pack/cmd/pulumi-analyzer-policy-zonecast")
+	list.Dir = root
+	dirs, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list the plugin's packages: %v", err)
+	}
+	for _, dir := range strings.Fields(string(dirs)) {
+		if !strings.HasPrefix(dir, root) {
+			continue // a module dependency: pinned by go.mod
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil && !strings.HasSuffix(f, "_test.go") && fi.ModTime().After(plugin.ModTime()) {
+				t.Fatalf("bin/pulumi-analyzer-policy-zonecast is older than %s: run `make policy`", f)
 			}
-			if fi, err := d.Info(); err == nil && fi.ModTime().After(plugin.ModTime()) {
-				t.Fatalf("bin/pulumi-analyzer-policy-zonecast is older than %s: run `make policy`", path)
-			}
-			return nil
-		})
+		}
 	}
 	return root, bin
 }
