@@ -278,3 +278,38 @@ func TestTimingOverrides(t *testing.T) {
 		t.Fatalf("node-loss stall with a 4 s lease %v, with 6 s %v", sb, sa)
 	}
 }
+
+// TestShippedStacksInCatalogue: every region stack provision ships must be
+// a catalogue region (with coordinates), or the simulator would ignore it.
+func TestShippedStacksInCatalogue(t *testing.T) {
+	files, _ := filepath.Glob("../../stacks/Pulumi.*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no stacks/Pulumi.*.yaml found (provision ships them)")
+	}
+	rs, notes, err := pickRegions(len(failover.Catalogue), "../../stacks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) > 0 {
+		t.Fatalf("stack files the simulator cannot use: %v", notes)
+	}
+	for _, f := range files {
+		stack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+		if stack == "global" {
+			continue
+		}
+		region, err := stackRegion(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := failover.LookupRegion(region); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if stack == "dev" && region != failover.DevRegion {
+			t.Errorf("dev stack runs in %s, failover.DevRegion says %s", region, failover.DevRegion)
+		}
+	}
+	if rs[0].Name != "eu-west-1" {
+		t.Errorf("first region %s", rs[0].Name)
+	}
+}
