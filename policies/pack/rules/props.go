@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -108,6 +111,11 @@ func (v Value) Number() (float64, bool) {
 	}
 	if v.V.IsNumber() {
 		return v.V.NumberValue(), true
+	}
+	if v.V.IsString() {
+		if n, err := strconv.ParseFloat(strings.TrimSpace(v.V.StringValue()), 64); err == nil {
+			return n, true
+		}
 	}
 	return 0, false
 }
