@@ -104,6 +104,8 @@ func figures(o options, r *sim.Result, wall time.Duration) []figure {
 		{"seed", fmt.Sprint(r.Config.Seed)},
 		{"streams_simulated", fmt.Sprint(r.Sessions)},
 		{"peak_concurrent_streams", fmt.Sprint(r.PeakConcurrent)},
+		{"largest_simultaneous_start", fmt.Sprint(r.LargestBurst)},
+		{"largest_audience", fmt.Sprint(r.LargestAudience)},
 		{"events", fmt.Sprint(r.Events)},
 		{"wall_seconds", f3(wall.Seconds())},
 		{"events_per_second", fmt.Sprintf("%.0f", float64(r.Events)/max(wall.Seconds(), 1e-9))},

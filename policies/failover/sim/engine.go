@@ -46,6 +46,14 @@ func Run(c Config) (*Result, error) {
 		e.q.push(event{at: s.start, kind: evStreamStart, a: int32(i)})
 	}
 	e.res.Sessions = len(sessions)
+	starts := map[time.Duration]int{}
+	for _, s := range sessions {
+		if s.start > 0 {
+			starts[s.start]++
+			e.res.LargestBurst = max(e.res.LargestBurst, starts[s.start])
+		}
+		e.res.LargestAudience = max(e.res.LargestAudience, int(s.viewers))
+	}
 
 	faults := c.Faults
 	if faults == nil && !c.NoFaults {

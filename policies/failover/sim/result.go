@@ -14,6 +14,10 @@ type Result struct {
 	Sessions       int // streams simulated (each lives one match)
 	PeakConcurrent int
 	Events         uint64
+	// LargestBurst is the most streams starting in the same instant (one
+	// customer's batch); LargestAudience the biggest stream's viewers.
+	LargestBurst    int
+	LargestAudience int
 
 	// Per stream, in seconds: playlist stall and media lost (black screen),
 	// in the order of Streams.
