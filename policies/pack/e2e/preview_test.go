@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/globalaccelerator"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/provision/preview"
@@ -68,6 +69,14 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 				r.MultiAzEnabled = pulumi.Bool(false)
 			}
 		}), nil, "redis-replication-group", "zone-b-redis"},
+		{"zone of one node (stack setting)", "eu-west-1", nil, map[string]string{"zonecast:minNodesPerZone": "1"},
+			"asg-min-size", "zone-a-edges"},
+		{"slow health check", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
+			if tg, ok := a.Props.(*lb.TargetGroupArgs); ok && a.Name == "zone-b-srt" {
+				tg.HealthCheck = &lb.TargetGroupHealthCheckArgs{Protocol: pulumi.String("HTTPS"), Path: pulumi.String("/readyz"),
+					Interval: pulumi.Int(30), UnhealthyThreshold: pulumi.Int(3)}
+			}
+		}), nil, "lb-health-check-speed", "zone-b-srt"},
 		{"missing endpoint group", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			// Every endpoint group serves another region: eu-west-1 has none.
 			if g, ok := a.Props.(*globalaccelerator.EndpointGroupArgs); ok {
