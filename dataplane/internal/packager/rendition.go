@@ -54,6 +54,8 @@ type Rendition struct {
 	// playlists until the next change: thousands of viewers' reloads share
 	// one rendering.
 	playlistCache [2][]byte
+	// shift moves the demuxer's timeline onto the leader's (Resume).
+	shift int64
 	// onPart, when set (benchmarks), runs after each part is published.
 	onPart func()
 }
@@ -193,6 +195,8 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 	if r.closed {
 		return
 	}
+	au.PTS += r.shift
+	au.DTS += r.shift
 	if au.Discontinuity && r.sess != nil {
 		r.endSession()
 	}

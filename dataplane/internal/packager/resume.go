@@ -1,9 +1,13 @@
 package packager
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 )
 
 // State returns what a successor needs to continue this rendition.
@@ -16,13 +20,18 @@ func (r *Rendition) State() RenditionState {
 		LastProgramDateTime:   r.lastPDTEnd,
 		Segments:              make([]SegmentRef, 0, len(r.segs)),
 	}
-	if r.cur != nil {
-		st.NextMSN = r.cur.msn // the open segment is not published whole yet
+	if c := r.cur; c != nil {
+		st.NextMSN = c.msn // the open segment is not published whole yet
+		st.Open = &SegmentRef{
+			MSN: c.msn, ProgramDateTime: c.pdt, Discontinuity: c.disc, StartDTS: c.rawStartDTS,
+			Parts: len(c.parts), StartTime: c.startDTS, Init: c.initName,
+		}
 	}
 	for _, s := range r.segs {
 		st.Segments = append(st.Segments, SegmentRef{
 			MSN: s.msn, Duration: s.duration, ProgramDateTime: s.pdt,
 			Discontinuity: s.disc, StartDTS: s.rawStartDTS, Parts: len(s.parts),
+			StartTime: s.startDTS, Init: s.initName,
 		})
 	}
 	return st
@@ -43,18 +52,31 @@ func (r *Rendition) Resume(st RenditionState) {
 	if r.cur != nil {
 		local = append(local, r.cur)
 	}
+	refs := st.Segments
+	if st.Open != nil {
+		refs = append(append([]SegmentRef(nil), refs...), *st.Open)
+	}
 	// Latest local segment that the leader also has.
 	for i := len(local) - 1; i >= 0; i-- {
-		for j := len(st.Segments) - 1; j >= 0; j-- {
-			ref := st.Segments[j]
+		for j := len(refs) - 1; j >= 0; j-- {
+			ref := refs[j]
 			if ref.StartDTS != local[i].rawStartDTS {
 				continue
 			}
-			r.renumber(int64(ref.MSN) - int64(local[i].msn))
-			r.dropUnmatched(st.Segments)
+			msnDelta := int64(ref.MSN) - int64(local[i].msn)
+			r.renumber(msnDelta)
+			r.dropUnmatched(refs)
+			r.adoptInitNames(refs)
+			var timeDelta int64
+			if ref.StartTime != 0 {
+				timeDelta = ref.StartTime - local[i].startDTS
+			}
+			if msnDelta != 0 || timeDelta != 0 {
+				r.rewriteMedia(timeDelta)
+			}
 			// Discontinuity sequence of the matched segment, as the leader counts it.
 			leaderSeq := st.DiscontinuitySequence
-			for _, x := range st.Segments[:j+1] {
+			for _, x := range refs[:j+1] {
 				if x.Discontinuity {
 					leaderSeq++
 				}
@@ -101,7 +123,7 @@ func (r *Rendition) Resume(st RenditionState) {
 		r.needDisc = r.needDisc || st.NextMSN > 0
 	}
 	seq := st.DiscontinuitySequence
-	for _, x := range st.Segments {
+	for _, x := range refs { // the open one too: players may have seen its tag
 		if x.Discontinuity {
 			seq++
 		}
@@ -201,4 +223,126 @@ func (r *Rendition) dropUnmatched(refs []SegmentRef) {
 		r.stream.store.Delete(r.segmentObjects(old)...)
 	}
 	r.evicted = nil
+}
+
+// adoptInitNames gives local init segments the leader's names (same session,
+// same parameter sets: same bytes), so that EXT-X-MAP URIs are
+// interchangeable between the nodes.
+func (r *Rendition) adoptInitNames(refs []SegmentRef) {
+	byStart := make(map[int64]string, len(refs))
+	for _, ref := range refs {
+		if ref.Init != "" {
+			byStart[ref.StartDTS] = ref.Init
+		}
+	}
+	rename := map[string]string{}
+	all := r.allSegmentsLocked()
+	for _, s := range all {
+		if to, ok := byStart[s.rawStartDTS]; ok && to != s.initName {
+			rename[s.initName] = to
+		}
+	}
+	if len(rename) == 0 {
+		return
+	}
+	st := r.stream.store
+	for from, to := range rename {
+		if o, ok := st.Get(r.name + "/" + from); ok {
+			_ = st.Put(r.name+"/"+to, o.Data)
+		}
+	}
+	for _, s := range all {
+		if to, ok := rename[s.initName]; ok {
+			s.initName = to
+		}
+	}
+	if to, ok := rename[r.curInit]; ok {
+		r.curInit = to
+	}
+	for from := range rename {
+		if !r.initInUse(from) {
+			st.Delete(r.name + "/" + from)
+		}
+	}
+}
+
+func (r *Rendition) allSegmentsLocked() []*segment {
+	all := append(append([]*segment(nil), r.evicted...), r.segs...)
+	if r.cur != nil {
+		all = append(all, r.cur)
+	}
+	return all
+}
+
+// rewriteMedia moves the rendition's output timeline by delta (90 kHz) and
+// re-encodes the stored parts and segments with the shifted decode times and
+// the fragment sequence numbers of their (new) names: a standby's media then
+// matches the leader's, not only its names.
+func (r *Rendition) rewriteMedia(delta int64) {
+	r.shift += delta
+	if r.sess != nil {
+		r.sess.shiftTime(delta)
+	}
+	scales := map[int]int64{}
+	if o, ok := r.stream.store.Get(r.name + "/" + r.curInit); ok {
+		var init fmp4.Init
+		if init.Unmarshal(bytes.NewReader(o.Data)) == nil {
+			for _, t := range init.Tracks {
+				scales[t.ID] = int64(t.TimeScale)
+			}
+		}
+	}
+	st := r.stream.store
+	for _, seg := range r.allSegmentsLocked() {
+		seg.startDTS += delta
+		body := make([]byte, 0, len(seg.fmp4))
+		type put struct {
+			name     string
+			from, to int
+		}
+		var puts []put
+		ok := true
+		for _, p := range seg.parts {
+			name := r.name + "/" + partName(seg.msn, p.index)
+			o, found := st.Get(name)
+			if !found {
+				ok = false
+				break
+			}
+			var parts fmp4.Parts
+			if err := parts.Unmarshal(o.Data); err != nil || len(parts) != 1 {
+				ok = false
+				break
+			}
+			parts[0].SequenceNumber = uint32(seg.msn*1000 + uint64(p.index))
+			for _, t := range parts[0].Tracks {
+				sc := scales[t.ID]
+				if sc == 0 {
+					sc = 90000
+				}
+				t.BaseTime = uint64(int64(t.BaseTime) + delta*sc/90000)
+			}
+			var buf seekablebuffer.Buffer
+			if err := parts[0].Marshal(&buf); err != nil {
+				ok = false
+				break
+			}
+			off := len(body)
+			body = append(body, buf.Bytes()...)
+			puts = append(puts, put{name, off, len(body)})
+		}
+		if !ok {
+			r.log.Warn("could not re-encode a segment for the leader's timeline", "msn", seg.msn)
+			continue
+		}
+		for _, p := range puts {
+			_ = st.Put(p.name, body[p.from:p.to:p.to])
+		}
+		seg.fmp4 = body
+		if seg.complete {
+			_ = st.Put(r.name+"/"+segName(seg.msn), body)
+		}
+		seg.ts = nil // made again from the new bytes when asked for
+		st.Delete(r.name + "/" + tsName(seg.msn))
+	}
 }

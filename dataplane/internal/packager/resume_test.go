@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -17,11 +18,18 @@ func TestStandbyResumeMatchesLeader(t *testing.T) {
 	leader, lsrv := newTestStream(t, Config{WindowSegments: 10})
 	standby, ssrv := newTestStream(t, Config{WindowSegments: 10})
 
-	feed(t, leader.Rendition("source"), data)
+	// The leader had an earlier publisher: its timeline was rebased, so
+	// the standby's own timestamps differ until it resumes.
+	earlier := readFile(t, makeTS(t, dir, tsSpec{seconds: 3, offset: 7000}))
+	feed(t, leader.Rendition("source"), earlier)
+	leader.Rendition("source").Discontinuity()
 	// Join about 45 % in, at a packet boundary: the standby's first
-	// keyframe is not a cut point of the leader.
+	// keyframe is not a cut point of the leader. Resume at 75 %, then both
+	// carry on with the same input.
 	join := len(data) * 45 / 100 / 188 * 188
-	feed(t, standby.Rendition("source"), data[join:])
+	cut := len(data) * 75 / 100 / 188 * 188
+	feed(t, leader.Rendition("source"), data[:cut])
+	feed(t, standby.Rendition("source"), data[join:cut])
 	settle(t, leader)
 	settle(t, standby)
 
@@ -39,6 +47,10 @@ func TestStandbyResumeMatchesLeader(t *testing.T) {
 		t.Fatalf("state does not round-trip through JSON:\n%+v\n%+v", st, back)
 	}
 	standby.Resume(back)
+	feed(t, leader.Rendition("source"), data[cut:])
+	feed(t, standby.Rendition("source"), data[cut:])
+	leader.Rendition("source").Discontinuity()
+	standby.Rendition("source").Discontinuity()
 
 	lm := parseMedia(t, mustGet(t, lsrv, "source/index.m3u8"))
 	sm := checkMediaPlaylist(t, mustGet(t, ssrv, "source/index.m3u8"), true)
@@ -48,7 +60,10 @@ func TestStandbyResumeMatchesLeader(t *testing.T) {
 		leaderSegs[s.URI] = s.Duration
 		leaderPDT[s.URI] = *s.DateTime
 	}
-	common := 0
+	if lm.Map.URI != sm.Map.URI {
+		t.Errorf("init names differ: leader %s, standby %s", lm.Map.URI, sm.Map.URI)
+	}
+	common, differs := 0, 0
 	for _, s := range sm.Segments {
 		d, ok := leaderSegs[s.URI]
 		if !ok {
@@ -70,11 +85,24 @@ func TestStandbyResumeMatchesLeader(t *testing.T) {
 		if lf != sf || ld != sd {
 			t.Errorf("%s: leader %d frames / %.3f s, standby %d / %.3f s", s.URI, lf, ld, sf, sd)
 		}
+		// Same timestamps and init: the fMP4 media decodes identically.
+		lb := mustGet(t, lsrv, "source/"+s.URI)
+		sb := mustGet(t, ssrv, "source/"+s.URI)
+		if !bytes.Equal(lb, sb) {
+			lv := probe(t, writeTemp(t, dir, "l.mp4", mustGet(t, lsrv, "source/"+lm.Map.URI), lb))
+			sv := probe(t, writeTemp(t, dir, "s.mp4", mustGet(t, ssrv, "source/"+sm.Map.URI), sb))
+			if firstVideoDTS(lv) != firstVideoDTS(sv) {
+				t.Errorf("%s: first video DTS leader %s, standby %s", s.URI, firstVideoDTS(lv), firstVideoDTS(sv))
+			}
+			differs++
+			t.Errorf("%s: leader's and standby's fMP4 bytes differ", s.URI)
+		}
 	}
-	if common < 2 {
+	if common < 3 {
 		t.Fatalf("only %d segments in common:\nleader:\n%s\nstandby:\n%s", common,
 			mustGet(t, lsrv, "source/index.m3u8"), mustGet(t, ssrv, "source/index.m3u8"))
 	}
+	t.Logf("%d segments in common, %d not byte-identical", common, differs)
 	// Both continue identically.
 	if ls, ss := leader.State().Renditions["source"].NextMSN, standby.State().Renditions["source"].NextMSN; ls != ss {
 		t.Errorf("next MSN: leader %d, standby %d", ls, ss)
@@ -139,4 +167,13 @@ func TestColdSuccessorResume(t *testing.T) {
 	if first.DateTime.Before(rs.LastProgramDateTime) {
 		t.Errorf("PDT went back: %v < %v", first.DateTime, rs.LastProgramDateTime)
 	}
+}
+
+func firstVideoDTS(pr probeResult) string {
+	for _, p := range pr.Packets {
+		if p.CodecType == "video" {
+			return p.DTSTime
+		}
+	}
+	return ""
 }

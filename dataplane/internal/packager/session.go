@@ -394,3 +394,22 @@ func (s *session) frameInterval() int64 {
 	}
 	return f
 }
+
+// shiftTime moves the session's output timeline by delta (90 kHz ticks).
+func (s *session) shiftTime(delta int64) {
+	s.anchorDTS += delta
+	if s.partStart >= 0 {
+		s.partStart += delta
+	}
+	if v := s.video; v != nil {
+		v.base += delta
+		v.lastDTS += delta
+		v.ended += delta
+	}
+	if a := s.audio; a != nil {
+		da := delta * a.timescale / 90000
+		a.base += da
+		a.next += da
+		a.ended += delta
+	}
+}

@@ -20,6 +20,9 @@ type RenditionState struct {
 	LastProgramDateTime time.Time `json:"last_program_date_time"`
 	// Segments is the recent window, oldest first.
 	Segments []SegmentRef `json:"segments"`
+	// Open is the segment being cut (parts published, not complete; its
+	// Duration is zero): a standby can match it too.
+	Open *SegmentRef `json:"open,omitempty"`
 }
 
 // SegmentRef names one published segment.
@@ -34,4 +37,10 @@ type SegmentRef struct {
 	StartDTS int64 `json:"start_dts"`
 	// Parts is the number of LL-HLS parts the segment had.
 	Parts int `json:"parts"`
+	// StartTime is the segment's first decode time on the leader's output
+	// timeline (90 kHz, the fMP4 tfdt of its video): a standby adopts it so
+	// that both nodes' media carry the same timestamps.
+	StartTime int64 `json:"start_time"`
+	// Init is the name of the segment's init segment (its EXT-X-MAP).
+	Init string `json:"init,omitempty"`
 }
