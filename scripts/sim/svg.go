@@ -101,12 +101,25 @@ func lineChart(title, xlabel, ylabel string, xmax, ymax float64, ss []series, ms
 	return b.String()
 }
 
+// hourStep is the x-axis tick step for an axis in hours: a divisor-friendly
+// step giving at most eight ticks.
+func hourStep(xmax float64) float64 {
+	for _, s := range []float64{0.25, 0.5, 1, 2, 3, 4, 6, 12, 24, 48, 168} {
+		if xmax/s <= 8 {
+			return s
+		}
+	}
+	return niceMax(xmax / 8)
+}
+
 func axes(b *strings.Builder, xlabel, ylabel string, xmax, ymax float64, px, py func(float64) float64) {
 	for i := 0; i <= ticks; i++ {
 		y := ymax * float64(i) / ticks
 		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`+"\n", padL, py(y), padL+plotW, py(y), gridColor)
 		fmt.Fprintf(b, `<text x="%d" y="%.1f" %s text-anchor="end" fill="%s">%s</text>`+"\n", padL-6, py(y)+4, fontAttrs, textC, num(y))
-		x := xmax * float64(i) / ticks
+	}
+	step := hourStep(xmax)
+	for x := 0.0; x <= xmax+1e-9; x += step {
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" %s text-anchor="middle" fill="%s">%s</text>`+"\n", px(x), padT+plotH+16, fontAttrs, textC, num(x))
 	}
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`+"\n", padL, padT+plotH, padL+plotW, padT+plotH, axisColor)
