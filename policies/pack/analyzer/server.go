@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -282,5 +281,5 @@ func policyNames() []string {
 	for _, p := range rules.Policies() {
 		out = append(out, p.Name)
 	}
-	return slices.Clip(out)
+	return out
 }

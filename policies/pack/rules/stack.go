@@ -50,8 +50,8 @@ func NewStack(rs []Resource, defaultRegion string) *Stack {
 		}
 		if azs, complete := s.AZs(r); complete && len(azs) == 1 {
 			k := zoneKey{s.Region(r), zone}
-			if old, seen := s.azZone[azs[0]]; seen && old != k {
-				k.zone = "" // two zones in one AZ: ambiguous
+			if old, seen := s.azZone[azs[0]]; seen && (old != k || old.zone == "") {
+				k.zone = "" // two zones in one AZ: ambiguous, for good
 			}
 			s.azZone[azs[0]] = k
 		}
@@ -278,28 +278,34 @@ func (s *Stack) AZs(r Resource) (azs []string, complete bool) {
 // engine recorded as the property's dependencies (which is how links are
 // told during a preview, when IDs and ARNs are still unknown).
 func (s *Stack) Refs(r Resource, key string, values []string, types ...string) []Resource {
+	var out []Resource
+	seen := map[int]bool{}
+	take := func(i int) {
+		o := s.Resources[i]
+		if seen[i] || o.URN == r.URN || (len(types) > 0 && !o.typeIs(types...)) {
+			return
+		}
+		seen[i] = true
+		out = append(out, o)
+	}
+	for _, u := range r.PropertyDependencies[key] {
+		if i, ok := s.byURN[u]; ok {
+			take(i)
+		}
+	}
 	want := map[string]bool{}
 	for _, v := range values {
 		if v != "" {
 			want[v] = true
 		}
 	}
-	deps := map[string]bool{}
-	for _, u := range r.PropertyDependencies[key] {
-		deps[u] = true
+	if len(want) == 0 {
+		return out
 	}
-	var out []Resource
-	for _, o := range s.Resources {
-		if o.URN == r.URN || (len(types) > 0 && !o.typeIs(types...)) {
-			continue
-		}
-		if deps[o.URN] {
-			out = append(out, o)
-			continue
-		}
+	for i, o := range s.Resources {
 		for _, k := range []string{"id", "arn", "name"} {
 			if v, ok := o.get(k).String(); ok && want[v] {
-				out = append(out, o)
+				take(i)
 				break
 			}
 		}
