@@ -70,7 +70,7 @@ func (t Timings) FreezeImpactVia(d time.Duration, r Routing) (stall, lost time.D
 		noticed += r.ProbeTimeout // the frozen node is still tried first
 	}
 	back := t.ReconnectAt(noticed, healthy, always)
-	return max(back, t.LeaseTTL) + t.SegmentDuration, back
+	return max(back+t.SegmentDuration, t.LeaseTTL+t.PartDuration), back
 }
 
 // Routing is what stands between a reconnecting broadcaster and the nodes.
@@ -141,9 +141,9 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 	return []Bound{
 		{
 			Fault: NodeLoss, Detection: min(t.SRTPeerIdleTimeout, nlb),
-			Stall: max(nodeBack, t.LeaseTTL) + seg, MediaLost: nodeBack,
+			Stall: max(nodeBack+seg, t.LeaseTTL+part), MediaLost: nodeBack,
 			RedundantStall: t.LeaseTTL + part, Unprotected: t.StandbyRestore(),
-			How: "broadcaster notices after the SRT peer-idle timeout, retries until the NLB has marked the node unhealthy; the standby leads once the lease lapses; the first keyframe after the ingest is back starts a segment",
+			How: "broadcaster notices after the SRT peer-idle timeout, retries until the NLB has marked the node unhealthy; the standby leads (a part after) the lease lapses, publishing the reconnected ingest from its first keyframe",
 		},
 		{
 			Fault: StandbyLoss, Detection: t.NodeTTL,
@@ -152,7 +152,7 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 		},
 		{
 			Fault: ZoneLoss, Detection: nlb,
-			Stall: max(zoneBack, zoneLease) + seg, MediaLost: zoneBack,
+			Stall: max(zoneBack+seg, zoneLease+part), MediaLost: zoneBack,
 			RedundantStall: zoneLease + part, Unprotected: 0,
 			How: "the zone's NLB has no healthy target after the unhealthy threshold; Global Accelerator moves new flows to the twin zone within its traffic shift; the standby there leads once the lease lapses and the zone's Redis replica is promoted. Streams whose standby was in the lost zone run unprotected until it returns",
 		},

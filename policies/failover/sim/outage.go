@@ -80,7 +80,9 @@ func (e *engine) failLeader(id int32, f failure) {
 		if f.newRegion {
 			resume = back + keyframe // a fresh lease in the new region: nothing to wait for
 		} else {
-			resume = max(back, lapse) + keyframe
+			// The new leader packages the reconnected ingest from its first
+			// keyframe and publishes within a part of getting the lease.
+			resume = max(back+keyframe, lapse+t.PartDuration)
 		}
 		lost = back
 	}
