@@ -136,3 +136,53 @@ func classicFromFMP4(initData, body []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// classicSegment returns segment msn as MPEG-TS, converting it from fMP4 on
+// first use (outside the lock: the segmenter is not held up).
+func (r *Rendition) classicSegment(msn uint64) ([]byte, bool) {
+	r.mu.Lock()
+	seg := r.findSegmentLocked(msn)
+	if seg == nil {
+		r.mu.Unlock()
+		return nil, false
+	}
+	if seg.ts != nil {
+		ts := seg.ts
+		r.mu.Unlock()
+		return ts, true
+	}
+	body, initName := seg.fmp4, seg.initName
+	r.mu.Unlock()
+	init, ok := r.stream.store.Get(r.name + "/" + initName)
+	if !ok {
+		return nil, false
+	}
+	ts, err := classicFromFMP4(init.Data, body)
+	if err != nil {
+		r.log.Error("classic segment conversion failed", "msn", msn, "err", err)
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.findSegmentLocked(msn) != seg {
+		return nil, false // evicted meanwhile: do not leave an orphan object
+	}
+	if seg.ts == nil {
+		seg.ts = ts
+		_ = r.stream.store.Put(r.name+"/"+tsName(msn), ts)
+		r.stats.BytesOut += uint64(len(ts))
+	}
+	return seg.ts, true
+}
+
+// findSegmentLocked finds a complete, still fetchable segment.
+func (r *Rendition) findSegmentLocked(msn uint64) *segment {
+	for _, list := range [][]*segment{r.segs, r.evicted} {
+		for _, s := range list {
+			if s.msn == msn {
+				return s
+			}
+		}
+	}
+	return nil
+}

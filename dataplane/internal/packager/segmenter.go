@@ -1,0 +1,279 @@
+package packager
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
+)
+
+// onTracks starts a new input session (demuxer callback).
+func (r *Rendition) onTracks(tracks []*mpegts.Track) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endSession()
+	r.tracks = tracks
+}
+
+// endSession publishes what the current input session produced and makes the
+// next keyframe start a new segment after a discontinuity.
+func (r *Rendition) endSession() {
+	if r.sess != nil {
+		r.finishSegment(r.sess.lastEnd())
+		r.sess = nil
+		r.needDisc = true
+		r.havePrevKey = false
+	}
+}
+
+// onAccessUnit is the segmenter (demuxer callback).
+func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	au.PTS += r.shift
+	au.DTS += r.shift
+	if au.Discontinuity && r.sess != nil {
+		r.endSession()
+	}
+	if r.sess == nil {
+		if !r.startSession(au) {
+			return
+		}
+	}
+	s := r.sess
+	switch {
+	case s.video != nil && au.Track == s.video.src:
+		r.onVideo(au)
+	case s.audio != nil && au.Track == s.audio.src:
+		if s.video != nil && r.cur == nil {
+			return // audio before the first keyframe: nothing to attach it to
+		}
+		if s.video == nil {
+			r.onDriverAudio(au)
+			return
+		}
+		if err := s.addAudio(au); err != nil {
+			r.onDecodeError(err)
+		}
+	}
+}
+
+// startSession begins a session at the first keyframe that carries its
+// parameter sets (or the first audio frame of an audio-only input).
+func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
+	s, err := newSession(r.tracks, au)
+	if err != nil {
+		r.onDecodeError(err)
+		return false
+	}
+	if s == nil {
+		return false // not a usable starting point yet
+	}
+	init, err := s.initSegment()
+	if err != nil {
+		r.onDecodeError(err)
+		return false
+	}
+	if !bytes.Equal(init, r.curInitData) {
+		// Named from the first segment that uses it, so every node names it
+		// the same and it can be cached forever.
+		r.curInit = initName(r.nextMSN)
+		r.curInitData = init
+		if err := r.stream.store.Put(r.name+"/"+r.curInit, init); err != nil {
+			r.log.Warn("disk copy failed", "err", err)
+		}
+		r.stats.BytesOut += uint64(len(init))
+	}
+	r.sess = s
+	return true
+}
+
+func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
+	s := r.sess
+	key := s.isKeyframe(au)
+	if key {
+		if s.paramsChanged(au) {
+			// New resolution or profile without a reconnect: needs a new
+			// init segment, so treat it as a discontinuity.
+			r.endSession()
+			if !r.startSession(au) {
+				return
+			}
+			s = r.sess
+		}
+		if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, au.RawDTS, r.segTicks) {
+			r.finishSegment(au.DTS)
+			r.startSegment(au)
+		}
+		r.prevKeyRaw, r.havePrevKey = au.RawDTS, true
+	}
+	if r.cur == nil {
+		return // waiting for the first keyframe
+	}
+	if s.partOpen && s.partStart < 0 {
+		s.partStart = au.DTS
+	}
+	dur, err := s.addVideo(au, r.partTicks)
+	if err != nil {
+		r.onDecodeError(err)
+		return
+	}
+	r.cur.frames++
+	if partDue(s.partStart, au.DTS, dur, r.partTicks) {
+		r.finishPart()
+	}
+}
+
+// onDriverAudio segments an audio-only input: every frame is a keyframe,
+// and a PES holding several frames is split across parts as needed.
+func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
+	s := r.sess
+	var off int64 // 90 kHz ticks from the PES timestamp
+	for _, frame := range au.Frames {
+		f := &mpegts.AccessUnit{
+			Track: au.Track, PTS: au.PTS + off, DTS: au.DTS + off,
+			RawDTS: (au.RawDTS + off) & (1<<33 - 1), Frames: [][]byte{frame},
+		}
+		dur := s.audioTicks(f)
+		off += dur
+		if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, f.RawDTS, r.segTicks) {
+			r.finishSegment(f.DTS)
+			r.startSegment(f)
+		}
+		r.prevKeyRaw, r.havePrevKey = f.RawDTS, true
+		if s.partStart < 0 {
+			s.partStart = f.DTS
+		}
+		if err := s.addAudio(f); err != nil {
+			r.onDecodeError(err)
+			return
+		}
+		if partDue(s.partStart, f.DTS, dur, r.partTicks) {
+			r.finishPart()
+		}
+	}
+}
+
+// startSegment opens segment r.nextMSN at au.
+func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
+	s := r.sess
+	seg := &segment{
+		msn:         r.nextMSN,
+		startDTS:    au.DTS,
+		rawStartDTS: au.RawDTS,
+		disc:        r.needDisc && (len(r.segs) > 0 || r.nextMSN > 0),
+		initName:    r.curInit,
+	}
+	r.nextMSN++
+	r.needDisc = false
+	if seg.disc || s.anchorPDT.IsZero() {
+		// PDT follows the media clock inside a session and the wall clock
+		// at its start, never going back.
+		start := now().UTC()
+		if start.Before(r.lastPDTEnd) {
+			start = r.lastPDTEnd
+		}
+		// Playlists print milliseconds: round up so that the printed PDT
+		// never goes back either.
+		if tr := start.Truncate(time.Millisecond); !tr.Equal(start) {
+			start = tr.Add(time.Millisecond)
+		}
+		s.anchorPDT, s.anchorDTS = start, au.DTS
+	}
+	seg.pdt = s.anchorPDT.Add(ticksToDuration(au.DTS - s.anchorDTS))
+	if sz := r.measure.lastSegmentBytes; sz > 0 {
+		// Sized from the previous segment so that parts (sub-slices of
+		// it) rarely force a copy.
+		seg.fmp4 = make([]byte, 0, sz+sz/8)
+	}
+	r.cur = seg
+	s.partOpen, s.partStart = true, au.DTS
+}
+
+// finishPart publishes the open part.
+func (r *Rendition) finishPart() {
+	s, seg := r.sess, r.cur
+	if s == nil || seg == nil || !s.partOpen || s.empty() {
+		return
+	}
+	if s.video != nil && !s.partHasVideo() {
+		// Only audio arrived since the last part closed: it rides with the
+		// next part, so that every part's duration is its video's.
+		return
+	}
+	if r.partTargetTicks == 0 {
+		// PART-TARGET is fixed by the first part: the configured part
+		// duration rounded up to whole frames of the input.
+		f := s.frameInterval()
+		r.partTargetTicks = (r.partTicks + f - 1) / f * f
+		r.partTarget = ticksToDuration(r.partTargetTicks)
+	}
+	off := len(seg.fmp4)
+	body, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000+uint64(len(seg.parts))), r.partTargetTicks, seg.fmp4)
+	s.partOpen, s.partStart = true, -1
+	if err != nil {
+		r.onDecodeError(err)
+		return
+	}
+	seg.fmp4 = body
+	data := body[off:]
+	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent}
+	seg.parts = append(seg.parts, p)
+	// The part shares the segment's bytes: both are immutable.
+	if err := r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), seg.fmp4[off:len(seg.fmp4):len(seg.fmp4)]); err != nil {
+		r.log.Warn("disk copy failed", "err", err)
+	}
+	r.stats.PartsWritten++
+	r.stats.BytesOut += uint64(len(data))
+	r.notifyLocked()
+	if r.onPart != nil {
+		r.onPart()
+	}
+}
+
+// finishSegment closes the open segment; end is the DTS where the next one
+// starts (or the end of the last sample).
+func (r *Rendition) finishSegment(end int64) {
+	seg := r.cur
+	if seg == nil {
+		return
+	}
+	r.finishPart()
+	r.cur = nil
+	if len(seg.parts) == 0 {
+		r.nextMSN-- // nothing was published under this number
+		if seg.disc {
+			r.needDisc = true
+		}
+		return
+	}
+	seg.duration = ticksToDuration(end - seg.startDTS)
+	if seg.duration <= 0 {
+		var d time.Duration
+		for _, p := range seg.parts {
+			d += p.duration
+		}
+		seg.duration = d
+	}
+	seg.complete = true
+	st := r.stream.store
+	if err := st.Put(r.name+"/"+segName(seg.msn), seg.fmp4); err != nil {
+		r.log.Warn("disk copy failed", "err", err)
+	}
+	r.stats.SegmentsWritten++
+	r.stats.BytesOut += uint64(len(seg.fmp4))
+	if seg.disc {
+		r.stats.Discontinuities++
+	}
+	if td := int((seg.duration + time.Second/2) / time.Second); td > r.targetDur {
+		r.targetDur = td // TARGETDURATION ≥ every rounded EXTINF
+	}
+	r.measure.add(seg, r.sess)
+	r.lastPDTEnd = seg.pdt.Add(seg.duration)
+	r.segs = append(r.segs, seg)
+	r.slideWindow()
+	r.notifyLocked()
+}
