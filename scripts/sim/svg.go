@@ -35,7 +35,6 @@ const (
 	legendRowHeight             = 16
 	legendX                     = chartW - padR + 16
 	ticks                       = 5
-	markerLabelEvery            = 14
 )
 
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"}
@@ -77,11 +76,11 @@ func lineChart(title, xlabel, ylabel string, xmax, ymax float64, ss []series, ms
 	px := func(x float64) float64 { return padL + x/xmax*plotW }
 	py := func(y float64) float64 { return padT + plotH - y/ymax*plotH }
 	axes(&b, xlabel, ylabel, xmax, ymax, px, py)
-	for i, m := range ms {
+	for _, m := range ms {
 		x := px(m.x)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="1" stroke-dasharray="2,3"/>`+"\n", x, padT, x, padT+plotH, markerColor)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s font-size="10" fill="%s" transform="rotate(-90 %.1f %d)">%s</text>`+"\n",
-			x-3, padT+plotH-4-(i%2)*markerLabelEvery*0, fontAttrs, markerColor, x-3, padT+plotH-4, html.EscapeString(m.label))
+			x-3, padT+plotH-4, fontAttrs, markerColor, x-3, padT+plotH-4, html.EscapeString(m.label))
 	}
 	for i, s := range ss {
 		var pts strings.Builder
