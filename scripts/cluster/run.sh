@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `make run-cluster`: the local twin-zone set-up of issue 4.
+#   Redis primary + replica + three sentinels (real processes, free ports),
+#   zone a: edge a1, a2; zone b: edge b1, b2 (mutual-TLS QUIC relay),
+#   a synthetic broadcaster (ffmpeg test pattern with a burnt-in clock) over
+#   SRT to a1, reconnecting to the next ready node if its node goes away.
+# The page of any node shows which node leads each stream. Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-$PWD/bin}
+RUN=${RUN:-$PWD/.cache/run-cluster}
+FONT=/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
+for c in ffmpeg redis-server redis-sentinel openssl curl; do
+  command -v "$c" >/dev/null || { echo "run-cluster: $c missing (make deps)" >&2; exit 1; }
+done
+rm -rf "$RUN"; mkdir -p "$RUN"
+bash scripts/certs.sh "$RUN/certs" a1 a2 b1 b2 >/dev/null
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "run-cluster: stopped"
+}
+trap cleanup INT TERM EXIT
+
+"$BIN/redistwin" -dir "$RUN/redis" -addrs "$RUN/sentinels" &
+pids+=($!)
+for _ in $(seq 300); do [ -s "$RUN/sentinels" ] && break; sleep 0.1; done
+[ -s "$RUN/sentinels" ] || { echo "run-cluster: Redis did not come up" >&2; exit 1; }
+sentinels=$(sed 's/.*/"&"/' "$RUN/sentinels" | paste -sd, -)
+
+i=0
+for id in a1 a2 b1 b2; do
+  cat > "$RUN/$id.yaml" <<YAML
+node: {id: $id, region: local, zone: ${id:0:1}}
+srt: {listen: "127.0.0.1:$((9000 + i))"}
+http: {listen: "127.0.0.1:$((8080 + i))"}
+streams:
+  - {name: cam1, passphrase: "correct-horse-battery"}
+  - {name: cam2, passphrase: "second-camera-pass"}
+cluster:
+  quic: {listen: "127.0.0.1:$((9100 + i))"}
+  tls: {ca: $RUN/certs/ca.pem, cert: $RUN/certs/$id.pem, key: $RUN/certs/$id-key.pem}
+  redis: {sentinels: [$sentinels], master: zonecast}
+  admin_token: local-admin-token
+YAML
+  "$BIN/edge" -config "$RUN/$id.yaml" 2> "$RUN/$id.log" &
+  pids+=($!)
+  i=$((i + 1))
+done
+for port in 8080 8081 8082 8083; do
+  up=""
+  for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && { up=1; break; }; sleep 0.1; done
+  [ -n "$up" ] || { echo "run-cluster: node on :$port did not come up; see $RUN/*.log" >&2; exit 1; }
+done
+
+# The broadcaster: like an encoder behind the accelerator, it reconnects to
+# the first ready node when its connection breaks.
+broadcast() {
+  local clock="drawtext=fontfile=$FONT:fontsize=40:fontcolor=white:box=1:boxcolor=black@0.6:x=20:y=20:text='%{localtime\\:%H\\\\\\:%M\\\\\\:%S}  frame %{frame_num}'"
+  [ -f "$FONT" ] || clock="null"
+  while true; do
+    for n in 0 1 2 3; do
+      curl -fs -o /dev/null --max-time 0.3 "http://127.0.0.1:$((8080 + n))/readyz" || continue
+      ffmpeg -hide_banner -loglevel warning -nostdin -re \
+        -f lavfi -i "testsrc2=size=640x360:rate=25,$clock" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+        -c:v libx264 -preset veryfast -tune zerolatency -g 25 -keyint_min 25 -sc_threshold 0 -b:v 1000k -pix_fmt yuv420p \
+        -c:a aac -b:a 96k -f mpegts \
+        "srt://127.0.0.1:$((9000 + n))?streamid=#!::r=cam1,m=publish&passphrase=correct-horse-battery&pbkeylen=16&latency=120000" || true
+      break
+    done
+    sleep 0.2
+  done
+}
+broadcast &
+pids+=($!)
+
+cat <<MSG
+
+  zonecast twin-zone set-up is running (files in $RUN).
+  Nodes:  a1 http://127.0.0.1:8080  a2 :8081   (zone a)
+          b1 http://127.0.0.1:8082  b2 :8083   (zone b)
+  Player page (shows leader/standby):  http://127.0.0.1:8080/?stream=cam1
+  LL-HLS from the leader or standby:   http://127.0.0.1:8080/live/cam1/index.m3u8
+  Streams API:                         curl -s http://127.0.0.1:8082/api/v1/streams
+  Drain a node:  curl -X POST -H 'Authorization: Bearer local-admin-token' http://127.0.0.1:8080/api/v1/drain
+  Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}" || true
