@@ -143,11 +143,11 @@ func Standby(r Region, leaderZone int) (zone, node int, ok bool) {
 // a node loss costs each of its streams a takeover either way.
 func ChooseNode(z Zone, exclude int) (int, bool) {
 	best, bestFree := -1, 0
-	for i, n := range z.Nodes {
+	for i := range z.Nodes {
 		if i == exclude {
 			continue
 		}
-		if f := n.Free(); f > 0 && (best < 0 || f < bestFree) {
+		if f := z.Nodes[i].Free(); f > 0 && (best < 0 || f < bestFree) {
 			best, bestFree = i, f
 		}
 	}

@@ -21,7 +21,7 @@ type Node struct {
 }
 
 // Free is the capacity the node can still give to new work.
-func (n Node) Free() int {
+func (n *Node) Free() int {
 	if !n.Accepting() {
 		return 0
 	}
@@ -31,7 +31,7 @@ func (n Node) Free() int {
 // Accepting reports whether the node takes new ingests or standbys: it is
 // up, not draining and not full (a full node fails /readyz on purpose, so
 // that the NLB and Global Accelerator steer new flows elsewhere).
-func (n Node) Accepting() bool {
+func (n *Node) Accepting() bool {
 	return n.Up && !n.Draining && n.Load < n.Capacity
 }
 
@@ -70,8 +70,8 @@ func (z Zone) Free() int {
 		return 0
 	}
 	free := 0
-	for _, n := range z.Nodes {
-		free += n.Free()
+	for i := range z.Nodes { // by index: no copy of each Node
+		free += z.Nodes[i].Free()
 	}
 	return free
 }
@@ -84,8 +84,8 @@ func (z Zone) Accepting() bool {
 	if !z.Up || !z.Redis.Available() {
 		return false
 	}
-	for _, n := range z.Nodes {
-		if n.Accepting() {
+	for i := range z.Nodes {
+		if z.Nodes[i].Accepting() {
 			return true
 		}
 	}
