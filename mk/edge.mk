@@ -6,13 +6,17 @@ EDGE_PKGS := ./dataplane/cmd/edge/... ./dataplane/internal/config/... ./dataplan
 TEST_TARGETS  += test-edge
 BENCH_TARGETS += bench-edge
 
-.PHONY: edge run test-edge test-edge-unit test-edge-e2e test-edge-fuzz bench-edge
+.PHONY: edge run run-edge test-edge test-edge-unit test-edge-e2e test-edge-fuzz bench-edge
 
 edge:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/edge ./dataplane/cmd/edge
 
-run: deps edge
+# `make run` is the twin-zone set-up (mk/cluster.mk); the single edge stays
+# available as `make run-edge`.
+run: run-cluster
+
+run-edge: deps edge
 	@BIN=$(BIN) bash scripts/edge/run.sh
 
 test-edge: test-edge-unit test-edge-fuzz test-edge-e2e
