@@ -75,3 +75,41 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// A rendition that starts late (the transcoder's output arrives after the
+// source's) joins aligned: it waits for a keyframe on the cut grid and takes
+// the source's segment number and program date-time there.
+func TestLateRenditionJoinsAligned(t *testing.T) {
+	dir := t.TempDir()
+	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 10, size: "640x360"}))
+	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 10, size: "320x180"}))
+	s, srv := newTestStream(t, Config{WindowSegments: 10})
+	join := len(low) * 35 / 100 / 188 * 188
+	half := len(src) / 2 / 188 * 188
+	feed(t, s.Rendition("source"), src[:half])
+	settle(t, s)
+	feed(t, s.Rendition("180p"), low[join:len(low)/2/188*188])
+	feed(t, s.Rendition("source"), src[half:])
+	feed(t, s.Rendition("180p"), low[len(low)/2/188*188:])
+	s.Rendition("source").Discontinuity()
+	s.Rendition("180p").Discontinuity()
+
+	a := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	b := checkMediaPlaylist(t, mustGet(t, srv, "180p/index.m3u8"), true)
+	if b.MediaSequence <= a.MediaSequence {
+		t.Fatalf("late rendition starts at MSN %d, source at %d", b.MediaSequence, a.MediaSequence)
+	}
+	for i, seg := range b.Segments {
+		j := b.MediaSequence + i - a.MediaSequence
+		if j >= len(a.Segments) {
+			t.Fatalf("late rendition has MSN %d beyond the source's", b.MediaSequence+i)
+		}
+		ref := a.Segments[j]
+		if seg.Duration != ref.Duration || !seg.DateTime.Equal(*ref.DateTime) {
+			t.Errorf("MSN %d: 180p %v at %v, source %v at %v", b.MediaSequence+i, seg.Duration, seg.DateTime, ref.Duration, ref.DateTime)
+		}
+	}
+	if len(b.Segments) < 2 {
+		t.Errorf("late rendition has %d segments", len(b.Segments))
+	}
+}

@@ -45,6 +45,8 @@ type Rendition struct {
 	lastPDTEnd      time.Time
 	curInit         string // name of the current init segment
 	curInitData     []byte
+	pendingInit     []byte        // the new session's init, until its first segment
+	everCut         bool          // a segment was ever started (ladder alignment)
 	targetDur       int           // EXT-X-TARGETDURATION, never decreases
 	partTarget      time.Duration // PART-TARGET, fixed by the first part
 	partTargetTicks int64

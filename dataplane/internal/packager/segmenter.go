@@ -77,16 +77,7 @@ func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
 		r.onDecodeError(err)
 		return false
 	}
-	if !bytes.Equal(init, r.curInitData) {
-		// Named from the first segment that uses it, so every node names it
-		// the same and it can be cached forever.
-		r.curInit = initName(r.nextMSN)
-		r.curInitData = init
-		if err := r.stream.store.Put(r.name+"/"+r.curInit, init); err != nil {
-			r.log.Warn("disk copy failed", "err", err)
-		}
-		r.stats.BytesOut += uint64(len(init))
-	}
+	r.pendingInit = init // named and stored with the session's first segment
 	r.sess = s
 	return true
 }
@@ -104,14 +95,14 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 			}
 			s = r.sess
 		}
-		if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, au.RawDTS, r.segTicks) {
+		if r.cutHere(au.RawDTS) {
 			r.finishSegment(au.DTS)
 			r.startSegment(au)
 		}
 		r.prevKeyRaw, r.havePrevKey = au.RawDTS, true
 	}
 	if r.cur == nil {
-		return // waiting for the first keyframe
+		return // waiting for the first keyframe (or the first aligned one)
 	}
 	if s.partOpen && s.partStart < 0 {
 		s.partStart = au.DTS
@@ -139,11 +130,14 @@ func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 		}
 		dur := s.audioTicks(f)
 		off += dur
-		if r.cur == nil || !r.havePrevKey || startsSegment(r.prevKeyRaw, f.RawDTS, r.segTicks) {
+		if r.cutHere(f.RawDTS) {
 			r.finishSegment(f.DTS)
 			r.startSegment(f)
 		}
 		r.prevKeyRaw, r.havePrevKey = f.RawDTS, true
+		if r.cur == nil {
+			continue // waiting for the first aligned frame
+		}
 		if s.partStart < 0 {
 			s.partStart = f.DTS
 		}
@@ -157,9 +151,45 @@ func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 	}
 }
 
+// cutHere applies the cut rule to a keyframe with raw DTS raw. A session's
+// first keyframe starts a segment, except in a rendition that has never cut
+// one while its siblings have: it waits for a keyframe that the rule (or a
+// sibling's cut) makes a boundary, so that it joins the ladder aligned.
+func (r *Rendition) cutHere(raw int64) bool {
+	if r.cur != nil && r.havePrevKey {
+		return startsSegment(r.prevKeyRaw, raw, r.segTicks)
+	}
+	if r.everCut || !r.stream.othersCut(r.name) {
+		return true
+	}
+	if _, ok := r.stream.cutAt(raw); ok {
+		return true
+	}
+	return r.havePrevKey && startsSegment(r.prevKeyRaw, raw, r.segTicks)
+}
+
 // startSegment opens segment r.nextMSN at au.
 func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	s := r.sess
+	mark, marked := r.stream.cutAt(au.RawDTS)
+	marked = marked && mark.by != r.name
+	if marked && !r.everCut && mark.msn >= r.nextMSN {
+		r.nextMSN = mark.msn // join the ladder with its numbering
+	}
+	r.everCut = true
+	if r.pendingInit != nil {
+		if !bytes.Equal(r.pendingInit, r.curInitData) {
+			// Named from the first segment that uses it, so every node
+			// names it the same and it can be cached forever.
+			r.curInit = initName(r.nextMSN)
+			r.curInitData = r.pendingInit
+			if err := r.stream.store.Put(r.name+"/"+r.curInit, r.curInitData); err != nil {
+				r.log.Warn("disk copy failed", "err", err)
+			}
+			r.stats.BytesOut += uint64(len(r.curInitData))
+		}
+		r.pendingInit = nil
+	}
 	seg := &segment{
 		msn:         r.nextMSN,
 		startDTS:    au.DTS,
@@ -181,6 +211,9 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 		if tr := start.Truncate(time.Millisecond); !tr.Equal(start) {
 			start = tr.Add(time.Millisecond)
 		}
+		if marked && !mark.pdt.Before(r.lastPDTEnd) {
+			start = mark.pdt // a sibling cut here: same PDT for the same media
+		}
 		s.anchorPDT, s.anchorDTS = start, au.DTS
 	}
 	seg.pdt = s.anchorPDT.Add(ticksToDuration(au.DTS - s.anchorDTS))
@@ -191,6 +224,7 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	}
 	r.cur = seg
 	s.partOpen, s.partStart = true, au.DTS
+	r.stream.recordCut(au.RawDTS, cutMark{msn: seg.msn, pdt: seg.pdt, by: r.name})
 }
 
 // finishPart publishes the open part.

@@ -28,6 +28,67 @@ type Stream struct {
 	mu         sync.RWMutex
 	renditions map[string]*Rendition
 	closed     bool
+
+	// cuts records where the renditions started segments (by the raw DTS
+	// of the first keyframe), so that renditions cut from the same
+	// timestamps (a ladder whose keyframes are forced at the source's) share
+	// segment numbers and program date-times. Its own lock: it is used
+	// under a rendition's lock, and no rendition lock is taken under it.
+	cutMu   sync.Mutex
+	cuts    map[int64]cutMark
+	cutRing []int64
+}
+
+// cutMark is where a rendition started a segment.
+type cutMark struct {
+	msn uint64
+	pdt time.Time
+	by  string // rendition
+}
+
+// maxCuts bounds the cut registry (a few minutes of segments).
+const maxCuts = 256
+
+func (s *Stream) cutAt(raw int64) (cutMark, bool) {
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+	m, ok := s.cuts[raw]
+	return m, ok
+}
+
+// othersCut reports whether a rendition other than name has cut segments.
+func (s *Stream) othersCut(name string) bool {
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+	for _, raw := range s.cutRing {
+		if s.cuts[raw].by != name {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Stream) recordCut(raw int64, m cutMark) {
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+	if s.cuts == nil {
+		s.cuts = make(map[int64]cutMark)
+	}
+	if _, ok := s.cuts[raw]; ok {
+		return
+	}
+	s.cuts[raw] = m
+	s.cutRing = append(s.cutRing, raw)
+	if len(s.cutRing) > maxCuts {
+		delete(s.cuts, s.cutRing[0])
+		s.cutRing = s.cutRing[1:]
+	}
+}
+
+func (s *Stream) resetCuts() {
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+	s.cuts, s.cutRing = nil, nil
 }
 
 // NewStream creates the packager of one stream.
@@ -116,6 +177,7 @@ func (s *Stream) State() State {
 // Resume continues the playlists described by st (from the previous leader).
 // Renditions are created as needed. It never makes a media sequence go back.
 func (s *Stream) Resume(st State) {
+	s.resetCuts() // local numbers are about to change
 	for name, rs := range st.Renditions {
 		s.Rendition(name).Resume(rs)
 	}
