@@ -42,6 +42,12 @@ type Config struct {
 	BigEventMin        int
 	BigEventMax        int
 
+	// WindowSegments is the playlists' sliding window (the edge's
+	// hls.window_segments, 6 by default): media a new leader held back
+	// while it waited for its lease is published late, but no more than a
+	// window of it — a longer wait loses the rest.
+	WindowSegments int
+
 	// Delivery figures (aggregated per sample, not simulated per request).
 	Renditions    int     // ladder renditions incl. source
 	AvgBitrateBps float64 // mean bitrate a viewer pulls
@@ -88,7 +94,8 @@ func DefaultConfig(streams, regions int, hours float64, seed uint64) (Config, er
 		MatchMin: 100 * time.Minute, MatchMax: 140 * time.Minute, Kickoff: 15 * time.Minute,
 		CustomerBatch: 20, BatchShare: 0.3,
 		MedianViewers: 150, BigEventShare: 0.0005, BigEventMin: 50_000, BigEventMax: 250_000,
-		Renditions: 4, AvgBitrateBps: 3e6, ShieldPOPs: 1,
+		WindowSegments: 6,
+		Renditions:     4, AvgBitrateBps: 3e6, ShieldPOPs: 1,
 		SampleEvery: 5 * time.Minute,
 	}, nil
 }
@@ -119,6 +126,9 @@ func (c Config) Validate() error {
 	}
 	if c.StandbyLoad < 0 || c.StandbyLoad > 1 || c.RedundantShare < 0 || c.RedundantShare > 1 || c.BatchShare < 0 || c.BatchShare > 1 {
 		errs = append(errs, errors.New("standby load, redundant share and batch share must be within 0–1"))
+	}
+	if c.WindowSegments < 1 {
+		errs = append(errs, fmt.Errorf("window of %d segments", c.WindowSegments))
 	}
 	if c.MatchMin <= 0 || c.MatchMax < c.MatchMin || c.Kickoff <= 0 || c.SampleEvery <= 0 {
 		errs = append(errs, errors.New("match length, kickoff grid and sample period must be positive"))

@@ -22,6 +22,8 @@ func (e *engine) beginOutage(id int32, fault int32, resumeAt, lostUntil time.Dur
 func (e *engine) closeOutage(s *stream, at time.Duration) {
 	stall := at - s.downSince
 	lost := min(s.lostUntil, at) - s.downSince
+	// What waited longer than the playlist window is gone too.
+	lost = max(lost, stall-time.Duration(e.c.WindowSegments)*e.c.Timings.SegmentDuration)
 	s.stall += stall
 	s.black += lost
 	s.down = false

@@ -209,3 +209,30 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderLossDuringRedisOutage: a takeover needs a lease, so a leader
+// lost while its zone's Redis pair is down stays dark until Redis is back,
+// and what exceeds the playlist window is lost.
+func TestLeaderLossDuringRedisOutage(t *testing.T) {
+	c := smallConfig(t, 3000, 2, 24)
+	c.RedundantShare = 0
+	c.Faults = []FaultSpec{
+		{Kind: failover.RedisPairLoss, At: 17 * time.Hour, Duration: 10 * time.Minute, Region: 0, Zone: 0},
+		{Kind: failover.NodeLoss, At: 17*time.Hour + 2*time.Minute, Region: 0, Zone: 0},
+	}
+	r, err := Run(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.Faults[1]
+	if f.Affected == 0 {
+		t.Fatal("the node loss affected nobody")
+	}
+	if f.MaxStall < 8*time.Minute || f.MaxStall > 8*time.Minute+c.Timings.PartDuration+c.Timings.SegmentDuration {
+		t.Fatalf("stall %v, want the rest of the Redis outage (8 min)", f.MaxStall)
+	}
+	window := time.Duration(c.WindowSegments) * c.Timings.SegmentDuration
+	if f.MaxLost < f.MaxStall-window {
+		t.Fatalf("lost %v of a %v stall: more than a window (%v) was kept", f.MaxLost, f.MaxStall, window)
+	}
+}
