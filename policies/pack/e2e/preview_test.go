@@ -77,6 +77,11 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 					Interval: pulumi.Int(30), UnhealthyThreshold: pulumi.Int(3)}
 			}
 		}), nil, "lb-health-check-speed", "zone-b-srt"},
+		{"fleet outside its load balancer", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
+			if g, ok := a.Props.(*autoscaling.GroupArgs); ok && a.Name == "zone-a-edges" {
+				g.TargetGroupArns = pulumi.StringArray{}
+			}
+		}), nil, "zone-fleet-behind-load-balancer", "zone-a-edges"},
 		{"missing endpoint group", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			// Every endpoint group serves another region: eu-west-1 has none.
 			if g, ok := a.Props.(*globalaccelerator.EndpointGroupArgs); ok {

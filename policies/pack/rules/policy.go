@@ -57,6 +57,7 @@ func Policies() []Policy {
 		securityGroupPolicy,
 		iamWildcardPolicy,
 		costBudgetPolicy,
+		fleetBehindLBPolicy,
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
 	return ps
