@@ -129,7 +129,7 @@ func newTranscoder(name string, set Settings, out Outputs, s slots, log *slog.Lo
 		set:      set,
 		out:      out,
 		slots:    s,
-		log:      log.With("stream", name, "component", "transcode"),
+		log:      log.With("stream", name),
 		scan:     newTSScanner(),
 		queue:    make(chan chunk, queueChunks),
 		discCh:   make(chan struct{}, 1),
