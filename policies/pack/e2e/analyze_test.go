@@ -63,3 +63,44 @@ func TestPolicyAnalyzeFile(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyAnalyzeEveryViolation runs every rule's violating change
+// (fixture.Violations) through `pulumi policy analyze --file`: the engine
+// feeds Analyze the state's inputs and AnalyzeStack its outputs, and must
+// report each at its level naming the resource.
+func TestPolicyAnalyzeEveryViolation(t *testing.T) {
+	root, bin := tools(t)
+	env := pulumiEnv(t, bin)
+	pack := filepath.Join(root, "policies", "pack")
+	for _, tc := range fixture.Violations {
+		t.Run(tc.Name, func(t *testing.T) {
+			s := fixture.Shipped()
+			tc.Mutate(s)
+			state, err := s.Export(region)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "state.json")
+			if err := os.WriteFile(file, state, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, code := run(t, t.TempDir(), env, filepath.Join(bin, "pulumi"),
+				"policy", "analyze", "--file", file, "--policy-pack", pack)
+			mandatory := tc.Level == "mandatory"
+			if mandatory == (code == 0) {
+				t.Fatalf("exit %d for a %s violation:\n%s", code, tc.Level, out)
+			}
+			named := tc.Resource
+			if named == "" {
+				named = "zonecast-" + fixture.Stack // stack-level: the root stack
+			}
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "["+string(tc.Level)+"]") && strings.Contains(line, tc.Policy) &&
+					strings.Contains(line, named) {
+					return
+				}
+			}
+			t.Fatalf("no [%s] %s line naming %s:\n%s", tc.Level, tc.Policy, named, out)
+		})
+	}
+}
