@@ -73,6 +73,7 @@ func transcodeReport(m *transcode.Manager) any {
 		Source     string            `json:"source,omitempty"`
 		Renditions []string          `json:"renditions"`
 		Running    bool              `json:"running"`
+		PID        int               `json:"ffmpeg_pid,omitempty"`
 		SourceOnly bool              `json:"source_only"`
 		Restarts   map[string]uint64 `json:"restarts"`
 		LagSeconds float64           `json:"lag_seconds"`
@@ -97,7 +98,7 @@ func transcodeReport(m *transcode.Manager) any {
 	}
 	for _, t := range m.Transcoders() {
 		st := t.Status()
-		row := streamRow{Stream: st.Stream, State: st.State, Running: st.Running, SourceOnly: st.SourceOnly,
+		row := streamRow{Stream: st.Stream, State: st.State, Running: st.Running, PID: st.PID, SourceOnly: st.SourceOnly,
 			Restarts: st.Restarts, LagSeconds: st.Lag.Seconds(), Dropped: st.DroppedBytes, Renditions: []string{}}
 		if st.Source.Height > 0 {
 			row.Source = st.Source.String()
