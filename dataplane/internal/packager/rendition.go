@@ -31,9 +31,10 @@ type Rendition struct {
 
 	// input session
 	tracks      []*mpegts.Track
-	sess        *session // nil until the first keyframe of a session
-	needDisc    bool     // the next segment starts after a discontinuity
-	prevKeyRaw  int64    // raw DTS of the previous keyframe (cut rule)
+	seenParams  paramSets // parameter sets met before the session started
+	sess        *session  // nil until the first keyframe of a session
+	needDisc    bool      // the next segment starts after a discontinuity
+	prevKeyRaw  int64     // raw DTS of the previous keyframe (cut rule)
 	havePrevKey bool
 
 	// playlist
@@ -114,6 +115,7 @@ func (r *Rendition) Discontinuity() {
 	defer r.mu.Unlock()
 	r.endSession()
 	r.tracks = nil // idle until the next input's program: nothing to wait for
+	r.seenParams = paramSets{}
 }
 
 // Stats returns the rendition's counters.

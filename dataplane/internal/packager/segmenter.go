@@ -39,6 +39,9 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 		r.endSession()
 	}
 	if r.sess == nil {
+		if au.Track.Codec.IsVideo() && validNALUs(au.NALUs) {
+			r.seenParams.remember(au)
+		}
 		if !r.startSession(au) {
 			return
 		}
@@ -64,7 +67,7 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 // startSession begins a session at the first keyframe that carries its
 // parameter sets (or the first audio frame of an audio-only input).
 func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
-	s, err := newSession(r.tracks, au)
+	s, err := newSession(r.tracks, au, &r.seenParams)
 	if err != nil {
 		r.onDecodeError(err)
 		return false

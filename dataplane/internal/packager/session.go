@@ -31,7 +31,10 @@ type session struct {
 }
 
 // newSession returns nil (and no error) while au is not a place to start.
-func newSession(tracks []*mpegts.Track, au *mpegts.AccessUnit) (*session, error) {
+//
+// seen holds parameter sets met earlier in the input (some encoders send
+// them once, or apart from the keyframe): used when the keyframe has none.
+func newSession(tracks []*mpegts.Track, au *mpegts.AccessUnit, seen *paramSets) (*session, error) {
 	s := &session{partStart: -1}
 	for _, t := range tracks {
 		switch {
@@ -55,6 +58,9 @@ func newSession(tracks []*mpegts.Track, au *mpegts.AccessUnit) (*session, error)
 			return nil, nil
 		}
 		s.takeParams(au)
+		if s.sps == nil && seen != nil && seen.codec == au.Track.Codec {
+			s.vps, s.sps, s.pps = seen.vps, seen.sps, seen.pps
+		}
 		if s.sps == nil || s.pps == nil || (s.video.src.Codec == mpegts.CodecH265 && s.vps == nil) {
 			return nil, fmt.Errorf("keyframe without parameter sets: waiting for the next one")
 		}
@@ -203,5 +209,31 @@ func (s *session) shiftTime(delta int64) {
 		a.base += da
 		a.next += da
 		a.ended += delta
+	}
+}
+
+// paramSets are the last parameter sets seen in a video track.
+type paramSets struct {
+	codec         mpegts.Codec
+	vps, sps, pps []byte
+}
+
+// remember keeps the parameter sets au carries.
+func (p *paramSets) remember(au *mpegts.AccessUnit) {
+	vps, sps, pps := params(au)
+	if vps == nil && sps == nil && pps == nil {
+		return
+	}
+	if p.codec != au.Track.Codec {
+		*p = paramSets{codec: au.Track.Codec}
+	}
+	if vps != nil {
+		p.vps = append([]byte(nil), vps...)
+	}
+	if sps != nil {
+		p.sps = append([]byte(nil), sps...)
+	}
+	if pps != nil {
+		p.pps = append([]byte(nil), pps...)
 	}
 }
