@@ -30,11 +30,9 @@ func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error
 	leading := j.leading()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.ingest {
-		// One input per pipeline: a local publisher wins over a relay.
-		return nil, errors.New("this node ingests the stream itself")
-	}
-	if !leading && j.lineage != h.Leader {
+	// With a local publisher (the backup feed of input redundancy) the relay
+	// carries only control: the local feed wins, one input per pipeline.
+	if !leading && !j.ingest && j.lineage != h.Leader {
 		// Standing by for a new leader: segments of another lineage (this
 		// node's own, from before it was deposed, or another leader's)
 		// would be renumbered into the new leader's playlist. Start afresh.
@@ -104,7 +102,8 @@ func (in *inbound) Control(c relay.Control) {
 }
 
 func (in *inbound) Status() relay.Status {
-	return relay.Status{Node: in.j.c.cfg.Self.ID, RedisOK: in.j.c.redisOK.Load(), Bytes: in.bytes.Load(), Leading: in.j.leading()}
+	return relay.Status{Node: in.j.c.cfg.Self.ID, RedisOK: in.j.c.redisOK.Load(), Bytes: in.bytes.Load(), Leading: in.j.leading(),
+		Ingest: in.j.localFresh()}
 }
 
 func (in *inbound) Close(err error) {

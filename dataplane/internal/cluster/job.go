@@ -116,6 +116,14 @@ func (j *job) hasMedia() bool {
 		(j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout)
 }
 
+// localFresh reports whether the local publisher delivered TS within the
+// relay timeout.
+func (j *job) localFresh() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ingest && time.Since(j.lastLocal) < j.c.t.RelayTimeout
+}
+
 func (j *job) lastKnown() (leader, standby string, token uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -345,6 +353,9 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 			continue // the keeper decides; OnLost cancels ctx
 		}
 		now := time.Now()
+		if j.switchToBackup(ctx, k) {
+			return
+		}
 		if j.hasMedia() {
 			mediaSeen = now
 		} else if now.Sub(mediaSeen) > t.RelayTimeout+t.SegmentDuration {
@@ -388,6 +399,32 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 			}
 		}
 	}
+}
+
+// switchToBackup is input redundancy: this node's feed has gone quiet for
+// half the relay timeout while the standby receives the backup feed of the
+// same stream itself; the lease moves to the standby at once, which goes on
+// publishing from its feed with the same names.
+func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
+	j.mu.Lock()
+	out, sb := j.out, j.outStandby
+	quiet := time.Since(j.lastLocal) > j.c.t.RelayTimeout/2
+	j.mu.Unlock()
+	if !quiet || out == nil || out.Err() != nil {
+		return false
+	}
+	st, at := out.PeerStatus()
+	if at.IsZero() || time.Since(at) > j.c.t.RelayTimeout || !st.Ingest {
+		return false
+	}
+	tok, err := k.Handover(ctx, sb)
+	if err != nil {
+		j.log.Warn("cannot hand over to the backup feed", "err", err)
+		return false
+	}
+	_ = out.Control(relay.Control{Token: tok, Handover: sb})
+	j.log.Info("input switched: own feed quiet, standby has the backup feed", "to", sb, "token", tok)
+	return true
 }
 
 // ensureStandby opens the relay to a standby chosen by the failover policy

@@ -43,6 +43,9 @@ type Status struct {
 	RedisOK bool   `json:"redis_ok"` // the standby can reach Redis
 	Bytes   uint64 `json:"bytes"`    // TS bytes received on this stream
 	Leading bool   `json:"leading"`  // the standby now leads the stream
+	// Ingest says the standby receives the stream's backup feed itself
+	// (input redundancy): the leader hands over at once if its own feed stops.
+	Ingest bool `json:"ingest"`
 }
 
 func writeFrame(w io.Writer, typ byte, payload []byte) error {

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ type fault struct {
 	maxPDTGap time.Duration
 	leader    string // expected leader at the end ("" = any)
 	netns     bool   // a1 runs in a network namespace (partitions)
+	dual      bool   // input redundancy: primary feed to a1, backup feed to b1
 }
 
 var tm = failover.DefaultTimings
@@ -64,6 +66,41 @@ func faults() []fault {
 				}
 			},
 			observe: 12 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
+		},
+		{
+			name: "api-drain",
+			inject: func(t *testing.T, h *Harness) {
+				url := "http://" + h.Node("a1").HTTP + "/api/v1/drain"
+				for _, tc := range []struct {
+					auth string
+					want int
+				}{{"", http.StatusUnauthorized}, {"Bearer wrong", http.StatusUnauthorized}, {"Bearer chaos-admin-token", http.StatusOK}} {
+					req, _ := http.NewRequest(http.MethodPost, url, nil)
+					if tc.auth != "" {
+						req.Header.Set("Authorization", tc.auth)
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != tc.want {
+						t.Fatalf("drain with %q: %s, want %d", tc.auth, resp.Status, tc.want)
+					}
+				}
+				if !h.Node("a1").Wait(tm.DrainDeadline) {
+					t.Fatal("node drained through the API did not exit")
+				}
+			},
+			observe: 12 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
+		},
+		{
+			name:   "input-primary-feed-stops",
+			dual:   true,
+			inject: func(t *testing.T, h *Harness) { h.Dual.StopPrimary() },
+			// b1 has been serving the same segments from the backup feed;
+			// a1 hands the lease over as soon as its feed goes quiet.
+			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "b1",
 		},
 		{
 			name: "kill-redis-primary",
@@ -140,6 +177,9 @@ func runFault(t *testing.T, f fault) {
 	} else {
 		h = NewHarness(t, edgeBin, "a1", "b1")
 	}
+	if f.dual {
+		h.UseDualFeed()
+	}
 	h.Start(200*time.Millisecond, segment)
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	time.Sleep(4 * time.Second) // the standby has aligned and the reader follows
@@ -155,7 +195,7 @@ func runFault(t *testing.T, f fault) {
 	overlaps := h.Mon.Overlaps()
 	lost := rep.MediaLost
 	line := fmt.Sprintf("CHAOS fault=%s stall_s=%.2f media_lost_s=%.2f pdt_gap_s=%.2f longest_segment_s=%.2f broadcaster_reconnect_s=%.2f terms=%d served_by=%v",
-		f.name, rep.MaxStall.Seconds(), lost.Seconds(), rep.MaxPDTGap.Seconds(), rep.LongestSeg.Seconds(), h.Bcast.ReconnectSince(injected).Seconds(), h.Mon.Terms(), rep.ServedBy)
+		f.name, rep.MaxStall.Seconds(), lost.Seconds(), rep.MaxPDTGap.Seconds(), rep.LongestSeg.Seconds(), reconnectSince(h, injected).Seconds(), h.Mon.Terms(), rep.ServedBy)
 	t.Log(line)
 	appendFigure(line)
 	dump := func() string {
@@ -210,4 +250,11 @@ func matchesAny(name string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+func reconnectSince(h *Harness, t time.Time) time.Duration {
+	if h.Bcast == nil {
+		return 0
+	}
+	return h.Bcast.ReconnectSince(t)
 }

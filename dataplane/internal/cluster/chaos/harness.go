@@ -22,9 +22,11 @@ type Harness struct {
 	Redis  *redistest.Cluster
 	Nodes  []*Node
 	Bcast  *Broadcaster
+	Dual   *DualFeed // input redundancy instead of Bcast
 	Reader *Reader
 	Mon    *Monitor
 	Netns  *Netns // set when one node runs in a network namespace
+	dual   bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -125,11 +127,19 @@ func (h *Harness) Start(part, segment time.Duration) {
 	h.T.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	b, err := StartBroadcaster(h.nodes)
-	if err != nil {
-		h.T.Fatal(err)
+	if h.dual {
+		d, err := StartDualFeed(h.Nodes[0], h.Nodes[1])
+		if err != nil {
+			h.T.Fatal(err)
+		}
+		h.Dual = d
+	} else {
+		b, err := StartBroadcaster(h.nodes)
+		if err != nil {
+			h.T.Fatal(err)
+		}
+		h.Bcast = b
 	}
-	h.Bcast = b
 	h.Mon = NewMonitor(h.nodes)
 	h.Reader = NewReader(h.origins, part, segment)
 	h.wg.Add(2)
@@ -174,8 +184,15 @@ func (h *Harness) Close() {
 	if h.Bcast != nil {
 		h.Bcast.Stop()
 	}
+	if h.Dual != nil {
+		h.Dual.Stop()
+	}
 	h.wg.Wait()
 	for _, n := range h.Nodes {
 		n.Kill()
 	}
 }
+
+// UseDualFeed makes Start send a primary feed to the first node and a backup
+// feed of the same encoder to the second (input redundancy).
+func (h *Harness) UseDualFeed() { h.dual = true }
