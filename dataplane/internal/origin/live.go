@@ -73,8 +73,13 @@ func cacheControl(kind, rest string, r *http.Request) string {
 		}
 		return cachePlaylist
 	case kindInit:
-		// init.mp4 keeps its name across a publisher reconnect whose
-		// encoder settings may differ: cacheable only briefly.
+		// The packager names init segments after the first segment that
+		// uses them (init<MSN>.mp4): a new encoder configuration gets a new
+		// name, so they are immutable too. A bare init.mp4 could change
+		// under the same name: cacheable only briefly.
+		if base := rest[strings.LastIndexByte(rest, '/')+1:]; len(base) > len("init.mp4") {
+			return cacheImmutable
+		}
 		return cacheInit
 	case kindPart, kindSegment:
 		return cacheImmutable

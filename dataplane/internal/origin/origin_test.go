@@ -18,7 +18,7 @@ type fakePackager struct{ lastPath string }
 func (f *fakePackager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.lastPath = r.URL.Path
 	switch r.URL.Path {
-	case "index.m3u8", "source/index.m3u8", "source/classic.m3u8", "source/init.mp4", "source/seg3.m4s", "source/part3.1.m4s", "source/seg3.ts":
+	case "index.m3u8", "source/index.m3u8", "source/init7.mp4", "source/classic.m3u8", "source/init.mp4", "source/seg3.m4s", "source/part3.1.m4s", "source/seg3.ts":
 		w.Header().Set("Cache-Control", "whatever the packager thinks")
 		io.WriteString(w, "body")
 	default:
@@ -72,6 +72,7 @@ func TestLiveHeaders(t *testing.T) {
 		{"/live/cam1/source/index.m3u8?_HLS_msn=3&_HLS_part=1", cacheBlocking, "application/vnd.apple.mpegurl", 200},
 		{"/live/cam1/source/classic.m3u8", cachePlaylist, "application/vnd.apple.mpegurl", 200},
 		{"/live/cam1/source/init.mp4", cacheInit, "video/mp4", 200},
+		{"/live/cam1/source/init7.mp4", cacheImmutable, "video/mp4", 200},
 		{"/live/cam1/source/seg3.m4s", cacheImmutable, "video/iso.segment", 200},
 		{"/live/cam1/source/part3.1.m4s", cacheImmutable, "video/iso.segment", 200},
 		{"/live/cam1/source/seg3.ts", cacheImmutable, "video/mp2t", 200},
@@ -99,7 +100,7 @@ func TestLiveHeaders(t *testing.T) {
 	if fp.lastPath != "source/part9.9.m4s" {
 		t.Fatalf("packager saw %q (the /live/<stream>/ prefix must be stripped)", fp.lastPath)
 	}
-	if reqs["part OK"] != 1 || reqs["playlist OK"] != 3 || reqs["part Not Found"] != 1 {
+	if reqs["part OK"] != 1 || reqs["init OK"] != 2 || reqs["playlist OK"] != 3 || reqs["part Not Found"] != 1 {
 		t.Fatalf("request counters %v", reqs)
 	}
 }
