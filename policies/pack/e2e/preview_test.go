@@ -46,6 +46,7 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 		stack    string
 		program  pulumi.RunFunc
 		config   map[string]string
+		pack     string // default: the directory policies/pack
 		policy   string // "" = must pass
 		resource string // logical name the violation names
 	}{
@@ -55,47 +56,56 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 		{name: "ap-southeast-1", stack: "ap-southeast-1"},
 		{name: "dev", stack: "dev"},
 		{"one zone (stack setting)", "eu-west-1", nil, map[string]string{"zonecast:availabilityZones": `["eu-west-1a"]`},
-			"region-two-zones", "zone-a-edges"},
+			"", "region-two-zones", "zone-a-edges"},
 		{"one zone (zone b's fleet tagged into zone a)", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			if g, ok := a.Props.(*autoscaling.GroupArgs); ok && a.Name == "zone-b-edges" {
 				g.Tags = autoscaling.GroupTagArray{autoscaling.GroupTagArgs{
 					Key: pulumi.String("zonecast:zone"), Value: pulumi.String("eu-west-1/a"), PropagateAtLaunch: pulumi.Bool(true)}}
 			}
-		}), nil, "region-two-zones", "zone-a-edges"},
+		}), nil, "", "region-two-zones", "zone-a-edges"},
 		{"one Redis", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			if r, ok := a.Props.(*elasticache.ReplicationGroupArgs); ok && a.Name == "zone-b-redis" {
 				r.NumCacheClusters = pulumi.Int(1)
 				r.AutomaticFailoverEnabled = pulumi.Bool(false)
 				r.MultiAzEnabled = pulumi.Bool(false)
 			}
-		}), nil, "redis-replication-group", "zone-b-redis"},
+		}), nil, "", "redis-replication-group", "zone-b-redis"},
 		{"zone of one node (stack setting)", "eu-west-1", nil, map[string]string{"zonecast:minNodesPerZone": "1"},
-			"asg-min-size", "zone-a-edges"},
+			"", "asg-min-size", "zone-a-edges"},
 		{"slow health check", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			if tg, ok := a.Props.(*lb.TargetGroupArgs); ok && a.Name == "zone-b-srt" {
 				tg.HealthCheck = &lb.TargetGroupHealthCheckArgs{Protocol: pulumi.String("HTTPS"), Path: pulumi.String("/readyz"),
 					Interval: pulumi.Int(30), UnhealthyThreshold: pulumi.Int(3)}
 			}
-		}), nil, "lb-health-check-speed", "zone-b-srt"},
+		}), nil, "", "lb-health-check-speed", "zone-b-srt"},
 		{"fleet outside its load balancer", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			if g, ok := a.Props.(*autoscaling.GroupArgs); ok && a.Name == "zone-a-edges" {
 				g.TargetGroupArns = pulumi.StringArray{}
 			}
-		}), nil, "zone-fleet-behind-load-balancer", "zone-a-edges"},
+		}), nil, "", "zone-fleet-behind-load-balancer", "zone-a-edges"},
 		{"missing endpoint group", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
 			// Every endpoint group serves another region: eu-west-1 has none.
 			if g, ok := a.Props.(*globalaccelerator.EndpointGroupArgs); ok {
 				g.EndpointGroupRegion = pulumi.String("us-west-2")
 			}
-		}), nil, "region-endpoint-groups", "zone-a-nlb"},
+		}), nil, "", "region-endpoint-groups", "zone-a-nlb"},
+		{"missing endpoint group, executable pack", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
+			if g, ok := a.Props.(*globalaccelerator.EndpointGroupArgs); ok {
+				g.EndpointGroupRegion = pulumi.String("us-west-2")
+			}
+		}), nil, "bin/zonecast-policy-pack", "region-endpoint-groups", "zone-b-nlb"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
+			pack := tc.pack
+			if pack == "" {
+				pack = "policies/pack"
+			}
 			res, err := preview.Run(ctx, preview.Options{
 				Root: root, Stack: tc.stack, Program: tc.program, Config: tc.config,
-				PolicyPacks: []string{"policies/pack"},
+				PolicyPacks: []string{pack},
 			})
 			if res == nil {
 				t.Fatalf("preview did not run: %v", err)
