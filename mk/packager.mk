@@ -21,4 +21,4 @@ test-packager-fuzz:
 bench-packager:
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench 'Demux|Packager|ClassicSegment|Playlist' -benchtime 10x -count 1 ./dataplane/internal/packager | tee .cache/bench-packager.txt
-	$(GO) test -run '^$$' -bench 'PartLatency' -benchtime 1x -count 1 ./dataplane/internal/packager | tee -a .cache/bench-packager.txt
+	$(GO) test -run '^$$' -bench 'PartLatency|RealTimeStreams' -benchtime 1x -count 1 ./dataplane/internal/packager | tee -a .cache/bench-packager.txt

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,4 +216,71 @@ func BenchmarkPartLatency(b *testing.B) {
 	b.ReportMetric(float64(mu[len(mu)/2].Microseconds()), "µs-p50")
 	b.ReportMetric(float64(mu[len(mu)*95/100].Microseconds()), "µs-p95")
 	b.ReportMetric(float64(mu[len(mu)-1].Microseconds()), "µs-max")
+}
+
+// BenchmarkRealTimeStreams runs N streams at once, each fed the input in
+// real time in SRT-sized chunks (like N passthrough publishers), and
+// reports the process's CPU (share of one core) and heap per stream: the
+// packaging part of the edge's passthrough cost. -benchtime 1x (10 s).
+func BenchmarkRealTimeStreams(b *testing.B) {
+	for _, n := range []int{8, 64} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			data := benchInput(b)
+			chunks := (len(data) + 1315) / 1316
+			interval := 10 * time.Second / time.Duration(chunks)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			for i := 0; i < b.N; i++ {
+				streams := make([]*Stream, n)
+				for k := range streams {
+					streams[k] = NewStream("s"+strconv.Itoa(k), Config{}, log)
+				}
+				runtime.GC()
+				var ru0, ru1 syscall.Rusage
+				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+				start := time.Now()
+				var wg sync.WaitGroup
+				var late atomic.Int64
+				for k, s := range streams {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						r := s.Rendition("source")
+						// Stagger the streams like independent publishers.
+						t0 := start.Add(time.Duration(k) * interval / time.Duration(n))
+						for c := 0; c < chunks; c++ {
+							due := t0.Add(time.Duration(c) * interval)
+							if d := time.Until(due); d > 0 {
+								time.Sleep(d)
+							} else if d < -time.Second {
+								late.Add(1)
+							}
+							end := min((c+1)*1316, len(data))
+							if err := r.WriteTS(data[c*1316 : end]); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				wall := time.Since(start)
+				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+				var ms, live runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				runtime.GC()
+				runtime.ReadMemStats(&live)
+				cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
+				b.ReportMetric(cpu.Seconds()/wall.Seconds()*100/float64(n), "%core/stream")
+				b.ReportMetric(float64(ms.HeapInuse)/float64(n)/(1<<20), "MiB-heap/stream")
+				b.ReportMetric(float64(live.HeapInuse)/float64(n)/(1<<20), "MiB-live/stream")
+				b.ReportMetric(float64(late.Load()), "chunks>1s-late")
+				for _, s := range streams {
+					if s.Stats().SegmentsWritten < 3 {
+						b.Errorf("%s fell behind: %+v", s.Name(), s.Stats())
+					}
+					s.Close()
+				}
+			}
+		})
+	}
 }

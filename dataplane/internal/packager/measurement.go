@@ -16,14 +16,16 @@ import (
 // measurement is what the multivariant playlist says about a rendition,
 // measured from its real output (the transcoder's ladder relies on it).
 type measurement struct {
-	lastSegmentBytes int
-	width, height    int
-	frameRate        float64 // frames per second over the last segment
-	codecs           []string
+	bytesPerSecond float64 // of the last segment, to size the next one's buffer
+	width, height  int
+	frameRate      float64 // frames per second over the last segment
+	codecs         []string
 }
 
 func (m *measurement) add(seg *segment, s *session) {
-	m.lastSegmentBytes = len(seg.fmp4)
+	if sec := seg.duration.Seconds(); sec > 0 {
+		m.bytesPerSecond = float64(len(seg.fmp4)) / sec
+	}
 	if s == nil {
 		return
 	}

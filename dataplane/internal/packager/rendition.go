@@ -11,7 +11,7 @@ import (
 
 // graceSegments is how many segments stay fetchable after they leave the
 // playlist: a player that loaded the playlist just before may still ask.
-const graceSegments = 2
+const graceSegments = 1
 
 // Rendition is one variant of a stream (the source, or a ladder rung): its
 // demuxer, segmenter and playlists.

@@ -18,7 +18,8 @@ type segment struct {
 	fmp4        []byte // parts concatenated: the segment's fMP4 body
 	ts          []byte // the classic segment, set when complete
 	complete    bool
-	frames      int // video frames, for the measured frame rate
+	frames      int  // video frames, for the measured frame rate
+	grew        bool // the body was reallocated: earlier parts hold old arrays
 }
 
 // part is one LL-HLS partial segment.
@@ -26,6 +27,7 @@ type part struct {
 	index       int
 	duration    time.Duration
 	independent bool
+	from, to    int // its bytes in the segment's body
 }
 
 func segName(msn uint64) string  { return "seg" + strconv.FormatUint(msn, 10) + ".m4s" }

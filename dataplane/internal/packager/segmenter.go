@@ -220,9 +220,10 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 		s.anchorPDT, s.anchorDTS = start, au.DTS
 	}
 	seg.pdt = s.anchorPDT.Add(ticksToDuration(au.DTS - s.anchorDTS))
-	if sz := r.measure.lastSegmentBytes; sz > 0 {
-		// Sized from the previous segment so that parts (sub-slices of
-		// it) rarely force a copy.
+	if bps := r.measure.bytesPerSecond; bps > 0 {
+		// Sized from the previous segment's bit rate so that parts
+		// (sub-slices of it) rarely force a reallocation.
+		sz := int(bps * r.stream.cfg.SegmentDuration.Seconds())
 		seg.fmp4 = make([]byte, 0, sz+sz/8)
 	}
 	r.cur = seg
@@ -249,7 +250,11 @@ func (r *Rendition) finishPart() {
 		r.partTarget = ticksToDuration(r.partTargetTicks)
 	}
 	off := len(seg.fmp4)
+	oldCap := cap(seg.fmp4)
 	body, ticks, independent, err := s.marshalPart(uint32(seg.msn*1000+uint64(len(seg.parts))), r.partTargetTicks, seg.fmp4)
+	if cap(body) != oldCap && len(seg.parts) > 0 {
+		seg.grew = true
+	}
 	s.partOpen, s.partStart = true, -1
 	if err != nil {
 		r.onDecodeError(err)
@@ -257,7 +262,7 @@ func (r *Rendition) finishPart() {
 	}
 	seg.fmp4 = body
 	data := body[off:]
-	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent}
+	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent, from: off, to: len(body)}
 	seg.parts = append(seg.parts, p)
 	// The part shares the segment's bytes: both are immutable.
 	if err := r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), seg.fmp4[off:len(seg.fmp4):len(seg.fmp4)]); err != nil {
@@ -296,6 +301,7 @@ func (r *Rendition) finishSegment(end int64) {
 		seg.duration = d
 	}
 	seg.complete = true
+	r.compact(seg)
 	st := r.stream.store
 	if err := st.Put(r.name+"/"+segName(seg.msn), seg.fmp4); err != nil {
 		r.log.Warn("disk copy failed", "err", err)
@@ -313,4 +319,20 @@ func (r *Rendition) finishSegment(end int64) {
 	r.segs = append(r.segs, seg)
 	r.slideWindow()
 	r.notifyLocked()
+}
+
+// compact gives a completed segment one exact-size array when its buffer
+// grew (earlier parts would keep the old arrays alive) or has much unused
+// room: the window then holds the media once, at its size.
+func (r *Rendition) compact(seg *segment) {
+	if !seg.grew && cap(seg.fmp4)-len(seg.fmp4) <= len(seg.fmp4)/16 {
+		return
+	}
+	body := make([]byte, len(seg.fmp4))
+	copy(body, seg.fmp4)
+	seg.fmp4 = body
+	for _, p := range seg.parts {
+		_ = r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), body[p.from:p.to:p.to])
+	}
+	seg.grew = false
 }
