@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/zonecast/zonecast/dataplane/internal/config"
@@ -29,6 +30,9 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(cfg.Log)
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(cfg.Runtime.GCPercent)
+	}
 	node, err := core.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)

@@ -69,6 +69,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format %q must be text or json", c.Log.Format)
 	}
+	if c.Runtime.GCPercent < 10 {
+		bad("runtime.gc_percent %d must be at least 10", c.Runtime.GCPercent)
+	}
 	if len(c.Streams) == 0 {
 		bad("streams: at least one stream must be configured")
 	}
