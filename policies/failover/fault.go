@@ -16,12 +16,13 @@ const (
 	Partition                     // a leading node is cut off from everything for a while, then returns
 	LeaderFreeze                  // a leading node stops (SIGSTOP, a long GC or VM pause), then wakes up
 	RollingUpdate                 // instance refresh: every node drained (SIGTERM) and replaced
+	RedisPartition                // a leading node is cut off from Redis only (still reaches its standby and broadcasters)
 )
 
 // Faults lists every fault.
-var Faults = []Fault{NodeLoss, StandbyLoss, ZoneLoss, RedisPrimaryLoss, RedisPairLoss, RegionLoss, Partition, LeaderFreeze, RollingUpdate}
+var Faults = []Fault{NodeLoss, StandbyLoss, ZoneLoss, RedisPrimaryLoss, RedisPairLoss, RegionLoss, Partition, LeaderFreeze, RollingUpdate, RedisPartition}
 
-var faultNames = [...]string{"node-loss", "standby-loss", "zone-loss", "redis-primary-loss", "redis-pair-loss", "region-loss", "partition", "leader-freeze", "rolling-update"}
+var faultNames = [...]string{"node-loss", "standby-loss", "zone-loss", "redis-primary-loss", "redis-pair-loss", "region-loss", "partition", "leader-freeze", "rolling-update", "redis-partition"}
 
 func (f Fault) String() string {
 	if f < 0 || int(f) >= len(faultNames) {

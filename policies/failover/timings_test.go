@@ -89,6 +89,7 @@ func TestWorstCaseDefaults(t *testing.T) {
 		Partition:        {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // a 10 s cut is a node loss
 		LeaderFreeze:     {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // likewise
 		RollingUpdate:    {3 * time.Second, 1 * time.Second, 200 * time.Millisecond},    // retry 1 s + keyframe 2 s
+		RedisPartition:   {200 * time.Millisecond, 0, 200 * time.Millisecond},           // the relay keeps feeding the standby
 	}
 	table := WorstCase(DefaultTimings, 10*time.Second)
 	if len(table) != len(Faults) {

@@ -70,7 +70,38 @@ func (t Timings) FreezeImpactVia(d time.Duration, r Routing) (stall, lost time.D
 		noticed += r.ProbeTimeout // the frozen node is still tried first
 	}
 	back := t.ReconnectAt(noticed, healthy, always)
-	return max(back+t.SegmentDuration, t.LeaseTTL+t.PartDuration), back
+	return t.resume(back, t.LeaseTTL, r), back
+}
+
+// resume is the worst time a stream whose ingest is back at back publishes
+// again when the old lease lapses at lapse: from the first keyframe if the
+// reconnection reached the standby (it serves its own copy, lease or not),
+// otherwise also no earlier than a part after the lapse (the node that got
+// the ingest leads only then).
+func (t Timings) resume(back, lapse time.Duration, r Routing) time.Duration {
+	if r.ReconnectReachesStandby {
+		return back + t.SegmentDuration
+	}
+	return max(back+t.SegmentDuration, lapse+t.PartDuration)
+}
+
+// redundantStall is the worst stall of a stream whose backup encoder feeds
+// its standby when the leader goes and its lease lapses at lapse.
+func (t Timings) redundantStall(lapse time.Duration, r Routing) time.Duration {
+	if r.ReconnectReachesStandby {
+		return t.PartDuration
+	}
+	return lapse + t.PartDuration
+}
+
+// DeathNoticed is when, after a node dies, its broadcasters notice: at once
+// where the host answers for the dead process, else after the SRT
+// peer-idle timeout.
+func (t Timings) DeathNoticed(r Routing) time.Duration {
+	if r.KillNoticedAtOnce {
+		return 0
+	}
+	return t.SRTPeerIdleTimeout
 }
 
 // Routing is what stands between a reconnecting broadcaster and the nodes.
@@ -85,6 +116,22 @@ type Routing struct {
 	// ProbeTimeout is what a reconnection loses trying a frozen node that
 	// the routing does not yet avoid (0 when a load balancer routes).
 	ProbeTimeout time.Duration
+	// KillNoticedAtOnce: a killed node's host answers at once (ICMP port
+	// unreachable), so the broadcaster's sender notices immediately instead
+	// of after its peer-idle timeout. True on one machine; behind NLB and
+	// Global Accelerator a dead instance is silent.
+	KillNoticedAtOnce bool
+	// ReconnectReachesStandby: the broadcaster's reconnection reaches the
+	// stream's standby, and viewers reach the standby's own copy of the
+	// playlists (through the origin failover), which continues as soon as
+	// TS arrives, before the lease moves; a backup encoder feeding the
+	// standby then costs viewers only a part. True in the local set-up.
+	// Behind NLB and Global Accelerator the reconnection lands on a node of
+	// the leader's zone (source-IP affinity to the endpoint), not on the
+	// standby in the twin zone; that node publishes only once the dead
+	// leader's lease has lapsed, and so does a standby fed by a backup
+	// encoder.
+	ReconnectReachesStandby bool
 }
 
 // AWSRouting is production's: the NLB marks a dead target unhealthy after
@@ -96,9 +143,10 @@ func (t Timings) AWSRouting() Routing {
 }
 
 // DirectRouting is the local twin-zone set-up's (make run, make chaos):
-// the broadcaster itself tries the nodes in turn and skips one whose
-// /readyz does not answer within 300 ms; a dead node refuses at once.
-var DirectRouting = Routing{Name: "direct", ProbeTimeout: 300 * time.Millisecond}
+// the broadcaster itself tries the nodes in turn, skips one whose /readyz
+// does not answer within 300 ms, and so reaches the standby; a killed
+// node's port is refused at once.
+var DirectRouting = Routing{Name: "direct", ProbeTimeout: 300 * time.Millisecond, KillNoticedAtOnce: true, ReconnectReachesStandby: true}
 
 // LocalTimings are the timings of the local twin-zone set-up that
 // `make chaos` measures: DefaultTimings with the set-up's 1 s segments and
@@ -132,7 +180,7 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 	nlb := r.NodeDetection
 	gaMoved := nlb + r.ZoneShift
 
-	nodeBack := t.ReconnectAt(t.SRTPeerIdleTimeout, nlb, always)
+	nodeBack := t.ReconnectAt(t.DeathNoticed(r), nlb, always)
 	zoneBack := t.ReconnectAt(t.SRTPeerIdleTimeout, gaMoved, always)
 	zoneLease := max(t.LeaseTTL, t.RedisFailover)
 	freezeStall, freezeLost := t.FreezeImpactVia(outage, r)
@@ -140,9 +188,9 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 
 	return []Bound{
 		{
-			Fault: NodeLoss, Detection: min(t.SRTPeerIdleTimeout, nlb),
-			Stall: max(nodeBack+seg, t.LeaseTTL+part), MediaLost: nodeBack,
-			RedundantStall: t.LeaseTTL + part, Unprotected: t.StandbyRestore(),
+			Fault: NodeLoss, Detection: min(t.DeathNoticed(r), nlb),
+			Stall: t.resume(nodeBack, t.LeaseTTL, r), MediaLost: nodeBack,
+			RedundantStall: t.redundantStall(t.LeaseTTL, r), Unprotected: t.StandbyRestore(),
 			How: "broadcaster notices after the SRT peer-idle timeout, retries until the NLB has marked the node unhealthy; the standby leads (a part after) the lease lapses, publishing the reconnected ingest from its first keyframe",
 		},
 		{
@@ -152,8 +200,8 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 		},
 		{
 			Fault: ZoneLoss, Detection: nlb,
-			Stall: max(zoneBack+seg, zoneLease+part), MediaLost: zoneBack,
-			RedundantStall: zoneLease + part, Unprotected: 0,
+			Stall: t.resume(zoneBack, zoneLease, r), MediaLost: zoneBack,
+			RedundantStall: t.redundantStall(zoneLease, r), Unprotected: 0,
 			How: "the zone's NLB has no healthy target after the unhealthy threshold; Global Accelerator moves new flows to the twin zone within its traffic shift; the standby there leads once the lease lapses and the zone's Redis replica is promoted. Streams whose standby was in the lost zone run unprotected until it returns",
 		},
 		{
@@ -171,13 +219,13 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 		},
 		{
 			Fault: Partition, Detection: min(t.SRTPeerIdleTimeout, nlb),
-			Stall: freezeStall, MediaLost: freezeLost, RedundantStall: min(freezeStall, t.LeaseTTL+part),
+			Stall: freezeStall, MediaLost: freezeLost, RedundantStall: min(freezeStall, t.redundantStall(t.LeaseTTL, r)),
 			Unprotected: t.StandbyRestore(),
 			How:         "as a node loss for the outage; the node comes back deposed (its fencing token is stale) and publishes nothing",
 		},
 		{
 			Fault: LeaderFreeze, Detection: min(t.SRTPeerIdleTimeout, nlb),
-			Stall: freezeStall, MediaLost: freezeLost, RedundantStall: min(freezeStall, t.LeaseTTL+part),
+			Stall: freezeStall, MediaLost: freezeLost, RedundantStall: min(freezeStall, t.redundantStall(t.LeaseTTL, r)),
 			Unprotected: t.StandbyRestore(),
 			How:         "as a partition: a freeze shorter than the SRT peer-idle timeout and the lease only delays the stream",
 		},
@@ -186,6 +234,11 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 			Stall: max(part, drainBack+seg), MediaLost: drainBack, RedundantStall: part,
 			Unprotected: seg,
 			How:         "the draining node hands each stream to its standby (within a part), waits until the NLB stops sending it new flows, then closes the broadcaster's connection, which comes back at once on another node",
+		},
+		{
+			Fault: RedisPartition, Detection: t.LeaseTTL - t.LeaseClockMargin(),
+			Stall: part, RedundantStall: part, Unprotected: t.StandbyRestore(),
+			How: "the leader cannot renew and stops at its local lease deadline; it still relays the ingest to its standby, which takes the lease as it lapses and publishes within a part",
 		},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -102,6 +103,21 @@ func runChaos(o options, stdout io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t\n", p.Case.Name, p.StallMin.Seconds(), p.StallMedian.Seconds(),
 			p.StallMax.Seconds(), p.LostMax.Seconds(), p.WorstStall.Seconds(), mStall, mLost, verdict)
+	}
+	names := make([]string, 0, len(meas))
+	for name := range meas {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		m := meas[name]
+		known := false
+		for _, p := range preds {
+			known = known || p.Case.Name == name
+		}
+		if !known {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s\t%s\tnot modelled\t\n", name, secs(m.stall), secs(m.lost))
+		}
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout)

@@ -192,13 +192,13 @@ func TestChaosComparison(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.md")
 	// As docs/cluster.md might quote them, with markdown around.
-	os.WriteFile(good, []byte("| x |\n`CHAOS fault=sigkill-leader stall_s=6.40 media_lost_s=1.20 pdt_gap_s=1.2`\n"+
-		"CHAOS fault=sigkill-standby stall_s=0.90 media_lost_s=0.00\nCHAOS fault=sigkill-leader stall_s=5.90 media_lost_s=1.00\n"), 0o644)
+	os.WriteFile(good, []byte("| x |\n`CHAOS fault=sigkill-leader stall_s=0.90 media_lost_s=0.20 pdt_gap_s=0.2`\n"+
+		"CHAOS fault=sigkill-standby stall_s=0.90 media_lost_s=0.00\nCHAOS fault=sigkill-leader stall_s=0.40 media_lost_s=0.00\n"), 0o644)
 	m, err := readChaos(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m["sigkill-leader"].stall != 6400*time.Millisecond || len(m) != 2 {
+	if m["sigkill-leader"].stall != 900*time.Millisecond || len(m) != 2 {
 		t.Fatalf("parsed %v", m)
 	}
 	var out bytes.Buffer
@@ -311,5 +311,30 @@ func TestShippedStacksInCatalogue(t *testing.T) {
 	}
 	if rs[0].Name != "eu-west-1" {
 		t.Errorf("first region %s", rs[0].Name)
+	}
+}
+
+// TestSimulatorAgreesWithChaos compares the simulator's predictions for the
+// local set-up with what `make chaos` measured on real processes
+// (testdata/chaos-measured.txt, copied from .cache/chaos-cluster.txt): every
+// measured fault must be modelled and agree within the tolerance.
+func TestSimulatorAgreesWithChaos(t *testing.T) {
+	const path = "testdata/chaos-measured.txt"
+	meas, err := readChaos(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(meas) < 8 {
+		t.Fatalf("only %d measured faults in %s", len(meas), path)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"-chaos", "-chaos-runs", "300", "-chaos-measured", path}, &out, io.Discard); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "not modelled") {
+		t.Fatalf("a measured fault has no model:\n%s", out.String())
+	}
+	if n := strings.Count(out.String(), "agrees"); n != len(meas) {
+		t.Fatalf("%d of %d measured faults agree:\n%s", n, len(meas), out.String())
 	}
 }

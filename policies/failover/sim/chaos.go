@@ -15,8 +15,12 @@ type ChaosCase struct {
 	Name     string // as the chaos test names it
 	Fault    failover.Fault
 	Zone     int           // 0: the leader's zone, 1: the standby's
-	Duration time.Duration // freeze or Redis outage
+	Duration time.Duration // freeze, partition or Redis outage
 	Drain    bool
+	// Redundant: the stream has a backup feed into the standby's zone.
+	Redundant bool
+	// Note says how the case is modelled when that is not obvious.
+	Note string
 }
 
 // ChaosCases mirrors the chaos test's faults.
@@ -26,8 +30,13 @@ func ChaosCases(t failover.Timings) []ChaosCase {
 		{Name: "sigkill-leader", Fault: failover.NodeLoss, Zone: 0},
 		{Name: "sigstop-leader", Fault: failover.LeaderFreeze, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
 		{Name: "sigterm-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true},
+		{Name: "api-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Note: "as sigterm-drain"},
+		{Name: "input-primary-feed-stops", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Redundant: true,
+			Note: "a handover to the standby, whose backup feed continues"},
 		{Name: "kill-redis-primary", Fault: failover.RedisPrimaryLoss, Zone: 0, Duration: time.Minute},
 		{Name: "kill-both-redis-10s", Fault: failover.RedisPairLoss, Zone: 0, Duration: 10 * time.Second},
+		{Name: "partition-leader-from-redis", Fault: failover.RedisPartition, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
+		{Name: "partition-leader-full", Fault: failover.Partition, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
 	}
 }
 
@@ -69,8 +78,11 @@ func PredictChaos(t failover.Timings, r failover.Routing, runs int, seed uint64)
 				p.WorstStall, p.WorstLost = b.Stall, b.MediaLost
 			}
 		}
-		if cc.Fault == failover.NodeLoss && cc.Zone == 1 {
+		switch {
+		case cc.Fault == failover.NodeLoss && cc.Zone == 1:
 			p.WorstStall, p.WorstLost = 0, 0 // the standby's node: nothing led there
+		case cc.Redundant:
+			p.WorstStall, p.WorstLost = t.PartDuration, 0
 		}
 		out = append(out, p)
 	}
@@ -98,7 +110,7 @@ func chaosRun(t failover.Timings, r failover.Routing, cc ChaosCase, seed uint64)
 		e.w.ready(z, slot)
 	}
 	horizon := 2 * time.Minute
-	e.streams = []stream{newStream(session{start: 0, end: horizon, loc: region.Location, viewers: 1})}
+	e.streams = []stream{newStream(session{start: 0, end: horizon, loc: region.Location, viewers: 1, redundant: cc.Redundant})}
 	e.q.push(event{at: 0, kind: evStreamStart, a: 0})
 	at := 20*time.Second + time.Duration(e.rng.Int64N(int64(time.Second)))
 	e.scheduleFaults([]FaultSpec{{Kind: cc.Fault, At: at, Duration: cc.Duration, Region: 0, Zone: cc.Zone, Drain: cc.Drain}})

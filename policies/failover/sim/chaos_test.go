@@ -16,14 +16,22 @@ func TestPredictChaosLocal(t *testing.T) {
 	if len(preds) != len(ChaosCases(tm)) {
 		t.Fatalf("%d predictions", len(preds))
 	}
-	leaseFloor := tm.LeaseTTL - tm.LeaseRenew
+	// Direct routing: a killed leader's broadcaster notices at once and
+	// reaches the standby, whose copy continues with the TS from the next
+	// keyframe; a frozen or cut-off one costs the peer-idle timeout and the
+	// probe first.
+	frozenBack := tm.SRTPeerIdleTimeout + failover.DirectRouting.ProbeTimeout + tm.BroadcasterRetry
 	want := map[string]struct{ minStall, maxStall time.Duration }{
-		"sigkill-standby":     {0, 0},
-		"sigkill-leader":      {leaseFloor, tm.LeaseTTL + tm.SegmentDuration},
-		"sigstop-leader":      {leaseFloor, tm.LeaseTTL + tm.SegmentDuration},
-		"sigterm-drain":       {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
-		"kill-redis-primary":  {0, 0},
-		"kill-both-redis-10s": {0, 0},
+		"sigkill-standby":             {0, 0},
+		"sigkill-leader":              {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
+		"sigstop-leader":              {frozenBack, frozenBack + tm.SegmentDuration},
+		"sigterm-drain":               {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
+		"api-drain":                   {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
+		"input-primary-feed-stops":    {tm.PartDuration, tm.PartDuration},
+		"kill-redis-primary":          {0, 0},
+		"kill-both-redis-10s":         {0, 0},
+		"partition-leader-from-redis": {tm.PartDuration, tm.PartDuration},
+		"partition-leader-full":       {frozenBack, frozenBack + tm.SegmentDuration},
 	}
 	for _, p := range preds {
 		w, ok := want[p.Case.Name]
@@ -38,11 +46,10 @@ func TestPredictChaosLocal(t *testing.T) {
 			t.Errorf("%s: unordered distribution", p.Case.Name)
 		}
 	}
-	// The ingesting leader's death loses the media of the reconnection:
-	// the peer-idle timeout plus the retry.
+	// The ingesting leader's death loses the media of the reconnection.
 	for _, p := range preds {
-		if p.Case.Name == "sigkill-leader" && p.LostMax != tm.SRTPeerIdleTimeout+tm.BroadcasterRetry {
-			t.Errorf("sigkill-leader loses %v, want %v", p.LostMax, tm.SRTPeerIdleTimeout+tm.BroadcasterRetry)
+		if p.Case.Name == "sigkill-leader" && p.LostMax != tm.BroadcasterRetry {
+			t.Errorf("sigkill-leader loses %v, want %v", p.LostMax, tm.BroadcasterRetry)
 		}
 	}
 	if _, err := PredictChaos(tm, failover.DirectRouting, 0, 1); err == nil {

@@ -132,6 +132,15 @@ func (e *engine) faultStart(i int) {
 		}
 		fr.Target = e.w.fz(z).Nodes[slot].ID
 		e.isolateNode(z, slot, f.Duration, id)
+	case failover.RedisPartition:
+		z := e.pickZone(f)
+		slot := e.pickNode(z, f.Random)
+		if slot < 0 {
+			fr.Target = z.name + " (no node)"
+			return
+		}
+		fr.Target = e.w.fz(z).Nodes[slot].ID + " from Redis"
+		e.cutFromRedis(z, slot, f.Duration, id)
 	case failover.ZoneLoss:
 		z := e.pickZone(f)
 		fr.Target = z.name
@@ -203,7 +212,7 @@ func (e *engine) crashNode(z *zone, slot int, fault int32) {
 	detect, pDead := e.deadNodeRouting(z, slot)
 	leaders := append([]int32(nil), z.nodes[slot].leaders...)
 	for _, id := range leaders {
-		e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: detect, pDead: pDead, coordAt: z.redisBackAt})
+		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: detect, pDead: pDead, coordAt: z.redisBackAt})
 	}
 	e.loseStandbys(z, slot, t.StandbyRestore())
 	e.w.terminate(z, slot, e.now)
@@ -245,6 +254,34 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 	if d > t.NodeTTL {
 		e.loseStandbys(z, slot, t.StandbyRestore()-t.NodeTTL)
 	}
+	e.q.push(event{at: e.now + d, kind: evNodeBack, a: e.flatIndex(z), b: int32(slot)})
+}
+
+// cutFromRedis: the node still ingests and relays but cannot renew. Each
+// led stream's standby takes the lease as it lapses and, fed by the relay,
+// publishes within a part; a stream without a standby goes dark until the
+// node reaches Redis again and takes its lease back.
+func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
+	t := e.c.Timings
+	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
+		s := &e.streams[id]
+		if s.hasStandby() && e.w.topo.Regions[s.sr].Zones[s.sz].Nodes[s.sn].Up {
+			sz, sn := e.w.zones[s.sr][s.sz], int(s.sn)
+			e.detachLeader(s)
+			e.detachStandby(s)
+			e.attachLeader(id, sz, sn)
+			e.setUnprotected(id)
+			e.q.push(event{at: e.now + t.StandbyRestore(), kind: evStandbyRestore, a: id})
+			e.beginOutage(id, fault, e.now+t.PartDuration, e.now)
+			continue
+		}
+		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
+		if lapse < e.now+d {
+			e.beginOutage(id, fault, e.now+d+t.PartDuration, e.now+d)
+		}
+	}
+	// The node takes no new work while it cannot coordinate.
+	e.w.fz(z).Nodes[slot].Up = false
 	e.q.push(event{at: e.now + d, kind: evNodeBack, a: e.flatIndex(z), b: int32(slot)})
 }
 

@@ -74,14 +74,22 @@ func (e *engine) failLeader(id int32, f failure) {
 			lapse = e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
 		}
 		lapse = max(lapse, f.coordAt)
+		atOnce := e.c.Routing.ReconnectReachesStandby && standbyOK // viewers read the standby's own copy
 		if s.redundant && standbyOK {
-			resume, lost = lapse+t.PartDuration, e.now
+			if atOnce {
+				resume, lost = e.now+t.PartDuration, e.now
+			} else {
+				resume, lost = lapse+t.PartDuration, e.now
+			}
 			break
 		}
 		back := t.ReconnectAt(f.noticed, f.healthyAt, func(time.Duration) bool { return e.rng.Float64() < f.pDead })
-		if f.newRegion {
+		switch {
+		case f.newRegion:
 			resume = back + keyframe // a fresh lease in the new region: nothing to wait for
-		} else {
+		case atOnce:
+			resume = back + keyframe // the standby's copy continues with the TS
+		default:
 			// The new leader packages the reconnected ingest from its first
 			// keyframe and publishes within a part of getting the lease.
 			resume = max(back+keyframe, lapse+t.PartDuration)
