@@ -17,7 +17,11 @@ import (
 // It returns the cause of the end; ffmpeg is gone when it returns.
 func (t *Transcoder) runOnce(plan Plan, pending []chunk) string {
 	n := len(plan.Outputs)
-	cmd := exec.Command(t.set.FFmpeg, plan.Args()...)
+	args := plan.Args()
+	t.stMu.Lock()
+	t.args = args
+	t.stMu.Unlock()
+	cmd := exec.Command(t.set.FFmpeg, args...)
 	// ffmpeg dies with the edge (Pdeathsig) and in its own process group,
 	// so that a terminal's Ctrl-C reaches the edge, which stops it cleanly.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -26,6 +26,10 @@ type Settings struct {
 	RestartMin   time.Duration
 	RestartMax   time.Duration
 	QueueBytes   int
+	// Backpressure makes WriteTS wait for room instead of dropping: only
+	// for benchmarks that feed a file as fast as ffmpeg takes it (ingest
+	// must never wait, so production leaves it off).
+	Backpressure bool
 }
 
 // Causes of an ffmpeg run's end (metric label values).
@@ -99,6 +103,7 @@ type Transcoder struct {
 	outputs   []Output
 	state     string
 	lastCause string
+	args      []string
 	sinks     map[string]Sink
 }
 
@@ -116,6 +121,16 @@ type Status struct {
 	DroppedBytes uint64
 	SkippedBytes uint64
 	Lag          time.Duration
+	Args         []string // ffmpeg's command line of the current (or last) run
+}
+
+// NewTranscoder starts a transcoder outside a Manager (benchmarks, tools):
+// set must name a probed encoder and c is the capacity it draws from.
+func NewTranscoder(name string, set Settings, out Outputs, c *Capacity, log *slog.Logger) *Transcoder {
+	if log == nil {
+		log = slog.Default()
+	}
+	return newTranscoder(name, set, out, c, log)
 }
 
 // newTranscoder starts the supervisor of one stream.
@@ -170,6 +185,14 @@ func (t *Transcoder) WriteTS(p []byte) error {
 	c := chunk{data: data, key: key, epoch: t.epoch.Load()}
 	if key.At >= 0 {
 		c.psi = append(append([]byte(nil), t.scan.pat...), t.scan.pmt...)
+	}
+	if t.set.Backpressure {
+		select {
+		case t.queue <- c:
+			t.queued.Add(int64(len(data)))
+		case <-t.done:
+		}
+		return nil
 	}
 	if t.queued.Load()+int64(len(data)) > int64(t.set.QueueBytes) {
 		t.droppedBytes.Add(uint64(len(data)))
@@ -244,6 +267,7 @@ func (t *Transcoder) Status() Status {
 	t.stMu.Lock()
 	st.State, st.LastCause = t.state, t.lastCause
 	st.Outputs = append([]Output(nil), t.outputs...)
+	st.Args = append([]string(nil), t.args...)
 	t.stMu.Unlock()
 	return st
 }
