@@ -29,4 +29,4 @@ test-provision: provision-tools
 	$(GO) test -count=1 -timeout 20m $(PROVISION_PKGS)
 
 bench-provision: provision-tools
-	ZONECAST_BENCH=1 $(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./provision/preview/
+	$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./provision/preview/

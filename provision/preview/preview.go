@@ -13,6 +13,7 @@ package preview
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
 
 	"github.com/zonecast/zonecast/provision/program"
 )
@@ -416,4 +418,27 @@ func readable(v any) any {
 		}
 	}
 	return v
+}
+
+// parseConfig reads a stack settings file's `config:` into flat strings
+// (objects and lists as JSON), the form PULUMI_CONFIG takes.
+func parseConfig(raw []byte, into map[string]string) error {
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		return err
+	}
+	for k, v := range file.Config {
+		if s, ok := v.(string); ok {
+			into[k] = s
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		into[k] = string(b)
+	}
+	return nil
 }
