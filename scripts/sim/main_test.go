@@ -338,3 +338,16 @@ func TestSimulatorAgreesWithChaos(t *testing.T) {
 		t.Fatalf("%d of %d measured faults agree:\n%s", n, len(meas), out.String())
 	}
 }
+
+// TestRelayToStandbyWhatIf: with every stream fed by a backup encoder and
+// viewers reading the standby's copy before the lease moves, a node or zone
+// loss costs a part.
+func TestRelayToStandbyWhatIf(t *testing.T) {
+	f := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-relay-to-standby",
+		"-faults", "node-loss@17h@eu-west-1a,zone-loss@18h/10m@eu-west-1b"))
+	for _, name := range []string{"fault_node_loss_max_stall_seconds", "fault_zone_loss_max_stall_seconds"} {
+		if v, _ := strconv.ParseFloat(f[name], 64); v > failover.DefaultTimings.PartDuration.Seconds()+1e-9 || f[name] == "" {
+			t.Errorf("%s = %s, want at most a part", name, f[name])
+		}
+	}
+}

@@ -39,6 +39,11 @@ func scenario(o options) (sim.Config, []string, error) {
 	if c.Timings, err = applyTimings(c.Timings, o.timings); err != nil {
 		return c, notes, err
 	}
+	if o.relayToStandby {
+		r := c.Timings.AWSRouting()
+		r.ReconnectReachesStandby = true
+		c.Routing = &r
+	}
 	c.StandbyLoad, c.RedundantShare, c.ASGMax, c.NoFaults = o.standbyLoad, o.redundantShare, o.asgMax, o.noFaults
 	if o.faults != "" {
 		if c.Faults, err = parseFaults(o.faults, c.Regions); err != nil {
