@@ -165,7 +165,17 @@ func barChart(title, ylabel string, barNames, barColors []string, gs []barGroup,
 		if g.bound >= 0 {
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.5"/>`+"\n", x0, py(g.bound), x0+gw*0.8, py(g.bound), markerColor)
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s font-size="11" text-anchor="middle" fill="%s">%s</text>`+"\n", x0+gw*0.4, padT+plotH+16, fontAttrs, textC, html.EscapeString(g.label))
+		// Long labels take two lines so that neighbours do not overlap.
+		first, second := g.label, ""
+		if i := strings.LastIndex(g.label, " "); i > 0 && len(g.label) > 12 {
+			first, second = g.label[:i], g.label[i+1:]
+		}
+		for li, line := range []string{first, second} {
+			if line != "" {
+				fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s font-size="11" text-anchor="middle" fill="%s">%s</text>`+"\n",
+					x0+gw*0.4, padT+plotH+16+li*13, fontAttrs, textC, html.EscapeString(line))
+			}
+		}
 	}
 	for i, n := range barNames {
 		ly := padT + i*legendRowHeight
