@@ -142,7 +142,7 @@ func classicFromFMP4(initData, body []byte) ([]byte, error) {
 func (r *Rendition) classicSegment(msn uint64) ([]byte, bool) {
 	r.mu.Lock()
 	seg := r.findSegmentLocked(msn)
-	if seg == nil {
+	if seg == nil || seg.gap {
 		r.mu.Unlock()
 		return nil, false
 	}

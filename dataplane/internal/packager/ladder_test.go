@@ -113,3 +113,59 @@ func TestLateRenditionJoinsAligned(t *testing.T) {
 		t.Errorf("late rendition has %d segments", len(b.Segments))
 	}
 }
+
+// A ladder rendition whose encoder restarts comes back aligned: the numbers
+// it missed are EXT-X-GAP segments, the media after them is marked
+// discontinuous, and its numbering matches the source's again.
+func TestRestartedRenditionRealigns(t *testing.T) {
+	dir := t.TempDir()
+	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "640x360"}))
+	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "320x180"}))
+	at := func(b []byte, pct int) int { return len(b) * pct / 100 / 188 * 188 }
+	s, srv := newTestStream(t, Config{WindowSegments: 20})
+	source, ladder := s.Rendition("source"), s.Rendition("180p")
+	feed(t, source, src[:at(src, 30)])
+	feed(t, ladder, low[:at(low, 30)])
+	ladder.Discontinuity() // the transcoder died
+	// The source goes on; the restarted encoder's output comes back later
+	// (and, as always, a little behind the source).
+	feed(t, source, src[at(src, 30):])
+	settle(t, s)
+	feed(t, ladder, low[at(low, 60):])
+	source.Discontinuity()
+	ladder.Discontinuity()
+
+	body := string(mustGet(t, srv, "180p/index.m3u8"))
+	b := checkMediaPlaylist(t, []byte(body), true)
+	a := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	if !strings.Contains(body, "#EXT-X-GAP") {
+		t.Fatalf("no EXT-X-GAP after the restart:\n%s", body)
+	}
+	if !strings.Contains(body, "#EXT-X-DISCONTINUITY") {
+		t.Errorf("media after the restart not marked discontinuous:\n%s", body)
+	}
+	// After the gap, the same numbers carry the same media times.
+	last := b.Segments[len(b.Segments)-1]
+	lastMSN := b.MediaSequence + len(b.Segments) - 1
+	if lastMSN != a.MediaSequence+len(a.Segments)-1 {
+		t.Fatalf("last MSN: 180p %d, source %d", lastMSN, a.MediaSequence+len(a.Segments)-1)
+	}
+	ref := a.Segments[lastMSN-a.MediaSequence]
+	if !last.DateTime.Equal(*ref.DateTime) || last.Duration != ref.Duration {
+		t.Errorf("MSN %d: 180p %v/%v, source %v/%v", lastMSN, last.DateTime, last.Duration, ref.DateTime, ref.Duration)
+	}
+	if res := get(t, srv, "180p/"+b.Segments[len(b.Segments)-2].URI); res.status != 200 {
+		t.Errorf("the segment before the last is not served: %d", res.status)
+	}
+	for i, seg := range b.Segments {
+		msn := b.MediaSequence + i
+		if ref := a.Segments[msn-a.MediaSequence]; seg.Gap && (!seg.DateTime.Equal(*ref.DateTime) || seg.Duration != ref.Duration) {
+			t.Errorf("gap segment %d: %v/%v, the source's %v/%v", msn, seg.DateTime, seg.Duration, ref.DateTime, ref.Duration)
+		}
+		if seg.Gap {
+			if res := get(t, srv, "180p/"+seg.URI); res.status != 404 {
+				t.Errorf("gap segment %d served: %d", b.MediaSequence+i, res.status)
+			}
+		}
+	}
+}

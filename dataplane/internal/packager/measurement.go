@@ -71,6 +71,9 @@ func (m *measurement) codecString() string { return strings.Join(m.codecs, ",") 
 func bandwidth(segs []*segment, fmp4 bool) (peak, avg int) {
 	var bits, secs float64
 	for _, s := range segs {
+		if s.gap {
+			continue
+		}
 		n := len(s.ts)
 		if fmp4 {
 			n = len(s.fmp4)

@@ -92,6 +92,9 @@ func (r *Rendition) renderPlaylistLocked(fmp4 bool) ([]byte, bool) {
 	for i, s := range r.segs {
 		head(s)
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt(s.pdt) + "\n")
+		if s.gap {
+			b.WriteString("#EXT-X-GAP\n")
+		}
 		if fmp4 && i >= len(r.segs)-partsListedSegments {
 			parts(s)
 		}

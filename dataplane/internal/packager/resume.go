@@ -31,7 +31,7 @@ func (r *Rendition) State() RenditionState {
 		st.Segments = append(st.Segments, SegmentRef{
 			MSN: s.msn, Duration: s.duration, ProgramDateTime: s.pdt,
 			Discontinuity: s.disc, StartDTS: s.rawStartDTS, Parts: len(s.parts),
-			StartTime: s.startDTS, Init: s.initName,
+			StartTime: s.startDTS, Init: s.initName, Gap: s.gap,
 		})
 	}
 	return st
@@ -294,6 +294,9 @@ func (r *Rendition) rewriteMedia(delta int64) {
 	}
 	st := r.stream.store
 	for _, seg := range r.allSegmentsLocked() {
+		if seg.gap {
+			continue // no media
+		}
 		seg.startDTS += delta
 		body := make([]byte, 0, len(seg.fmp4))
 		type put struct {

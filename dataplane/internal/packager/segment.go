@@ -20,6 +20,7 @@ type segment struct {
 	complete    bool
 	frames      int  // video frames, for the measured frame rate
 	grew        bool // the body was reallocated: earlier parts hold old arrays
+	gap         bool // EXT-X-GAP: a number this rendition has no media for
 }
 
 // part is one LL-HLS partial segment.

@@ -155,14 +155,15 @@ func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 }
 
 // cutHere applies the cut rule to a keyframe with raw DTS raw. A session's
-// first keyframe starts a segment, except in a rendition that has never cut
-// one while its siblings have: it waits for a keyframe that the rule (or a
+// first keyframe starts a segment, except while sibling renditions are
+// cutting the same timeline (a ladder rendition starting or restarting
+// beside the source): then it waits for a keyframe that the rule (or a
 // sibling's cut) makes a boundary, so that it joins the ladder aligned.
 func (r *Rendition) cutHere(raw int64) bool {
 	if r.cur != nil && r.havePrevKey {
 		return startsSegment(r.prevKeyRaw, raw, r.segTicks)
 	}
-	if r.everCut || !r.stream.othersCut(r.name) {
+	if !r.stream.othersCutNear(r.name, raw) {
 		return true
 	}
 	if _, ok := r.stream.cutAt(raw); ok {
@@ -176,8 +177,16 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	s := r.sess
 	mark, marked := r.stream.cutAt(au.RawDTS)
 	marked = marked && mark.by != r.name
-	if marked && !r.everCut && mark.msn >= r.nextMSN {
-		r.nextMSN = mark.msn // join the ladder with its numbering
+	if marked && mark.msn > r.nextMSN {
+		if !r.everCut {
+			r.nextMSN = mark.msn // join the ladder with its numbering
+		} else if r.cur == nil && mark.msn-r.nextMSN <= maxGapSegments {
+			// Back after a restart: the numbers this rendition missed
+			// become EXT-X-GAP segments, so it stays aligned with its
+			// siblings (a player switching renditions lands on the same
+			// segment numbers).
+			r.fillGap(mark)
+		}
 	}
 	r.everCut = true
 	if r.pendingInit != nil {
@@ -335,4 +344,52 @@ func (r *Rendition) compact(seg *segment) {
 		_ = r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), body[p.from:p.to:p.to])
 	}
 	seg.grew = false
+}
+
+// maxGapSegments bounds the EXT-X-GAP filling after a restart.
+const maxGapSegments = 32
+
+// fillGap publishes gap segments from r.nextMSN up to (not including)
+// mark.msn with the sibling's program date-times and durations where it
+// knows them (else spread evenly over the time since this rendition's last
+// segment). The first is marked as a discontinuity: the media before it
+// stopped short.
+func (r *Rendition) fillGap(mark cutMark) {
+	n := mark.msn - r.nextMSN
+	pdts, ok := r.stream.cutsBy(mark.by, r.nextMSN, mark.msn)
+	if !ok || pdts[0].Before(r.lastPDTEnd) {
+		start := r.lastPDTEnd
+		span := mark.pdt.Sub(start)
+		if start.IsZero() || span <= 0 {
+			span = time.Duration(n) * r.stream.cfg.SegmentDuration
+			start = mark.pdt.Add(-span)
+		}
+		pdts = pdts[:0]
+		for i := uint64(0); i <= n; i++ {
+			pdts = append(pdts, start.Add(span*time.Duration(i)/time.Duration(n)))
+		}
+	}
+	for i := uint64(0); i < n; i++ {
+		d := pdts[i+1].Sub(pdts[i])
+		seg := &segment{
+			msn:      r.nextMSN,
+			pdt:      pdts[i],
+			duration: d,
+			gap:      true,
+			complete: true,
+			initName: r.curInit,
+			disc:     i == 0 && len(r.segs) > 0 && !pdts[0].Equal(r.lastPDTEnd),
+		}
+		r.nextMSN++
+		if seg.disc {
+			r.stats.Discontinuities++
+		}
+		if td := int((d + time.Second/2) / time.Second); td > r.targetDur {
+			r.targetDur = td
+		}
+		r.lastPDTEnd = seg.pdt.Add(d)
+		r.segs = append(r.segs, seg)
+		r.slideWindow()
+	}
+	r.notifyLocked()
 }

@@ -43,4 +43,6 @@ type SegmentRef struct {
 	StartTime int64 `json:"start_time"`
 	// Init is the name of the segment's init segment (its EXT-X-MAP).
 	Init string `json:"init,omitempty"`
+	// Gap marks an EXT-X-GAP segment (a number with no media).
+	Gap bool `json:"gap,omitempty"`
 }

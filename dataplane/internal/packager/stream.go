@@ -56,16 +56,45 @@ func (s *Stream) cutAt(raw int64) (cutMark, bool) {
 	return m, ok
 }
 
-// othersCut reports whether a rendition other than name has cut segments.
-func (s *Stream) othersCut(name string) bool {
+// othersCutNear reports whether a rendition other than name has cut a
+// segment within 10 s of raw (on the 33-bit clock): siblings are cutting
+// the same input timeline right now.
+func (s *Stream) othersCutNear(name string, raw int64) bool {
+	const near = 10 * 90000
 	s.cutMu.Lock()
 	defer s.cutMu.Unlock()
-	for _, raw := range s.cutRing {
-		if s.cuts[raw].by != name {
+	for i := len(s.cutRing) - 1; i >= 0; i-- {
+		c := s.cutRing[i]
+		d := (raw - c) & (1<<33 - 1)
+		if d > 1<<32 {
+			d = 1<<33 - d
+		}
+		if d < near && s.cuts[c].by != name {
 			return true
 		}
 	}
 	return false
+}
+
+// cutsBy returns the PDT at which rendition name started each of the
+// segments from..to (inclusive); ok is false when one is unknown.
+func (s *Stream) cutsBy(name string, from, to uint64) (pdts []time.Time, ok bool) {
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+	byMSN := map[uint64]time.Time{}
+	for _, raw := range s.cutRing {
+		if m := s.cuts[raw]; m.by == name && m.msn >= from && m.msn <= to {
+			byMSN[m.msn] = m.pdt
+		}
+	}
+	for msn := from; msn <= to; msn++ {
+		p, found := byMSN[msn]
+		if !found {
+			return nil, false
+		}
+		pdts = append(pdts, p)
+	}
+	return pdts, true
 }
 
 func (s *Stream) recordCut(raw int64, m cutMark) {
