@@ -143,10 +143,12 @@ func figures(o options, r *sim.Result, wall time.Duration) []figure {
 		}
 		n := "fault_" + snake(kind.String())
 		out = append(out,
+			figure{n + "_count", fmt.Sprint(k.count)},
 			figure{n + "_streams", fmt.Sprint(k.affected)},
 			figure{n + "_max_stall_seconds", f3(k.maxStall.Seconds())},
 			figure{n + "_max_lost_seconds", f3(k.maxLost.Seconds())},
 			figure{n + "_bound_stall_seconds", f3(k.boundStall.Seconds())},
+			figure{n + "_bound_lost_seconds", f3(k.bLost.Seconds())},
 		)
 	}
 	return out
