@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/zonecast/zonecast/policies/failover"
-	"github.com/zonecast/zonecast/provision/zone"
 )
 
 // Namespace is the project's configuration namespace (Pulumi.yaml name).
@@ -107,7 +106,7 @@ func LoadRegion(ctx *pulumi.Context) (RegionConfig, error) {
 		RedisNodeType:   or(cfg.Get("redisNodeType"), DefaultRedisNodeType),
 		EdgeArtifactURL: or(cfg.Get("edgeArtifactUrl"), DefaultEdgeArtifactURL),
 		EdgeArtifactSHA: cfg.Get("edgeArtifactSha256"),
-		EdgeLoadGauge:   or(cfg.Get("edgeLoadGauge"), zone.DefaultLoadGauge),
+		EdgeLoadGauge:   cfg.Get("edgeLoadGauge"),
 	}
 	if c.Region == "" {
 		return c, fmt.Errorf("aws:region is not set: a regional stack needs `pulumi config set aws:region <region>`")

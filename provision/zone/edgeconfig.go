@@ -25,19 +25,24 @@ type EdgeSettings struct {
 	// RedisAuthToken its secret token.
 	RedisAddress   pulumi.StringInput
 	RedisAuthToken pulumi.StringInput
-	// LoadGauge is the Prometheus gauge (0–100) on the edge's /metrics that
-	// the node publishes to CloudWatch as the scaling metric.
+	// LoadGauge, when set, names a Prometheus gauge (0–100) on the edge's
+	// /metrics that the node publishes as its load. Empty: the load is the
+	// share of the node's transcode capacity in use,
+	// 100 × ActiveLaddersGauge / CapacityLaddersGauge.
 	LoadGauge string
 }
 
-// DefaultLoadGauge is the edge's encode-load gauge published for scaling.
-const DefaultLoadGauge = "zonecast_encode_load_percent"
+// The edge's transcode gauges the default load is computed from
+// (dataplane/internal/transcode/metrics.go).
+const (
+	ActiveLaddersGauge   = "zonecast_transcode_ladders_active"
+	CapacityLaddersGauge = "zonecast_transcode_capacity_ladders"
+)
 
 func (e *EdgeSettings) validate() error {
-	if e.LoadGauge == "" {
-		e.LoadGauge = DefaultLoadGauge
-	}
 	switch {
+	case strings.ContainsAny(e.LoadGauge, "'\"\n $`\\{}"):
+		return fmt.Errorf("load gauge %q is not a metric name", e.LoadGauge)
 	case !strings.HasPrefix(e.ArtifactURL, "https://"):
 		return fmt.Errorf("edge artifact URL %q must be https://", e.ArtifactURL)
 	case strings.ContainsAny(e.ArtifactURL+e.ArtifactSHA256, "'\"\n $`\\"):

@@ -31,6 +31,8 @@ func UserData(args *Args) (string, error) {
 		"Dimension":     args.Provisioning.LoadMetricDimension,
 		"DimensionVal":  args.LoadDimension(),
 		"LoadGauge":     args.Edge.LoadGauge,
+		"ActiveGauge":   ActiveLaddersGauge,
+		"CapacityGauge": CapacityLaddersGauge,
 		"TLSCertFile":   TLSCertFile,
 		"TLSKeyFile":    TLSKeyFile,
 		"HTTPSPort":     443,
@@ -131,7 +133,13 @@ SCRIPT
 cat > /usr/local/lib/zonecast/publish-load <<'SCRIPT'
 #!/bin/bash
 set -eu
-load=$(curl -fsSk https://127.0.0.1:{{.HTTPSPort}}/metrics | awk '$1 == "{{.LoadGauge}}" {print $2; exit}')
+metrics=$(curl -fsSk https://127.0.0.1:{{.HTTPSPort}}/metrics)
+{{if .LoadGauge}}load=$(echo "$metrics" | awk '$1 == "{{.LoadGauge}}" {print $2; exit}')
+{{else}}# Share of the node's transcode capacity in use; a node without capacity
+# (no encoder) that is asked to transcode counts as full.
+load=$(echo "$metrics" | awk '$1 == "{{.ActiveGauge}}" {a = $2} $1 == "{{.CapacityGauge}}" {c = $2}
+  END { if (a == "" && c == "") exit; if (c > 0) printf "%.1f", 100 * a / c; else print (a > 0 ? 100 : 0) }')
+{{end}}
 [ -n "$load" ] || exit 0
 aws cloudwatch put-metric-data --region {{.Region}} --namespace '{{.Namespace}}' \
   --metric-name '{{.Metric}}' --unit Percent --value "$load" --dimensions '{{.Dimension}}={{.DimensionVal}}'
