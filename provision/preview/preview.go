@@ -273,8 +273,13 @@ func (h *harness) stack(ctx context.Context, name, settingsFile string, extra ma
 	if err != nil {
 		return auto.Stack{}, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi."+name+".yaml"), settings, 0o644); err != nil {
-		return auto.Stack{}, err
+	// Copied once: a reused WorkDir keeps the encryption salt the engine
+	// added, which the backend's secrets were encrypted with.
+	dst := filepath.Join(dir, "Pulumi."+name+".yaml")
+	if _, err := os.Stat(dst); os.IsNotExist(err) {
+		if err := os.WriteFile(dst, settings, 0o644); err != nil {
+			return auto.Stack{}, err
+		}
 	}
 	st, err := auto.UpsertStackInlineSource(ctx, name, Project, h.opts.Program,
 		auto.WorkDir(dir),

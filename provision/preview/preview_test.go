@@ -209,3 +209,20 @@ func TestPolicyPackRefusesBelowPolicySetting(t *testing.T) {
 		t.Errorf("no mandatory asg-min-size violation naming zone-a-edges: %v (%v)", res.Violations, err)
 	}
 }
+
+// TestPreviewReusesWorkDir previews a region twice in one backend: the
+// second `up` of the global stack finds it unchanged (the stand-in's Diff),
+// and the stacks' secrets still decrypt.
+func TestPreviewReusesWorkDir(t *testing.T) {
+	r := root(t)
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ {
+		res, err := run(t, Options{Root: r, Stack: "us-east-1", WorkDir: dir})
+		if err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		if i == 0 && len(res.Resources) != 55 {
+			t.Errorf("run 1: %d resources", len(res.Resources))
+		}
+	}
+}
