@@ -1,10 +1,12 @@
 package packager
 
 import (
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Several renditions of one stream (a ladder from the transcoder): the
@@ -168,4 +170,44 @@ func TestRestartedRenditionRealigns(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A ladder whose keyframes are on the 2 s grid while the source's are not
+// (1 s GOP, offset by ffmpeg's 1.4 s start) still numbers its segments like
+// the source: both cut at the first keyframe after the same grid boundary.
+func TestGridKeyframeLadderNumbering(t *testing.T) {
+	dir := t.TempDir()
+	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "640x360"}))
+	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "320x180", gridKeys: 2}))
+	s, srv := newTestStream(t, Config{WindowSegments: 20})
+	half := len(src) / 2 / 188 * 188
+	feed(t, s.Rendition("source"), src[:half])
+	settle(t, s)
+	feed(t, s.Rendition("180p"), low)
+	feed(t, s.Rendition("source"), src[half:])
+	s.Rendition("source").Discontinuity()
+	s.Rendition("180p").Discontinuity()
+	a := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	b := checkMediaPlaylist(t, mustGet(t, srv, "180p/index.m3u8"), true)
+	t.Logf("source from %d: %v", a.MediaSequence, durations(a))
+	t.Logf("180p from %d: %v", b.MediaSequence, durations(b))
+	if len(b.Segments) < 4 {
+		t.Fatalf("180p has %d segments", len(b.Segments))
+	}
+	for i, seg := range b.Segments[:len(b.Segments)-1] {
+		msn := b.MediaSequence + i
+		ref := a.Segments[msn-a.MediaSequence]
+		// Same grid boundary: starts within one source GOP of each other.
+		if d := seg.DateTime.Sub(*ref.DateTime); d < -time.Second || d > time.Second {
+			t.Errorf("MSN %d starts %v from the source's", msn, d)
+		}
+	}
+}
+
+func durations(m *playlist.Media) []string {
+	var out []string
+	for _, s := range m.Segments {
+		out = append(out, s.DateTime.Format("05.000")+"+"+s.Duration.String())
+	}
+	return out
 }

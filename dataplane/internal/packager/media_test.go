@@ -41,6 +41,7 @@ type tsSpec struct {
 	noVideo  bool
 	bframes  bool
 	audioEnc string // "aac" (default) or "libopus"
+	gridKeys int     // > 0: keyframes forced every gridKeys seconds instead of a fixed GOP
 }
 
 // makeTS runs ffmpeg to produce an MPEG-TS file in dir.
@@ -62,7 +63,7 @@ func makeTS(t testing.TB, dir string, s tsSpec) string {
 	if s.audioEnc == "" {
 		s.audioEnc = "aac"
 	}
-	out := filepath.Join(dir, fmt.Sprintf("%s-%s-%.0f-%v-%v-%s.ts", s.video, s.size, s.offset, s.noVideo, s.noAudio, s.audioEnc))
+	out := filepath.Join(dir, fmt.Sprintf("%s-%s-%.0f-%v-%v-%s-%d.ts", s.video, s.size, s.offset, s.noVideo, s.noAudio, s.audioEnc, s.gridKeys))
 	args := []string{"-hide_banner", "-loglevel", "error", "-y"}
 	if !s.noVideo {
 		args = append(args, "-f", "lavfi", "-i", "testsrc2=size="+s.size+":rate="+strconv.Itoa(s.fps))
@@ -72,7 +73,12 @@ func makeTS(t testing.TB, dir string, s tsSpec) string {
 	}
 	args = append(args, "-t", strconv.FormatFloat(s.seconds, 'f', 3, 64))
 	if !s.noVideo {
-		args = append(args, "-c:v", s.video, "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.gop), "-keyint_min", strconv.Itoa(s.gop), "-sc_threshold", "0")
+		args = append(args, "-c:v", s.video, "-pix_fmt", "yuv420p", "-sc_threshold", "0")
+		if s.gridKeys > 0 {
+			args = append(args, "-g", "1000", "-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%d)", s.gridKeys))
+		} else {
+			args = append(args, "-g", strconv.Itoa(s.gop), "-keyint_min", strconv.Itoa(s.gop))
+		}
 	}
 	switch {
 	case s.noVideo:

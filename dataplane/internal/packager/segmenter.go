@@ -166,8 +166,8 @@ func (r *Rendition) cutHere(raw int64) bool {
 	if !r.stream.othersCutNear(r.name, raw) {
 		return true
 	}
-	if _, ok := r.stream.cutAt(raw); ok {
-		return true
+	if m, ok := r.stream.cutAt(raw); ok && m.raw == raw {
+		return true // exactly where a sibling cut
 	}
 	return r.havePrevKey && startsSegment(r.prevKeyRaw, raw, r.segTicks)
 }
@@ -223,8 +223,12 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 		if tr := start.Truncate(time.Millisecond); !tr.Equal(start) {
 			start = tr.Add(time.Millisecond)
 		}
-		if marked && !mark.pdt.Before(r.lastPDTEnd) {
-			start = mark.pdt // a sibling cut here: same PDT for the same media
+		if marked {
+			// A sibling cut at this boundary: the same media time gets the
+			// same PDT in every rendition.
+			if p := mark.pdt.Add(ticksToDuration(signed33(au.RawDTS - mark.raw))); !p.Before(r.lastPDTEnd) {
+				start = p
+			}
 		}
 		s.anchorPDT, s.anchorDTS = start, au.DTS
 	}
@@ -237,7 +241,7 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	}
 	r.cur = seg
 	s.partOpen, s.partStart = true, au.DTS
-	r.stream.recordCut(au.RawDTS, cutMark{msn: seg.msn, pdt: seg.pdt, by: r.name})
+	r.stream.recordCut(cutMark{raw: au.RawDTS, msn: seg.msn, pdt: seg.pdt, by: r.name})
 }
 
 // finishPart publishes the open part.

@@ -29,11 +29,12 @@ type Stream struct {
 	renditions map[string]*Rendition
 	closed     bool
 
-	// cuts records where the renditions started segments (by the raw DTS
-	// of the first keyframe), so that renditions cut from the same
-	// timestamps (a ladder whose keyframes are forced at the source's) share
-	// segment numbers and program date-times. Its own lock: it is used
-	// under a rendition's lock, and no rendition lock is taken under it.
+	// cuts records where the renditions started segments, by cut-grid
+	// index (raw DTS of the first keyframe / segment duration), so that
+	// renditions cut at the same grid boundary (a ladder whose keyframes
+	// are forced at the source's, or on the grid) share segment numbers and
+	// program date-times. Its own lock: it is used under a rendition's
+	// lock, and no rendition lock is taken under it.
 	cutMu   sync.Mutex
 	cuts    map[int64]cutMark
 	cutRing []int64
@@ -41,6 +42,7 @@ type Stream struct {
 
 // cutMark is where a rendition started a segment.
 type cutMark struct {
+	raw int64 // raw DTS of the first keyframe
 	msn uint64
 	pdt time.Time
 	by  string // rendition
@@ -49,10 +51,15 @@ type cutMark struct {
 // maxCuts bounds the cut registry (a few minutes of segments).
 const maxCuts = 256
 
+func (s *Stream) gridIndex(raw int64) int64 {
+	return raw / max(durationToTicks(s.cfg.SegmentDuration), 1)
+}
+
+// cutAt returns the cut recorded at raw's grid boundary.
 func (s *Stream) cutAt(raw int64) (cutMark, bool) {
 	s.cutMu.Lock()
 	defer s.cutMu.Unlock()
-	m, ok := s.cuts[raw]
+	m, ok := s.cuts[s.gridIndex(raw)]
 	return m, ok
 }
 
@@ -64,16 +71,30 @@ func (s *Stream) othersCutNear(name string, raw int64) bool {
 	s.cutMu.Lock()
 	defer s.cutMu.Unlock()
 	for i := len(s.cutRing) - 1; i >= 0; i-- {
-		c := s.cutRing[i]
-		d := (raw - c) & (1<<33 - 1)
-		if d > 1<<32 {
-			d = 1<<33 - d
-		}
-		if d < near && s.cuts[c].by != name {
+		m := s.cuts[s.cutRing[i]]
+		if m.by != name && abs33(raw-m.raw) < near {
 			return true
 		}
 	}
 	return false
+}
+
+// abs33 is the distance between two 33-bit timestamps.
+func abs33(d int64) int64 {
+	d &= 1<<33 - 1
+	if d > 1<<32 {
+		d = 1<<33 - d
+	}
+	return d
+}
+
+// signed33 is b − a for 33-bit timestamps, taking the shorter way round.
+func signed33(d int64) int64 {
+	d &= 1<<33 - 1
+	if d > 1<<32 {
+		d -= 1 << 33
+	}
+	return d
 }
 
 // cutsBy returns the PDT at which rendition name started each of the
@@ -82,8 +103,8 @@ func (s *Stream) cutsBy(name string, from, to uint64) (pdts []time.Time, ok bool
 	s.cutMu.Lock()
 	defer s.cutMu.Unlock()
 	byMSN := map[uint64]time.Time{}
-	for _, raw := range s.cutRing {
-		if m := s.cuts[raw]; m.by == name && m.msn >= from && m.msn <= to {
+	for _, idx := range s.cutRing {
+		if m := s.cuts[idx]; m.by == name && m.msn >= from && m.msn <= to {
 			byMSN[m.msn] = m.pdt
 		}
 	}
@@ -97,17 +118,19 @@ func (s *Stream) cutsBy(name string, from, to uint64) (pdts []time.Time, ok bool
 	return pdts, true
 }
 
-func (s *Stream) recordCut(raw int64, m cutMark) {
+// recordCut records m unless a cut is known at its grid boundary already.
+func (s *Stream) recordCut(m cutMark) {
 	s.cutMu.Lock()
 	defer s.cutMu.Unlock()
 	if s.cuts == nil {
 		s.cuts = make(map[int64]cutMark)
 	}
-	if _, ok := s.cuts[raw]; ok {
+	idx := s.gridIndex(m.raw)
+	if _, ok := s.cuts[idx]; ok {
 		return
 	}
-	s.cuts[raw] = m
-	s.cutRing = append(s.cutRing, raw)
+	s.cuts[idx] = m
+	s.cutRing = append(s.cutRing, idx)
 	if len(s.cutRing) > maxCuts {
 		delete(s.cuts, s.cutRing[0])
 		s.cutRing = s.cutRing[1:]
