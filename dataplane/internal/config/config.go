@@ -36,6 +36,7 @@ type SRT struct {
 	Listen          string        `yaml:"listen" default:":9000" usage:"SRT listen address (UDP host:port)"`
 	Latency         time.Duration `yaml:"latency" default:"120ms" usage:"SRT receiver latency (TSBPD delay); the larger of this and the sender's is used"`
 	PeerIdleTimeout time.Duration `yaml:"peer_idle_timeout" default:"2s" usage:"a publisher silent this long is dropped"`
+	UDPBuffer       int           `yaml:"udp_buffer" default:"4194304" usage:"receive buffer of the SRT socket in bytes, shared by all publishers (capped by net.core.rmem_max)"`
 	OnConflict      string        `yaml:"on_conflict" default:"refuse" usage:"when a stream already has a publisher: refuse the newcomer or takeover (drop the old one)"`
 }
 

@@ -114,6 +114,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		Listen:          cfg.SRT.Listen,
 		Latency:         cfg.SRT.Latency,
 		PeerIdleTimeout: cfg.SRT.PeerIdleTimeout,
+		UDPBuffer:       cfg.SRT.UDPBuffer,
 		Takeover:        cfg.SRT.OnConflict == config.OnConflictTakeover,
 		Lookup:          n.lookup,
 		Admit:           n.Admit,

@@ -123,10 +123,14 @@ func (e *edgeProc) stop() {
 	}
 }
 
-var segmentsRe = regexp.MustCompile(`(?m)^zonecast_hls_segments_written_total\{stream="([^"]+)"\} (\S+)$`)
-
 // segmentsWritten reads every stream's segment counter from /metrics.
 func (e *edgeProc) segmentsWritten() (map[string]float64, error) {
+	return e.metric("zonecast_hls_segments_written_total")
+}
+
+// metric reads a per-stream metric from /metrics.
+func (e *edgeProc) metric(name string) (map[string]float64, error) {
+	re := regexp.MustCompile(`(?m)^` + name + `\{stream="([^"]+)"\} (\S+)$`)
 	resp, err := http.Get(e.httpURL + "/metrics")
 	if err != nil {
 		return nil, err
@@ -140,7 +144,7 @@ func (e *edgeProc) segmentsWritten() (map[string]float64, error) {
 		b.WriteByte('\n')
 	}
 	out := map[string]float64{}
-	for _, m := range segmentsRe.FindAllStringSubmatch(b.String(), -1) {
+	for _, m := range re.FindAllStringSubmatch(b.String(), -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		out[m[1]] = v
 	}

@@ -28,7 +28,15 @@ func dialSender(addr, streamID, passphrase string, latency time.Duration, file *
 	cfg.Latency = latency
 	cfg.ReceiverLatency = latency
 	cfg.PeerLatency = latency
-	conn, err := gosrt.Dial("srt", addr, cfg)
+	// gosrt's Dial sends its handshake once; libsrt callers retry, so do
+	// the same when a busy listener lost it.
+	var conn gosrt.Conn
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if conn, err = gosrt.Dial("srt", addr, cfg); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	Listen          string
 	Latency         time.Duration
 	PeerIdleTimeout time.Duration
+	// UDPBuffer is the listening socket's receive buffer in bytes (0: the
+	// kernel's default), capped by net.core.rmem_max.
+	UDPBuffer int
 	// Takeover: a second publisher replaces the first instead of being
 	// refused with REJX_CONFLICT.
 	Takeover bool
@@ -63,7 +66,11 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("srt listen %s: %w", opts.Listen, err)
 	}
-	return &Server{opts: opts, log: opts.Log.With("component", "srt"), ln: ln}, nil
+	s := &Server{opts: opts, log: opts.Log.With("component", "srt"), ln: ln}
+	if opts.UDPBuffer > 0 && !setReceiveBuffer(ln, opts.UDPBuffer) {
+		s.log.Warn("could not enlarge the SRT socket's receive buffer; many publishers may see loss", "bytes", opts.UDPBuffer)
+	}
+	return s, nil
 }
 
 // Addr is the listening address.

@@ -253,3 +253,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestReceiveBufferReachable(t *testing.T) {
+	f := startServer(t, false)
+	// If a gosrt upgrade hides the socket, this fails rather than letting
+	// 64-publisher nodes silently lose packets.
+	if !setReceiveBuffer(f.srv.ln, 1<<20) {
+		t.Fatal("the gosrt listener's UDP socket is no longer reachable")
+	}
+}
