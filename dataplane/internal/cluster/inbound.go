@@ -46,6 +46,7 @@ func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error
 	j.relayIn = in
 	j.lastRelay = time.Now()
 	j.aligned = false
+	j.leaderLeadingAt = time.Time{}
 	if h.Token > j.maxToken {
 		j.maxToken = h.Token
 	}
@@ -85,6 +86,15 @@ func (in *inbound) Discontinuity() {
 func (in *inbound) Control(c relay.Control) {
 	j := in.j
 	j.seeToken(c.Token)
+	if in.current() {
+		j.mu.Lock()
+		if c.Leading {
+			j.leaderLeadingAt = time.Now()
+		} else {
+			j.leaderLeadingAt = time.Time{}
+		}
+		j.mu.Unlock()
+	}
 	if len(c.State) > 0 && in.current() && !j.leading() {
 		if err := j.c.cfg.Media(j.name).Resume(c.State); err != nil {
 			j.log.Warn("cannot align with the leader's state", "err", err)

@@ -53,6 +53,9 @@ type job struct {
 	relayIn   *inbound // the leader's relay, when this node stands by
 	lastRelay time.Time
 	aligned   bool // the standby applied the leader's state in this relay session
+	// leaderLeadingAt is when the relaying leader last said it leads (zero
+	// once it said it no longer does).
+	leaderLeadingAt time.Time
 	// lineage is whose playlists the local segments continue: this node's
 	// own id after it led or ingested, else the leader it stood by for.
 	lineage string
@@ -107,6 +110,20 @@ func (j *job) relayFresh() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout
+}
+
+// mayTakeOver: the takeover loop's eligibility. Only a node with the media
+// takes a lease over, and not while the leader that relays to it says it
+// still leads: after a total Redis outage the leases have expired and the
+// leader, which kept leading autonomously, must get its lease back first.
+func (j *job) mayTakeOver() bool {
+	if !j.hasMedia() {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.relayIn == nil || j.leaderLeadingAt.IsZero() ||
+		time.Since(j.leaderLeadingAt) > j.c.t.LeaseRenew+j.c.t.RelayTimeout
 }
 
 func (j *job) hasMedia() bool {
@@ -230,7 +247,7 @@ func (j *job) floor() uint64 {
 
 func (j *job) newKeeper() *Keeper {
 	k := NewKeeper(j.c.store, j.name, j.c.cfg.Self.ID, j.c.log)
-	k.Eligible = j.hasMedia
+	k.Eligible = j.mayTakeOver
 	k.CanKeepWithoutRedis = j.standbyAlsoCutOff
 	return k
 }
@@ -324,6 +341,12 @@ func (j *job) onLost(k *Keeper, reason string) {
 	ingest := j.ingest
 	j.mu.Unlock()
 	j.log.Info("no longer leading", "reason", reason, "token", k.Token())
+	j.mu.Lock()
+	out := j.out
+	j.mu.Unlock()
+	if out != nil {
+		_ = out.Control(relay.Control{Token: k.Token()}) // "no longer leading"
+	}
 	// A node that still ingests keeps relaying to whoever it relays to (after
 	// a handover or a partition that is the new leader) and waits to lead
 	// again if needed.
@@ -385,9 +408,16 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 			case err == nil:
 				lastMSN, lastWrite = msn, now
 			case errors.Is(err, ErrStale):
-				j.log.Warn("state write refused: deposed", "err", err)
-				k.Depose("stale")
-				return
+				// The lease may just be missing (Redis came back without it):
+				// the renew script takes it back if no newer token was issued.
+				rctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
+				rerr := j.c.store.Renew(rctx, j.name, j.c.cfg.Self.ID, token)
+				cancel()
+				if errors.Is(rerr, ErrStale) {
+					j.log.Warn("state write refused: deposed", "err", err)
+					k.Depose("stale")
+					return
+				}
 			case errors.Is(err, ErrMSNBack):
 				j.log.Error("state write refused: media sequence would go back", "err", err)
 			}
@@ -395,7 +425,7 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 			out := j.out
 			j.mu.Unlock()
 			if out != nil {
-				_ = out.Control(relay.Control{Token: token, State: blob})
+				_ = out.Control(relay.Control{Token: token, State: blob, Leading: true})
 			}
 		}
 	}

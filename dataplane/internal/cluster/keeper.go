@@ -110,8 +110,11 @@ func (k *Keeper) Run(ctx context.Context) {
 	defer tick.Stop()
 	failing := false
 	for {
+		// The expiry check runs a little before the deadline, so that an
+		// autonomous extension (or a last renewal) lands before Leading()
+		// would turn false.
 		k.mu.Lock()
-		wait := time.Until(k.deadline)
+		wait := time.Until(k.deadline) - t.LeaseRenew/4
 		k.mu.Unlock()
 		expiry := time.NewTimer(max(wait, 0))
 		select {
@@ -125,6 +128,16 @@ func (k *Keeper) Run(ctx context.Context) {
 		case <-expiry.C:
 			// Deadline reached without a successful renewal.
 			if k.mayContinueWithoutRedis() {
+				continue
+			}
+			// Redis may be back this very moment (its return is what makes
+			// the standby stop confirming the outage): one last renewal.
+			start := time.Now()
+			rctx, cancel := context.WithTimeout(ctx, t.LeaseRenew/2)
+			err := k.store.Renew(rctx, k.stream, k.node, k.Token())
+			cancel()
+			if err == nil {
+				k.confirm(start)
 				continue
 			}
 			k.lose("unconfirmed")
@@ -142,13 +155,7 @@ func (k *Keeper) Run(ctx context.Context) {
 		switch {
 		case err == nil:
 			failing = false
-			k.mu.Lock()
-			if k.autonomous {
-				k.log.Info("redis reachable again: lease confirmed", "token", k.token)
-			}
-			k.autonomous = false
-			k.deadline = start.Add(t.LeaseTTL - t.LeaseClockMargin())
-			k.mu.Unlock()
+			k.confirm(start)
 		case errors.Is(err, ErrStale):
 			k.log.Warn("lease lost: token is stale", "err", err)
 			k.lose("stale")
@@ -160,6 +167,18 @@ func (k *Keeper) Run(ctx context.Context) {
 			failing = true
 		}
 	}
+}
+
+// confirm records a successful renewal sent at start.
+func (k *Keeper) confirm(start time.Time) {
+	t := k.store.timings
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.autonomous {
+		k.log.Info("redis reachable again: lease confirmed", "token", k.token)
+	}
+	k.autonomous = false
+	k.deadline = start.Add(t.LeaseTTL - t.LeaseClockMargin())
 }
 
 // mayContinueWithoutRedis extends the deadline by one renewal period if the
@@ -174,7 +193,10 @@ func (k *Keeper) mayContinueWithoutRedis() bool {
 		k.log.Warn("redis unreachable from here and from the standby: leading without coordination", "token", k.token)
 	}
 	k.autonomous = true
-	k.deadline = time.Now().Add(k.store.timings.LeaseRenew)
+	// Renewal period plus the early check's lead: the next check comes
+	// one renewal period from now, before this deadline.
+	t := k.store.timings
+	k.deadline = time.Now().Add(t.LeaseRenew + t.LeaseRenew/4)
 	return true
 }
 

@@ -32,6 +32,9 @@ type Hello struct {
 type Control struct {
 	Token    uint64 `json:"token,omitempty"`    // the leader's current token
 	Handover string `json:"handover,omitempty"` // the lease was handed to this node (drain)
+	// Leading is true while the sender leads (sent at least every lease
+	// renewal); a control without it says the sender no longer leads.
+	Leading bool `json:"leading,omitempty"`
 	// State is the leader's successor state (the packager's JSON State):
 	// the standby aligns its segment numbers and names with it.
 	State json.RawMessage `json:"state,omitempty"`

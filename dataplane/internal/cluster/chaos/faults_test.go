@@ -205,6 +205,12 @@ func runFault(t *testing.T, f fault) {
 		}
 		return b.String()
 	}
+	for _, n := range h.Nodes {
+		if l := n.Log(); strings.Contains(l, "WARNING: DATA RACE") {
+			i := strings.Index(l, "WARNING: DATA RACE")
+			t.Errorf("%s (built with -race) reported a data race:\n%s", n.ID, l[i:min(len(l), i+3000)])
+		}
+	}
 	if len(overlaps) > 0 {
 		t.Errorf("two nodes led at once: %v", overlaps)
 	}
@@ -223,7 +229,7 @@ func runFault(t *testing.T, f fault) {
 	if f.leader != "" && h.Mon.Role(f.leader) != "leader" {
 		t.Errorf("%s is %q at the end, want leader", f.leader, h.Mon.Role(f.leader))
 	}
-	if t.Failed() {
+	if t.Failed() || os.Getenv("CHAOS_LOGS") != "" {
 		t.Log(dump())
 	}
 }
