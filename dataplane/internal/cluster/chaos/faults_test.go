@@ -39,14 +39,14 @@ func faults() []fault {
 			name:   "sigkill-standby",
 			inject: func(t *testing.T, h *Harness) { h.Node("b1").Kill() },
 			// Nothing a viewer sees: the leader keeps publishing.
-			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
+			observe: 8 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
 		},
 		{
 			name:   "sigkill-leader",
 			inject: func(t *testing.T, h *Harness) { h.Node("a1").Kill() },
 			// Broadcaster reconnects to b1, which leads once the dead
 			// leader's lease expires.
-			observe: 20 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
+			observe: 14 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
 		},
 		{
 			name: "sigstop-leader",
@@ -55,7 +55,7 @@ func faults() []fault {
 				time.Sleep(tm.LeaseTTL + 4*time.Second)
 				h.Node("a1").Thaw() // it wakes up deposed
 			},
-			observe: 12 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
+			observe: 9 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
 		},
 		{
 			name: "sigterm-drain",
@@ -65,7 +65,7 @@ func faults() []fault {
 					t.Fatal("drained node did not exit")
 				}
 			},
-			observe: 12 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
+			observe: 9 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
 		},
 		{
 			name: "api-drain",
@@ -92,7 +92,7 @@ func faults() []fault {
 					t.Fatal("node drained through the API did not exit")
 				}
 			},
-			observe: 12 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
+			observe: 9 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
 		},
 		{
 			name:   "input-primary-feed-stops",
@@ -100,7 +100,7 @@ func faults() []fault {
 			inject: func(t *testing.T, h *Harness) { h.Dual.StopPrimary() },
 			// b1 has been serving the same segments from the backup feed;
 			// a1 hands the lease over as soon as its feed goes quiet.
-			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "b1",
+			observe: 8 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "b1",
 		},
 		{
 			name: "kill-redis-primary",
@@ -109,7 +109,7 @@ func faults() []fault {
 					t.Fatal(err)
 				}
 			},
-			observe: 12 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
+			observe: 9 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
 		},
 		{
 			name: "kill-both-redis-10s",
@@ -124,7 +124,7 @@ func faults() []fault {
 					t.Fatal(err)
 				}
 			},
-			observe: 10 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
+			observe: 8 * time.Second, maxStall: segment, maxPDTGap: 0, leader: "a1",
 		},
 		{
 			name:  "partition-leader-from-redis",
@@ -182,7 +182,7 @@ func runFault(t *testing.T, f fault) {
 	}
 	h.Start(200*time.Millisecond, segment)
 	h.WaitRoles("a1", "b1", 30*time.Second)
-	time.Sleep(4 * time.Second) // the standby has aligned and the reader follows
+	time.Sleep(3 * time.Second) // the standby has aligned and the reader follows
 	before := h.Reader.Report()
 	if before.MaxStall > segment {
 		t.Logf("note: stall of %v before the fault (machine busy)", before.MaxStall)
