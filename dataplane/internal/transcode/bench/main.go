@@ -20,7 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +39,8 @@ var (
 	rounds   = flag.Int("rounds", 2, "alternated rounds of zonecast vs plain ffmpeg")
 	maxLadds = flag.Int("max-ladders", 3, "most concurrent ladders tried")
 	preset   = flag.String("preset", "", "libx264 preset (empty: zonecast's default, veryfast)")
+	cpuprof  = flag.String("cpuprofile", "", "write the Go side's CPU profile of the real-time section here")
+	sections = flag.String("sections", "throughput,realtime,ladders,lowlatency", "sections to run (throughput, realtime, ladders, lowlatency)")
 	ladderF  = flag.String("ladder", "1080p:6000k,720p:3000k,480p:1500k,360p:800k", "ladder")
 )
 
@@ -117,95 +121,118 @@ func run() error {
 	r.line("")
 	media := float64(*seconds)
 
-	// 1. Same work, as fast as possible: CPU and real-time factor.
-	r.line("### Same work, as fast as possible: CPU and real-time factor (1080p30 source, full ladder)")
-	r.line("")
-	r.line("zonecast = Transcoder (feed, TS scan, pipes, output readers) with back-pressure; plain = the same ffmpeg command line reading the file, writing /dev/null. Alternated rounds.")
-	r.line("")
-	r.line("| round | zonecast RTF | zonecast ffmpeg CPU s | zonecast Go CPU s | plain RTF | plain CPU s | overhead (CPU) |")
-	r.line("|---|---|---|---|---|---|---|")
-	var zTot, pTot float64
 	var args []string
-	for i := 1; i <= *rounds; i++ {
-		z, err := zonecastThroughput(set, data, log)
-		if err != nil {
-			return err
-		}
-		args = z.args
-		start := time.Now()
-		pc, err := plainRun(ffmpeg, z.args, src, false)
-		if err != nil {
-			return err
-		}
-		prtf := media / time.Since(start).Seconds()
-		zTot += z.ffmpegCPU + z.goCPU
-		pTot += pc
-		r.line("| %d | %.2f× | %.1f | %.2f | %.2f× | %.1f | %+.1f%% |", i, z.rtf, z.ffmpegCPU, z.goCPU, prtf, pc, 100*(z.ffmpegCPU+z.goCPU-pc)/pc)
-	}
-	r.line("")
-	r.line("zonecast's CPU overhead over plain ffmpeg for the same ladder, all rounds: **%+.1f%%** (goal: under 5%%).", 100*(zTot-pTot)/pTot)
-	r.line("")
-
-	// 2. Live pacing with a ladder that fits in real time.
-	r.line("### At real time (720p30 source → 720p/480p/360p, input paced like a live publisher)")
-	r.line("")
-	pub := publisherCost(data720)
-	r.line("The Go CPU excludes the stand-in publisher's own cost (measured alone: %.2f s per run).", pub)
-	r.line("")
-	r.line("| round | zonecast ffmpeg CPU s | zonecast Go CPU s | zonecast (cores) | dropped | plain `-re` CPU s (cores) | overhead |")
-	r.line("|---|---|---|---|---|---|---|")
-	zTot, pTot = 0, 0
-	for i := 1; i <= *rounds; i++ {
-		zc, gc, dropped, a, err := zonecastRealtime(set, data720, log)
-		if err != nil {
-			return err
-		}
-		gc = max(gc-pub, 0)
-		pc, err := plainRun(ffmpeg, a, src720, true)
-		if err != nil {
-			return err
-		}
-		zTot += zc + gc
-		pTot += pc
-		r.line("| %d | %.1f | %.2f | %.2f | %d B | %.1f (%.2f) | %+.1f%% |", i, zc, gc, (zc+gc)/media, dropped, pc, pc/media, 100*(zc+gc-pc)/pc)
-	}
-	r.line("")
-	r.line("Overhead at real time, all rounds: **%+.1f%%** CPU.", 100*(zTot-pTot)/pTot)
-	r.line("")
-
-	// 3. Concurrent ladders at real time.
-	r.line("### Ladders carried in real time from a 1080p30 source")
-	r.line("")
-	r.line("Carried: no restart, no dropped input, and ffmpeg's output never more than 2 s behind its input (after a 5 s warm-up).")
-	r.line("")
-	r.line("| ladder | ladders | restarts | dropped input | worst lag | carried |")
-	r.line("|---|---|---|---|---|---|")
-	var threeRungs config.Ladder
-	_ = threeRungs.UnmarshalText([]byte("720p:3000k,480p:1500k,360p:800k"))
-	carried := map[string]int{}
-	for _, l := range []struct {
-		name   string
-		ladder config.Ladder
-	}{{"default (" + *ladderF + ")", ladder}, {"without the 1080p rung (720p/480p/360p)", threeRungs}} {
-		ls := set
-		ls.Ladder = l.ladder
-		for n := 1; n <= *maxLadds; n++ {
-			restarts, dropped, lag, err := concurrent(ls, data, n, log)
+	// 1. Same work, as fast as possible: CPU and real-time factor.
+	if strings.Contains(*sections, "throughput") {
+		r.line("### Same work, as fast as possible: CPU and real-time factor (1080p30 source, full ladder)")
+		r.line("")
+		r.line("zonecast = Transcoder (feed, TS scan, pipes, output readers) with back-pressure; plain = the same ffmpeg command line reading the file, writing /dev/null. Alternated rounds.")
+		r.line("")
+		r.line("| round | zonecast RTF | zonecast ffmpeg CPU s | zonecast Go CPU s | plain RTF | plain CPU s | overhead (CPU) |")
+		r.line("|---|---|---|---|---|---|---|")
+		var zTot, pTot float64
+		for i := 1; i <= *rounds; i++ {
+			z, err := zonecastThroughput(set, data, log)
 			if err != nil {
 				return err
 			}
-			ok := restarts == 0 && dropped == 0 && lag < 2*time.Second
-			r.line("| %s | %d | %d | %d B | %.2f s | %v |", l.name, n, restarts, dropped, lag.Seconds(), ok)
-			if !ok {
-				break
+			args = z.args
+			start := time.Now()
+			pc, err := plainRun(ffmpeg, z.args, src, false)
+			if err != nil {
+				return err
 			}
-			carried[l.name] = n
+			prtf := media / time.Since(start).Seconds()
+			zTot += z.ffmpegCPU + z.goCPU
+			pTot += pc
+			r.line("| %d | %.2f× | %.1f | %.2f | %.2f× | %.1f | %+.1f%% |", i, z.rtf, z.ffmpegCPU, z.goCPU, prtf, pc, 100*(z.ffmpegCPU+z.goCPU-pc)/pc)
+		}
+		r.line("")
+		r.line("zonecast's CPU overhead over plain ffmpeg for the same ladder, all rounds: **%+.1f%%** (goal: under 5%%).", 100*(zTot-pTot)/pTot)
+		r.line("")
+
+	}
+	// 2. Live pacing with a ladder that fits in real time.
+	if strings.Contains(*sections, "realtime") {
+		if *cpuprof != "" {
+			f, err := os.Create(*cpuprof)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+		r.line("### At real time (720p30 source → 720p/480p/360p, input paced like a live publisher)")
+		r.line("")
+		pub := publisherCost(data720)
+		r.line("The Go CPU excludes the stand-in publisher's own cost (measured alone: %.2f s per run).", pub)
+		r.line("")
+		r.line("| round | zonecast ffmpeg CPU s | zonecast Go CPU s | zonecast (cores) | dropped | plain `-re` CPU s (cores) | overhead |")
+		r.line("|---|---|---|---|---|---|---|")
+		var zTot, pTot float64
+		for i := 1; i <= *rounds; i++ {
+			zc, gc, dropped, a, err := zonecastRealtime(set, data720, log)
+			if args == nil {
+				args = a
+			}
+			if err != nil {
+				return err
+			}
+			gc = max(gc-pub, 0)
+			pc, err := plainRun(ffmpeg, a, src720, true)
+			if err != nil {
+				return err
+			}
+			zTot += zc + gc
+			pTot += pc
+			r.line("| %d | %.1f | %.2f | %.2f | %d B | %.1f (%.2f) | %+.1f%% |", i, zc, gc, (zc+gc)/media, dropped, pc, pc/media, 100*(zc+gc-pc)/pc)
+		}
+		r.line("")
+		r.line("Overhead at real time, all rounds: **%+.1f%%** CPU.", 100*(zTot-pTot)/pTot)
+		r.line("")
+
+		pprof.StopCPUProfile()
+	}
+	// 3. Concurrent ladders at real time.
+	if strings.Contains(*sections, "ladders") {
+		r.line("### Ladders carried in real time from a 1080p30 source")
+		r.line("")
+		r.line("Carried: no restart, no dropped input, and ffmpeg's output never more than 2 s behind its input (after a 5 s warm-up).")
+		r.line("")
+		r.line("| ladder | ladders | restarts | dropped input | worst lag | carried |")
+		r.line("|---|---|---|---|---|---|")
+		var threeRungs config.Ladder
+		_ = threeRungs.UnmarshalText([]byte("720p:3000k,480p:1500k,360p:800k"))
+		carried := map[string]int{}
+		for _, l := range []struct {
+			name   string
+			ladder config.Ladder
+		}{{"default (" + *ladderF + ")", ladder}, {"without the 1080p rung (720p/480p/360p)", threeRungs}} {
+			ls := set
+			ls.Ladder = l.ladder
+			for n := 1; n <= *maxLadds; n++ {
+				restarts, dropped, lag, err := concurrent(ls, data, n, log)
+				if err != nil {
+					return err
+				}
+				ok := restarts == 0 && dropped == 0 && lag < 2*time.Second
+				r.line("| %s | %d | %d | %d B | %.2f s | %v |", l.name, n, restarts, dropped, lag.Seconds(), ok)
+				if !ok {
+					break
+				}
+				carried[l.name] = n
+			}
+		}
+		r.line("")
+		r.line("This machine carries **%d** default ladder(s) and **%d** 720p/480p/360p ladder(s) from a 1080p30 source in real time (load average at the end: %s).",
+			carried["default ("+*ladderF+")"], carried["without the 1080p rung (720p/480p/360p)"], loadavg())
+		r.line("")
+	}
+	if strings.Contains(*sections, "lowlatency") {
+		if err := lowLatencyCost(&r, ffmpeg, src720, dir); err != nil {
+			return err
 		}
 	}
-	r.line("")
-	r.line("This machine carries **%d** default ladder(s) and **%d** 720p/480p/360p ladder(s) from a 1080p30 source in real time (load average at the end: %s).",
-		carried["default ("+*ladderF+")"], carried["without the 1080p rung (720p/480p/360p)"], loadavg())
-	r.line("")
 	r.line("Command line measured (zonecast's; the plain run replaces pipe:0 by `-re -i FILE` and the pipes by /dev/null):")
 	r.line("")
 	r.line("```")
@@ -448,4 +475,47 @@ loop:
 		t.Close()
 	}
 	return restarts, dropped, worst, err
+}
+
+var psnrRe = regexp.MustCompile(`PSNR y:\S+ u:\S+ v:\S+ average:([0-9.]+)`)
+
+// lowLatencyCost encodes the 720p source's 720p rung (3 Mb/s, veryfast)
+// with zonecast's low-latency settings and with x264's defaults, and
+// compares CPU, speed and quality (PSNR against the source).
+func lowLatencyCost(r *report, ffmpeg, src, dir string) error {
+	r.line("### What the low-latency settings cost (720p30 → 720p 3 Mb/s, libx264 veryfast)")
+	r.line("")
+	r.line("| settings | CPU s | real-time factor | PSNR (dB) | encoder delay |")
+	r.line("|---|---|---|---|---|")
+	for _, c := range []struct {
+		name  string
+		args  []string
+		delay string
+	}{
+		{"zonecast: -tune zerolatency -bf 0 (sliced threads, no lookahead)", []string{"-tune", "zerolatency", "-bf", "0"}, "0 frames"},
+		{"x264 defaults for veryfast (3 B-frames, 10-frame lookahead, frame threads)", nil, "≈ 10 + B-frames + threads frames (≈ 0.5 s at 30 fps)"},
+	} {
+		out := filepath.Join(dir, "ll.ts")
+		args := append([]string{"-hide_banner", "-loglevel", "error", "-y", "-i", src, "-an", "-c:v", "libx264", "-preset", "veryfast",
+			"-b:v", "3M", "-maxrate", "3M", "-bufsize", "3M", "-g", "60", "-sc_threshold", "0"}, c.args...)
+		args = append(args, "-f", "mpegts", out)
+		start := time.Now()
+		cmd := exec.Command(ffmpeg, args...)
+		if o, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", c.name, err, o)
+		}
+		wall := time.Since(start).Seconds()
+		cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+		o, err := exec.Command(ffmpeg, "-hide_banner", "-i", out, "-i", src, "-lavfi", "[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]psnr", "-f", "null", "-").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("psnr: %v", err)
+		}
+		psnr := "?"
+		if m := psnrRe.FindSubmatch(o); m != nil {
+			psnr = string(m[1])
+		}
+		r.line("| %s | %.1f | %.2f× | %s | %s |", c.name, cpu, float64(*seconds)/wall, psnr, c.delay)
+	}
+	r.line("")
+	return nil
 }
