@@ -12,21 +12,23 @@ BENCH_TARGETS += bench-provision
 
 # bin/pulumi-resource-aws (stand-in provider) and bin/zonecast-preview.
 # Quiet, so that `make preview`'s standard output is only the resource lines.
-provision-tools: pulumi-cli
+# (`make`/build builds these two; the CLI, minutes cold, only when a preview
+# or the tests need it.)
+provision-tools:
 	@$(GO) build -o $(BIN)/pulumi-resource-aws ./provision/internal/fakeaws/cmd/pulumi-resource-aws
 	@$(GO) build -o $(BIN)/zonecast-preview ./provision/cmd/zonecast-preview
 
 build: provision-tools
 
 # make preview STACK=<global|eu-west-1|us-east-1|ap-southeast-1|dev> [POLICY_PACK=path] [PREVIEW_FLAGS="-config k=v -v"]
-preview: provision-tools
+preview: pulumi-cli provision-tools
 	@$(if $(POLICY_PACK),$(MAKE) --no-print-directory -s policy >&2,true)
 	@$(BIN)/zonecast-preview -stack $(STACK) $(if $(POLICY_PACK),-policy-pack $(POLICY_PACK),) $(PREVIEW_FLAGS)
 
-test-provision: provision-tools
+test-provision: pulumi-cli provision-tools
 	@$(if $(POLICY_PACK),$(MAKE) --no-print-directory -s policy,true)
 	$(GO) vet $(PROVISION_PKGS)
 	$(GO) test -count=1 -timeout 20m $(PROVISION_PKGS)
 
-bench-provision: provision-tools
+bench-provision: pulumi-cli provision-tools
 	$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./provision/preview/
