@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A publisher reconnecting with new timestamps (and here a new resolution)
@@ -127,5 +128,29 @@ func TestSlidingWindowAndDiscontinuitySequence(t *testing.T) {
 	}
 	if math.Abs(float64(s.store.Bytes())) == 0 {
 		t.Error("store is empty")
+	}
+}
+
+// A new publisher with another frame rate: parts stay whole frames and
+// within PART-TARGET (raised for 24 fps after 30 fps, never lowered).
+func TestReconnectOtherFrameRate(t *testing.T) {
+	dir := t.TempDir()
+	a := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, fps: 30}))
+	b := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, fps: 24, offset: 100}))
+	s, srv := newTestStream(t, Config{WindowSegments: 10})
+	r := s.Rendition("source")
+	feed(t, r, a)
+	r.Discontinuity()
+	feed(t, r, b)
+	r.Discontinuity()
+	m := checkMediaPlaylist(t, mustGet(t, srv, "source/index.m3u8"), true)
+	if got, want := m.PartInf.PartTarget, 208330*time.Microsecond; got < want || got > want+time.Millisecond {
+		t.Errorf("PART-TARGET %v, want 5 frames at 24 fps (%v)", got, want)
+	}
+	last := m.Segments[len(m.Segments)-2]
+	pr := probe(t, writeTemp(t, dir, "24.mp4", mustGet(t, srv, "source/"+lastMap(string(mustGet(t, srv, "source/index.m3u8")))), mustGet(t, srv, "source/"+last.URI)))
+	_, dur, frames := videoSpan(t, pr)
+	if frames != 48 || dur < 1.99 || dur > 2.01 {
+		t.Errorf("%s: %d frames over %.3f s, want 48 over 2 s (no holes)", last.URI, frames, dur)
 	}
 }

@@ -41,7 +41,7 @@ type tsSpec struct {
 	noVideo  bool
 	bframes  bool
 	audioEnc string // "aac" (default) or "libopus"
-	gridKeys int     // > 0: keyframes forced every gridKeys seconds instead of a fixed GOP
+	gridKeys int    // > 0: keyframes forced every gridKeys seconds instead of a fixed GOP
 }
 
 // makeTS runs ffmpeg to produce an MPEG-TS file in dir.

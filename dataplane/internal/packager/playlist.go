@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,12 @@ const partsListedSegments = 2
 
 func secs(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 5, 64)
+}
+
+// secsUp prints a target rounded up, so that no duration printed with
+// secs exceeds it.
+func secsUp(d time.Duration) string {
+	return strconv.FormatFloat(math.Ceil(d.Seconds()*1e5)/1e5, 'f', 5, 64)
 }
 
 func pdt(t time.Time) string {
@@ -58,7 +65,7 @@ func (r *Rendition) renderPlaylistLocked(fmp4 bool) ([]byte, bool) {
 	if fmp4 {
 		b.WriteString("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=" + secs(3*r.partTarget) +
 			",HOLD-BACK=" + secs(3*time.Duration(r.targetDur)*time.Second) + "\n")
-		b.WriteString("#EXT-X-PART-INF:PART-TARGET=" + secs(r.partTarget) + "\n")
+		b.WriteString("#EXT-X-PART-INF:PART-TARGET=" + secsUp(r.partTarget) + "\n")
 	}
 	first := r.nextMSN
 	if len(r.segs) > 0 {

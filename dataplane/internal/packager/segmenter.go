@@ -255,12 +255,17 @@ func (r *Rendition) finishPart() {
 		// next part, so that every part's duration is its video's.
 		return
 	}
-	if r.partTargetTicks == 0 {
-		// PART-TARGET is fixed by the first part: the configured part
-		// duration rounded up to whole frames of the input.
+	if !s.partTargetSet {
+		// PART-TARGET is set by each session's first part: the configured
+		// part duration rounded up to whole frames of the input. It never
+		// decreases (a new publisher at 24 fps after one at 30 fps raises
+		// it; one at 30 after 24 keeps it).
 		f := s.frameInterval()
-		r.partTargetTicks = (r.partTicks + f - 1) / f * f
-		r.partTarget = ticksToDuration(r.partTargetTicks)
+		if t := (r.partTicks + f - 1) / f * f; t > r.partTargetTicks {
+			r.partTargetTicks = t
+			r.partTarget = ticksToDuration(t)
+		}
+		s.partTargetSet = true
 	}
 	off := len(seg.fmp4)
 	oldCap := cap(seg.fmp4)

@@ -24,10 +24,11 @@ type session struct {
 
 	vps, sps, pps []byte
 
-	anchorPDT time.Time
-	anchorDTS int64
-	partOpen  bool
-	partStart int64 // -1 until the part's first driving sample
+	partTargetSet bool // this session's frame rate has been taken into PART-TARGET
+	anchorPDT     time.Time
+	anchorDTS     int64
+	partOpen      bool
+	partStart     int64 // -1 until the part's first driving sample
 }
 
 // newSession returns nil (and no error) while au is not a place to start.
