@@ -190,3 +190,38 @@ func checkProbe(t *testing.T, name string, pr probeResult, codec string, extinf 
 		t.Errorf("%s: video spans %.3f s, EXTINF says %.3f s", name, dur, extinf.Seconds())
 	}
 }
+
+// Segment and part durations follow the configuration (1 s GOP input).
+func TestConfiguredDurations(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 13, noAudio: true}))
+	for _, tc := range []struct {
+		seg, part  time.Duration
+		wantTarget time.Duration // PART-TARGET: part rounded up to 30 fps frames
+	}{
+		{time.Second, 200 * time.Millisecond, 200 * time.Millisecond},
+		{4 * time.Second, 500 * time.Millisecond, 500 * time.Millisecond},
+		{2 * time.Second, 330 * time.Millisecond, 333334 * time.Microsecond},
+	} {
+		t.Run(tc.seg.String()+"/"+tc.part.String(), func(t *testing.T) {
+			s, srv := newTestStream(t, Config{SegmentDuration: tc.seg, PartDuration: tc.part, WindowSegments: 20})
+			r := s.Rendition("source")
+			feed(t, r, data)
+			r.Discontinuity()
+			m := checkMediaPlaylist(t, mustGet(t, srv, "source/index.m3u8"), true)
+			if d := m.PartInf.PartTarget - tc.wantTarget; d < -10*time.Microsecond || d > 10*time.Microsecond {
+				t.Errorf("PART-TARGET %v, want %v", m.PartInf.PartTarget, tc.wantTarget)
+			}
+			if want := int((tc.seg + time.Second/2) / time.Second); m.TargetDuration != want {
+				t.Errorf("TARGETDURATION %d, want %d", m.TargetDuration, want)
+			}
+			// All but the first (starts at the first keyframe) and the last
+			// (cut by the publisher leaving) last exactly one segment.
+			for _, seg := range m.Segments[1 : len(m.Segments)-1] {
+				if seg.Duration != tc.seg {
+					t.Errorf("%s lasts %v, want %v", seg.URI, seg.Duration, tc.seg)
+				}
+			}
+		})
+	}
+}
