@@ -60,8 +60,8 @@ func (r *Rendition) Resume(st RenditionState) {
 	for i := len(local) - 1; i >= 0; i-- {
 		for j := len(refs) - 1; j >= 0; j-- {
 			ref := refs[j]
-			if ref.StartDTS != local[i].rawStartDTS {
-				continue
+			if ref.Gap || local[i].gap || ref.StartDTS != local[i].rawStartDTS {
+				continue // gap segments have no media to match
 			}
 			msnDelta := int64(ref.MSN) - int64(local[i].msn)
 			r.renumber(msnDelta)
@@ -211,7 +211,9 @@ func (r *Rendition) renumber(delta int64) {
 func (r *Rendition) dropUnmatched(refs []SegmentRef) {
 	known := make(map[int64]bool, len(refs))
 	for _, ref := range refs {
-		known[ref.StartDTS] = true
+		if !ref.Gap {
+			known[ref.StartDTS] = true
+		}
 	}
 	for len(r.segs) > 0 && !known[r.segs[0].rawStartDTS] {
 		old := r.segs[0]
