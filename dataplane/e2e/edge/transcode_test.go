@@ -268,7 +268,7 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 			if srcMSN, ok := srcStarts[p.firstPTS]; ok {
 				aligned++
 				if srcMSN != s.msn {
-					t.Logf("%s seg %d starts where source seg %d does (numbering differs by %d)", name, s.msn, srcMSN, s.msn-srcMSN)
+					t.Errorf("%s seg %d starts where source seg %d does: same segment, different media sequence number", name, s.msn, srcMSN)
 				}
 			}
 		}
