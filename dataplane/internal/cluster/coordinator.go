@@ -24,7 +24,11 @@ type Media interface {
 	// State is the successor state (JSON) and each rendition's next MSN.
 	State() (blob []byte, msn map[string]uint64, err error)
 	// Resume continues the playlists described by a leader's state blob.
-	Resume(blob []byte) error
+	// cold says this node's segments are not the leader's (it never stood by
+	// for it): the successor then skips one media sequence number, because
+	// the leader may have published a segment in the instant between
+	// completing it and recording it, and that name must not be reused.
+	Resume(blob []byte, cold bool) error
 	// Reset drops the local segments: the node starts standing by for a
 	// leader whose playlists its old segments do not belong to.
 	Reset()

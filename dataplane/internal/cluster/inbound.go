@@ -96,11 +96,12 @@ func (in *inbound) Control(c relay.Control) {
 		j.mu.Unlock()
 	}
 	if len(c.State) > 0 && in.current() && !j.leading() {
-		if err := j.c.cfg.Media(j.name).Resume(c.State); err != nil {
+		if err := j.c.cfg.Media(j.name).Resume(c.State, false); err != nil {
 			j.log.Warn("cannot align with the leader's state", "err", err)
 		} else {
 			j.mu.Lock()
 			j.aligned = true
+			j.alignedTo = in.leader
 			j.mu.Unlock()
 		}
 	}

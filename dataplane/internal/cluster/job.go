@@ -59,6 +59,9 @@ type job struct {
 	// lineage is whose playlists the local segments continue: this node's
 	// own id after it led or ingested, else the leader it stood by for.
 	lineage string
+	// alignedTo is the leader whose state this node's segments were last
+	// aligned with (as its standby).
+	alignedTo string
 
 	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
 	outStandby string
@@ -311,7 +314,13 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	case err != nil:
 		j.log.Warn("cannot read the successor state; continuing with the local one", "err", err)
 	case ok && st.Token != g.Token && media != nil:
-		if err := media.Resume(st.Blob); err != nil {
+		j.mu.Lock()
+		cold := st.Holder != j.c.cfg.Self.ID && j.alignedTo != st.Holder
+		j.mu.Unlock()
+		if cold {
+			j.log.Info("cold takeover: resuming after the stored state, one sequence number skipped", "previous", st.Holder)
+		}
+		if err := media.Resume(st.Blob, cold); err != nil {
 			j.log.Warn("resume from the previous leader's state failed", "err", err)
 		}
 	}

@@ -121,10 +121,16 @@ func (m packagerMedia) State() ([]byte, map[string]uint64, error) {
 	return b, msn, err
 }
 
-func (m packagerMedia) Resume(blob []byte) error {
+func (m packagerMedia) Resume(blob []byte, cold bool) error {
 	var st packager.State
 	if err := json.Unmarshal(blob, &st); err != nil {
 		return err
+	}
+	if cold {
+		for name, rs := range st.Renditions {
+			rs.NextMSN++
+			st.Renditions[name] = rs
+		}
 	}
 	m.ps().Resume(st)
 	return nil

@@ -23,9 +23,10 @@ type fault struct {
 	// what `make chaos` reports).
 	maxStall  time.Duration
 	maxPDTGap time.Duration
-	leader    string // expected leader at the end ("" = any)
-	netns     bool   // a1 runs in a network namespace (partitions)
-	dual      bool   // input redundancy: primary feed to a1, backup feed to b1
+	leader    string   // expected leader at the end ("" = any)
+	netns     bool     // a1 runs in a network namespace (partitions)
+	dual      bool     // input redundancy: primary feed to a1, backup feed to b1
+	nodes     []string // default a1, b1 (the broadcaster and the reader try them in this order)
 }
 
 var tm = failover.DefaultTimings
@@ -47,6 +48,15 @@ func faults() []fault {
 			// Broadcaster reconnects to b1, which leads once the dead
 			// leader's lease expires.
 			observe: 14 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
+		},
+		{
+			name:   "sigkill-leader-reconnect-elsewhere",
+			nodes:  []string{"a1", "a2", "b1"},
+			inject: func(t *testing.T, h *Harness) { h.Node("a1").Kill() },
+			// The broadcaster lands on a2, which is not the standby: it leads
+			// once the dead leader's lease expires and resumes from Redis
+			// (cold: after the stored media sequence, one discontinuity).
+			observe: 14 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "a2",
 		},
 		{
 			name: "sigstop-leader",
@@ -171,11 +181,15 @@ func TestFaults(t *testing.T) {
 }
 
 func runFault(t *testing.T, f fault) {
+	nodes := f.nodes
+	if nodes == nil {
+		nodes = []string{"a1", "b1"}
+	}
 	var h *Harness
 	if f.netns {
-		h = NewHarnessNetns(t, edgeBin, "a1", "a1", "b1")
+		h = NewHarnessNetns(t, edgeBin, "a1", nodes...)
 	} else {
-		h = NewHarness(t, edgeBin, "a1", "b1")
+		h = NewHarness(t, edgeBin, nodes...)
 	}
 	if f.dual {
 		h.UseDualFeed()
