@@ -221,7 +221,7 @@ func benchLatency(w io.Writer, edgeBin string, file *tsFile, d time.Duration) er
 
 func benchPassthrough(w io.Writer, edgeBin string, file *tsFile, counts []int, warmup, window time.Duration) error {
 	fmt.Fprintf(w, "### Passthrough cost (%v window after %v warm-up)\n\n", window, warmup)
-	fmt.Fprintf(w, "| publishers | edge CPU (%% of one core) | per stream | edge RSS | per stream (above idle) | slowest stream's segments / expected | SRT lost / dropped packets, TS decode errors (all streams) | senders' CPU (this process) |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| publishers | edge CPU (%% of one core) | per stream | edge RSS | per stream (above idle) | slowest stream's segments / expected | SRT lost / dropped packets, TS decode errors (all streams) | senders' CPU (this process) | machine load (1 min) |\n|---|---|---|---|---|---|---|---|---|\n")
 	dir, _ := os.MkdirTemp("", "zonecast-bench-")
 	defer os.RemoveAll(dir)
 	idle, err := startEdge(edgeBin, dir, []string{"idle"}, "")
@@ -231,7 +231,7 @@ func benchPassthrough(w io.Writer, edgeBin string, file *tsFile, counts []int, w
 	time.Sleep(2 * time.Second)
 	idleRSS := rss(idle.pid())
 	idle.stop()
-	fmt.Fprintf(w, "| 0 | | | %.1f MiB | | | | |\n", float64(idleRSS)/(1<<20))
+	fmt.Fprintf(w, "| 0 | | | %.1f MiB | | | | | |\n", float64(idleRSS)/(1<<20))
 
 	for _, n := range counts {
 		names := make([]string, n)
@@ -300,9 +300,19 @@ func benchPassthrough(w io.Writer, edgeBin string, file *tsFile, counts []int, w
 		}
 		cpu := 100 * (edge1 - edge0).Seconds() / el.Seconds()
 		self := 100 * (self1 - self0).Seconds() / el.Seconds()
-		fmt.Fprintf(w, "| %d | %.1f%% | %.2f%% | %.1f MiB | %.2f MiB | %.2f | %.0f / %.0f / %.0f | %.1f%% |\n", n, cpu, cpu/float64(n),
-			float64(peakRSS)/(1<<20), float64(peakRSS-idleRSS)/(1<<20)/float64(n), slowest, lost, dropped, decodeErrs, self)
+		fmt.Fprintf(w, "| %d | %.1f%% | %.2f%% | %.1f MiB | %.2f MiB | %.2f | %.0f / %.0f / %.0f | %.1f%% | %s |\n", n, cpu, cpu/float64(n),
+			float64(peakRSS)/(1<<20), float64(peakRSS-idleRSS)/(1<<20)/float64(n), slowest, lost, dropped, decodeErrs, self, loadavg())
 	}
 	fmt.Fprintln(w)
 	return nil
+}
+
+// loadavg is the machine's 1-minute load: other work on a shared machine
+// competes with the edge for the two cores and shows up as SRT drops.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
