@@ -150,8 +150,12 @@ func TestSurvivesFFmpegFailure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := sourceTS(t, 640, 360, 14, 2000.6)
 			set := testSettings(t)
-			set.StallTimeout = 1500 * time.Millisecond
-			set.QueueBytes = 64 << 10 // small, so that a frozen ffmpeg makes the queue overflow
+			if tc.signal == syscall.SIGSTOP {
+				// A queue smaller than what arrives during the stall: a
+				// frozen ffmpeg must make it overflow (dropped, counted).
+				set.StallTimeout = 2500 * time.Millisecond
+				set.QueueBytes = 256 << 10
+			}
 			outs := newOutputs()
 			tr := newTranscoder("cam", set, outs, NewCapacity(1, "test"), testLogger(t))
 			defer tr.Close()
