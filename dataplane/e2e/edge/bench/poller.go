@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 )
 
@@ -42,6 +41,8 @@ type poller struct {
 
 var partURI = regexp.MustCompile(`part(\d+)\.(\d+)\.m4s`)
 var segURI = regexp.MustCompile(`seg(\d+)\.ts`)
+var partTagRe = regexp.MustCompile(`#EXT-X-PART:[^\n]*URI="([^"]+)"`)
+var hintTagRe = regexp.MustCompile(`#EXT-X-PRELOAD-HINT:[^\n]*URI="([^"]+)"`)
 
 func newPoller(base string) *poller {
 	return &poller{
@@ -76,22 +77,12 @@ func (p *poller) followParts(ctx context.Context) {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		pl, err := playlist.Unmarshal(body)
-		if err != nil {
-			continue
-		}
-		m, ok := pl.(*playlist.Media)
-		if !ok {
-			continue
-		}
+		// Read with regular expressions rather than a playlist parser: a
+		// parser that insists on a complete segment would hide the first
+		// parts, which are listed before any segment is complete.
 		var uris []string
-		for _, s := range m.Segments {
-			for _, pt := range s.Parts {
-				uris = append(uris, pt.URI)
-			}
-		}
-		for _, pt := range m.Parts {
-			uris = append(uris, pt.URI)
+		for _, m := range partTagRe.FindAllSubmatch(body, -1) {
+			uris = append(uris, string(m[1]))
 		}
 		p.mu.Lock()
 		for _, u := range uris {
@@ -114,8 +105,8 @@ func (p *poller) followParts(ctx context.Context) {
 			}
 		}
 		p.mu.Unlock()
-		if m.PreloadHint != nil {
-			if mm := partURI.FindStringSubmatch(m.PreloadHint.URI); mm != nil {
+		if hint := hintTagRe.FindSubmatch(body); hint != nil {
+			if mm := partURI.FindStringSubmatch(string(hint[1])); mm != nil {
 				next = fmt.Sprintf("?_HLS_msn=%s&_HLS_part=%s", mm[1], mm[2])
 				continue
 			}
