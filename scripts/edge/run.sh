@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: a local edge with the contract configuration and a synthetic
+# `make run-edge`: a local edge with the contract configuration and a synthetic
 # broadcaster (ffmpeg test pattern with a burnt-in wall clock, 1 s GOP, sine
 # audio) publishing cam1 over SRT with its passphrase. Ctrl-C stops both.
 set -euo pipefail
