@@ -5,7 +5,7 @@ TEST_TARGETS  += test-policy
 BENCH_TARGETS += bench-sim
 CHAOS_TARGETS += chaos-sim
 
-.PHONY: test-policy bench-sim sim chaos-sim
+.PHONY: test-policy bench-sim sim chaos-sim chaos-sim-keep
 
 test-policy:
 	$(GO) vet $(POLICY_PKGS)
@@ -30,3 +30,10 @@ CHAOS_MEASURED ?= .cache/chaos-cluster.txt
 chaos-sim:
 	@test -s $(CHAOS_MEASURED) || { echo "chaos-sim: no measurements in $(CHAOS_MEASURED): run make chaos-cluster first"; exit 1; }
 	$(GO) run ./scripts/sim -chaos -chaos-measured $(CHAOS_MEASURED)
+
+# Keep the latest measurements as the simulator's reference
+# (scripts/sim TestSimulatorAgreesWithChaos compares against them).
+chaos-sim-keep:
+	@test -s $(CHAOS_MEASURED) || { echo "chaos-sim-keep: no measurements in $(CHAOS_MEASURED)"; exit 1; }
+	{ echo "# make chaos-cluster measurements, kept $$(date -u +%Y-%m-%dT%H:%MZ) at commit $$(git rev-parse --short HEAD)"; cat $(CHAOS_MEASURED); } > scripts/sim/testdata/chaos-measured.txt
+	$(GO) test -count=1 -run TestSimulatorAgreesWithChaos ./scripts/sim
