@@ -16,7 +16,7 @@ test-transcode: test-transcode-unit test-transcode-fuzz test-transcode-e2e
 
 test-transcode-unit:
 	$(GO) vet $(TRANSCODE_PKGS) ./dataplane/internal/core/
-	$(GO) test -count=1 -timeout 10m $(TRANSCODE_PKGS)
+	$(GO) test -race -count=1 -timeout 10m $(TRANSCODE_PKGS)
 
 test-transcode-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTSScanner$$' -fuzztime 10s ./dataplane/internal/transcode
