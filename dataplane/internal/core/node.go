@@ -46,6 +46,9 @@ type Node struct {
 	// BeforeShutdown, when set, runs when Run's context ends, before the
 	// listeners close (the cluster drains: hands streams to standbys).
 	BeforeShutdown func()
+	// ReadyInfo, when set, adds lines to /readyz when ready (transcode:
+	// free ladder capacity).
+	ReadyInfo func() string
 	// Routes are extra HTTP handlers by ServeMux pattern (admin endpoints).
 	Routes map[string]http.Handler
 
@@ -139,6 +142,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		Packagers:  n.packagerHandler,
 		Streams:    func() any { return n.StreamsAPI() },
 		Ready:      n.ready,
+		ReadyInfo:  n.readyInfo,
 		Metrics:    n.Metrics.Handler(),
 		Routes:     n.Routes,
 		Requests:   n.Metrics,
@@ -284,4 +288,12 @@ func (n *Node) ready() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// readyInfo is the extra /readyz body plugins set (ReadyInfo).
+func (n *Node) readyInfo() string {
+	if n.ReadyInfo == nil {
+		return ""
+	}
+	return n.ReadyInfo()
 }

@@ -8,6 +8,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/zonecast/zonecast/dataplane/internal/transcode"
@@ -50,6 +51,17 @@ func setupTranscode(n *Node) error {
 		n.OnClose(func() { unsubscribe(); tr.Close() })
 	}
 	n.OnClose(func() { cancel(); m.Close() })
+	prevInfo := n.ReadyInfo
+	n.ReadyInfo = func() string {
+		info := ""
+		if prevInfo != nil {
+			info = prevInfo()
+		}
+		c := m.Capacity()
+		// Above capacity streams are still taken (source-only): free
+		// capacity informs placement, it never makes the node unready.
+		return info + fmt.Sprintf("transcode: encoder=%s ladders=%d used=%d free=%d\n", orNone(c.Encoder), c.Total, c.Used, c.Free)
+	}
 	n.Routes[TranscodeRoute] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -109,4 +121,11 @@ func transcodeReport(m *transcode.Manager) any {
 		body.Streams = append(body.Streams, row)
 	}
 	return body
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

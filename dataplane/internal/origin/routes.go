@@ -43,6 +43,9 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ready\n"))
+	if s.opts.ReadyInfo != nil {
+		w.Write([]byte(s.opts.ReadyInfo()))
+	}
 }
 
 func (s *Server) serveStreams(w http.ResponseWriter, r *http.Request) {

@@ -39,8 +39,11 @@ type Options struct {
 	Streams func() any
 	// Ready returns nil when this node can take work; each error says what
 	// it cannot take. The origin adds its own state (listening, not closing).
-	Ready   func() error
-	Metrics http.Handler // /metrics
+	Ready func() error
+	// ReadyInfo, when set, adds lines to a ready node's /readyz body
+	// (e.g. the free transcode capacity); it never changes the status.
+	ReadyInfo func() string
+	Metrics   http.Handler // /metrics
 	// Routes are extra handlers by ServeMux pattern (the cluster's drain).
 	Routes   map[string]http.Handler
 	Requests RequestObserver
