@@ -235,6 +235,16 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 	if a := e.transcode(); a.Encoder != "libx264" || a.Capacity.Total < 1 {
 		t.Errorf("transcode API: %+v", a)
 	}
+	if code, body := e.get("/readyz"); code != 200 || !regexp.MustCompile(`transcode: encoder=libx264 ladders=\d+ used=1 free=\d+`).MatchString(body) {
+		t.Errorf("/readyz %d:\n%s", code, body)
+	}
+	_, metrics := e.get("/metrics")
+	for _, want := range []string{`zonecast_encoder_info{encoder="libx264",family="software",reason="first to open (h264_nvenc: `,
+		`zonecast_encoder_candidate{encoder="h264_nvenc",reason="`, "zonecast_transcode_capacity_free ", `zonecast_transcode_renditions{stream="cam1"} 3`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 
 	// Every rendition, checked with ffprobe against the playlist.
 	for _, name := range []string{"source", "720p", "480p", "360p"} {
@@ -455,4 +465,27 @@ func countDisc(segs []mediaSegment) int {
 		}
 	}
 	return n
+}
+
+// TestTranscodeEncodersFlag: `edge -encoders` prints one line per candidate
+// (name, ok or refused, reason) and exits 0 when one opened.
+func TestTranscodeEncodersFlag(t *testing.T) {
+	requireTools(t, "ffmpeg")
+	out, err := exec.Command(edgeBin, "-encoders").Output()
+	if err != nil {
+		t.Fatalf("edge -encoders: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	want := []string{"h264_nvenc", "hevc_nvenc", "h264_qsv", "h264_vaapi", "libx264"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want one per candidate:\n%s", len(lines), out)
+	}
+	lineRe := regexp.MustCompile(`^(\S+)\s+(ok|refused)\s+(\S.*)$`)
+	for i, l := range lines {
+		m := lineRe.FindStringSubmatch(l)
+		if m == nil || m[1] != want[i] {
+			t.Errorf("line %q: want %s ok|refused reason", l, want[i])
+		}
+	}
+	t.Logf("\n%s", out)
 }
