@@ -209,9 +209,11 @@ func TestKeeperDeadlineBeforeExpiry(t *testing.T) {
 	stream := newStream(t)
 
 	a := NewKeeper(s, stream, "a", nil)
+	sent := time.Now()
 	if g, err := a.Acquire(ctx, 0); err != nil || !g.Held {
 		t.Fatal(g, err)
 	}
+	answered := time.Now()
 	l, err := s.Lease(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +229,14 @@ func TestKeeperDeadlineBeforeExpiry(t *testing.T) {
 	g, err := b.AwaitLease(ctx, a.Token, nil)
 	if err != nil || !g.Held {
 		t.Fatal(g, err)
+	}
+	// Redis expired the lease between sent+TTL and answered+TTL; the
+	// standby must have taken it within one part duration of that.
+	if late := time.Since(answered.Add(tm.LeaseTTL)); late > tm.PartDuration {
+		t.Fatalf("takeover %v after the lease expired, more than a part (%v)", late, tm.PartDuration)
+	}
+	if early := time.Since(sent.Add(tm.LeaseTTL)); early < 0 {
+		t.Fatalf("takeover %v before the lease could have expired", -early)
 	}
 	if _, leading := a.Leading(); leading {
 		t.Fatal("a still believes it leads while b holds the lease")
