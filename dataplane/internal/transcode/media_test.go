@@ -43,19 +43,29 @@ func TestMain(m *testing.M) {
 // offset seconds.
 func sourceTS(t testing.TB, w, h int, seconds int, offset float64) string {
 	t.Helper()
+	return sourceTSCodec(t, "libx264", w, h, seconds, offset)
+}
+
+// sourceTSCodec is sourceTS with the video encoder named (libx264, libx265).
+func sourceTSCodec(t testing.TB, encoder string, w, h int, seconds int, offset float64) string {
+	t.Helper()
 	requireTools(t, "ffmpeg", "ffprobe")
-	key := fmt.Sprintf("src-%dx%d-%ds-%g.ts", w, h, seconds, offset)
+	key := fmt.Sprintf("src-%s-%dx%d-%ds-%g.ts", encoder, w, h, seconds, offset)
 	sourceMu.Lock()
 	defer sourceMu.Unlock()
 	if p, ok := sourceCache[key]; ok {
 		return p
 	}
 	p := filepath.Join(sourceDir, key)
+	noSceneCut := []string{"-sc_threshold", "0"}
+	if encoder == "libx265" {
+		noSceneCut = []string{"-x265-params", "scenecut=0:log-level=error"}
+	}
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=%dx%d:r=30", w, h),
 		"-f", "lavfi", "-i", "sine=f=440:r=48000",
-		"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30", "-keyint_min", "30",
-		"-sc_threshold", "0", "-b:v", "1500k", "-c:a", "aac", "-b:a", "96k",
+		"-t", strconv.Itoa(seconds), "-c:v", encoder, "-preset", "ultrafast", "-bf", "2", "-g", "30", "-keyint_min", "30",
+		"-b:v", "1500k", "-c:a", "aac", "-b:a", "96k", noSceneCut[0], noSceneCut[1],
 		"-output_ts_offset", fmt.Sprint(offset), "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", p)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("making the source: %v\n%s", err, out)

@@ -91,15 +91,17 @@ func mustSnapshot(o *outputs, name string) []byte {
 
 func TestLadderOverPipes(t *testing.T) {
 	tests := []struct {
-		name   string
-		offset float64 // source's first timestamp, seconds
+		name    string
+		encoder string  // the source's
+		offset  float64 // source's first timestamp, seconds
 	}{
-		{"keyframes off the segment grid", 1000.4},
-		{"across the 33-bit PTS wrap", ptsWrapSeconds - 4.3},
+		{"keyframes off the segment grid", "libx264", 1000.4},
+		{"across the 33-bit PTS wrap", "libx264", ptsWrapSeconds - 4.3},
+		{"H.265 source", "libx265", 1500.2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := sourceTS(t, 640, 360, 9, tc.offset)
+			src := sourceTSCodec(t, tc.encoder, 640, 360, 9, tc.offset)
 			set := testSettings(t)
 			outs := newOutputs()
 			tr := newTranscoder("cam", set, outs, NewCapacity(1, "test"), testLogger(t))
@@ -115,7 +117,8 @@ func TestLadderOverPipes(t *testing.T) {
 			if longest > 500*time.Millisecond {
 				t.Errorf("a WriteTS call took %v: ingest must never wait for ffmpeg", longest)
 			}
-			if st.Source.Width != 640 || st.Source.Height != 360 || st.Source.Codec != "h264" || !st.Source.AudioAAC {
+			wantCodec := map[string]string{"libx264": "h264", "libx265": "hevc"}[tc.encoder]
+			if st.Source.Width != 640 || st.Source.Height != 360 || st.Source.Codec != wantCodec || !st.Source.AudioAAC {
 				t.Errorf("source read from the SPS/PMT: %+v", st.Source)
 			}
 			if n := st.Restarts[CauseExit] + st.Restarts[CauseStall] + st.Restarts[CauseStart] + st.Restarts[CauseBehind]; n != 0 {
