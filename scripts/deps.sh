@@ -15,6 +15,8 @@ want redis-server redis-server
 want redis-sentinel redis-sentinel
 want chromium chromium
 want ip iproute2
+want openssl openssl
+want curl curl
 want node nodejs
 want npm npm
 # The synthetic broadcaster of `make run` burns in a clock with this font.
