@@ -358,6 +358,11 @@ func (t *Transcoder) supervise() {
 		case CauseClosed:
 			return
 		case CauseDiscontinuity:
+			// The publisher went away or was replaced: give the ladder slot
+			// back, so that an idle stream does not hold one; the next
+			// start takes one again (or runs source-only).
+			t.slots.Release()
+			holding = false
 			backoff = t.set.RestartMin
 			continue
 		}

@@ -287,7 +287,9 @@ func TestOverCapacityIsSourceOnly(t *testing.T) {
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	go publish(ctx, readFile(t, src), a)
+	ctxA, stopA := context.WithCancel(ctx)
+	defer stopA()
+	go publish(ctxA, readFile(t, src), a)
 	go publish(ctx, readFile(t, src), b)
 	waitFor(t, 20*time.Second, "a's ladder", func() bool { return a.Status().Running })
 	waitFor(t, 10*time.Second, "b source-only", func() bool { return b.Status().SourceOnly })
@@ -297,8 +299,15 @@ func TestOverCapacityIsSourceOnly(t *testing.T) {
 	if r := capacity.Report(); r.Used != 1 || r.Free != 0 {
 		t.Errorf("capacity %+v", r)
 	}
-	a.Close()
-	waitFor(t, 15*time.Second, "b's ladder once a's slot is free", func() bool { return b.Status().Running })
+	// a's publisher goes away (the stream signals a discontinuity): a
+	// gives its slot back and b gets its ladder.
+	stopA()
+	a.Discontinuity()
+	defer a.Close()
+	waitFor(t, 15*time.Second, "b's ladder once a's publisher left", func() bool { return b.Status().Running })
+	if a.Status().Running {
+		t.Error("a still runs ffmpeg without a publisher")
+	}
 	if b.Status().SourceOnly {
 		t.Error("b still marked source-only")
 	}
