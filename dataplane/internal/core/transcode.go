@@ -8,6 +8,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -40,9 +41,7 @@ func setupTranscode(n *Node) error {
 			continue
 		}
 		tr := m.NewTranscoder(name, transcode.OutputsFunc(func(rendition string) transcode.Sink {
-			// Looked up at each new rendition: the cluster may have
-			// replaced the stream's packager (SetPackager) since start-up.
-			return n.Packager(name).Rendition(rendition)
+			return packagerSink{n: n, stream: name, rendition: rendition}
 		}))
 		if tr == nil {
 			continue
@@ -128,4 +127,26 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// packagerSink feeds a ladder rendition into whatever packager serves the
+// stream now: the cluster replaces packagers (SetPackager, ResetPackager),
+// so the packager is looked up at each write rather than kept.
+type packagerSink struct {
+	n                 *Node
+	stream, rendition string
+}
+
+func (p packagerSink) WriteTS(b []byte) error {
+	ps := p.n.Packager(p.stream)
+	if ps == nil {
+		return errors.New("no packager for stream " + p.stream)
+	}
+	return ps.Rendition(p.rendition).WriteTS(b)
+}
+
+func (p packagerSink) Discontinuity() {
+	if ps := p.n.Packager(p.stream); ps != nil {
+		ps.Rendition(p.rendition).Discontinuity()
+	}
 }
