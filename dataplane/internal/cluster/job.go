@@ -271,6 +271,9 @@ func (j *job) standbyAlsoCutOff() bool {
 
 // startAwait runs the takeover loop unless one runs or this node leads.
 func (j *job) startAwait() {
+	if j.leading() {
+		return
+	}
 	j.mu.Lock()
 	if j.awaitCancel != nil {
 		j.mu.Unlock()
@@ -291,16 +294,11 @@ func (j *job) startAwait() {
 		if err != nil {
 			return
 		}
+		if j.leading() {
+			return // another path (the ingest's own acquisition) won: one term
+		}
 		j.becomeLeader(k, g)
 	}()
-}
-
-func (j *job) stopAwait() {
-	j.mu.Lock()
-	if j.awaitCancel != nil {
-		j.awaitCancel()
-	}
-	j.mu.Unlock()
 }
 
 func (j *job) becomeLeader(k *Keeper, g Grant) {
