@@ -1,0 +1,151 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+)
+
+// fakeMedia stands in for a packager: its media sequence advances with the
+// clock, and it records what the coordinator does to it.
+type fakeMedia struct {
+	mu      sync.Mutex
+	start   time.Time
+	fed     int
+	resumes int
+	resets  int
+	cold    bool
+}
+
+func (m *fakeMedia) Feed(b []byte) error { m.mu.Lock(); m.fed += len(b); m.mu.Unlock(); return nil }
+func (m *fakeMedia) Cut()                {}
+func (m *fakeMedia) Reset()              { m.mu.Lock(); m.resets++; m.mu.Unlock() }
+func (m *fakeMedia) State() ([]byte, map[string]uint64, error) {
+	msn := uint64(time.Since(m.start) / (200 * time.Millisecond))
+	b, _ := json.Marshal(map[string]uint64{"next_msn": msn})
+	return b, map[string]uint64{"source": msn}, nil
+}
+func (m *fakeMedia) Resume(_ []byte, cold bool) error {
+	m.mu.Lock()
+	m.resumes++
+	m.cold = m.cold || cold
+	m.mu.Unlock()
+	return nil
+}
+
+func certDir(t *testing.T, ids ...string) string {
+	_, f, _, _ := runtime.Caller(0)
+	dir := t.TempDir()
+	out, err := exec.Command("bash", append([]string{filepath.Join(filepath.Dir(f), "..", "..", "..", "scripts", "certs.sh"), dir}, ids...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func newCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media *fakeMedia) *Coordinator {
+	t.Helper()
+	tm := fastTimings()
+	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := NewCoordinator(CoordinatorConfig{
+		Self:    NodeInfo{ID: id, Region: "local", Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
+		Streams: []string{"cam1"},
+		Store:   newTestStore(t, c, tm),
+		TLS:     tl,
+		Media:   func(string) Media { return media },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(co.Close)
+	return co
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func row(co *Coordinator) StreamInfo { return co.Streams(nil)[0] }
+
+// TestCoordinatorRoles: the ingesting node leads and picks the twin-zone
+// node as standby (policy placement), which aligns and serves; a drain
+// hands the lease over; a third node with no role does not serve.
+func TestCoordinatorRoles(t *testing.T) {
+	c := redistest.StartT(t)
+	certs := certDir(t, "a1", "b1", "a2")
+	ma, mb, mc := &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}
+	a1 := newCoordinator(t, c, certs, "a1", "a", ma)
+	b1 := newCoordinator(t, c, certs, "b1", "b", mb)
+	a2 := newCoordinator(t, c, certs, "a2", "a", mc)
+	time.Sleep(200 * time.Millisecond) // registry heartbeats
+
+	if err := a1.Admit("cam1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a1.Admit("nope"); err == nil {
+		t.Fatal("admitted an unknown stream")
+	}
+	a1.IngestStarted("cam1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // the local publisher's TS
+		for ctx.Err() == nil {
+			a1.IngestTS("cam1", make([]byte, 1316))
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	waitFor(t, "a1 leads, b1 stands by", 10*time.Second, func() bool {
+		return a1.Serving("cam1") && row(a1).Role == "leader" && row(b1).Role == "standby"
+	})
+	if r := row(b1); r.Leader != "a1" || r.Standby != "b1" || r.Token != 1 || r.State != "live" {
+		t.Fatalf("b1 sees %+v", r)
+	}
+	if a2.Serving("cam1") || row(a2).Role != "none" {
+		t.Fatal("a node with no role serves the stream")
+	}
+	mb.mu.Lock()
+	fed, resumes := mb.fed, mb.resumes
+	mb.mu.Unlock()
+	if fed == 0 || resumes == 0 {
+		t.Fatalf("standby fed %d bytes, aligned %d times", fed, resumes)
+	}
+
+	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer dcancel()
+	if err := a1.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a1.Admit("cam1"); err == nil {
+		t.Fatal("a draining node admitted a new ingest")
+	}
+	r := row(b1)
+	if r.Role != "leader" || r.Leader != "b1" || r.Token != 2 {
+		t.Fatalf("after the drain b1 sees %+v", r)
+	}
+	if row(a1).Role == "leader" {
+		t.Fatal("drained node still leads")
+	}
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.cold {
+		t.Fatal("the hot standby resumed as a cold successor")
+	}
+}
