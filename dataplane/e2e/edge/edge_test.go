@@ -70,8 +70,8 @@ func freeTCPPort(t *testing.T) string {
 }
 
 // startEdge runs the daemon with the contract file's layout on free ports;
-// extra YAML is appended.
-func startEdge(t *testing.T, streams []streamDef, extra string) *edgeProc {
+// extra YAML is appended, flags are added to the command line.
+func startEdge(t *testing.T, streams []streamDef, extra string, flags ...string) *edgeProc {
 	t.Helper()
 	srtAddr, httpAddr := freeUDPPort(t), freeTCPPort(t)
 	var y strings.Builder
@@ -85,7 +85,7 @@ func startEdge(t *testing.T, streams []streamDef, extra string) *edgeProc {
 		t.Fatal(err)
 	}
 	e := &edgeProc{t: t, log: &lockedBuffer{}, srtAddr: srtAddr, httpURL: "http://" + httpAddr, done: make(chan struct{})}
-	e.cmd = exec.Command(edgeBin, "-config", cfgFile)
+	e.cmd = exec.Command(edgeBin, append([]string{"-config", cfgFile}, flags...)...)
 	e.cmd.Stdout = e.log
 	e.cmd.Stderr = e.log
 	if err := e.cmd.Start(); err != nil {
