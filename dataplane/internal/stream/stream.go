@@ -164,6 +164,8 @@ type Status struct {
 	Protocol  string     `json:"protocol,omitempty"`
 	Bitrate   int64      `json:"bitrate,omitempty"` // incoming, bits per second
 	Since     *time.Time `json:"since,omitempty"`
+	// Transport: the current publisher's SRT counters.
+	Transport *TransportStats `json:"transport,omitempty"`
 }
 
 // Status reports the stream's state.
@@ -178,6 +180,10 @@ func (s *Stream) Status() Status {
 		st.Protocol = s.pub.info.Protocol
 		st.Bitrate = s.meter.rate(time.Now())
 		st.Since = &since
+		if s.pub.info.Stats != nil {
+			ts := s.pub.info.Stats()
+			st.Transport = &ts
+		}
 	}
 	return st
 }

@@ -145,8 +145,12 @@ func TestSlowConsumerBlocksNobody(t *testing.T) {
 		p1.Write([]byte{9})
 		stuck.mu.Lock()
 		defer stuck.mu.Unlock()
-		ev := stuck.events
-		return len(ev) >= 2 && ev[len(ev)-2] == "disc" && ev[len(ev)-1] == "data"
+		for i, ev := range stuck.events[:max(0, len(stuck.events)-1)] {
+			if ev == "disc" && stuck.events[i+1] == "data" {
+				return true
+			}
+		}
+		return false
 	})
 }
 

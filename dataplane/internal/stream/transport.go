@@ -3,11 +3,11 @@ package stream
 // TransportStats are a publisher's transport counters (SRT: from the
 // socket's statistics). Totals since the publisher connected.
 type TransportStats struct {
-	PacketsReceived      uint64
-	PacketsLost          uint64 // detected missing at the receiver
-	PacketsRetransmitted uint64 // retransmitted packets received
-	PacketsDropped       uint64 // too late or undecryptable, never delivered
-	BytesReceived        uint64
+	PacketsReceived      uint64 `json:"packets_received"`
+	PacketsLost          uint64 `json:"packets_lost"`          // detected missing at the receiver
+	PacketsRetransmitted uint64 `json:"packets_retransmitted"` // retransmitted packets received
+	PacketsDropped       uint64 `json:"packets_dropped"`       // too late or undecryptable, never delivered
+	BytesReceived        uint64 `json:"bytes_received"`
 }
 
 func (t *TransportStats) add(o TransportStats) {
