@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,19 +11,49 @@ import (
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// NewRedis returns go-redis' Sentinel failover client with timeouts short
-// enough that a dead primary costs less than one lease renewal.
-func NewRedis(sentinels []string, master string, t failover.Timings, opt func(*redis.FailoverOptions)) (*redis.Client, error) {
-	if len(sentinels) == 0 {
-		return nil, errors.New("cluster: redis.sentinels is empty")
-	}
-	if master == "" {
-		return nil, errors.New("cluster: redis.master is empty")
+// RedisEndpoint says how to reach the Redis primary: through Sentinel, or
+// at one address whose DNS follows the primary (ElastiCache has no Sentinel;
+// its primary endpoint moves on failover).
+type RedisEndpoint struct {
+	Sentinels []string
+	Master    string
+	Address   string
+	Password  string
+	TLS       bool
+}
+
+// NewRedis returns a go-redis client (Sentinel's failover client when
+// sentinels are given) with timeouts short enough that a dead primary costs
+// less than one lease renewal.
+func NewRedis(e RedisEndpoint, t failover.Timings) (*redis.Client, error) {
+	var tlsConf *tls.Config
+	if e.TLS {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	io := t.LeaseRenew / 2
-	o := &redis.FailoverOptions{
-		MasterName:            master,
-		SentinelAddrs:         sentinels,
+	if e.Address != "" {
+		if len(e.Sentinels) > 0 {
+			return nil, errors.New("cluster: redis has both sentinels and an address")
+		}
+		return redis.NewClient(&redis.Options{
+			Addr: e.Address, Password: e.Password, TLSConfig: tlsConf,
+			DialTimeout: io, ReadTimeout: io, WriteTimeout: io, PoolTimeout: io,
+			ContextTimeoutEnabled: true,
+			// See below: lease calls retry on their own cadence.
+			MaxRetries: -1,
+		}), nil
+	}
+	if len(e.Sentinels) == 0 {
+		return nil, errors.New("cluster: redis.sentinels is empty")
+	}
+	if e.Master == "" {
+		return nil, errors.New("cluster: redis.master is empty")
+	}
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:            e.Master,
+		SentinelAddrs:         e.Sentinels,
+		Password:              e.Password,
+		TLSConfig:             tlsConf,
 		DialTimeout:           io,
 		ReadTimeout:           io,
 		WriteTimeout:          io,
@@ -31,13 +62,9 @@ func NewRedis(sentinels []string, master string, t failover.Timings, opt func(*r
 		// Lease calls retry on their own cadence; a hidden retry would only
 		// make a renewal arrive later than its local deadline assumes.
 		MaxRetries: -1,
-	}
-	if opt != nil {
-		opt(o)
-	}
-	c := redis.NewFailoverClient(o)
+	})
 	if c == nil {
-		return nil, fmt.Errorf("cluster: cannot build a failover client for %q", master)
+		return nil, fmt.Errorf("cluster: cannot build a failover client for %q", e.Master)
 	}
 	return c, nil
 }

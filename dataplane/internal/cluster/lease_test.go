@@ -23,7 +23,7 @@ func newStream(t *testing.T) string {
 
 func newTestStore(t *testing.T, c *redistest.Cluster, tm failover.Timings) *Store {
 	t.Helper()
-	rdb, err := NewRedis(c.SentinelAddrs(), c.Master, tm, nil)
+	rdb, err := NewRedis(RedisEndpoint{Sentinels: c.SentinelAddrs(), Master: c.Master}, tm)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,14 +36,21 @@ type ClusterTLS struct {
 	Key  string `yaml:"key" usage:"PEM private key of this node"`
 }
 
-// ClusterRedis locates the Redis primary through Sentinel.
+// ClusterRedis locates the Redis primary: through Sentinel (self-run Redis,
+// as in `make run` and the tests), or at one address whose DNS follows the
+// primary (ElastiCache's primary endpoint, which has no Sentinel).
 type ClusterRedis struct {
 	Sentinels []string `yaml:"sentinels" usage:"Redis Sentinel addresses (host:port, comma-separated as a flag)"`
 	Master    string   `yaml:"master" default:"zonecast" usage:"Sentinel master name"`
+	Address   string   `yaml:"address" usage:"Redis primary endpoint (host:port) when there is no Sentinel, e.g. ElastiCache's primary endpoint"`
+	Password  string   `yaml:"password" usage:"Redis AUTH password (ElastiCache auth token)"`
+	TLS       bool     `yaml:"tls" usage:"connect to Redis over TLS (ElastiCache in-transit encryption)"`
 }
 
 // Enabled reports whether the node runs as part of a cluster.
-func (c Cluster) Enabled() bool { return c.QUIC.Listen != "" || len(c.Redis.Sentinels) > 0 }
+func (c Cluster) Enabled() bool {
+	return c.QUIC.Listen != "" || len(c.Redis.Sentinels) > 0 || c.Redis.Address != ""
+}
 
 // Validate reports every problem of an enabled cluster section.
 func (c Cluster) Validate() error {
@@ -58,15 +65,22 @@ func (c Cluster) Validate() error {
 	if c.TLS.CA == "" || c.TLS.Cert == "" || c.TLS.Key == "" {
 		bad("cluster.tls needs ca, cert and key (PEM files; scripts/certs.sh makes them)")
 	}
-	if len(c.Redis.Sentinels) == 0 {
-		bad("cluster.redis.sentinels must list at least one sentinel")
+	switch {
+	case len(c.Redis.Sentinels) == 0 && c.Redis.Address == "":
+		bad("cluster.redis.sentinels must list at least one sentinel (or set cluster.redis.address)")
+	case len(c.Redis.Sentinels) > 0 && c.Redis.Address != "":
+		bad("cluster.redis: set sentinels or address, not both")
+	case c.Redis.Address != "":
+		if err := checkHostPort(c.Redis.Address); err != nil {
+			bad("cluster.redis.address %q: %v", c.Redis.Address, err)
+		}
 	}
 	for i, s := range c.Redis.Sentinels {
 		if err := checkHostPort(s); err != nil {
 			bad("cluster.redis.sentinels[%d] %q: %v", i, s, err)
 		}
 	}
-	if c.Redis.Master == "" {
+	if len(c.Redis.Sentinels) > 0 && c.Redis.Master == "" {
 		bad("cluster.redis.master must not be empty")
 	}
 	if c.Capacity < 1 {

@@ -25,6 +25,11 @@ func TestClusterValidate(t *testing.T) {
 		{"bad quic", func(c *Cluster) { c.QUIC.Listen = "x" }, "cluster.quic.listen"},
 		{"no master", func(c *Cluster) { c.Redis.Master = "" }, "master"},
 		{"no capacity", func(c *Cluster) { c.Capacity = 0 }, "capacity"},
+		{"direct endpoint", func(c *Cluster) {
+			c.Redis = ClusterRedis{Address: "master.example.cache.amazonaws.com:6379", Password: "t", TLS: true}
+		}, ""},
+		{"sentinels and address", func(c *Cluster) { c.Redis.Address = "127.0.0.1:6379" }, "not both"},
+		{"bad address", func(c *Cluster) { c.Redis = ClusterRedis{Address: "nope"} }, "cluster.redis.address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

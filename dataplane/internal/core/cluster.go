@@ -36,7 +36,10 @@ func setupCluster(n *Node) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := cluster.NewRedis(cc.Redis.Sentinels, cc.Redis.Master, t, nil)
+	rdb, err := cluster.NewRedis(cluster.RedisEndpoint{
+		Sentinels: cc.Redis.Sentinels, Master: cc.Redis.Master,
+		Address: cc.Redis.Address, Password: cc.Redis.Password, TLS: cc.Redis.TLS,
+	}, t)
 	if err != nil {
 		return err
 	}
