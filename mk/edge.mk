@@ -1,7 +1,7 @@
 # The single-node edge (issue 2): build, run, tests and benchmarks.
 EDGE_PKGS := ./dataplane/cmd/edge/... ./dataplane/internal/config/... ./dataplane/internal/ingest/... \
              ./dataplane/internal/stream/... ./dataplane/internal/origin/... ./dataplane/internal/metrics/... \
-             ./dataplane/internal/core/...
+             ./dataplane/internal/core/... ./dataplane/e2e/edge/bench
 
 TEST_TARGETS  += test-edge
 BENCH_TARGETS += bench-edge
