@@ -69,6 +69,12 @@ func freeTCPPort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// readinessClient and readinessScheme reach /readyz (TLS tests swap them).
+var (
+	readinessClient = http.DefaultClient
+	readinessScheme = "http://"
+)
+
 // startEdge runs the daemon with the contract file's layout on free ports;
 // extra YAML is appended, flags are added to the command line.
 func startEdge(t *testing.T, streams []streamDef, extra string, flags ...string) *edgeProc {
@@ -84,7 +90,7 @@ func startEdge(t *testing.T, streams []streamDef, extra string, flags ...string)
 	if err := os.WriteFile(cfgFile, []byte(y.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &edgeProc{t: t, log: &lockedBuffer{}, srtAddr: srtAddr, httpURL: "http://" + httpAddr, done: make(chan struct{})}
+	e := &edgeProc{t: t, log: &lockedBuffer{}, srtAddr: srtAddr, httpURL: readinessScheme + httpAddr, done: make(chan struct{})}
 	e.cmd = exec.Command(edgeBin, append([]string{"-config", cfgFile}, flags...)...)
 	e.cmd.Stdout = e.log
 	e.cmd.Stderr = e.log
@@ -106,7 +112,7 @@ func startEdge(t *testing.T, streams []streamDef, extra string, flags ...string)
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get(e.httpURL + "/readyz")
+		resp, err := readinessClient.Get(e.httpURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
