@@ -157,6 +157,9 @@ func newTranscoder(name string, set Settings, out Outputs, s slots, log *slog.Lo
 		t.restarts.Store(c, new(atomic.Uint64))
 	}
 	t.scan.onKeyHead = t.onKeyHead
+	// Accept from birth: the supervisor's first wait for a keyframe drains
+	// the queue, and nothing written before it starts is skipped.
+	t.accepting.Store(true)
 	go t.supervise()
 	return t
 }

@@ -158,6 +158,10 @@ func run() error {
 					return err
 				}
 			}
+			if !z.valid() {
+				r.line("| %d | invalid run: restarts %v, skipped %d B, dropped %d B (last cause %q) | | | | | |", i, z.status.Restarts, z.status.SkippedBytes, z.status.DroppedBytes, z.status.LastCause)
+				continue
+			}
 			zTot += z.ffmpegCPU + z.goCPU
 			pTot += pc
 			goTot += z.goCPU
@@ -435,6 +439,16 @@ type throughput struct {
 	rtf              float64
 	ffmpegCPU, goCPU float64
 	args             []string
+	status           transcode.Status
+}
+
+// valid: one ffmpeg run that got the whole input.
+func (z throughput) valid() bool {
+	var restarts uint64
+	for _, v := range z.status.Restarts {
+		restarts += v
+	}
+	return restarts == 0 && z.status.DroppedBytes == 0 && z.status.SkippedBytes < 64<<10
 }
 
 // zonecastThroughput feeds the whole source as fast as ffmpeg takes it
@@ -454,7 +468,7 @@ func zonecastThroughput(set transcode.Settings, data []byte, log *slog.Logger) (
 	if len(st.Args) == 0 {
 		return throughput{}, fmt.Errorf("zonecast's ffmpeg never ran: %+v", st)
 	}
-	return throughput{rtf: float64(*seconds) / end.Sub(start).Seconds(), ffmpegCPU: (c1 - c0).Seconds(), goCPU: (s1 - s0).Seconds(), args: st.Args}, nil
+	return throughput{rtf: float64(*seconds) / end.Sub(start).Seconds(), ffmpegCPU: (c1 - c0).Seconds(), goCPU: (s1 - s0).Seconds(), args: st.Args, status: st}, nil
 }
 
 // publisherCost is the CPU this process spends feeding paced chunks to a
