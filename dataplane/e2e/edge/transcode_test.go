@@ -232,6 +232,26 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 			t.Errorf("variant %+v: want RESOLUTION=%s, avc1 + mp4a CODECS, BANDWIDTH", v, want)
 		}
 	}
+	// The classic multivariant playlist lists the same renditions.
+	_, classic := e.get("/live/cam1/classic.m3u8")
+	cvars := parseMultivariant(classic)
+	if len(cvars) != 4 {
+		t.Errorf("classic multivariant playlist: %d variants, want 4:\n%s", len(cvars), classic)
+	}
+	for _, v := range cvars {
+		want := wantRes[strings.Replace(v.uri, "classic.m3u8", "index.m3u8", 1)]
+		if v.resolution != want || !strings.HasSuffix(v.uri, "/classic.m3u8") {
+			t.Errorf("classic variant %+v: want RESOLUTION=%s", v, want)
+		}
+	}
+	for _, body := range []string{classic, mustGet(t, e, "/live/cam1/index.m3u8")} {
+		if n := strings.Count(body, "FRAME-RATE=30.000"); n != 4 {
+			t.Errorf("%d variants with FRAME-RATE=30.000, want 4:\n%s", n, body)
+		}
+		if n := strings.Count(body, "AVERAGE-BANDWIDTH="); n != 4 {
+			t.Errorf("%d variants with AVERAGE-BANDWIDTH, want 4", n)
+		}
+	}
 	if a := e.transcode(); a.Encoder != "libx264" || a.Capacity.Total < 1 {
 		t.Errorf("transcode API: %+v", a)
 	}
@@ -488,4 +508,13 @@ func TestTranscodeEncodersFlag(t *testing.T) {
 		}
 	}
 	t.Logf("\n%s", out)
+}
+
+func mustGet(t *testing.T, e *edgeProc, path string) string {
+	t.Helper()
+	code, body := e.get(path)
+	if code != 200 {
+		t.Fatalf("GET %s: %d", path, code)
+	}
+	return body
 }
