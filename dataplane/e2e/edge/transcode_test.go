@@ -274,7 +274,7 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 	srcSegs, _ := parseMedia(string(e.body("/live/cam1/source/classic.m3u8")))
 	srcStarts := map[int64]int{} // first PTS → MSN
 	for _, s := range srcSegs {
-		p := probeSegment(t, e.body("/live/cam1/source/" + s.tsName))
+		p := probeSegment(t, e.body("/live/cam1/source/"+s.tsName))
 		srcStarts[p.firstPTS] = s.msn
 	}
 	for _, v := range vars {
