@@ -29,6 +29,8 @@ type Transcode struct {
 	MaxLag       time.Duration `yaml:"max_lag" default:"4s" usage:"restart ffmpeg when its output falls this far behind its input (slower than real time)"`
 	RestartMin   time.Duration `yaml:"restart_min" default:"500ms" usage:"first back-off before restarting a failed ffmpeg (doubles up to restart_max)"`
 	RestartMax   time.Duration `yaml:"restart_max" default:"10s" usage:"longest back-off between ffmpeg restarts"`
+	BehindLimit  int           `yaml:"behind_limit" default:"3" usage:"after this many restarts in a row for falling behind real time, the stream goes source-only for demote_for (the node cannot carry its ladder)"`
+	DemoteFor    time.Duration `yaml:"demote_for" default:"1m" usage:"how long a stream whose ladder cannot keep real time stays source-only before the ladder is tried again"`
 	Capacity     int           `yaml:"capacity" usage:"ladders this node carries (0: from the encoder: NVENC by GPU model, libx264 by calibration)"`
 	Calibrate    time.Duration `yaml:"calibrate" default:"4s" usage:"libx264: measure one ladder's real-time factor for this long at start-up (0: assume one ladder per two cores)"`
 	QueueBytes   int           `yaml:"queue_bytes" default:"4194304" usage:"TS bytes buffered toward each ffmpeg; beyond, input is dropped and counted (ingest never waits)"`

@@ -93,6 +93,8 @@ func (m *Manager) Start(ctx context.Context) error {
 		MaxLag:       m.cfg.MaxLag,
 		RestartMin:   m.cfg.RestartMin,
 		RestartMax:   m.cfg.RestartMax,
+		BehindLimit:  m.cfg.BehindLimit,
+		DemoteFor:    m.cfg.DemoteFor,
 		QueueBytes:   m.cfg.QueueBytes,
 	}
 	m.estimateCapacity(ctx)

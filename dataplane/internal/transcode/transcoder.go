@@ -25,7 +25,12 @@ type Settings struct {
 	MaxLag       time.Duration
 	RestartMin   time.Duration
 	RestartMax   time.Duration
-	QueueBytes   int
+	// BehindLimit consecutive restarts for falling behind demote the stream
+	// to source-only for DemoteFor (0: never demote): a node that cannot
+	// carry a ladder in real time must not restart it forever.
+	BehindLimit int
+	DemoteFor   time.Duration
+	QueueBytes  int
 	// Backpressure makes WriteTS wait for room instead of dropping: only
 	// for benchmarks that feed a file as fast as ffmpeg takes it (ingest
 	// must never wait, so production leaves it off).
@@ -92,6 +97,7 @@ type Transcoder struct {
 	running      atomic.Bool
 	pid          atomic.Int64 // ffmpeg's pid while it runs
 	sourceOnly   atomic.Bool
+	demotions    atomic.Uint64 // times the ladder was dropped for not keeping real time
 	lagNanos     atomic.Int64
 
 	// The source's keyframe interval, measured once per epoch (supervisor only).
@@ -116,6 +122,7 @@ type Status struct {
 	Running      bool
 	PID          int // ffmpeg's, while running
 	SourceOnly   bool
+	Demotions    uint64 // times the ladder was dropped for not keeping real time
 	Restarts     map[string]uint64
 	LastCause    string
 	DroppedBytes uint64
@@ -258,6 +265,7 @@ func (t *Transcoder) Status() Status {
 		Running:      t.running.Load(),
 		PID:          int(t.pid.Load()),
 		SourceOnly:   t.sourceOnly.Load(),
+		Demotions:    t.demotions.Load(),
 		Restarts:     map[string]uint64{},
 		DroppedBytes: t.droppedBytes.Load(),
 		SkippedBytes: t.skippedBytes.Load(),
@@ -293,6 +301,7 @@ func (t *Transcoder) supervise() {
 		}
 	}()
 	backoff := t.set.RestartMin
+	behindRun := 0 // consecutive runs that ended for falling behind
 	warnedCapacity, warnedSmall := false, false
 	for {
 		t.setState("waiting")
@@ -374,6 +383,28 @@ func (t *Transcoder) supervise() {
 		}
 		if time.Since(started) > 30*time.Second {
 			backoff = t.set.RestartMin
+		}
+		if cause == CauseBehind {
+			behindRun++
+		} else {
+			behindRun = 0
+		}
+		if t.set.BehindLimit > 0 && behindRun >= t.set.BehindLimit {
+			t.log.Warn("ffmpeg cannot keep real time: stream published source-only, ladder slot freed",
+				"behind_restarts", behindRun, "retry_in", t.set.DemoteFor)
+			t.slots.Release()
+			holding = false
+			behindRun = 0
+			backoff = t.set.RestartMin
+			t.sourceOnly.Store(true)
+			t.demotions.Add(1)
+			t.setState("source-only")
+			// A new publisher (discontinuity) ends the demotion early: its
+			// source may be smaller.
+			if !t.idle(t.set.DemoteFor) {
+				return
+			}
+			continue
 		}
 		t.setState("backoff")
 		t.log.Warn("ffmpeg restarting after back-off", "cause", cause, "backoff", backoff)

@@ -245,6 +245,40 @@ func TestFallsBehindIsRestarted(t *testing.T) {
 	}
 }
 
+// A ladder that keeps falling behind real time is dropped: the stream goes
+// source-only and gives its capacity slot back, instead of restarting
+// ffmpeg forever.
+func TestFallingBehindDemotesToSourceOnly(t *testing.T) {
+	src := sourceTS(t, 640, 360, 9, 3100)
+	set := testSettings(t)
+	set.MaxLag = time.Millisecond // any real pipeline is further behind than this
+	set.RestartMin = 100 * time.Millisecond
+	set.BehindLimit = 2
+	set.DemoteFor = time.Hour
+	outs := newOutputs()
+	capacity := NewCapacity(1, "test")
+	tr := newTranscoder("cam", set, outs, capacity, testLogger(t))
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go publish(ctx, readFile(t, src), tr)
+	waitFor(t, 40*time.Second, "demotion to source-only", func() bool { return tr.Status().Demotions == 1 })
+	st := tr.Status()
+	if !st.SourceOnly || st.State != "source-only" {
+		t.Errorf("after demotion: source-only %v, state %q", st.SourceOnly, st.State)
+	}
+	if n := st.Restarts[CauseBehind]; n != 2 {
+		t.Errorf("%d restarts for falling behind before demotion, want the limit 2", n)
+	}
+	if r := capacity.Report(); r.Used != 0 || r.Free != 1 {
+		t.Errorf("capacity after demotion %+v: the slot was not given back", r)
+	}
+	time.Sleep(time.Second)
+	if st2 := tr.Status(); st2.Running || st2.Restarts[CauseBehind] != 2 {
+		t.Errorf("ffmpeg ran again during the demotion: %+v", st2)
+	}
+}
+
 // A publisher that comes back with a smaller picture gets a ladder that
 // fits it: the source is read again after a discontinuity.
 func TestDiscontinuityReadsTheSourceAgain(t *testing.T) {
