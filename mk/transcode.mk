@@ -18,8 +18,9 @@ test-transcode-unit:
 	$(GO) vet $(TRANSCODE_PKGS) ./dataplane/internal/core/
 	$(GO) test -race -count=1 -timeout 10m $(TRANSCODE_PKGS)
 
+# Fuzz budget as a count: duration budgets hit golang/go#75804 (see mk/edge.mk).
 test-transcode-fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzTSScanner$$' -fuzztime 10s ./dataplane/internal/transcode
+	$(GO) test -run '^$$' -fuzz '^FuzzTSScanner$$' -fuzztime 200000x ./dataplane/internal/transcode
 
 # Built with -tags e2e_transcode: the test lives beside the edge's e2e
 # tests to reuse their daemon/browser helpers, without slowing their run.
