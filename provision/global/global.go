@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/internal/policydefault"
 )
 
 // Type is the component's Pulumi type token.
@@ -55,14 +56,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.Name == "" {
 		return nil, fmt.Errorf("global: Args.Name is empty")
 	}
-	if args.Redundancy == nil {
-		r := failover.DefaultRedundancy
-		args.Redundancy = &r
-	}
-	if args.Timings == nil {
-		t := failover.DefaultTimings
-		args.Timings = &t
-	}
+	args.Redundancy = policydefault.Or(args.Redundancy, failover.DefaultRedundancy)
+	args.Timings = policydefault.Or(args.Timings, failover.DefaultTimings)
 	if args.PriceClass == "" {
 		args.PriceClass = "PriceClass_All"
 	}

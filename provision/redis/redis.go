@@ -13,6 +13,7 @@ import (
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/policies/ports"
+	"github.com/zonecast/zonecast/provision/internal/policydefault"
 	"github.com/zonecast/zonecast/provision/internal/policygate"
 )
 
@@ -48,10 +49,7 @@ type Redis struct {
 
 // New creates the replication group.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Redis, error) {
-	if args.Redundancy == nil {
-		r := failover.DefaultRedundancy
-		args.Redundancy = &r
-	}
+	args.Redundancy = policydefault.Or(args.Redundancy, failover.DefaultRedundancy)
 	if args.Redundancy.RedisPerZone < 1 {
 		return nil, fmt.Errorf("redis %s: policy asks for %d nodes", name, args.Redundancy.RedisPerZone)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/provision/instancerole"
+	"github.com/zonecast/zonecast/provision/internal/policydefault"
 	"github.com/zonecast/zonecast/provision/internal/policygate"
 	"github.com/zonecast/zonecast/provision/redis"
 	"github.com/zonecast/zonecast/provision/zone"
@@ -66,18 +67,9 @@ type Region struct {
 }
 
 func (a *Args) defaults() error {
-	if a.Redundancy == nil {
-		r := failover.DefaultRedundancy
-		a.Redundancy = &r
-	}
-	if a.Timings == nil {
-		t := failover.DefaultTimings
-		a.Timings = &t
-	}
-	if a.Provisioning == nil {
-		p := failover.DefaultProvisioning
-		a.Provisioning = &p
-	}
+	a.Redundancy = policydefault.Or(a.Redundancy, failover.DefaultRedundancy)
+	a.Timings = policydefault.Or(a.Timings, failover.DefaultTimings)
+	a.Provisioning = policydefault.Or(a.Provisioning, failover.DefaultProvisioning)
 	if err := a.Timings.Validate(); err != nil {
 		return fmt.Errorf("region %s: failover timings: %w", a.Region, err)
 	}

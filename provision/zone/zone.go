@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/internal/policydefault"
 	"github.com/zonecast/zonecast/provision/internal/policygate"
 )
 
@@ -64,18 +65,9 @@ type Zone struct {
 }
 
 func (a *Args) validate(name string) error {
-	if a.Redundancy == nil {
-		r := failover.DefaultRedundancy
-		a.Redundancy = &r
-	}
-	if a.Timings == nil {
-		t := failover.DefaultTimings
-		a.Timings = &t
-	}
-	if a.Provisioning == nil {
-		p := failover.DefaultProvisioning
-		a.Provisioning = &p
-	}
+	a.Redundancy = policydefault.Or(a.Redundancy, failover.DefaultRedundancy)
+	a.Timings = policydefault.Or(a.Timings, failover.DefaultTimings)
+	a.Provisioning = policydefault.Or(a.Provisioning, failover.DefaultProvisioning)
 	switch {
 	case a.Region == "" || a.Stack == "" || a.Key == "" || a.AvailabilityZone == "" || a.InstanceType == "":
 		return fmt.Errorf("zone %s: region, stack, key, availability zone and instance type are required", name)
