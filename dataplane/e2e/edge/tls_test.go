@@ -2,31 +2,23 @@ package edge_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/zonecast/zonecast/dataplane/internal/origin/origintest"
 )
 
 // TestHTTPSAndHTTP3: with http.tls_cert/tls_key the daemon serves the same
 // playlists over HTTP/2 (TLS) and HTTP/3, announced by Alt-Svc.
 func TestHTTPSAndHTTP3(t *testing.T) {
 	requireTools(t, "ffmpeg")
-	cert, key := selfSignedPEM(t)
+	cert, key := origintest.SelfSignedPEM(t)
 	e := startEdgeTLS(t, cert, key)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -75,26 +67,4 @@ func startEdgeTLS(t *testing.T, cert, key string) *edgeProc {
 	readinessScheme = "https://"
 	defer func() { readinessClient, readinessScheme = old, "http://" }()
 	return startEdge(t, contractStreams, "", "-http.tls_cert", cert, "-http.tls_key", key)
-}
-
-func selfSignedPEM(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(k)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
 }
