@@ -31,12 +31,9 @@ type Broadcaster struct {
 	ffmpeg      *exec.Cmd
 }
 
-// StartBroadcaster starts ffmpeg and the SRT sender.
-func StartBroadcaster(targets func() []*Node) (*Broadcaster, error) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		return nil, fmt.Errorf("ffmpeg not found: run `make deps`")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+// encoderCommand is the live encoder every broadcaster of the suite runs: a
+// small test pattern with a 1 s GOP, TS on stdout, dying with the test.
+func encoderCommand(ctx context.Context) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
 		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
@@ -44,6 +41,16 @@ func StartBroadcaster(targets func() []*Node) (*Broadcaster, error) {
 		"-b:v", "400k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
 		"-f", "mpegts", "-mpegts_flags", "resend_headers", "pipe:1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// StartBroadcaster starts ffmpeg and the SRT sender.
+func StartBroadcaster(targets func() []*Node) (*Broadcaster, error) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return nil, fmt.Errorf("ffmpeg not found: run `make deps`")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := encoderCommand(ctx)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()
