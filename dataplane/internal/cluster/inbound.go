@@ -114,7 +114,7 @@ func (in *inbound) Control(c relay.Control) {
 
 func (in *inbound) Status() relay.Status {
 	return relay.Status{Node: in.j.c.cfg.Self.ID, RedisOK: in.j.c.redisOK.Load(), Bytes: in.bytes.Load(), Leading: in.j.leading(),
-		Ingest: in.j.localFresh()}
+		Ingest: in.j.localFresh(), Ladder: in.j.ladderProducing()}
 }
 
 func (in *inbound) Close(err error) {

@@ -239,9 +239,21 @@ func (k *Keeper) Release(ctx context.Context) error {
 // The returned token is the successor's.
 func (k *Keeper) Handover(ctx context.Context, successor string) (uint64, error) {
 	tok := k.Token()
+	// Stop leading at once, but tell the owner only once the lease is the
+	// successor's: an owner that still ingests waits for the lease again on
+	// OnLost, and would otherwise find it still under its own name and take
+	// it back with the old token.
+	k.mu.Lock()
+	cb := k.OnLost
+	k.OnLost = nil
+	k.mu.Unlock()
 	k.lose("handover")
 	k.Stop()
-	return k.store.Handover(ctx, k.stream, k.node, tok, successor)
+	next, err := k.store.Handover(ctx, k.stream, k.node, tok, successor)
+	if cb != nil {
+		cb("handover")
+	}
+	return next, err
 }
 
 // Depose ends leadership at once because Redis refused a fenced write.

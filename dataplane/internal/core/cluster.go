@@ -83,6 +83,7 @@ func setupCluster(n *Node) error {
 		return coord.Admit(name)
 	}
 	n.ServeGate = coord.Serving
+	n.PipelineFailed = func(stream, reason string) { coord.PipelineFailed(stream, reason) }
 	n.StreamsAPI = func() any { return clusterStreams(n, coord) }
 	n.AddReadyCheck("cluster", func() error {
 		if coord.Draining() {
@@ -110,9 +111,48 @@ type packagerMedia struct {
 
 func (m packagerMedia) ps() *packager.Stream { return m.n.Packager(m.name) }
 
-func (m packagerMedia) Feed(b []byte) error { return m.ps().Rendition(SourceRendition).WriteTS(b) }
-func (m packagerMedia) Cut()                { m.ps().Rendition(SourceRendition).Discontinuity() }
-func (m packagerMedia) Reset()              { m.n.ResetPackager(m.name) }
+// Feed writes relayed TS into the source rendition and, with transcoding,
+// into the stream's ladder: a standby's ladder is warm, cut at the same
+// timestamps as the leader's (ingest → stream → transcode → package, with
+// the relay in the ingest's place). A node whose own publisher is live
+// takes nothing from the relay: one input per pipeline.
+func (m packagerMedia) Feed(b []byte) error {
+	if m.localIngest() {
+		return nil
+	}
+	err := m.ps().Rendition(SourceRendition).WriteTS(b)
+	if l := m.ladder(); l != nil {
+		_ = l.WriteTS(b) // never fails: counted drops inside
+	}
+	return err
+}
+
+// Cut: the relayed input was cut (as Feed, ignored under a local publisher).
+func (m packagerMedia) Cut() {
+	if m.localIngest() {
+		return
+	}
+	m.ps().Rendition(SourceRendition).Discontinuity()
+	if l := m.ladder(); l != nil {
+		l.Discontinuity()
+	}
+}
+
+func (m packagerMedia) Reset() { m.n.ResetPackager(m.name) }
+
+// LadderProducing: this node's ladder of the stream produces every
+// rendition (a standby reports it to its leader; cluster/pipeline.go).
+func (m packagerMedia) LadderProducing() bool {
+	l := m.ladder()
+	return l != nil && l.Producing()
+}
+
+func (m packagerMedia) ladder() LadderFeed { return m.n.ladder(m.name) }
+
+func (m packagerMedia) localIngest() bool {
+	st := m.n.Streams.Get(m.name)
+	return st != nil && st.Live()
+}
 
 func (m packagerMedia) State() ([]byte, map[string]uint64, error) {
 	st := m.ps().State()

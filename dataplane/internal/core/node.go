@@ -51,6 +51,9 @@ type Node struct {
 	ReadyInfo func() string
 	// Routes are extra HTTP handlers by ServeMux pattern (admin endpoints).
 	Routes map[string]http.Handler
+	// PipelineFailed, when set, is told that a stream's ladder failed here
+	// (cluster plugin: a leader hands the stream to a standby whose ladder runs).
+	PipelineFailed func(stream, reason string)
 
 	mu        sync.RWMutex
 	packagers map[string]*packager.Stream
@@ -60,6 +63,10 @@ type Node struct {
 	pcfg        packager.Config
 	readyCheck  []namedCheck
 	closers     []func()
+
+	// ladders: stream → LadderFeed, set by the transcode plugin (ladder.go);
+	// a sync.Map because the cluster's relay may read it while plugins run.
+	ladders sync.Map
 }
 
 type namedCheck struct {

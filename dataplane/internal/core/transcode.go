@@ -3,7 +3,9 @@ package core
 // The transcode area's wiring (issue 3): with `transcode: {enabled: true}`
 // every stream gets a Transcoder subscribed beside its source rendition;
 // the ladder renditions are packager renditions of the same stream, so the
-// multivariant playlist lists them with what the packager measures.
+// multivariant playlist lists them with what the packager measures. In a
+// cluster the transcoder is also the standby's warm ladder (Node.ladder:
+// fed the relayed TS) and reports its failures (Node.PipelineFailed).
 
 import (
 	"context"
@@ -46,7 +48,15 @@ func setupTranscode(n *Node) error {
 		if tr == nil {
 			continue
 		}
-		unsubscribe := st.Subscribe("transcode", tr)
+		tr.OnFailure(func(cause string) {
+			// The cluster may hand the stream to a standby whose ladder runs.
+			if n.PipelineFailed != nil {
+				n.PipelineFailed(name, "transcoder: "+cause)
+			}
+		})
+		ladder := &serialLadder{tr: tr}
+		n.setLadder(name, ladder)
+		unsubscribe := st.Subscribe("transcode", ladder)
 		n.OnClose(func() { unsubscribe(); tr.Close() })
 	}
 	n.OnClose(func() { cancel(); m.Close() })

@@ -49,6 +49,10 @@ type Status struct {
 	// Ingest says the standby receives the stream's backup feed itself
 	// (input redundancy): the leader hands over at once if its own feed stops.
 	Ingest bool `json:"ingest"`
+	// Ladder says the standby's transcoder produces every rendition of the
+	// stream's ladder (a warm ladder): the leader hands over at once if its
+	// own transcoder fails.
+	Ladder bool `json:"ladder,omitempty"`
 }
 
 func writeFrame(w io.Writer, typ byte, payload []byte) error {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,12 +75,16 @@ func (t *Transcoder) runOnce(plan Plan, pending []chunk) string {
 		sinks[i] = t.sink(o.Name)
 	}
 
+	clock := newOutputClock(n)
+	t.clock.Store(clock)
+	defer t.clock.Store(nil)
 	var readersWG sync.WaitGroup
 	for i := range n {
 		readersWG.Add(1)
 		go func() {
 			defer readersWG.Done()
-			t.readOutput(readers[i], sinks[i], &lastOutput, &outPTS[i], &outPTSOK[i], &produced[i], i == 0, plan.Grid.FirstPTS)
+			mark := func(now time.Time) { lastOutput.Store(now.UnixNano()); clock.mark(i, now) }
+			t.readOutput(readers[i], sinks[i], mark, &outPTS[i], &outPTSOK[i], &produced[i], i == 0, plan.Grid.FirstPTS)
 		}()
 	}
 	exited := make(chan error, 1)
@@ -120,6 +125,12 @@ watch:
 	readersWG.Wait()
 	closeAll(readers...)
 	t.lagNanos.Store(0)
+	t.running.Store(false)
+	if slices.Contains(failureCauses, cause) {
+		// Before the cut below: a leader may hand its stream to a standby
+		// whose ladder runs, and must not publish a truncated segment first.
+		t.failed(cause)
+	}
 
 	if cause != CauseClosed {
 		// The next run's output starts afresh: EXT-X-DISCONTINUITY.
@@ -236,14 +247,14 @@ func (t *Transcoder) feed(w io.Writer, pending []chunk, stop <-chan struct{}) {
 
 // readOutput hands one rendition's TS to its sink as it comes, recording
 // when output last arrived and its latest video PTS.
-func (t *Transcoder) readOutput(r io.Reader, sink Sink, lastOutput *atomic.Int64, pts *atomic.Int64, ptsOK, produced *atomic.Bool, checkFirst bool, firstPTS int64) {
+func (t *Transcoder) readOutput(r io.Reader, sink Sink, mark func(time.Time), pts *atomic.Int64, ptsOK, produced *atomic.Bool, checkFirst bool, firstPTS int64) {
 	sc := newTSScanner()
 	buf := make([]byte, 64<<10)
 	firstChecked := !checkFirst
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			lastOutput.Store(time.Now().UnixNano())
+			mark(time.Now())
 			produced.Store(true)
 			sc.scan(buf[:n], nil, false)
 			if sc.havePTS {

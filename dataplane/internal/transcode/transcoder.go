@@ -99,6 +99,8 @@ type Transcoder struct {
 	sourceOnly   atomic.Bool
 	demotions    atomic.Uint64 // times the ladder was dropped for not keeping real time
 	lagNanos     atomic.Int64
+	clock        atomic.Pointer[outputClock] // the current run's output times (health.go)
+	onFailure    atomic.Pointer[func(cause string)]
 
 	// The source's keyframe interval, measured once per epoch (supervisor only).
 	gop      int64
@@ -399,6 +401,7 @@ func (t *Transcoder) supervise() {
 			t.sourceOnly.Store(true)
 			t.demotions.Add(1)
 			t.setState("source-only")
+			t.failed(CauseDemoted)
 			// A new publisher (discontinuity) ends the demotion early: its
 			// source may be smaller.
 			if !t.idle(t.set.DemoteFor) {
