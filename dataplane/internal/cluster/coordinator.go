@@ -42,6 +42,10 @@ type CoordinatorConfig struct {
 	TLS     *relay.TLS
 	Media   func(stream string) Media // nil for unknown streams
 	Log     *slog.Logger
+	// Advertise and AdvertiseToward decide the relay address announced in
+	// the registry (AdvertiseAddr).
+	Advertise       string
+	AdvertiseToward []string
 }
 
 // Coordinator runs the cluster side of one node: registry heartbeat, the
@@ -52,6 +56,7 @@ type Coordinator struct {
 	t     failover.Timings
 	log   *slog.Logger
 	srv   *relay.Server
+	addr  string // the relay address peers dial (AdvertiseAddr)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -81,6 +86,11 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		return nil, err
 	}
 	c.srv = srv
+	if c.addr, err = AdvertiseAddr(srv.Addr(), cfg.Advertise, cfg.AdvertiseToward); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	c.log.Info("relay listening", "listen", srv.Addr(), "advertised", c.addr)
 	reg := NewRegistry(c.store, c.self, c.log)
 	c.wg.Add(1)
 	go func() {
@@ -113,7 +123,7 @@ func (c *Coordinator) RelayAddr() string { return c.srv.Addr() }
 func (c *Coordinator) self() NodeInfo {
 	n := c.cfg.Self
 	n.Draining = c.draining.Load()
-	n.QUIC = c.srv.Addr()
+	n.QUIC = c.addr
 	load := 0
 	c.mu.Lock()
 	for _, j := range c.jobs {

@@ -15,7 +15,10 @@ import (
 type inbound struct {
 	j      *job
 	leader string
-	bytes  atomic.Uint64
+	// forward: the sender ingests without leading (relay.Hello.Forward).
+	forward bool
+	held    []heldTS // a forward's TS not yet fed (forward.go), under j.mu
+	bytes   atomic.Uint64
 }
 
 // acceptRelay is the relay server's handler.
@@ -26,6 +29,9 @@ func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error
 	}
 	if c.cfg.Media(h.Stream) == nil {
 		return nil, errors.New("no pipeline for the stream")
+	}
+	if h.Forward {
+		return c.acceptForward(j, h), nil
 	}
 	leading := j.leading()
 	j.mu.Lock()
@@ -64,17 +70,38 @@ func (in *inbound) current() bool {
 
 func (in *inbound) WriteTS(b []byte) error {
 	j := in.j
+	in.bytes.Add(uint64(len(b)))
 	j.mu.Lock()
+	var backlog [][]byte
+	switched := false
+	if in.forward && j.relayIn != in {
+		if !j.adoptForwardLocked(in) {
+			in.hold(b, j.c.t.RelayTimeout)
+			j.mu.Unlock()
+			return nil
+		}
+		switched, backlog = true, in.heldSince(j.lastRelay)
+	}
 	cur, ingest := j.relayIn == in, j.ingest
 	if cur {
 		j.lastRelay = time.Now()
 	}
 	j.mu.Unlock()
-	in.bytes.Add(uint64(len(b)))
 	if !cur || ingest {
 		return nil
 	}
-	return j.c.cfg.Media(j.name).Feed(b)
+	m := j.c.cfg.Media(j.name)
+	if switched {
+		// No cut: the forward carries the same broadcaster's TS with the same
+		// timestamps, so the session goes on across the hole of the
+		// reconnection, as when the broadcaster reconnects to this node.
+		for _, h := range backlog {
+			if err := m.Feed(h); err != nil {
+				return err
+			}
+		}
+	}
+	return m.Feed(b)
 }
 
 func (in *inbound) Discontinuity() {

@@ -65,6 +65,7 @@ type job struct {
 
 	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
 	outStandby string
+	forwarding bool // out is a forward: this node ingests but does not lead (forward.go)
 }
 
 func newJob(c *Coordinator, name string) *job {
@@ -125,6 +126,9 @@ func (j *job) mayTakeOver() bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.forwardHealthyLocked() {
+		return false // the standby fed by this node's forward takes the lease
+	}
 	return j.relayIn == nil || j.leaderLeadingAt.IsZero() ||
 		time.Since(j.leaderLeadingAt) > j.c.t.LeaseRenew+j.c.t.RelayTimeout
 }
@@ -208,6 +212,7 @@ func (j *job) ingestStarted() {
 	if err == nil {
 		j.seeToken(g.Current.Token)
 		j.log.Info("ingest while another node leads: waiting for the lease", "leader", g.Current.Holder)
+		go j.forwardToStandby()
 	}
 	j.startAwait()
 }
@@ -217,6 +222,7 @@ func (j *job) ingestStopped() {
 	j.ingest = false
 	j.mu.Unlock()
 	j.cutOut()
+	j.stopForward()
 }
 
 func (j *job) ingestTS(b []byte) {
@@ -322,6 +328,7 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 			j.log.Warn("resume from the previous leader's state failed", "err", err)
 		}
 	}
+	j.stopForward()
 	lctx, lcancel := context.WithCancel(j.c.ctx)
 	k.OnLost = func(reason string) { j.onLost(k, reason) }
 	j.mu.Lock()

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 )
 
 // Cluster configures the twin-zone coordination (issue 4's contract):
@@ -27,6 +28,10 @@ type Cluster struct {
 // ClusterQUIC is the hot-standby relay listener.
 type ClusterQUIC struct {
 	Listen string `yaml:"listen" usage:"QUIC relay listen address (UDP host:port); empty disables clustering"`
+	// Advertise is what other nodes dial. A node listening on every
+	// interface (":9100", as on EC2) must not announce "[::]:9100": peers
+	// would dial themselves.
+	Advertise string `yaml:"advertise" usage:"QUIC relay address other nodes dial (host:port); default: the listen address, or when that is every interface, this host's address on the route to Redis"`
 }
 
 // ClusterTLS holds the PEM files of the relay's mutual TLS.
@@ -61,6 +66,13 @@ func (c Cluster) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if err := checkHostPort(c.QUIC.Listen); err != nil {
 		bad("cluster.quic.listen %q: %v", c.QUIC.Listen, err)
+	}
+	if c.QUIC.Advertise != "" {
+		if err := checkHostPort(c.QUIC.Advertise); err != nil {
+			bad("cluster.quic.advertise %q: %v", c.QUIC.Advertise, err)
+		} else if host, _, _ := net.SplitHostPort(c.QUIC.Advertise); host == "" || net.ParseIP(host).IsUnspecified() {
+			bad("cluster.quic.advertise %q: needs a host other nodes can dial", c.QUIC.Advertise)
+		}
 	}
 	if c.TLS.CA == "" || c.TLS.Cert == "" || c.TLS.Key == "" {
 		bad("cluster.tls needs ca, cert and key (PEM files; scripts/certs.sh makes them)")

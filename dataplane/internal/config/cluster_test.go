@@ -23,6 +23,9 @@ func TestClusterValidate(t *testing.T) {
 		{"no sentinels", func(c *Cluster) { c.Redis.Sentinels = nil }, "sentinels must list"},
 		{"bad sentinel", func(c *Cluster) { c.Redis.Sentinels = []string{"nope"} }, "sentinels[0]"},
 		{"bad quic", func(c *Cluster) { c.QUIC.Listen = "x" }, "cluster.quic.listen"},
+		{"bad advertise", func(c *Cluster) { c.QUIC.Advertise = "x" }, "cluster.quic.advertise"},
+		{"unspecified advertise", func(c *Cluster) { c.QUIC.Advertise = "0.0.0.0:9100" }, "needs a host"},
+		{"empty advertise host", func(c *Cluster) { c.QUIC.Advertise = ":9100" }, "needs a host"},
 		{"no master", func(c *Cluster) { c.Redis.Master = "" }, "master"},
 		{"no capacity", func(c *Cluster) { c.Capacity = 0 }, "capacity"},
 		{"direct endpoint", func(c *Cluster) {

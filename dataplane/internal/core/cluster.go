@@ -59,7 +59,9 @@ func setupCluster(n *Node) error {
 			}
 			return nil
 		},
-		Log: n.Log,
+		Log:             n.Log,
+		Advertise:       cc.QUIC.Advertise,
+		AdvertiseToward: append(append([]string(nil), cc.Redis.Sentinels...), nonEmpty(cc.Redis.Address)...),
 	})
 	if err != nil {
 		rdb.Close()
@@ -100,6 +102,13 @@ func setupCluster(n *Node) error {
 		n.Routes["POST /api/v1/drain"] = drainHandler(coord, cc.AdminToken, t.DrainDeadline)
 	}
 	return nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 // packagerMedia adapts a stream's packager (whichever is current) to

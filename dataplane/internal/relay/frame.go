@@ -26,6 +26,11 @@ type Hello struct {
 	Stream string `json:"stream"`
 	Leader string `json:"leader"` // node id of the sender
 	Token  uint64 `json:"token"`  // the sender's fencing token (0 if none yet)
+	// Forward says the sender ingests the stream without leading it (the
+	// broadcaster reconnected to it after the leader died): the standby
+	// keeps its segments and its role, and feeds from this relay once the
+	// leader's relay has gone quiet.
+	Forward bool `json:"forward,omitempty"`
 }
 
 // Control carries lease news from the leader to its standby.

@@ -53,10 +53,12 @@ func faults() []fault {
 			name:   "sigkill-leader-reconnect-elsewhere",
 			nodes:  []string{"a1", "a2", "b1"},
 			inject: func(t *testing.T, h *Harness) { h.Node("a1").Kill() },
-			// The broadcaster lands on a2, which is not the standby: it leads
-			// once the dead leader's lease expires and resumes from Redis
-			// (cold: after the stored media sequence, one discontinuity).
-			observe: 14 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "a2",
+			// The broadcaster lands on a2, which is not the standby: a2
+			// forwards its ingest to b1 (the standby recorded in the lease),
+			// b1 goes on cutting from it once the dead leader's relay has
+			// been quiet for half the relay timeout, and takes the lease
+			// when it expires; a2 stays the source of b1's feed.
+			observe: 14 * time.Second, maxStall: 2 * segment, maxPDTGap: segment, leader: "b1",
 		},
 		{
 			name: "sigstop-leader",

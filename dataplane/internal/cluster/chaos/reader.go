@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 // Reader follows a stream's LL-HLS media playlist like a player behind a
@@ -19,9 +21,10 @@ import (
 // to fail over on 404 too, since a node with no role answers 404). It
 // records what a viewer would see.
 type Reader struct {
-	origins func() []*Node
-	part    time.Duration
-	segment time.Duration
+	origins   func() []*Node
+	part      time.Duration
+	segment   time.Duration
+	rendition string // the media playlist followed: "source" or a ladder rung ("160p")
 
 	mu        sync.Mutex
 	segs      map[uint64]segInfo // by media sequence number, first seen
@@ -49,12 +52,20 @@ type segInfo struct {
 
 // NewReader prepares a reader of the "source" rendition.
 func NewReader(origins func() []*Node, part, segment time.Duration) *Reader {
-	return &Reader{origins: origins, part: part, segment: segment, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
+	return NewRenditionReader(origins, part, segment, "source")
+}
+
+// NewRenditionReader prepares a reader of one rendition's media playlist
+// (/live/<stream>/<rendition>/index.m3u8).
+func NewRenditionReader(origins func() []*Node, part, segment time.Duration, rendition string) *Reader {
+	return &Reader{origins: origins, part: part, segment: segment, rendition: rendition, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
 }
 
 // Run polls every part duration until ctx ends.
 func (r *Reader) Run(ctx context.Context) {
-	client := &http.Client{Timeout: 2 * time.Second}
+	// Like the CDN's origin group: an origin that has not answered within
+	// the policy's origin response timeout is skipped for the next one.
+	client := &http.Client{Timeout: failover.DefaultTimings.OriginResponseTimeout}
 	r.mu.Lock()
 	r.started = time.Now()
 	r.mu.Unlock()
@@ -69,7 +80,7 @@ func (r *Reader) Run(ctx context.Context) {
 
 func (r *Reader) poll(ctx context.Context, client *http.Client) {
 	for i, n := range r.origins() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/live/"+StreamName+"/source/index.m3u8", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/live/"+StreamName+"/"+r.rendition+"/index.m3u8", nil)
 		resp, err := client.Do(req)
 		if err != nil {
 			continue

@@ -1,0 +1,152 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+)
+
+// Forwarding covers the death of the ingesting leader when the broadcaster's
+// reconnection lands on a node that is not the standby (the load balancer
+// picks any node). That node may not publish until the dead leader's lease
+// expires, but the standby, whose segments viewers are already reading, may
+// keep cutting: so the node relays its ingest to the standby recorded in the
+// lease, the standby goes on from it without renumbering, and takes the
+// lease over when it expires. The forwarding node stays out of the way
+// meanwhile (mayTakeOver) and becomes the source of the new leader's relay.
+
+// forwardToStandby opens the forward relay to the lease's standby, unless
+// this node is that standby, holds the lease, or relays already.
+func (j *job) forwardToStandby() {
+	j.mu.Lock()
+	busy := j.out != nil || !j.ingest
+	j.mu.Unlock()
+	if busy {
+		return
+	}
+	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
+	defer cancel()
+	l, err := j.c.store.Lease(ctx, j.name)
+	self := j.c.cfg.Self.ID
+	if err != nil || l.Standby == "" || l.Standby == self || l.Holder == self || l.Holder == "" {
+		return
+	}
+	nodes, err := j.c.store.Nodes(ctx)
+	if err != nil {
+		return
+	}
+	var addr string
+	for _, n := range nodes {
+		if n.ID == l.Standby {
+			addr = n.QUIC
+		}
+	}
+	if addr == "" {
+		return // the standby is gone too: wait for the lease as before
+	}
+	p, err := j.c.peer(ctx, addr)
+	if err != nil {
+		j.log.Warn("cannot reach the standby to forward the ingest", "standby", l.Standby, "err", err)
+		return
+	}
+	o, err := p.Open(ctx, relay.Hello{Stream: j.name, Leader: self, Forward: true})
+	if err != nil {
+		j.log.Warn("cannot open the forward relay", "standby", l.Standby, "err", err)
+		return
+	}
+	leading := j.leading()
+	j.mu.Lock()
+	if j.out != nil || !j.ingest || leading {
+		j.mu.Unlock()
+		o.Close()
+		return
+	}
+	j.out, j.outStandby, j.forwarding = o, l.Standby, true
+	j.mu.Unlock()
+	j.log.Info("forwarding the ingest to the standby while the lease runs out", "standby", l.Standby, "holder", l.Holder)
+}
+
+// forwardHealthyLocked: the forward relay is up and the standby at its end
+// answers and reaches Redis, so it (not this node) should take the lease.
+func (j *job) forwardHealthyLocked() bool {
+	if !j.forwarding || j.out == nil || j.out.Err() != nil {
+		return false
+	}
+	st, at := j.out.PeerStatus()
+	return !at.IsZero() && time.Since(at) < j.c.t.RelayTimeout && st.RedisOK
+}
+
+// stopForward closes the forward relay (this node leads now, or no longer
+// ingests). A new leader opens an ordinary relay to its standby, which
+// aligns it with the new lineage.
+func (j *job) stopForward() {
+	j.mu.Lock()
+	var out *relay.Out
+	if j.forwarding {
+		out = j.out
+		j.out, j.outStandby, j.forwarding = nil, "", false
+	}
+	j.mu.Unlock()
+	if out != nil {
+		out.Close()
+	}
+}
+
+// acceptForward is the standby's side: the forward is kept aside while the
+// leader's relay still delivers, and adopted by its first TS after that.
+func (c *Coordinator) acceptForward(j *job, h relay.Hello) *inbound {
+	j.log.Info("ingest forwarded by a node that does not lead", "from", h.Leader)
+	go j.startAwait()
+	return &inbound{j: j, leader: h.Leader, forward: true}
+}
+
+// adoptForwardLocked makes a forward the feed when the leader's relay has
+// been quiet for half the relay timeout (as a leader judges its own feed
+// quiet before switching to a backup: the broadcaster has evidently moved,
+// so a whole timeout is not needed). The lineage, the alignment and the role
+// stay: the segments continue the same playlists.
+func (j *job) adoptForwardLocked(in *inbound) bool {
+	if j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout/2 {
+		return false
+	}
+	j.log.Info("feeding from the forwarded ingest", "from", in.leader)
+	j.relayIn = in
+	j.leaderLeadingAt = time.Time{}
+	return true
+}
+
+// heldTS is forwarded TS kept while the leader's relay still delivers.
+type heldTS struct {
+	at time.Time
+	b  []byte
+}
+
+// hold keeps a copy of a forward's TS for up to keep (the relay reuses its
+// buffer), so that adopting the forward loses none of what arrived after the
+// leader's relay went quiet.
+func (in *inbound) hold(b []byte, keep time.Duration) {
+	now := time.Now()
+	in.held = append(in.held, heldTS{at: now, b: append([]byte(nil), b...)})
+	drop := 0
+	for drop < len(in.held) && now.Sub(in.held[drop].at) > keep {
+		drop++
+	}
+	in.held = in.held[drop:]
+}
+
+// heldSince hands over (and forgets) the TS that arrived after t: what the
+// leader's relay, silent since t, no longer delivered. Arrival order stands
+// for media order (both senders relay the broadcaster in real time); a few
+// milliseconds of overlap fall before the keyframe the packager waits for
+// after the cut.
+func (in *inbound) heldSince(t time.Time) [][]byte {
+	var out [][]byte
+	for _, h := range in.held {
+		if h.at.After(t) {
+			out = append(out, h.b)
+		}
+	}
+	in.held = nil
+	return out
+}

@@ -1,0 +1,74 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+)
+
+// TestForwardToStandby: the ingesting leader a1 dies (its lease left to
+// expire); the broadcaster reconnects to a2, which is not the standby. a2
+// forwards its ingest to b1, the standby recorded in the lease; b1 goes on
+// from it, takes the lease when it lapses (a2 stays out of the way), and a2
+// keeps feeding it.
+func TestForwardToStandby(t *testing.T) {
+	c := redistest.StartT(t)
+	certs := certDir(t, "a1", "b1", "a2")
+	ma, mb, mc := &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}
+	a1 := newCoordinator(t, c, certs, "a1", "a", ma)
+	b1 := newCoordinator(t, c, certs, "b1", "b", mb)
+	a2 := newCoordinator(t, c, certs, "a2", "a", mc)
+	time.Sleep(200 * time.Millisecond) // registry heartbeats
+
+	publish := func(ctx context.Context, co *Coordinator) {
+		co.IngestStarted("cam1")
+		go func() {
+			for ctx.Err() == nil {
+				co.IngestTS("cam1", make([]byte, 1316))
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	ctx1, stop1 := context.WithCancel(context.Background())
+	publish(ctx1, a1)
+	waitFor(t, "a1 leads, b1 stands by", 10*time.Second, func() bool {
+		return row(a1).Role == "leader" && row(b1).Role == "standby"
+	})
+
+	mb.mu.Lock()
+	resets := mb.resets // the first relay started b1 afresh
+	mb.mu.Unlock()
+	stop1()
+	a1.Close() // no handover: the lease stays a1's until it expires
+	if r := row(b1); r.Leader != "a1" {
+		t.Fatalf("lease moved at once: %+v", r)
+	}
+	ctx2, stop2 := context.WithCancel(context.Background())
+	defer stop2()
+	publish(ctx2, a2)
+
+	fedAt := func() int { mb.mu.Lock(); defer mb.mu.Unlock(); return mb.fed }
+	before := fedAt()
+	waitFor(t, "b1 fed by a2's forward", 5*time.Second, func() bool { return fedAt() > before+20*1316 })
+	waitFor(t, "b1 leads", 10*time.Second, func() bool { return row(b1).Role == "leader" })
+	if r := row(a2); r.Role != "none" || r.Leader != "b1" {
+		t.Fatalf("a2 sees %+v, want no role under b1", r)
+	}
+	// a2 does not take the lease while its forward is healthy, and keeps
+	// feeding b1.
+	led := fedAt()
+	time.Sleep(2 * fastTimings().LeaseTTL)
+	if r := row(b1); r.Role != "leader" || r.Leader != "b1" {
+		t.Fatalf("b1 lost the lease: %+v", r)
+	}
+	if fedAt() <= led {
+		t.Fatal("b1 no longer fed by a2 after it took the lease")
+	}
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.resets != resets || mb.cold {
+		t.Fatalf("b1 dropped or renumbered its segments (resets %d → %d, cold %v)", resets, mb.resets, mb.cold)
+	}
+}
