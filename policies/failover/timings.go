@@ -49,6 +49,16 @@ type Timings struct {
 	SegmentDuration time.Duration
 	PartDuration    time.Duration
 
+	// OriginResponseTimeout is how long the CDN waits for an origin's answer
+	// before it tries the other origin of its origin group (CloudFront's
+	// origin response timeout, 1–60 whole seconds). A frozen node still
+	// accepts connections (the kernel does), so this, not the connection
+	// timeout, bounds what a frozen origin costs a viewer. A live playlist
+	// answers at once, and a blocking reload within about a part; one that
+	// waits longer is at an origin whose stream has stalled, where trying
+	// the other origin is right.
+	OriginResponseTimeout time.Duration
+
 	// The broadcaster's side of SRT, which zonecast does not control but
 	// which bounds every failover that moves the ingest. SRTPeerIdleTimeout
 	// is how long a sender takes to notice a silent peer (libsrt's
@@ -89,6 +99,8 @@ var DefaultTimings = Timings{
 
 	SegmentDuration: 2 * time.Second,
 	PartDuration:    200 * time.Millisecond,
+
+	OriginResponseTimeout: 1 * time.Second,
 
 	SRTPeerIdleTimeout: 5 * time.Second,
 	SRTConnectTimeout:  3 * time.Second,
@@ -141,6 +153,10 @@ func (t Timings) Validate() error {
 	check(t.RelayTimeout < t.SegmentDuration, "relay timeout %v must be shorter than a segment (%v)", t.RelayTimeout, t.SegmentDuration)
 	// One late part must not make the standby give up on the relay.
 	check(t.RelayTimeout >= 2*t.PartDuration, "relay timeout %v must span at least two parts of %v", t.RelayTimeout, t.PartDuration)
+	check(t.OriginResponseTimeout >= time.Second && t.OriginResponseTimeout <= 60*time.Second && t.OriginResponseTimeout%time.Second == 0,
+		"origin response timeout %v must be whole seconds within CloudFront's 1–60 s", t.OriginResponseTimeout)
+	// A healthy blocking reload (the next part) must never trip the failover.
+	check(t.OriginResponseTimeout >= 3*t.PartDuration, "origin response timeout %v must span three parts of %v (a blocking reload's wait)", t.OriginResponseTimeout, t.PartDuration)
 	check(t.LifecycleHookTimeout > t.DrainDeadline, "lifecycle hook %v must outlast the drain deadline %v", t.LifecycleHookTimeout, t.DrainDeadline)
 	// A drain hands its streams over, waits until the NLB has stopped sending
 	// new flows to it (unhealthy threshold × interval), then closes the

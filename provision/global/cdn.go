@@ -108,9 +108,9 @@ func newCDN(ctx *pulumi.Context, args Args, acceleratorDNS pulumi.StringOutput, 
 				HttpsPort:            pulumi.Int(ports.HTTPS.Number),
 				OriginProtocolPolicy: pulumi.String("https-only"),
 				OriginSslProtocols:   pulumi.ToStringArray([]string{"TLSv1.2"}),
-				// A blocking LL-HLS playlist request waits up to about three
-				// part targets at the origin.
-				OriginReadTimeout:      pulumi.Int(10),
+				// The policy's origin response timeout: what a frozen origin
+				// (which still accepts connections) costs before failover.
+				OriginReadTimeout:      pulumi.Int(int(args.Timings.OriginResponseTimeout / time.Second)),
 				OriginKeepaliveTimeout: pulumi.Int(5),
 			},
 		}
