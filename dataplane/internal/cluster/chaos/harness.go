@@ -27,6 +27,8 @@ type Harness struct {
 	Mon    *Monitor
 	Netns  *Netns // set when one node runs in a network namespace
 	dual   bool
+	// Rendition is the media playlist the reader follows (empty: source).
+	Rendition string
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -142,6 +144,9 @@ func (h *Harness) Start(part, segment time.Duration) {
 	}
 	h.Mon = NewMonitor(h.nodes)
 	h.Reader = NewReader(h.origins, part, segment)
+	if h.Rendition != "" {
+		h.Reader = NewRenditionReader(h.origins, part, segment, h.Rendition)
+	}
 	h.wg.Add(2)
 	go func() { defer h.wg.Done(); h.Mon.Run(ctx) }()
 	go func() { defer h.wg.Done(); h.Reader.Run(ctx) }()
