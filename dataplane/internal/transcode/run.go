@@ -256,17 +256,20 @@ func (t *Transcoder) readOutput(r io.Reader, sink Sink, mark func(time.Time), pt
 		if n > 0 {
 			mark(time.Now())
 			produced.Store(true)
-			sc.scan(buf[:n], nil, false)
+			_, key := sc.scan(buf[:n], nil, false)
 			if sc.havePTS {
 				pts.Store(sc.videoPTS)
 				ptsOK.Store(true)
-				if !firstChecked {
-					firstChecked = true
-					if d := ptsDiff(sc.videoPTS, firstPTS); d != 0 {
-						// The keyframe grid assumes ffmpeg starts at the splice.
-						t.log.Warn("ffmpeg's first frame is not the splice keyframe: this run's keyframes are off the segment grid",
-							"offset_ms", d/90)
-					}
+			}
+			// The run's first frame is its first keyframe (always forced);
+			// videoPTS is the latest of the read, which may hold several
+			// frames (a start with a backlog), so it is not compared.
+			if !firstChecked && key.At >= 0 {
+				firstChecked = true
+				if d := ptsDiff(key.PTS, firstPTS); d != 0 {
+					// The keyframe grid assumes ffmpeg starts at the splice.
+					t.log.Warn("ffmpeg's first frame is not the splice keyframe: this run's keyframes are off the segment grid",
+						"offset_ms", d/90)
 				}
 			}
 			if err := sink.WriteTS(buf[:n]); err != nil {
