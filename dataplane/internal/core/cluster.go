@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -43,13 +44,21 @@ func setupCluster(n *Node) error {
 	if err != nil {
 		return err
 	}
+	toward := append(append([]string(nil), cc.Redis.Sentinels...), nonEmpty(cc.Redis.Address)...)
+	httpAddr, err := cluster.AdvertiseAddr(n.Config.HTTP.Listen, cc.Viewers.Advertise, toward)
+	if err != nil {
+		if cc.Viewers.Proxy {
+			return fmt.Errorf("cluster.viewers: %w", err)
+		}
+		httpAddr = n.Config.HTTP.Listen // informational only without the proxy
+	}
 	names := make([]string, 0, len(n.Config.Streams))
 	for _, s := range n.Config.Streams {
 		names = append(names, s.Name)
 	}
 	coord, err := cluster.NewCoordinator(cluster.CoordinatorConfig{
 		Self: cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
-			Capacity: cc.Capacity, HTTP: n.Config.HTTP.Listen, QUIC: cc.QUIC.Listen},
+			Capacity: cc.Capacity, HTTP: httpAddr, QUIC: cc.QUIC.Listen},
 		Streams: names,
 		Store:   cluster.NewStore(rdb, t),
 		TLS:     tl,
@@ -61,7 +70,7 @@ func setupCluster(n *Node) error {
 		},
 		Log:             n.Log,
 		Advertise:       cc.QUIC.Advertise,
-		AdvertiseToward: append(append([]string(nil), cc.Redis.Sentinels...), nonEmpty(cc.Redis.Address)...),
+		AdvertiseToward: toward,
 	})
 	if err != nil {
 		rdb.Close()
@@ -85,6 +94,13 @@ func setupCluster(n *Node) error {
 		return coord.Admit(name)
 	}
 	n.ServeGate = coord.Serving
+	if cc.Viewers.Proxy {
+		p, err := newViewerProxy(n, coord, t)
+		if err != nil {
+			return err
+		}
+		n.ServeElsewhere = p.Handler
+	}
 	n.PipelineFailed = func(stream, reason string) { coord.PipelineFailed(stream, reason) }
 	n.StreamsAPI = func() any { return clusterStreams(n, coord) }
 	n.AddReadyCheck("cluster", func() error {
@@ -136,13 +152,14 @@ func (m packagerMedia) Feed(b []byte) error {
 	return err
 }
 
-// Cut: the relayed input was cut (as Feed, ignored under a local publisher).
+// Cut: the relayed input was cut. The source rendition is cut even under a
+// local publisher (input redundancy: the leader's feed stopped and its
+// segment closed short; the backup's copy closes alike, so one number never
+// names two segments). The ladder is cut only when the relay feeds it: a
+// cut restarts ffmpeg, and a local feed's ladder has no reason to.
 func (m packagerMedia) Cut() {
-	if m.localIngest() {
-		return
-	}
 	m.ps().Rendition(SourceRendition).Discontinuity()
-	if l := m.ladder(); l != nil {
+	if l := m.ladder(); l != nil && !m.localIngest() {
 		l.Discontinuity()
 	}
 }
