@@ -65,16 +65,19 @@ const (
 // ZONECAST_NODE_ID at boot.
 func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.Timings) (string, error) {
 	vars := map[string]string{
-		"ZONECAST_NODE_REGION":           region,
-		"ZONECAST_NODE_ZONE":             zone,
-		"ZONECAST_SRT_LISTEN":            ":" + strconv.Itoa(ports.SRT.Number),
-		"ZONECAST_HTTP_LISTEN":           ":" + strconv.Itoa(ports.HTTPS.Number),
-		"ZONECAST_HTTP_TLS_CERT":         TLSCertFile,
-		"ZONECAST_HTTP_TLS_KEY":          TLSKeyFile,
-		"ZONECAST_HLS_SEGMENT_DURATION":  t.SegmentDuration.String(),
-		"ZONECAST_HLS_PART_DURATION":     t.PartDuration.String(),
-		"ZONECAST_TRANSCODE_ENABLED":     "true",
-		"ZONECAST_CLUSTER_QUIC_LISTEN":   ":" + strconv.Itoa(ports.Relay.Number),
+		"ZONECAST_NODE_REGION":          region,
+		"ZONECAST_NODE_ZONE":            zone,
+		"ZONECAST_SRT_LISTEN":           ":" + strconv.Itoa(ports.SRT.Number),
+		"ZONECAST_HTTP_LISTEN":          ":" + strconv.Itoa(ports.HTTPS.Number),
+		"ZONECAST_HTTP_TLS_CERT":        TLSCertFile,
+		"ZONECAST_HTTP_TLS_KEY":         TLSKeyFile,
+		"ZONECAST_HLS_SEGMENT_DURATION": t.SegmentDuration.String(),
+		"ZONECAST_HLS_PART_DURATION":    t.PartDuration.String(),
+		"ZONECAST_TRANSCODE_ENABLED":    "true",
+		"ZONECAST_CLUSTER_QUIC_LISTEN":  ":" + strconv.Itoa(ports.Relay.Number),
+		// The NLB spreads the CDN's requests over every node of the zone:
+		// a node with no role for a stream fetches it from the leader.
+		"ZONECAST_CLUSTER_VIEWERS_PROXY": "true",
 		"ZONECAST_CLUSTER_REDIS_ADDRESS": redisAddress + ":" + strconv.Itoa(ports.Redis.Number),
 		// ElastiCache has no Sentinel and requires TLS and AUTH.
 		"ZONECAST_CLUSTER_REDIS_PASSWORD": redisToken,

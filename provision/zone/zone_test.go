@@ -251,7 +251,7 @@ func TestEdgeConfigParameterIsSecret(t *testing.T) {
 	for _, want := range []string{
 		`ZONECAST_CLUSTER_REDIS_ADDRESS="master.redis.example:6379"`, `ZONECAST_CLUSTER_REDIS_PASSWORD="` + secretToken + `"`,
 		`ZONECAST_STREAMS="` + secretStreams + `"`, `ZONECAST_NODE_ZONE="a"`, `ZONECAST_SRT_LISTEN=":9000"`,
-		`ZONECAST_CLUSTER_QUIC_LISTEN=":9100"`,
+		`ZONECAST_CLUSTER_QUIC_LISTEN=":9100"`, `ZONECAST_CLUSTER_VIEWERS_PROXY="true"`,
 	} {
 		if !strings.Contains(env, want) {
 			t.Errorf("edge environment lacks %s:\n%s", want, env)

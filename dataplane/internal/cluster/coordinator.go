@@ -57,6 +57,7 @@ type Coordinator struct {
 	log   *slog.Logger
 	srv   *relay.Server
 	addr  string // the relay address peers dial (AdvertiseAddr)
+	loc   locator
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -20,7 +20,8 @@ type Cluster struct {
 	Redis ClusterRedis `yaml:"redis"`
 	// Capacity is what the node announces in the registry: the number of
 	// streams it can lead or stand by for.
-	Capacity int `yaml:"capacity" default:"16" usage:"streams this node can lead or stand by for (announced in the registry)"`
+	Capacity int            `yaml:"capacity" default:"16" usage:"streams this node can lead or stand by for (announced in the registry)"`
+	Viewers  ClusterViewers `yaml:"viewers"`
 	// AdminToken protects POST /api/v1/drain.
 	AdminToken string `yaml:"admin_token" usage:"bearer token for POST /api/v1/drain; empty disables the endpoint"`
 }
@@ -32,6 +33,16 @@ type ClusterQUIC struct {
 	// interface (":9100", as on EC2) must not announce "[::]:9100": peers
 	// would dial themselves.
 	Advertise string `yaml:"advertise" usage:"QUIC relay address other nodes dial (host:port); default: the listen address, or when that is every interface, this host's address on the route to Redis"`
+}
+
+// ClusterViewers decides what a node answers for a stream it neither leads
+// nor stands by for. Off (the default, and the issue's contract): 404 at
+// once, for a CDN whose origin group names the serving nodes. On (what
+// provision sets): the node fetches the answer from the leader or the
+// standby, because behind an NLB the CDN's requests land on any node.
+type ClusterViewers struct {
+	Proxy     bool   `yaml:"proxy" usage:"serve streams this node has no role for by fetching from their leader or standby (behind a load balancer); off: 404"`
+	Advertise string `yaml:"advertise" usage:"HTTP address other nodes fetch from (host:port); default: http.listen, or when that is every interface, this host's address on the route to Redis"`
 }
 
 // ClusterTLS holds the PEM files of the relay's mutual TLS.
@@ -72,6 +83,11 @@ func (c Cluster) Validate() error {
 			bad("cluster.quic.advertise %q: %v", c.QUIC.Advertise, err)
 		} else if host, _, _ := net.SplitHostPort(c.QUIC.Advertise); host == "" || net.ParseIP(host).IsUnspecified() {
 			bad("cluster.quic.advertise %q: needs a host other nodes can dial", c.QUIC.Advertise)
+		}
+	}
+	if c.Viewers.Advertise != "" {
+		if err := checkHostPort(c.Viewers.Advertise); err != nil {
+			bad("cluster.viewers.advertise %q: %v", c.Viewers.Advertise, err)
 		}
 	}
 	if c.TLS.CA == "" || c.TLS.Cert == "" || c.TLS.Key == "" {

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -43,13 +44,21 @@ func setupCluster(n *Node) error {
 	if err != nil {
 		return err
 	}
+	toward := append(append([]string(nil), cc.Redis.Sentinels...), nonEmpty(cc.Redis.Address)...)
+	httpAddr, err := cluster.AdvertiseAddr(n.Config.HTTP.Listen, cc.Viewers.Advertise, toward)
+	if err != nil {
+		if cc.Viewers.Proxy {
+			return fmt.Errorf("cluster.viewers: %w", err)
+		}
+		httpAddr = n.Config.HTTP.Listen // informational only without the proxy
+	}
 	names := make([]string, 0, len(n.Config.Streams))
 	for _, s := range n.Config.Streams {
 		names = append(names, s.Name)
 	}
 	coord, err := cluster.NewCoordinator(cluster.CoordinatorConfig{
 		Self: cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
-			Capacity: cc.Capacity, HTTP: n.Config.HTTP.Listen, QUIC: cc.QUIC.Listen},
+			Capacity: cc.Capacity, HTTP: httpAddr, QUIC: cc.QUIC.Listen},
 		Streams: names,
 		Store:   cluster.NewStore(rdb, t),
 		TLS:     tl,
@@ -61,7 +70,7 @@ func setupCluster(n *Node) error {
 		},
 		Log:             n.Log,
 		Advertise:       cc.QUIC.Advertise,
-		AdvertiseToward: append(append([]string(nil), cc.Redis.Sentinels...), nonEmpty(cc.Redis.Address)...),
+		AdvertiseToward: toward,
 	})
 	if err != nil {
 		rdb.Close()
@@ -85,6 +94,13 @@ func setupCluster(n *Node) error {
 		return coord.Admit(name)
 	}
 	n.ServeGate = coord.Serving
+	if cc.Viewers.Proxy {
+		p, err := newViewerProxy(n, coord, t)
+		if err != nil {
+			return err
+		}
+		n.ServeElsewhere = p.Handler
+	}
 	n.PipelineFailed = func(stream, reason string) { coord.PipelineFailed(stream, reason) }
 	n.StreamsAPI = func() any { return clusterStreams(n, coord) }
 	n.AddReadyCheck("cluster", func() error {

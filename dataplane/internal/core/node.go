@@ -43,6 +43,9 @@ type Node struct {
 	// ServeGate, when set, says whether this node serves a stream's
 	// playlists and media now (the cluster: leader or standby); false → 404.
 	ServeGate func(stream string) bool
+	// ServeElsewhere, when set, answers for a stream ServeGate refuses (the
+	// cluster's viewer proxy); nil → 404.
+	ServeElsewhere func(stream string) http.Handler
 	// BeforeShutdown, when set, runs when Run's context ends, before the
 	// listeners close (the cluster drains: hands streams to standbys).
 	BeforeShutdown func()
@@ -260,6 +263,9 @@ func (n *Node) lookup(name string) (*stream.Stream, string, bool) {
 
 func (n *Node) packagerHandler(name string) http.Handler {
 	if n.ServeGate != nil && !n.ServeGate(name) {
+		if n.ServeElsewhere != nil && n.Streams.Get(name) != nil {
+			return n.ServeElsewhere(name)
+		}
 		return nil
 	}
 	if ps := n.Packager(name); ps != nil {

@@ -19,6 +19,8 @@ type Node struct {
 	Config          string
 	bin, logPath    string
 	prefix          []string // e.g. ip netns exec NAME
+	// Env adds ZONECAST_* settings to the node's next Start.
+	Env []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -74,6 +76,7 @@ func (n *Node) Start() error {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = filepath.Dir(n.Config)
+	cmd.Env = append(os.Environ(), n.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
