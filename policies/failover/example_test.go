@@ -34,5 +34,5 @@ func ExampleWorstCase() {
 			fmt.Printf("%v: stall %v, lost %v, with a backup encoder %v\n", b.Fault, b.Stall, b.MediaLost, b.RedundantStall)
 		}
 	}
-	// Output: node-loss: stall 12s, lost 10s, with a backup encoder 6.2s
+	// Output: node-loss: stall 12s, lost 10s, with a backup encoder 200ms
 }

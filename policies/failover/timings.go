@@ -168,6 +168,23 @@ func (t Timings) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ForCadence is t for a node packaging with other segment and part
+// durations (the edge's hls settings): the relay timeout is moved, when it
+// has to be, to span two parts and stay under a segment (Validate's rules),
+// so that a standby notices a silent relay before the next cut.
+func (t Timings) ForCadence(segment, part time.Duration) Timings {
+	t.SegmentDuration, t.PartDuration = segment, part
+	t.RelayTimeout = max(t.RelayTimeout, 2*part)
+	if t.RelayTimeout >= segment {
+		t.RelayTimeout = max(segment-part, 2*part)
+	}
+	// Likewise the CDN's wait must cover a blocking reload (whole seconds).
+	if t.OriginResponseTimeout < 3*part {
+		t.OriginResponseTimeout = (3*part + time.Second - 1).Truncate(time.Second)
+	}
+	return t
+}
+
 // NLBDetection is the worst-case time the NLB takes to mark a dead target
 // unhealthy: the unhealthy threshold of consecutive failed checks, one
 // interval apart, the first of which may start just before the failure.

@@ -83,16 +83,16 @@ func TestWorstCaseDefaults(t *testing.T) {
 	// The default timings' table, worked out by hand from the rules in
 	// worstcase.go, so that a change of timing or formula shows here.
 	want := map[Fault]struct{ stall, lost, redundant time.Duration }{
-		NodeLoss:         {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // reconnect at 6 s hits the dead node, again at 10 s; +2 s keyframe
-		StandbyLoss:      {0, 0, 0},                                                     // viewers see nothing
-		ZoneLoss:         {44 * time.Second, 42 * time.Second, 6200 * time.Millisecond}, // NLB 10 s + GA 30 s, attempts every 4 s from 6 s: 42 s
-		RedisPrimaryLoss: {0, 0, 0},                                                     // leases outlive the promotion
-		RedisPairLoss:    {0, 0, 0},                                                     // leaders keep serving
-		RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second},        // as a zone, but no lease wait in the new region
-		Partition:        {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // a 10 s cut is a node loss
-		LeaderFreeze:     {12 * time.Second, 10 * time.Second, 6200 * time.Millisecond}, // likewise
-		RollingUpdate:    {3 * time.Second, 1 * time.Second, 200 * time.Millisecond},    // retry 1 s + keyframe 2 s
-		RedisPartition:   {200 * time.Millisecond, 0, 200 * time.Millisecond},           // the relay keeps feeding the standby
+		NodeLoss:         {12 * time.Second, 10 * time.Second, 200 * time.Millisecond}, // reconnect at 6 s hits the dead node, again at 10 s; +2 s keyframe; a backup encoder: the standby goes on
+		StandbyLoss:      {0, 0, 0},                                                    // viewers see nothing
+		ZoneLoss:         {44 * time.Second, 42 * time.Second, 200 * time.Millisecond}, // NLB 10 s + GA 30 s, attempts every 4 s from 6 s: 42 s
+		RedisPrimaryLoss: {0, 0, 0},                                                    // leases outlive the promotion
+		RedisPairLoss:    {0, 0, 0},                                                    // leaders keep serving
+		RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second},       // as a zone, but no lease wait in the new region
+		Partition:        {12 * time.Second, 10 * time.Second, 200 * time.Millisecond}, // a 10 s cut is a node loss
+		LeaderFreeze:     {12 * time.Second, 10 * time.Second, 200 * time.Millisecond}, // likewise
+		RollingUpdate:    {3 * time.Second, 1 * time.Second, 200 * time.Millisecond},   // retry 1 s + keyframe 2 s
+		RedisPartition:   {200 * time.Millisecond, 0, 200 * time.Millisecond},          // the relay keeps feeding the standby
 	}
 	table := WorstCase(DefaultTimings, 10*time.Second)
 	if len(table) != len(Faults) {
@@ -155,20 +155,41 @@ func TestFaultNames(t *testing.T) {
 	}
 }
 
-// TestLocalTimings pins what the local chaos set-up runs with, and the one
-// rule it breaks (reported to the cluster area: 1 s segments with the
-// default 1 s relay timeout).
+// TestLocalTimings pins what the local chaos set-up runs with: valid, its
+// relay timeout shortened under its 1 s segments as every edge packaging
+// them does (ForCadence).
 func TestLocalTimings(t *testing.T) {
 	lt := LocalTimings
-	if lt.SegmentDuration != time.Second || lt.SRTPeerIdleTimeout != time.Second || lt.BroadcasterRetry != 100*time.Millisecond {
+	if lt.SegmentDuration != time.Second || lt.SRTPeerIdleTimeout != time.Second || lt.BroadcasterRetry != 100*time.Millisecond || lt.RelayTimeout != 800*time.Millisecond {
 		t.Fatalf("local timings %+v", lt)
 	}
-	err := lt.Validate()
-	if err == nil || !strings.Contains(err.Error(), "relay timeout") || strings.Count(err.Error(), "\n") != 0 {
-		t.Fatalf("want exactly the relay-timeout rule broken, got %v", err)
-	}
-	lt.RelayTimeout = 800 * time.Millisecond
 	if err := lt.Validate(); err != nil {
-		t.Fatalf("with an 800 ms relay timeout: %v", err)
+		t.Fatal(err)
+	}
+}
+
+func TestForCadence(t *testing.T) {
+	cases := []struct {
+		name          string
+		segment, part time.Duration
+		wantRelay     time.Duration
+	}{
+		{"default cadence keeps the relay timeout", 2 * time.Second, 200 * time.Millisecond, DefaultTimings.RelayTimeout},
+		{"1 s segments: under a segment", time.Second, 200 * time.Millisecond, 800 * time.Millisecond},
+		{"long parts: still two parts", time.Second, 500 * time.Millisecond, time.Second},
+		{"1 s parts: two parts", 6 * time.Second, time.Second, 2 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := DefaultTimings.ForCadence(c.segment, c.part)
+			if got.RelayTimeout != c.wantRelay || got.SegmentDuration != c.segment || got.PartDuration != c.part {
+				t.Fatalf("got relay %v segment %v part %v, want relay %v", got.RelayTimeout, got.SegmentDuration, got.PartDuration, c.wantRelay)
+			}
+			if c.segment > 2*c.part {
+				if err := got.Validate(); err != nil && strings.Contains(err.Error(), "relay timeout") {
+					t.Fatalf("the relay rules still fail: %v", err)
+				}
+			}
+		})
 	}
 }

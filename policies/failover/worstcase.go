@@ -121,17 +121,24 @@ type Routing struct {
 	// of after its peer-idle timeout. True on one machine; behind NLB and
 	// Global Accelerator a dead instance is silent.
 	KillNoticedAtOnce bool
-	// ReconnectReachesStandby: the broadcaster's reconnection reaches the
-	// stream's standby, and viewers reach the standby's own copy of the
-	// playlists (through the origin failover), which continues as soon as
-	// TS arrives, before the lease moves; a backup encoder feeding the
-	// standby then costs viewers only a part. True in the local set-up.
-	// Behind NLB and Global Accelerator the reconnection lands on a node of
-	// the leader's zone (source-IP affinity to the endpoint), not on the
-	// standby in the twin zone; that node publishes only once the dead
-	// leader's lease has lapsed, and so does a standby fed by a backup
-	// encoder.
+	// ReconnectReachesStandby: the stream's standby gets the reconnected
+	// ingest before the lease moves, and viewers reach the standby's own
+	// copy of the playlists, which continues as soon as TS arrives; a backup
+	// encoder feeding the standby then costs viewers only a part. Locally
+	// the broadcaster reconnects to the standby itself. Behind NLB and
+	// Global Accelerator the reconnection lands on a node of the leader's
+	// zone (source-IP affinity to the endpoint), which forwards the ingest
+	// to the standby recorded in the lease (dataplane cluster/forward.go,
+	// half a relay timeout after the dead leader's relay fell silent, far
+	// inside the broadcaster's own way back), and viewers reach the standby
+	// through any node's viewer proxy. False is the what-if of neither:
+	// the node that got the ingest publishes only once the dead leader's
+	// lease has lapsed, and so does a standby fed by a backup encoder.
 	ReconnectReachesStandby bool
+	// ReconnectLandsOnStandby: the broadcaster reconnects to the standby
+	// itself (locally), so no forward is needed; otherwise the node that
+	// got the ingest asks Redis which node stands by before it forwards.
+	ReconnectLandsOnStandby bool
 }
 
 // AWSRouting is production's: the NLB marks a dead target unhealthy after
@@ -139,25 +146,24 @@ type Routing struct {
 // flows away from an endpoint with no healthy target within its traffic
 // shift.
 func (t Timings) AWSRouting() Routing {
-	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift}
+	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift, ReconnectReachesStandby: true}
 }
 
 // DirectRouting is the local twin-zone set-up's (make run, make chaos):
 // the broadcaster itself tries the nodes in turn, skips one whose /readyz
 // does not answer within 300 ms, and so reaches the standby; a killed
 // node's port is refused at once.
-var DirectRouting = Routing{Name: "direct", ProbeTimeout: 300 * time.Millisecond, KillNoticedAtOnce: true, ReconnectReachesStandby: true}
+var DirectRouting = Routing{Name: "direct", ProbeTimeout: 300 * time.Millisecond, KillNoticedAtOnce: true, ReconnectReachesStandby: true, ReconnectLandsOnStandby: true}
 
 // LocalTimings are the timings of the local twin-zone set-up that
 // `make chaos` measures: DefaultTimings with the set-up's 1 s segments and
 // its broadcaster's SRT sender (gosrt with 1 s peer-idle and connection
 // timeouts, retrying every 100 ms). The chaos harness configures these
 // itself; they are restated here so the simulator predicts what it
-// measures. (With 1 s segments the default 1 s relay timeout breaks
-// Validate's "relay timeout shorter than a segment" rule.)
+// measures. (With 1 s segments the relay timeout is shortened to 0.8 s,
+// as every edge packaging 1 s segments does: ForCadence.)
 var LocalTimings = func() Timings {
-	t := DefaultTimings
-	t.SegmentDuration = time.Second
+	t := DefaultTimings.ForCadence(time.Second, DefaultTimings.PartDuration)
 	t.SRTPeerIdleTimeout = time.Second
 	t.SRTConnectTimeout = time.Second
 	t.BroadcasterRetry = 100 * time.Millisecond

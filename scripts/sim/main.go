@@ -44,7 +44,7 @@ type options struct {
 	faults         string
 	streamsCSV     string
 	timings        timingOverrides
-	relayToStandby bool
+	noForward      bool
 	worstCase      bool
 	outage         time.Duration
 }
@@ -68,7 +68,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.faults, "faults", "", "replace the default schedule: none, or kind@at[/duration][@region-or-zone],... (e.g. zone-loss@16h/30m@eu-west-1a)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
 	fs.Var(&o.timings, "timing", "what-if: set a failover.Timings field, e.g. -timing LeaseTTL=4s (repeatable; checked by Validate)")
-	fs.BoolVar(&o.relayToStandby, "relay-to-standby", false, "what-if: a node that receives a reconnected ingest relays it to the stream's standby at once, whose copy viewers see before the lease moves")
+	fs.BoolVar(&o.noForward, "no-forward", false, "what-if: a node that receives a reconnected ingest does not forward it to the stream's standby, and viewers do not reach the standby's copy, until the lease moves (zonecast before the forward and the viewer proxy)")
 	fs.StringVar(&o.streamsCSV, "streams-csv", "", "write each stream's stall and black screen to this CSV file")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
 	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")

@@ -39,9 +39,9 @@ func scenario(o options) (sim.Config, []string, error) {
 	if c.Timings, err = applyTimings(c.Timings, o.timings); err != nil {
 		return c, notes, err
 	}
-	if o.relayToStandby {
+	if o.noForward {
 		r := c.Timings.AWSRouting()
-		r.ReconnectReachesStandby = true
+		r.ReconnectReachesStandby = false
 		c.Routing = &r
 	}
 	c.StandbyLoad, c.RedundantShare, c.ASGMax, c.NoFaults = o.standbyLoad, o.redundantShare, o.asgMax, o.noFaults

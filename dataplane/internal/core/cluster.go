@@ -30,9 +30,8 @@ func setupCluster(n *Node) error {
 	if !cc.Enabled() {
 		return nil
 	}
-	t := failover.DefaultTimings
 	// The node's own packaging cadence bounds how fast a takeover shows.
-	t.SegmentDuration, t.PartDuration = n.Config.HLS.SegmentDuration, n.Config.HLS.PartDuration
+	t := failover.DefaultTimings.ForCadence(n.Config.HLS.SegmentDuration, n.Config.HLS.PartDuration)
 	tl, err := relay.LoadTLS(cc.TLS.CA, cc.TLS.Cert, cc.TLS.Key)
 	if err != nil {
 		return err

@@ -88,7 +88,13 @@ func (e *engine) failLeader(id int32, f failure) {
 		case f.newRegion:
 			resume = back + keyframe // a fresh lease in the new region: nothing to wait for
 		case atOnce:
-			resume = back + keyframe // the standby's copy continues with the TS
+			// The standby's copy continues with the TS; a forward first asks
+			// Redis which node stands by.
+			at := back
+			if !e.c.Routing.ReconnectLandsOnStandby {
+				at = max(back, f.coordAt)
+			}
+			resume = at + keyframe
 		default:
 			// The new leader packages the reconnected ingest from its first
 			// keyframe and publishes within a part of getting the lease.

@@ -163,9 +163,17 @@ func TestEachFaultWithinPolicyBound(t *testing.T) {
 // TestTimingsDriveTheFaultModel: the simulator reads the policy's timings,
 // so a slower accelerator or a longer lease shows in the figures.
 func TestTimingsDriveTheFaultModel(t *testing.T) {
-	meanStall := func(kind failover.Fault, mutate func(*failover.Timings)) time.Duration {
+	noForward := func(c *Config) {
+		r := c.Timings.AWSRouting()
+		r.ReconnectReachesStandby = false
+		c.Routing = &r
+	}
+	meanStallVia := func(kind failover.Fault, mutate func(*failover.Timings), route func(*Config)) time.Duration {
 		c := smallConfig(t, 2000, 2, 24)
 		mutate(&c.Timings)
+		if route != nil {
+			route(&c)
+		}
 		c.Faults = []FaultSpec{{Kind: kind, At: 17 * time.Hour, Duration: 10 * time.Minute, Region: 0, Zone: 0}}
 		r, err := Run(c)
 		if err != nil {
@@ -176,15 +184,24 @@ func TestTimingsDriveTheFaultModel(t *testing.T) {
 		}
 		return r.Faults[0].MeanStall()
 	}
+	meanStall := func(kind failover.Fault, mutate func(*failover.Timings)) time.Duration {
+		return meanStallVia(kind, mutate, nil)
+	}
 	base := meanStall(failover.ZoneLoss, func(*failover.Timings) {})
 	slowGA := meanStall(failover.ZoneLoss, func(x *failover.Timings) { x.GATrafficShift = 90 * time.Second })
 	if slowGA < base+20*time.Second {
 		t.Fatalf("tripling the GA traffic shift moved the mean zone-loss stall from %v only to %v", base, slowGA)
 	}
+	// Without the forward to the standby, a node loss waits for the lease;
+	// with it (the default), the lease no longer matters.
+	longLease := func(x *failover.Timings) { x.LeaseTTL = 20 * time.Second }
+	base = meanStallVia(failover.NodeLoss, func(*failover.Timings) {}, noForward)
+	if long := meanStallVia(failover.NodeLoss, longLease, noForward); long < base+8*time.Second {
+		t.Fatalf("-no-forward: a 20 s lease moved the mean node-loss stall from %v only to %v", base, long)
+	}
 	base = meanStall(failover.NodeLoss, func(*failover.Timings) {})
-	longLease := meanStall(failover.NodeLoss, func(x *failover.Timings) { x.LeaseTTL = 20 * time.Second })
-	if longLease < base+8*time.Second {
-		t.Fatalf("a 20 s lease moved the mean node-loss stall from %v only to %v", base, longLease)
+	if long := meanStall(failover.NodeLoss, longLease); long != base {
+		t.Fatalf("with the forward, a 20 s lease still moved the mean node-loss stall from %v to %v", base, long)
 	}
 }
 
