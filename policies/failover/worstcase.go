@@ -80,6 +80,9 @@ func (t Timings) FreezeImpactVia(d time.Duration, r Routing) (stall, lost time.D
 // the ingest leads only then).
 func (t Timings) resume(back, lapse time.Duration, r Routing) time.Duration {
 	if r.ReconnectReachesStandby {
+		if !r.ReconnectLandsOnStandby {
+			back = max(back, t.RelayTimeout/2) // the standby adopts the forward
+		}
 		return back + t.SegmentDuration
 	}
 	return max(back+t.SegmentDuration, lapse+t.PartDuration)

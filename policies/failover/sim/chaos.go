@@ -19,6 +19,9 @@ type ChaosCase struct {
 	Drain    bool
 	// Redundant: the stream has a backup feed into the standby's zone.
 	Redundant bool
+	// Elsewhere: the broadcaster's reconnection lands on a node that is not
+	// the standby, which forwards the ingest to it.
+	Elsewhere bool
 	// Note says how the case is modelled when that is not obvious.
 	Note string
 }
@@ -28,11 +31,15 @@ func ChaosCases(t failover.Timings) []ChaosCase {
 	return []ChaosCase{
 		{Name: "sigkill-standby", Fault: failover.NodeLoss, Zone: 1},
 		{Name: "sigkill-leader", Fault: failover.NodeLoss, Zone: 0},
+		{Name: "sigkill-leader-reconnect-elsewhere", Fault: failover.NodeLoss, Zone: 0, Elsewhere: true,
+			Note: "the reconnection reaches a2, which forwards it to the standby"},
 		{Name: "sigstop-leader", Fault: failover.LeaderFreeze, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
 		{Name: "sigterm-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true},
 		{Name: "api-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Note: "as sigterm-drain"},
 		{Name: "input-primary-feed-stops", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Redundant: true,
 			Note: "a handover to the standby, whose backup feed continues"},
+		{Name: "transcoder-sigkill-leader-ffmpeg", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Redundant: true,
+			Note: "a handover to the standby, whose warm ladder continues (modelled as the backup-feed handover)"},
 		{Name: "kill-redis-primary", Fault: failover.RedisPrimaryLoss, Zone: 0, Duration: time.Minute},
 		{Name: "kill-both-redis-10s", Fault: failover.RedisPairLoss, Zone: 0, Duration: 10 * time.Second},
 		{Name: "partition-leader-from-redis", Fault: failover.RedisPartition, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
@@ -60,6 +67,10 @@ func PredictChaos(t failover.Timings, r failover.Routing, runs int, seed uint64)
 	var out []Prediction
 	rng := rand.New(rand.NewPCG(seed, 4))
 	for _, cc := range ChaosCases(t) {
+		r := r
+		if cc.Elsewhere {
+			r.ReconnectLandsOnStandby = false
+		}
 		var stalls, losts []time.Duration
 		for range runs {
 			stall, lost, err := chaosRun(t, r, cc, rng.Uint64())

@@ -22,16 +22,20 @@ func TestPredictChaosLocal(t *testing.T) {
 	// probe first.
 	frozenBack := tm.SRTPeerIdleTimeout + failover.DirectRouting.ProbeTimeout + tm.BroadcasterRetry
 	want := map[string]struct{ minStall, maxStall time.Duration }{
-		"sigkill-standby":             {0, 0},
-		"sigkill-leader":              {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
-		"sigstop-leader":              {frozenBack, frozenBack + tm.SegmentDuration},
-		"sigterm-drain":               {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
-		"api-drain":                   {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
-		"input-primary-feed-stops":    {tm.PartDuration, tm.PartDuration},
-		"kill-redis-primary":          {0, 0},
-		"kill-both-redis-10s":         {0, 0},
-		"partition-leader-from-redis": {tm.PartDuration, tm.PartDuration},
-		"partition-leader-full":       {frozenBack, frozenBack + tm.SegmentDuration},
+		"sigkill-standby": {0, 0},
+		"sigkill-leader":  {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
+		// a2 forwards to the standby, which adopts the forward once the dead
+		// leader's relay has been silent half a relay timeout.
+		"sigkill-leader-reconnect-elsewhere": {tm.RelayTimeout / 2, tm.RelayTimeout/2 + tm.SegmentDuration},
+		"transcoder-sigkill-leader-ffmpeg":   {tm.PartDuration, tm.PartDuration},
+		"sigstop-leader":                     {frozenBack, frozenBack + tm.SegmentDuration},
+		"sigterm-drain":                      {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
+		"api-drain":                          {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
+		"input-primary-feed-stops":           {tm.PartDuration, tm.PartDuration},
+		"kill-redis-primary":                 {0, 0},
+		"kill-both-redis-10s":                {0, 0},
+		"partition-leader-from-redis":        {tm.PartDuration, tm.PartDuration},
+		"partition-leader-full":              {frozenBack, frozenBack + tm.SegmentDuration},
 	}
 	for _, p := range preds {
 		w, ok := want[p.Case.Name]

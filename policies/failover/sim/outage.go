@@ -92,7 +92,9 @@ func (e *engine) failLeader(id int32, f failure) {
 			// Redis which node stands by.
 			at := back
 			if !e.c.Routing.ReconnectLandsOnStandby {
-				at = max(back, f.coordAt)
+				// Redis names the standby; the standby adopts the forward once
+				// the dead leader's relay has been silent half a relay timeout.
+				at = max(back, f.coordAt, e.now+t.RelayTimeout/2)
 			}
 			resume = at + keyframe
 		default:
