@@ -29,10 +29,12 @@ type Reader struct {
 	mu        sync.Mutex
 	segs      map[uint64]segInfo // by media sequence number, first seen
 	lastMSN   uint64             // highest EXT-X-MEDIA-SEQUENCE seen
+	lastMSNAt time.Time          // when it was first seen
 	msnBack   []string
 	mismatch  []string
 	reported  map[uint64]bool
 	lastPart  string
+	lastPos   uint64 // live edge of the newest playlist: in-progress MSN × 1e6 + its parts
 	lastAdv   time.Time
 	maxStall  time.Duration
 	stallAt   time.Time
@@ -61,7 +63,11 @@ func NewRenditionReader(origins func() []*Node, part, segment time.Duration, ren
 	return &Reader{origins: origins, part: part, segment: segment, rendition: rendition, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
 }
 
-// Run polls every part duration until ctx ends.
+// Run asks for the playlist every half part until ctx ends. Requests do not
+// wait for each other: like the CDN's many viewers (or one LL-HLS player's
+// blocking reloads), a request that waits out a frozen origin does not hold
+// back the next one, and each fails over on its own, as CloudFront's origin
+// group does per request.
 func (r *Reader) Run(ctx context.Context) {
 	// Like the CDN's origin group: an origin that has not answered within
 	// the policy's origin response timeout is skipped for the next one.
@@ -69,8 +75,21 @@ func (r *Reader) Run(ctx context.Context) {
 	r.mu.Lock()
 	r.started = time.Now()
 	r.mu.Unlock()
+	inFlight := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for ctx.Err() == nil {
-		r.poll(ctx, client)
+		select {
+		case <-ctx.Done():
+			return
+		case inFlight <- struct{}{}:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-inFlight }()
+			r.poll(ctx, client)
+		}()
 		select {
 		case <-ctx.Done():
 		case <-time.After(r.part / 2):
@@ -123,6 +142,7 @@ func (r *Reader) parse(node, body string) {
 	var dur float64
 	var disc bool
 	lastPart := ""
+	partsAfter := uint64(0) // parts listed after the last complete segment
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -130,10 +150,14 @@ func (r *Reader) parse(node, body string) {
 		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
 			msn, _ = strconv.ParseUint(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"), 10, 64)
 			seq = msn
-			if msn < r.lastMSN {
+			switch {
+			case msn > r.lastMSN:
+				r.lastMSN, r.lastMSNAt = msn, time.Now()
+			case msn < r.lastMSN && time.Since(r.lastMSNAt) > reorderSlack:
+				// Concurrent answers served a few milliseconds apart may
+				// arrive swapped across a window slide; going back for real
+				// shows on every later answer too.
 				r.msnBack = append(r.msnBack, fmt.Sprintf("%s: media sequence %d after %d", node, msn, r.lastMSN))
-			} else {
-				r.lastMSN = msn
 			}
 		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
 			pdt, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"))
@@ -150,6 +174,7 @@ func (r *Reader) parse(node, body string) {
 				u := line[i+5:]
 				if j := strings.IndexByte(u, '"'); j >= 0 {
 					lastPart = u[:j]
+					partsAfter++
 				}
 			}
 		case line != "" && !strings.HasPrefix(line, "#"):
@@ -164,24 +189,29 @@ func (r *Reader) parse(node, body string) {
 				}
 			} else {
 				r.segs[seq] = s
-				if lastPart == "" {
-					r.advance(line)
-				}
 			}
 			seq++
+			partsAfter = 0
 			pdt, dur, disc = time.Time{}, 0, false
 		}
 	}
-	if lastPart != "" {
-		r.advance(lastPart)
+	if lastPart == "" && seq > 0 {
+		lastPart = fmt.Sprintf("msn %d", seq-1)
 	}
+	r.advance(seq*1_000_000+partsAfter, lastPart)
 }
 
-// advance notes the newest media object the viewer can fetch.
-func (r *Reader) advance(name string) {
-	if name == r.lastPart {
+// reorderSlack is how far apart two concurrent answers may have been served
+// and still arrive in the other order (loopback: well under this).
+const reorderSlack = 50 * time.Millisecond
+
+// advance notes the newest media object the viewer can fetch; pos orders
+// live edges (an older answer arriving late is no advance).
+func (r *Reader) advance(pos uint64, name string) {
+	if pos <= r.lastPos {
 		return
 	}
+	r.lastPos = pos
 	now := time.Now()
 	if !r.lastAdv.IsZero() {
 		if gap := now.Sub(r.lastAdv) - r.part; gap > r.maxStall {
