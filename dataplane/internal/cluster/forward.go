@@ -16,8 +16,9 @@ import (
 // lease over when it expires. The forwarding node stays out of the way
 // meanwhile (mayTakeOver) and becomes the source of the new leader's relay.
 
-// forwardToStandby opens the forward relay to the lease's standby, unless
-// this node is that standby, holds the lease, or relays already.
+// forwardToStandby opens the forward relay to the lease's standby (or, with
+// none recorded, to its holder), unless this node is that node, holds the
+// lease, or relays already.
 func (j *job) forwardToStandby() {
 	j.mu.Lock()
 	busy := j.out != nil || !j.ingest
@@ -29,7 +30,17 @@ func (j *job) forwardToStandby() {
 	defer cancel()
 	l, err := j.c.store.Lease(ctx, j.name)
 	self := j.c.cfg.Self.ID
-	if err != nil || l.Standby == "" || l.Standby == self || l.Holder == self || l.Holder == "" {
+	if err != nil || l.Holder == self || l.Holder == "" {
+		return
+	}
+	// The standby when one is recorded (the holder is likely dead); else
+	// the holder itself: after a drain's handover the new leader has no
+	// standby yet and no ingest either, and takes the forward as its feed.
+	target := l.Standby
+	if target == "" {
+		target = l.Holder
+	}
+	if target == self {
 		return
 	}
 	nodes, err := j.c.store.Nodes(ctx)
@@ -38,21 +49,21 @@ func (j *job) forwardToStandby() {
 	}
 	var addr string
 	for _, n := range nodes {
-		if n.ID == l.Standby {
+		if n.ID == target {
 			addr = n.QUIC
 		}
 	}
 	if addr == "" {
-		return // the standby is gone too: wait for the lease as before
+		return // gone too: wait for the lease as before
 	}
 	p, err := j.c.peer(ctx, addr)
 	if err != nil {
-		j.log.Warn("cannot reach the standby to forward the ingest", "standby", l.Standby, "err", err)
+		j.log.Warn("cannot reach the node to forward the ingest to", "to", target, "err", err)
 		return
 	}
 	o, err := p.Open(ctx, relay.Hello{Stream: j.name, Leader: self, Forward: true})
 	if err != nil {
-		j.log.Warn("cannot open the forward relay", "standby", l.Standby, "err", err)
+		j.log.Warn("cannot open the forward relay", "to", target, "err", err)
 		return
 	}
 	leading := j.leading()
@@ -62,9 +73,9 @@ func (j *job) forwardToStandby() {
 		o.Close()
 		return
 	}
-	j.out, j.outStandby, j.forwarding = o, l.Standby, true
+	j.out, j.outStandby, j.forwarding = o, target, true
 	j.mu.Unlock()
-	j.log.Info("forwarding the ingest to the standby while the lease runs out", "standby", l.Standby, "holder", l.Holder)
+	j.log.Info("forwarding the ingest (this node does not lead)", "to", target, "holder", l.Holder, "standby", l.Standby)
 }
 
 // forwardHealthyLocked: the forward relay is up and the standby at its end

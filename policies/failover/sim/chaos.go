@@ -36,6 +36,8 @@ func ChaosCases(t failover.Timings) []ChaosCase {
 		{Name: "sigstop-leader", Fault: failover.LeaderFreeze, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
 		{Name: "sigterm-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true},
 		{Name: "api-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Note: "as sigterm-drain"},
+		{Name: "sigterm-drain-reconnect-elsewhere", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Elsewhere: true,
+			Note: "as sigterm-drain; the reconnection reaches a2, which forwards it to the new leader"},
 		{Name: "input-primary-feed-stops", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Redundant: true,
 			Note: "a handover to the standby, whose backup feed continues"},
 		{Name: "transcoder-sigkill-leader-ffmpeg", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Redundant: true,

@@ -31,6 +31,7 @@ func TestPredictChaosLocal(t *testing.T) {
 		"sigstop-leader":                     {frozenBack, frozenBack + tm.SegmentDuration},
 		"sigterm-drain":                      {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
 		"api-drain":                          {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
+		"sigterm-drain-reconnect-elsewhere":  {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},
 		"input-primary-feed-stops":           {tm.PartDuration, tm.PartDuration},
 		"kill-redis-primary":                 {0, 0},
 		"kill-both-redis-10s":                {0, 0},

@@ -80,6 +80,20 @@ func faults() []fault {
 			observe: 9 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
 		},
 		{
+			name:  "sigterm-drain-reconnect-elsewhere",
+			nodes: []string{"a1", "a2", "b1"},
+			inject: func(t *testing.T, h *Harness) {
+				h.Node("a1").Term()
+				if !h.Node("a1").Wait(tm.DrainDeadline) {
+					t.Fatal("drained node did not exit")
+				}
+			},
+			// The broadcaster lands on a2 after the drain: a2 forwards its
+			// ingest to b1, which leads (the handover left no standby in
+			// the lease) and takes the forward as its feed.
+			observe: 9 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
+		},
+		{
 			name: "api-drain",
 			inject: func(t *testing.T, h *Harness) {
 				url := "http://" + h.Node("a1").HTTP + "/api/v1/drain"
