@@ -45,6 +45,7 @@ cluster:
   tls: {ca: $RUN/certs/ca.pem, cert: $RUN/certs/$id.pem, key: $RUN/certs/$id-key.pem}
   redis: {sentinels: [$sentinels], master: zonecast}
   admin_token: local-admin-token
+  viewers: {proxy: true}   # as provisioned: any node's page plays every stream
 YAML
   "$BIN/edge" -config "$RUN/$id.yaml" 2> "$RUN/$id.log" &
   pids+=($!)
@@ -83,7 +84,7 @@ cat <<MSG
   Nodes:  a1 http://127.0.0.1:8080  a2 :8081   (zone a)
           b1 http://127.0.0.1:8082  b2 :8083   (zone b)
   Player page (shows leader/standby):  http://127.0.0.1:8080/?stream=cam1
-  LL-HLS from the leader or standby:   http://127.0.0.1:8080/live/cam1/index.m3u8
+  LL-HLS from any node (a node with no role fetches from the leader): http://127.0.0.1:8083/live/cam1/index.m3u8
   Streams API:                         curl -s http://127.0.0.1:8082/api/v1/streams
   Drain a node:  curl -X POST -H 'Authorization: Bearer local-admin-token' http://127.0.0.1:8080/api/v1/drain
   Ctrl-C stops everything.
