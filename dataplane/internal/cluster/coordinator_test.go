@@ -51,7 +51,7 @@ func certDir(t *testing.T, ids ...string) string {
 	return dir
 }
 
-func newCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media *fakeMedia) *Coordinator {
+func newCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media) *Coordinator {
 	t.Helper()
 	tm := fastTimings()
 	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"))
@@ -85,17 +85,25 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 func row(co *Coordinator) StreamInfo { return co.Streams(nil)[0] }
 
+// threeNodes starts Redis and coordinators a1, a2 (zone a) and b1 (zone b)
+// for stream cam1, each with a fake pipeline, registered with each other.
+func threeNodes(t *testing.T) (a1, b1, a2 *Coordinator, ma, mb, mc *fakeMedia) {
+	t.Helper()
+	c := redistest.StartT(t)
+	certs := certDir(t, "a1", "b1", "a2")
+	ma, mb, mc = &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}
+	a1 = newCoordinator(t, c, certs, "a1", "a", ma)
+	b1 = newCoordinator(t, c, certs, "b1", "b", mb)
+	a2 = newCoordinator(t, c, certs, "a2", "a", mc)
+	time.Sleep(200 * time.Millisecond) // registry heartbeats
+	return
+}
+
 // TestCoordinatorRoles: the ingesting node leads and picks the twin-zone
 // node as standby (policy placement), which aligns and serves; a drain
 // hands the lease over; a third node with no role does not serve.
 func TestCoordinatorRoles(t *testing.T) {
-	c := redistest.StartT(t)
-	certs := certDir(t, "a1", "b1", "a2")
-	ma, mb, mc := &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}
-	a1 := newCoordinator(t, c, certs, "a1", "a", ma)
-	b1 := newCoordinator(t, c, certs, "b1", "b", mb)
-	a2 := newCoordinator(t, c, certs, "a2", "a", mc)
-	time.Sleep(200 * time.Millisecond) // registry heartbeats
+	a1, b1, a2, _, mb, _ := threeNodes(t)
 
 	if err := a1.Admit("cam1"); err != nil {
 		t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
 )
 
 // TestForwardToStandby: the ingesting leader a1 dies (its lease left to
@@ -14,13 +12,7 @@ import (
 // from it, takes the lease when it lapses (a2 stays out of the way), and a2
 // keeps feeding it.
 func TestForwardToStandby(t *testing.T) {
-	c := redistest.StartT(t)
-	certs := certDir(t, "a1", "b1", "a2")
-	ma, mb, mc := &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}
-	a1 := newCoordinator(t, c, certs, "a1", "a", ma)
-	b1 := newCoordinator(t, c, certs, "b1", "b", mb)
-	a2 := newCoordinator(t, c, certs, "a2", "a", mc)
-	time.Sleep(200 * time.Millisecond) // registry heartbeats
+	a1, b1, a2, _, mb, _ := threeNodes(t)
 
 	publish := func(ctx context.Context, co *Coordinator) {
 		co.IngestStarted("cam1")

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,27 +48,6 @@ type ladderFake struct {
 
 func (m *ladderFake) LadderProducing() bool { return m.producing.Load() }
 
-func newLadderCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media) *Coordinator {
-	t.Helper()
-	tm := fastTimings()
-	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	co, err := NewCoordinator(CoordinatorConfig{
-		Self:    NodeInfo{ID: id, Region: "local", Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
-		Streams: []string{"cam1"},
-		Store:   newTestStore(t, c, tm),
-		TLS:     tl,
-		Media:   func(string) Media { return media },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(co.Close)
-	return co
-}
-
 // TestPipelineFailedHandsOverToWarmLadder: the leader's transcoder fails;
 // while the standby's ladder does not produce, the leader keeps the lease
 // (its own restart path); once the standby reports a producing ladder, the
@@ -80,8 +58,8 @@ func TestPipelineFailedHandsOverToWarmLadder(t *testing.T) {
 	certs := certDir(t, "a1", "b1")
 	ma := &ladderFake{fakeMedia: &fakeMedia{start: time.Now()}}
 	mb := &ladderFake{fakeMedia: &fakeMedia{start: time.Now()}}
-	a1 := newLadderCoordinator(t, c, certs, "a1", "a", ma)
-	b1 := newLadderCoordinator(t, c, certs, "b1", "b", mb)
+	a1 := newCoordinator(t, c, certs, "a1", "a", ma)
+	b1 := newCoordinator(t, c, certs, "b1", "b", mb)
 	time.Sleep(200 * time.Millisecond) // registry heartbeats
 
 	a1.IngestStarted("cam1")
