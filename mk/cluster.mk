@@ -1,5 +1,5 @@
 # Twin zones (issue 4): Redis-coordinated leases, QUIC hot standby, drain.
-CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/internal/cluster/redistest/... ./dataplane/internal/relay
+CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/internal/cluster/redistest/... ./dataplane/internal/relay ./dataplane/internal/viewerproxy
 
 TEST_TARGETS  += test-cluster
 CHAOS_TARGETS += chaos-cluster
