@@ -104,8 +104,14 @@ func (in *inbound) WriteTS(b []byte) error {
 	return m.Feed(b)
 }
 
+// Discontinuity mirrors the sender's cut: a standby cuts where its leader
+// cut, so that both close the same segment. A node that leads does not: the
+// sender (the old leader after a drain, a node forwarding its ingest) no
+// longer decides the segments, and its publisher leaving is only a hole in
+// the same broadcaster's TS, which goes on here when it reconnects (a real
+// jump in the timestamps is still found by the demuxer).
 func (in *inbound) Discontinuity() {
-	if in.current() {
+	if in.current() && !in.j.leading() {
 		in.j.c.cfg.Media(in.j.name).Cut()
 	}
 }
