@@ -85,6 +85,17 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 func row(co *Coordinator) StreamInfo { return co.Streams(nil)[0] }
 
+// publish starts a local publisher of cam1 on co, sending TS until ctx ends.
+func publish(ctx context.Context, co *Coordinator) {
+	co.IngestStarted("cam1")
+	go func() {
+		for ctx.Err() == nil {
+			co.IngestTS("cam1", make([]byte, 1316))
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+}
+
 // threeNodes starts Redis and coordinators a1, a2 (zone a) and b1 (zone b)
 // for stream cam1, each with a fake pipeline, registered with each other.
 func threeNodes(t *testing.T) (a1, b1, a2 *Coordinator, ma, mb, mc *fakeMedia) {
@@ -111,15 +122,9 @@ func TestCoordinatorRoles(t *testing.T) {
 	if err := a1.Admit("nope"); err == nil {
 		t.Fatal("admitted an unknown stream")
 	}
-	a1.IngestStarted("cam1")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { // the local publisher's TS
-		for ctx.Err() == nil {
-			a1.IngestTS("cam1", make([]byte, 1316))
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
+	publish(ctx, a1)
 	waitFor(t, "a1 leads, b1 stands by", 10*time.Second, func() bool {
 		return a1.Serving("cam1") && row(a1).Role == "leader" && row(b1).Role == "standby"
 	})

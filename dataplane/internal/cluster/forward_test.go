@@ -14,15 +14,6 @@ import (
 func TestForwardToStandby(t *testing.T) {
 	a1, b1, a2, _, mb, _ := threeNodes(t)
 
-	publish := func(ctx context.Context, co *Coordinator) {
-		co.IngestStarted("cam1")
-		go func() {
-			for ctx.Err() == nil {
-				co.IngestTS("cam1", make([]byte, 1316))
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
 	ctx1, stop1 := context.WithCancel(context.Background())
 	publish(ctx1, a1)
 	waitFor(t, "a1 leads, b1 stands by", 10*time.Second, func() bool {

@@ -62,15 +62,9 @@ func TestPipelineFailedHandsOverToWarmLadder(t *testing.T) {
 	b1 := newCoordinator(t, c, certs, "b1", "b", mb)
 	time.Sleep(200 * time.Millisecond) // registry heartbeats
 
-	a1.IngestStarted("cam1")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { // the local publisher's TS
-		for ctx.Err() == nil {
-			a1.IngestTS("cam1", make([]byte, 1316))
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
+	publish(ctx, a1)
 	waitFor(t, "a1 leads, b1 stands by", 10*time.Second, func() bool {
 		return row(a1).Role == "leader" && row(b1).Role == "standby"
 	})
