@@ -153,6 +153,8 @@ func TestCoordinatorRoles(t *testing.T) {
 	if r.Role != "leader" || r.Leader != "b1" || r.Token != 2 {
 		t.Fatalf("after the drain b1 sees %+v", r)
 	}
+	wantMetric(t, a1, "a1", "zonecast_cluster_terms_ended_total", map[string]string{"stream": "cam1", "reason": "handover"}, 1)
+	wantMetric(t, a1, "a1", "zonecast_cluster_draining", nil, 1)
 	if row(a1).Role == "leader" {
 		t.Fatal("drained node still leads")
 	}

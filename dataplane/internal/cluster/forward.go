@@ -75,6 +75,7 @@ func (j *job) forwardToStandby() {
 	}
 	j.out, j.outStandby, j.forwarding = o, target, true
 	j.mu.Unlock()
+	j.counters.add(func(c *jobCounters) { c.forwardSent++ })
 	j.log.Info("forwarding the ingest (this node does not lead)", "to", target, "holder", l.Holder, "standby", l.Standby)
 }
 
@@ -121,6 +122,7 @@ func (j *job) adoptForwardLocked(in *inbound) bool {
 	if j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout/2 {
 		return false
 	}
+	j.counters.add(func(c *jobCounters) { c.adopted++ })
 	j.log.Info("feeding from the forwarded ingest", "from", in.leader)
 	j.relayIn = in
 	j.leaderLeadingAt = time.Time{}

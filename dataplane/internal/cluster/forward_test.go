@@ -49,6 +49,18 @@ func TestForwardToStandby(t *testing.T) {
 	if fedAt() <= led {
 		t.Fatal("b1 no longer fed by a2 after it took the lease")
 	}
+	// What /metrics shows of it.
+	cam1 := map[string]string{"stream": "cam1"}
+	wantMetric(t, b1, "b1", "zonecast_cluster_role", map[string]string{"stream": "cam1", "role": "leader"}, 1)
+	wantMetric(t, a2, "a2", "zonecast_cluster_role", map[string]string{"stream": "cam1", "role": "none"}, 1)
+	wantMetric(t, b1, "b1", "zonecast_cluster_forwards_total", map[string]string{"stream": "cam1", "side": "adopted"}, 1)
+	wantMetric(t, a2, "a2", "zonecast_cluster_forwards_total", map[string]string{"stream": "cam1", "side": "sent"}, 1)
+	wantMetric(t, a2, "a2", "zonecast_cluster_relay_out_up", cam1, 1)
+	wantMetric(t, b1, "b1", "zonecast_cluster_relay_in_fresh", cam1, 1)
+	wantMetric(t, b1, "b1", "zonecast_cluster_terms_total", cam1, 1)
+	wantMetric(t, b1, "b1", "zonecast_cluster_token", cam1, 2)
+	wantMetric(t, b1, "b1", "zonecast_cluster_redis_reachable", nil, 1)
+
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	if mb.resets != resets || mb.cold {

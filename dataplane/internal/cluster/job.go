@@ -66,6 +66,8 @@ type job struct {
 	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
 	outStandby string
 	forwarding bool // out is a forward: this node ingests but does not lead (forward.go)
+
+	counters jobCounters // for /metrics (metrics.go)
 }
 
 func newJob(c *Coordinator, name string) *job {
@@ -341,6 +343,7 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	j.leadSince = time.Now()
 	j.lineage = j.c.cfg.Self.ID
 	j.mu.Unlock()
+	j.counters.add(func(c *jobCounters) { c.terms++ })
 	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
 	go k.Run(lctx)
 	go j.leaderLoop(lctx, k)
@@ -354,6 +357,7 @@ func (j *job) onLost(k *Keeper, reason string) {
 	}
 	ingest := j.ingest
 	j.mu.Unlock()
+	j.counters.add(func(c *jobCounters) { c.ended[reason]++ })
 	j.log.Info("no longer leading", "reason", reason, "token", k.Token())
 	j.mu.Lock()
 	out := j.out

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/zonecast/zonecast/dataplane/internal/cluster"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
@@ -76,6 +78,7 @@ func setupCluster(n *Node) error {
 		return err
 	}
 	n.OnClose(func() { coord.Close(); rdb.Close() })
+	n.Metrics.Registry.MustRegister(coord)
 
 	for _, name := range names {
 		st := n.Streams.Get(name)
@@ -98,6 +101,10 @@ func setupCluster(n *Node) error {
 		if err != nil {
 			return err
 		}
+		proxied := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "zonecast_viewer_proxy_requests_total",
+			Help: "Requests for a stream this node has no role for, answered from its leader or standby, by outcome."}, []string{"result"})
+		n.Metrics.Registry.MustRegister(proxied)
+		p.Observe = func(result string) { proxied.WithLabelValues(result).Inc() }
 		n.ServeElsewhere = p.Handler
 	}
 	n.PipelineFailed = func(stream, reason string) { coord.PipelineFailed(stream, reason) }

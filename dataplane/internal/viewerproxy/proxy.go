@@ -31,6 +31,16 @@ type Proxy struct {
 	Self   string // this node's id, sent in HopHeader
 	Locate Locator
 	Client *http.Client // its Timeout must allow a blocking playlist reload
+	// Observe, when set, counts each request's outcome: ok, failover (the
+	// first node failed, a later one answered), no_answer (502),
+	// unlocated (503), unknown_stream or hop (404).
+	Observe func(result string)
+}
+
+func (p *Proxy) observe(result string) {
+	if p.Observe != nil {
+		p.Observe(result)
+	}
 }
 
 // hopByHop are the headers a proxy must not forward (RFC 9110 §7.6.1).
@@ -41,6 +51,7 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "T
 func (p *Proxy) Handler(stream string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(HopHeader) != "" {
+			p.observe("hop")
 			http.Error(w, "stream not served by this node", http.StatusNotFound)
 			return
 		}
@@ -48,10 +59,12 @@ func (p *Proxy) Handler(stream string) http.Handler {
 		if err != nil {
 			// Coordination is down and nothing is known: let the CDN try
 			// its other origin.
+			p.observe("unlocated")
 			http.Error(w, "cannot locate the stream: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if len(bases) == 0 {
+			p.observe("unknown_stream")
 			http.Error(w, "unknown stream", http.StatusNotFound)
 			return
 		}
@@ -73,9 +86,15 @@ func (p *Proxy) Handler(stream string) http.Handler {
 				resp.Body.Close()
 				continue
 			}
+			if len(errs) == 0 {
+				p.observe("ok")
+			} else {
+				p.observe("failover")
+			}
 			relay(w, resp)
 			return
 		}
+		p.observe("no_answer")
 		http.Error(w, "no serving node answered: "+errors.Join(errs...).Error(), http.StatusBadGateway)
 	})
 }

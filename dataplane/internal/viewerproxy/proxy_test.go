@@ -37,17 +37,18 @@ func TestProxy(t *testing.T) {
 		hop        bool
 		wantStatus int
 		wantBody   string
-		wantAsked  int // index of the peer that answered
+		wantAsked  int    // index of the peer that answered
+		wantResult string // what Observe was told
 	}{
-		{name: "leader answers", peers: []int{200, 200}, wantStatus: 200, wantBody: "peer0", wantAsked: 0},
-		{name: "leader mid-takeover (404), standby answers", peers: []int{404, 200}, wantStatus: 200, wantBody: "peer1", wantAsked: 1},
-		{name: "leader failing (503), standby answers", peers: []int{503, 200}, wantStatus: 200, wantBody: "peer1", wantAsked: 1},
-		{name: "leader dead, standby answers", peers: []int{0, 200}, wantStatus: 200, wantBody: "peer1", wantAsked: 1},
-		{name: "a client error is the answer", peers: []int{400, 200}, wantStatus: 400, wantBody: "peer0", wantAsked: 0},
-		{name: "every node fails", peers: []int{0, 503}, wantStatus: http.StatusBadGateway},
-		{name: "nobody leads", peers: nil, wantStatus: http.StatusNotFound},
-		{name: "coordination down, nothing known", locateErr: errors.New("redis down"), wantStatus: http.StatusServiceUnavailable},
-		{name: "forwarded once already: no second hop", peers: []int{200}, hop: true, wantStatus: http.StatusNotFound},
+		{name: "leader answers", peers: []int{200, 200}, wantStatus: 200, wantBody: "peer0", wantAsked: 0, wantResult: "ok"},
+		{name: "leader mid-takeover (404), standby answers", peers: []int{404, 200}, wantStatus: 200, wantBody: "peer1", wantAsked: 1, wantResult: "failover"},
+		{name: "leader failing (503), standby answers", peers: []int{503, 200}, wantStatus: 200, wantBody: "peer1", wantAsked: 1, wantResult: "failover"},
+		{name: "leader dead, standby answers", peers: []int{0, 200}, wantStatus: 200, wantBody: "peer1", wantAsked: 1, wantResult: "failover"},
+		{name: "a client error is the answer", peers: []int{400, 200}, wantStatus: 400, wantBody: "peer0", wantAsked: 0, wantResult: "ok"},
+		{name: "every node fails", peers: []int{0, 503}, wantStatus: http.StatusBadGateway, wantResult: "no_answer"},
+		{name: "nobody leads", peers: nil, wantStatus: http.StatusNotFound, wantResult: "unknown_stream"},
+		{name: "coordination down, nothing known", locateErr: errors.New("redis down"), wantStatus: http.StatusServiceUnavailable, wantResult: "unlocated"},
+		{name: "forwarded once already: no second hop", peers: []int{200}, hop: true, wantStatus: http.StatusNotFound, wantResult: "hop"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,7 +65,8 @@ func TestProxy(t *testing.T) {
 				asked = append(asked, got)
 			}
 			located := 0
-			p := &Proxy{Self: "a2", Client: NewClient(nil, time.Second),
+			var results []string
+			p := &Proxy{Self: "a2", Client: NewClient(nil, time.Second), Observe: func(r string) { results = append(results, r) },
 				Locate: func(_ context.Context, stream string) ([]string, error) {
 					located++
 					if stream != "cam1" {
@@ -84,6 +86,9 @@ func TestProxy(t *testing.T) {
 			}
 			if tc.hop && located != 0 {
 				t.Fatal("a forwarded request was located again")
+			}
+			if len(results) != 1 || results[0] != tc.wantResult {
+				t.Fatalf("observed %v, want [%s]", results, tc.wantResult)
 			}
 			if tc.wantBody == "" {
 				return

@@ -76,6 +76,17 @@ func TestViewerProxy(t *testing.T) {
 		t.Fatalf("a forwarded request got %s from a node without a role, want 404", r.Status)
 	}
 
+	// /metrics: b2 counts what it fetched, a1 says it leads.
+	if v := metricLine(t, b2, `zonecast_viewer_proxy_requests_total{result="ok"}`); v < 2 {
+		t.Fatalf("b2 counted %v proxied requests, want at least the playlist and the segment fetched above", v)
+	}
+	if v := metricLine(t, h.Node("a1"), `zonecast_cluster_role{role="leader",stream="cam1"}`); v != 1 {
+		t.Fatalf("a1's /metrics: leader role %v", v)
+	}
+	if v := metricLine(t, b2, `zonecast_viewer_proxy_requests_total{result="hop"}`); v != 1 {
+		t.Fatalf("b2 counted %v refused second hops, want 1", v)
+	}
+
 	// The leader dies: b2 answers from the standby, and the playlist goes on.
 	h.Node("a1").Kill()
 	time.Sleep(500 * time.Millisecond)
@@ -98,7 +109,31 @@ func TestViewerProxy(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if v := metricLine(t, b2, `zonecast_viewer_proxy_requests_total{result="failover"}`); v < 1 {
+		t.Fatalf("b2 counted no failover to the standby after the leader died (%v)", v)
+	}
 	if rep := h.Reader.Report(); len(rep.MSNBack) > 0 || len(rep.Mismatches) > 0 {
 		t.Fatalf("reader: %+v", rep)
 	}
+}
+
+// metricLine reads one series from a node's /metrics (0 when absent).
+func metricLine(t *testing.T, n *Node, series string) float64 {
+	t.Helper()
+	r, err := http.Get("http://" + n.HTTP + "/metrics")
+	if err != nil {
+		t.Fatalf("%s /metrics: %v", n.ID, err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", n.ID, line, err)
+			}
+			return f
+		}
+	}
+	return 0
 }
