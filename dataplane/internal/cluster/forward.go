@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
@@ -73,8 +74,10 @@ func (j *job) forwardToStandby() {
 		o.Close()
 		return
 	}
-	j.out, j.outStandby, j.forwarding = o, target, true
+	actx, stopAlign := context.WithCancel(j.c.ctx)
+	j.out, j.outStandby, j.forwarding, j.stopAlign = o, target, true, stopAlign
 	j.mu.Unlock()
+	go j.alignWithTarget(actx, target)
 	j.counters.add(func(c *jobCounters) { c.forwardSent++ })
 	j.log.Info("forwarding the ingest (this node does not lead)", "to", target, "holder", l.Holder, "standby", l.Standby)
 }
@@ -97,11 +100,56 @@ func (j *job) stopForward() {
 	var out *relay.Out
 	if j.forwarding {
 		out = j.out
-		j.out, j.outStandby, j.forwarding = nil, "", false
+		j.stopAlign()
+		j.out, j.outStandby, j.forwarding, j.stopAlign = nil, "", false, nil
 	}
 	j.mu.Unlock()
 	if out != nil {
 		out.Close()
+	}
+}
+
+// alignWithTarget keeps this node's copy aligned with the segments of the
+// node it forwards to, once that node leads: the relay carries controls
+// only toward the receiver, so the leader's successor state is read where
+// the leader writes it, in Redis, and applied as a standby applies its
+// leader's. The same TS cuts the same segments here, so this node then
+// serves the same playlists as a standby, and if the leader dies it goes on
+// with its own ingest, warm, instead of waiting for the lease and resuming
+// cold.
+func (j *job) alignWithTarget(ctx context.Context, target string) {
+	media := j.c.cfg.Media(j.name)
+	if media == nil {
+		return
+	}
+	tick := time.NewTicker(j.c.t.LeaseRenew / 2)
+	defer tick.Stop()
+	var lastToken uint64
+	var lastMSN map[string]uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, j.c.t.LeaseRenew)
+		st, ok, err := j.c.store.State(rctx, j.name)
+		cancel()
+		if err != nil || !ok || st.Holder != target || (st.Token == lastToken && maps.Equal(st.MSN, lastMSN)) {
+			continue
+		}
+		if err := media.Resume(st.Blob, false); err != nil {
+			j.log.Warn("cannot align with the leader this node forwards to", "leader", target, "err", err)
+			continue
+		}
+		lastToken, lastMSN = st.Token, st.MSN
+		j.mu.Lock()
+		first := j.alignedTo != target
+		j.aligned, j.alignedTo, j.lineage = true, target, target
+		j.mu.Unlock()
+		if first {
+			j.log.Info("aligned with the leader this node forwards to: serving as its standby", "leader", target)
+		}
 	}
 }
 

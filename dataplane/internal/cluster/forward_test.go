@@ -12,7 +12,7 @@ import (
 // from it, takes the lease when it lapses (a2 stays out of the way), and a2
 // keeps feeding it.
 func TestForwardToStandby(t *testing.T) {
-	a1, b1, a2, _, mb, _ := threeNodes(t)
+	a1, b1, a2, _, mb, mc := threeNodes(t)
 
 	ctx1, stop1 := context.WithCancel(context.Background())
 	publish(ctx1, a1)
@@ -36,9 +36,8 @@ func TestForwardToStandby(t *testing.T) {
 	before := fedAt()
 	waitFor(t, "b1 fed by a2's forward", 5*time.Second, func() bool { return fedAt() > before+20*1316 })
 	waitFor(t, "b1 leads", 10*time.Second, func() bool { return row(b1).Role == "leader" })
-	if r := row(a2); r.Role != "none" || r.Leader != "b1" {
-		t.Fatalf("a2 sees %+v, want no role under b1", r)
-	}
+	// a2 aligns with the state b1 writes and serves as its standby.
+	waitFor(t, "a2 stands by for b1", 5*time.Second, func() bool { r := row(a2); return r.Role == "standby" && r.Leader == "b1" })
 	// a2 does not take the lease while its forward is healthy, and keeps
 	// feeding b1.
 	led := fedAt()
@@ -52,7 +51,7 @@ func TestForwardToStandby(t *testing.T) {
 	// What /metrics shows of it.
 	cam1 := map[string]string{"stream": "cam1"}
 	wantMetric(t, b1, "b1", "zonecast_cluster_role", map[string]string{"stream": "cam1", "role": "leader"}, 1)
-	wantMetric(t, a2, "a2", "zonecast_cluster_role", map[string]string{"stream": "cam1", "role": "none"}, 1)
+	wantMetric(t, a2, "a2", "zonecast_cluster_role", map[string]string{"stream": "cam1", "role": "standby"}, 1)
 	wantMetric(t, b1, "b1", "zonecast_cluster_forwards_total", map[string]string{"stream": "cam1", "side": "adopted"}, 1)
 	wantMetric(t, a2, "a2", "zonecast_cluster_forwards_total", map[string]string{"stream": "cam1", "side": "sent"}, 1)
 	wantMetric(t, a2, "a2", "zonecast_cluster_relay_out_up", cam1, 1)
@@ -62,8 +61,20 @@ func TestForwardToStandby(t *testing.T) {
 	wantMetric(t, b1, "b1", "zonecast_cluster_redis_reachable", nil, 1)
 
 	mb.mu.Lock()
-	defer mb.mu.Unlock()
 	if mb.resets != resets || mb.cold {
 		t.Fatalf("b1 dropped or renumbered its segments (resets %d → %d, cold %v)", resets, mb.resets, mb.cold)
+	}
+	mb.mu.Unlock()
+
+	// b1 dies too: a2, aligned with it and still ingesting, leads warm.
+	b1.Close()
+	waitFor(t, "a2 leads", 10*time.Second, func() bool { return row(a2).Role == "leader" })
+	if r := row(a2); r.Token != 3 {
+		t.Fatalf("a2 leads with %+v, want token 3", r)
+	}
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if mc.cold || mc.resumes == 0 {
+		t.Fatalf("a2 took over cold (%v) or never aligned (%d resumes)", mc.cold, mc.resumes)
 	}
 }

@@ -66,6 +66,8 @@ type job struct {
 	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
 	outStandby string
 	forwarding bool // out is a forward: this node ingests but does not lead (forward.go)
+	// stopAlign ends the forward's alignment with its target (forward.go).
+	stopAlign context.CancelFunc
 
 	counters jobCounters // for /metrics (metrics.go)
 }
@@ -106,7 +108,12 @@ func (j *job) role() Role {
 	// A standby serves while its copy is aligned and the relay was alive
 	// recently: through a leader's death it keeps the (frozen) playlist up
 	// until a successor leads.
-	if j.aligned && time.Since(j.lastRelay) < j.c.t.LeaseTTL+j.c.t.SegmentDuration {
+	fresh := time.Since(j.lastRelay) < j.c.t.LeaseTTL+j.c.t.SegmentDuration
+	// A node forwarding its ingest to the leader, aligned with that
+	// leader's segments, serves its own copy like a standby (forward.go).
+	fresh = fresh || (j.forwarding && j.alignedTo == j.outStandby && j.ingest &&
+		time.Since(j.lastLocal) < j.c.t.RelayTimeout+j.c.t.SegmentDuration)
+	if j.aligned && fresh {
 		return RoleStandby
 	}
 	return RoleNone

@@ -33,6 +33,8 @@ func ChaosCases(t failover.Timings) []ChaosCase {
 		{Name: "sigkill-leader", Fault: failover.NodeLoss, Zone: 0},
 		{Name: "sigkill-leader-reconnect-elsewhere", Fault: failover.NodeLoss, Zone: 0, Elsewhere: true,
 			Note: "the reconnection reaches a2, which forwards it to the standby"},
+		{Name: "sigkill-leader-then-new-leader", Fault: failover.NodeLoss, Zone: 0, Elsewhere: true,
+			Note: "the first death as reconnect-elsewhere; the second costs nothing (the forwarding node, aligned, goes on with its own ingest)"},
 		{Name: "sigstop-leader", Fault: failover.LeaderFreeze, Zone: 0, Duration: t.LeaseTTL + 4*time.Second},
 		{Name: "sigterm-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true},
 		{Name: "api-drain", Fault: failover.RollingUpdate, Zone: 0, Drain: true, Note: "as sigterm-drain"},

@@ -27,6 +27,7 @@ func TestPredictChaosLocal(t *testing.T) {
 		// a2 forwards to the standby, which adopts the forward once the dead
 		// leader's relay has been silent half a relay timeout.
 		"sigkill-leader-reconnect-elsewhere": {tm.RelayTimeout / 2, tm.RelayTimeout/2 + tm.SegmentDuration},
+		"sigkill-leader-then-new-leader":     {tm.RelayTimeout / 2, tm.RelayTimeout/2 + tm.SegmentDuration},
 		"transcoder-sigkill-leader-ffmpeg":   {tm.PartDuration, tm.PartDuration},
 		"sigstop-leader":                     {frozenBack, frozenBack + tm.SegmentDuration},
 		"sigterm-drain":                      {tm.PartDuration, tm.BroadcasterRetry + tm.SegmentDuration},

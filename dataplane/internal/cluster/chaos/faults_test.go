@@ -61,6 +61,27 @@ func faults() []fault {
 			observe: 14 * time.Second, maxStall: 2 * segment, maxPDTGap: segment, leader: "b1",
 		},
 		{
+			name:  "sigkill-leader-then-new-leader",
+			nodes: []string{"a1", "a2", "b1"},
+			inject: func(t *testing.T, h *Harness) {
+				h.Node("a1").Kill()
+				deadline := time.Now().Add(15 * time.Second)
+				for h.Mon.Role("b1") != "leader" || h.Mon.Role("a2") != "standby" {
+					if time.Now().After(deadline) {
+						t.Fatalf("after a1's death b1 is %q and a2 %q, want leader and (aligned forwarder) standby", h.Mon.Role("b1"), h.Mon.Role("a2"))
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				time.Sleep(2 * time.Second)
+				h.Node("b1").Kill()
+			},
+			// As reconnect-elsewhere, then the new leader b1 dies too: a2,
+			// which forwards its ingest to b1 and has aligned with the state
+			// b1 writes, serves as its standby and goes on with its own
+			// ingest; it leads warm when b1's lease lapses.
+			observe: 12 * time.Second, maxStall: 2 * segment, maxPDTGap: segment, leader: "a2",
+		},
+		{
 			name: "sigstop-leader",
 			inject: func(t *testing.T, h *Harness) {
 				h.Node("a1").Freeze()
