@@ -44,20 +44,15 @@ func (j *job) forwardToStandby() {
 	if target == self {
 		return
 	}
-	nodes, err := j.c.store.Nodes(ctx)
+	nodes, err := j.c.registry(ctx, time.Now())
 	if err != nil {
 		return
 	}
-	var addr string
-	for _, n := range nodes {
-		if n.ID == target {
-			addr = n.QUIC
-		}
-	}
-	if addr == "" {
+	n, ok := nodes[target]
+	if !ok || n.QUIC == "" {
 		return // gone too: wait for the lease as before
 	}
-	p, err := j.c.peer(ctx, addr)
+	p, err := j.c.peer(ctx, n.QUIC)
 	if err != nil {
 		j.log.Warn("cannot reach the node to forward the ingest to", "to", target, "err", err)
 		return

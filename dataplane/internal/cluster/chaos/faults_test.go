@@ -91,24 +91,14 @@ func faults() []fault {
 			observe: 9 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
 		},
 		{
-			name: "sigterm-drain",
-			inject: func(t *testing.T, h *Harness) {
-				h.Node("a1").Term()
-				if !h.Node("a1").Wait(tm.DrainDeadline) {
-					t.Fatal("drained node did not exit")
-				}
-			},
+			name:    "sigterm-drain",
+			inject:  drainA1,
 			observe: 9 * time.Second, maxStall: 4 * segment, maxPDTGap: 4 * segment, leader: "b1",
 		},
 		{
-			name:  "sigterm-drain-reconnect-elsewhere",
-			nodes: []string{"a1", "a2", "b1"},
-			inject: func(t *testing.T, h *Harness) {
-				h.Node("a1").Term()
-				if !h.Node("a1").Wait(tm.DrainDeadline) {
-					t.Fatal("drained node did not exit")
-				}
-			},
+			name:   "sigterm-drain-reconnect-elsewhere",
+			nodes:  []string{"a1", "a2", "b1"},
+			inject: drainA1,
 			// The broadcaster lands on a2 after the drain: a2 forwards its
 			// ingest to b1, which leads (the handover left no standby in
 			// the lease) and takes the forward as its feed.
@@ -203,6 +193,14 @@ func faults() []fault {
 			},
 			observe: 8 * time.Second, maxStall: tm.LeaseTTL + 4*segment, maxPDTGap: tm.LeaseTTL + 4*segment, leader: "b1",
 		},
+	}
+}
+
+// drainA1 sends a1 SIGTERM and waits until its drain ends and it exits.
+func drainA1(t *testing.T, h *Harness) {
+	h.Node("a1").Term()
+	if !h.Node("a1").Wait(tm.DrainDeadline) {
+		t.Fatal("drained node did not exit")
 	}
 }
 

@@ -33,7 +33,6 @@ type Reader struct {
 	msnBack   []string
 	mismatch  []string
 	reported  map[uint64]bool
-	lastPart  string
 	lastPos   uint64 // live edge of the newest playlist: in-progress MSN × 1e6 + its parts
 	lastAdv   time.Time
 	maxStall  time.Duration
@@ -141,7 +140,6 @@ func (r *Reader) parse(node, body string) {
 	var pdt time.Time
 	var dur float64
 	var disc bool
-	lastPart := ""
 	partsAfter := uint64(0) // parts listed after the last complete segment
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
@@ -169,14 +167,8 @@ func (r *Reader) parse(node, body string) {
 			dur, _ = strconv.ParseFloat(v, 64)
 		case line == "#EXT-X-DISCONTINUITY":
 			disc = true
-		case strings.HasPrefix(line, "#EXT-X-PART:"):
-			if i := strings.Index(line, `URI="`); i >= 0 {
-				u := line[i+5:]
-				if j := strings.IndexByte(u, '"'); j >= 0 {
-					lastPart = u[:j]
-					partsAfter++
-				}
-			}
+		case strings.HasPrefix(line, "#EXT-X-PART:") && strings.Contains(line, `URI="`):
+			partsAfter++
 		case line != "" && !strings.HasPrefix(line, "#"):
 			s := segInfo{uri: line, dur: dur, pdt: pdt, disc: disc, fromNode: node}
 			if old, ok := r.segs[seq]; ok {
@@ -195,10 +187,7 @@ func (r *Reader) parse(node, body string) {
 			pdt, dur, disc = time.Time{}, 0, false
 		}
 	}
-	if lastPart == "" && seq > 0 {
-		lastPart = fmt.Sprintf("msn %d", seq-1)
-	}
-	r.advance(seq*1_000_000+partsAfter, lastPart)
+	r.advance(seq*1_000_000 + partsAfter)
 }
 
 // reorderSlack is how far apart two concurrent answers may have been served
@@ -207,7 +196,7 @@ const reorderSlack = 50 * time.Millisecond
 
 // advance notes the newest media object the viewer can fetch; pos orders
 // live edges (an older answer arriving late is no advance).
-func (r *Reader) advance(pos uint64, name string) {
+func (r *Reader) advance(pos uint64) {
 	if pos <= r.lastPos {
 		return
 	}
@@ -218,7 +207,7 @@ func (r *Reader) advance(pos uint64, name string) {
 			r.maxStall, r.stallAt = gap, r.lastAdv
 		}
 	}
-	r.lastPart, r.lastAdv = name, now
+	r.lastAdv = now
 }
 
 // Report is what the reader saw.
