@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 // the TS produced while disconnected is lost, as with a real encoder.
 type Broadcaster struct {
 	targets func() []*Node
+	profile Profile
 
 	mu          sync.Mutex
 	connectedTo string
@@ -31,13 +33,18 @@ type Broadcaster struct {
 	ffmpeg      *exec.Cmd
 }
 
+// encoderFPS is the encoder's frame rate.
+const encoderFPS = 25
+
 // encoderCommand is the live encoder every broadcaster of the suite runs: a
-// small test pattern with a 1 s GOP, TS on stdout, dying with the test.
-func encoderCommand(ctx context.Context) *exec.Cmd {
+// small test pattern with the profile's GOP, TS on stdout, dying with the
+// test.
+func encoderCommand(ctx context.Context, p Profile) *exec.Cmd {
+	gop := strconv.Itoa(int(p.GOP.Seconds() * encoderFPS))
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate="+strconv.Itoa(encoderFPS),
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
 		"-b:v", "400k", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
 		"-f", "mpegts", "-mpegts_flags", "resend_headers", "pipe:1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -45,12 +52,12 @@ func encoderCommand(ctx context.Context) *exec.Cmd {
 }
 
 // StartBroadcaster starts ffmpeg and the SRT sender.
-func StartBroadcaster(targets func() []*Node) (*Broadcaster, error) {
+func StartBroadcaster(p Profile, targets func() []*Node) (*Broadcaster, error) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		return nil, fmt.Errorf("ffmpeg not found: run `make deps`")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := encoderCommand(ctx)
+	cmd := encoderCommand(ctx, p)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()
@@ -60,7 +67,7 @@ func StartBroadcaster(targets func() []*Node) (*Broadcaster, error) {
 		cancel()
 		return nil, err
 	}
-	b := &Broadcaster{targets: targets, cancel: cancel, done: make(chan struct{}), ffmpeg: cmd}
+	b := &Broadcaster{targets: targets, profile: p, cancel: cancel, done: make(chan struct{}), ffmpeg: cmd}
 	chunks := make(chan []byte, 256)
 	go func() {
 		defer close(chunks)
@@ -98,8 +105,8 @@ func (b *Broadcaster) dial() (gosrt.Conn, *Node) {
 		cfg.StreamId = "#!::r=" + StreamName + ",m=publish"
 		cfg.Passphrase = Passphrase
 		cfg.PBKeylen = 16
-		cfg.ConnectionTimeout = time.Second
-		cfg.PeerIdleTimeout = time.Second
+		cfg.ConnectionTimeout = b.profile.Timings.SRTConnectTimeout
+		cfg.PeerIdleTimeout = b.profile.Timings.SRTPeerIdleTimeout
 		conn, err := gosrt.Dial("srt", n.SRT, cfg)
 		if err == nil {
 			return conn, n
@@ -117,7 +124,7 @@ func (b *Broadcaster) send(ctx context.Context, chunks <-chan []byte) {
 		if ctx.Err() != nil {
 			break
 		}
-		if conn == nil && time.Since(lastTry) > 100*time.Millisecond {
+		if conn == nil && time.Since(lastTry) > b.profile.Timings.BroadcasterRetry {
 			lastTry = time.Now()
 			c, n := b.dial()
 			if c != nil {
@@ -138,6 +145,7 @@ func (b *Broadcaster) send(ctx context.Context, chunks <-chan []byte) {
 			conn.Close()
 			conn = nil
 			broke = time.Now()
+			lastTry = broke // the encoder pauses before it reconnects
 			b.mu.Lock()
 			b.connectedTo = ""
 			b.mu.Unlock()

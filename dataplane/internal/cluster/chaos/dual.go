@@ -27,7 +27,7 @@ type DualFeed struct {
 }
 
 // StartDualFeed connects both feeds and starts the encoder.
-func StartDualFeed(primary, backup *Node) (*DualFeed, error) {
+func StartDualFeed(p Profile, primary, backup *Node) (*DualFeed, error) {
 	conns := make([]gosrt.Conn, 2)
 	for i, n := range []*Node{primary, backup} {
 		if i == 1 {
@@ -50,7 +50,7 @@ func StartDualFeed(primary, backup *Node) (*DualFeed, error) {
 		conns[i] = c
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := encoderCommand(ctx)
+	cmd := encoderCommand(ctx, p)
 	out, err := cmd.StdoutPipe()
 	if err == nil {
 		err = cmd.Start()

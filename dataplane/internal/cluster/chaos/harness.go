@@ -29,6 +29,8 @@ type Harness struct {
 	dual   bool
 	// Rendition is the media playlist the reader follows (empty: source).
 	Rendition string
+	// Profile is the timings the nodes and the broadcaster run at.
+	Profile Profile
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -54,23 +56,23 @@ func BuildEdge(dir string) (string, error) {
 
 // NewHarness starts Redis and the nodes (ids like "a1", "b1": the letter
 // is the zone). The broadcaster and reader start with Start.
-func NewHarness(t testing.TB, bin string, ids ...string) *Harness {
+func NewHarness(t testing.TB, bin string, p Profile, ids ...string) *Harness {
 	t.Helper()
-	return newHarness(t, bin, "", ids...)
+	return newHarness(t, bin, p, "", ids...)
 }
 
 // NewHarnessNetns is NewHarness with node nsNode in a network namespace of
 // its own, so that it can be partitioned; everything else binds the host
 // side of the veth pair.
-func NewHarnessNetns(t testing.TB, bin, nsNode string, ids ...string) *Harness {
+func NewHarnessNetns(t testing.TB, bin string, p Profile, nsNode string, ids ...string) *Harness {
 	t.Helper()
-	return newHarness(t, bin, nsNode, ids...)
+	return newHarness(t, bin, p, nsNode, ids...)
 }
 
-func newHarness(t testing.TB, bin, nsNode string, ids ...string) *Harness {
+func newHarness(t testing.TB, bin string, p Profile, nsNode string, ids ...string) *Harness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &Harness{T: t, Dir: dir}
+	h := &Harness{T: t, Dir: dir, Profile: p}
 	hostIP, redisIP := "127.0.0.1", "127.0.0.1"
 	if nsNode != "" {
 		ns, err := NewNetns()
@@ -91,7 +93,7 @@ func newHarness(t testing.TB, bin, nsNode string, ids ...string) *Harness {
 		if id == nsNode {
 			ip = h.Netns.NodeIP
 		}
-		n, err := newNode(dir, bin, id, id[:1], ip, h.Redis.SentinelAddrs(), certs)
+		n, err := newNode(dir, bin, id, id[:1], ip, h.Redis.SentinelAddrs(), certs, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,20 +125,20 @@ func (h *Harness) Node(id string) *Node {
 func (h *Harness) nodes() []*Node { return h.Nodes }
 
 // Start begins broadcasting (to the nodes in order of preference) and
-// following the stream, and waits until the stream has a leader and a
-// standby serving identical playlists.
-func (h *Harness) Start(part, segment time.Duration) {
+// following the stream at the profile's cadence.
+func (h *Harness) Start() {
 	h.T.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
+	part, segment := h.Profile.Part(), h.Profile.Segment()
 	if h.dual {
-		d, err := StartDualFeed(h.Nodes[0], h.Nodes[1])
+		d, err := StartDualFeed(h.Profile, h.Nodes[0], h.Nodes[1])
 		if err != nil {
 			h.T.Fatal(err)
 		}
 		h.Dual = d
 	} else {
-		b, err := StartBroadcaster(h.nodes)
+		b, err := StartBroadcaster(h.Profile, h.nodes)
 		if err != nil {
 			h.T.Fatal(err)
 		}

@@ -33,7 +33,7 @@ const (
 	Passphrase = "correct-horse-battery"
 )
 
-func newNode(dir, bin, id, zone, ip string, sentinels []string, certs string) (*Node, error) {
+func newNode(dir, bin, id, zone, ip string, sentinels []string, certs string, p Profile) (*Node, error) {
 	var ports [3]int
 	portIP := ip
 	if !strings.HasPrefix(ip, "127.") && !strings.HasSuffix(ip, ".1") {
@@ -51,7 +51,7 @@ func newNode(dir, bin, id, zone, ip string, sentinels []string, certs string) (*
 	cfg := fmt.Sprintf(`node: {id: %s, region: local, zone: %s}
 srt: {listen: "%s", on_conflict: takeover}
 http: {listen: "%s"}
-hls: {segment_duration: 1s, part_duration: 200ms, window_segments: 6}
+hls: {segment_duration: %s, part_duration: %s}
 streams:
   - {name: %s, passphrase: "%s"}
 log: {level: info}
@@ -61,7 +61,7 @@ cluster:
   redis: {sentinels: ["%s"], master: zonecast}
   capacity: 8
   admin_token: chaos-admin-token
-`, id, zone, n.SRT, n.HTTP, StreamName, Passphrase, n.QUIC, certs, certs, id, certs, id, strings.Join(sentinels, `", "`))
+`, id, zone, n.SRT, n.HTTP, p.Segment(), p.Part(), StreamName, Passphrase, n.QUIC, certs, certs, id, certs, id, strings.Join(sentinels, `", "`))
 	n.Config = filepath.Join(dir, id+".yaml")
 	return n, os.WriteFile(n.Config, []byte(cfg), 0o644)
 }

@@ -16,14 +16,14 @@ import (
 // answers from the leader, then from the standby once the leader is dead;
 // a request another node forwarded is never forwarded again.
 func TestViewerProxy(t *testing.T) {
-	h := NewHarness(t, edgeBin, "a1", "b1", "b2")
+	h := NewHarness(t, edgeBin, Local, "a1", "b1", "b2")
 	b2 := h.Node("b2")
 	b2.Kill()
 	b2.Env = []string{"ZONECAST_CLUSTER_VIEWERS_PROXY=true"}
 	if err := b2.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h.Start(200*time.Millisecond, segment)
+	h.Start()
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	time.Sleep(4 * time.Second)
 

@@ -220,8 +220,11 @@ type Report struct {
 	LongestSeg time.Duration
 	MSNBack    []string
 	Mismatches []string
-	Failovers  int
-	ServedBy   map[string]int
+	// Skipped lists media sequence numbers no playlist ever named between
+	// two that were named (a wrapped or jumping number shows here too).
+	Skipped   []string
+	Failovers int
+	ServedBy  map[string]int
 }
 
 // Report summarises; call it after Run returns or at any time.
@@ -250,6 +253,9 @@ func (r *Reader) Report() Report {
 		}
 	}
 	for i := 1; i < len(msns); i++ {
+		if msns[i] != msns[i-1]+1 {
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%d..%d", msns[i-1]+1, msns[i]-1))
+		}
 		a, b := r.segs[msns[i-1]], r.segs[msns[i]]
 		if msns[i] != msns[i-1]+1 || a.pdt.IsZero() || b.pdt.IsZero() {
 			continue

@@ -39,8 +39,8 @@ func segmentLines(pl string) (msn string, segs []string) {
 // and serves the same segment names with the same media sequence numbers;
 // a third node with no role answers 404 at once.
 func TestSteadyTwin(t *testing.T) {
-	h := NewHarness(t, edgeBin, "a1", "b1", "b2")
-	h.Start(200*time.Millisecond, segment)
+	h := NewHarness(t, edgeBin, Local, "a1", "b1", "b2")
+	h.Start()
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	time.Sleep(6 * time.Second)
 

@@ -42,9 +42,9 @@ func TestFaultsTranscoder(t *testing.T) {
 		t.Skipf("CHAOS_ONLY=%s does not select %s", only, name)
 	}
 	enableLadder(t)
-	h := NewHarness(t, edgeBin, "a1", "b1")
+	h := NewHarness(t, edgeBin, Local, "a1", "b1")
 	h.Rendition = ladderRung
-	h.Start(200*time.Millisecond, segment)
+	h.Start()
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	rolesAt := time.Now()
 	dump := func() string {
@@ -70,7 +70,7 @@ func TestFaultsTranscoder(t *testing.T) {
 	}
 	// A term younger than a lease does not hand over for a pipeline failure
 	// (no ping-pong between two failing ladders): fault an established one.
-	if d := tm.LeaseTTL - time.Since(rolesAt); d > 0 {
+	if d := Local.Timings.LeaseTTL - time.Since(rolesAt); d > 0 {
 		time.Sleep(d)
 	}
 	h.Reader.ResetStall()
@@ -113,8 +113,8 @@ func TestFaultsTranscoder(t *testing.T) {
 	if rep.MediaLost > 0 {
 		t.Errorf("%v of %s media lost (PDT holes %v at most, longest segment %v)", rep.MediaLost, ladderRung, rep.MaxPDTGap, rep.LongestSeg)
 	}
-	if rep.MaxStall >= segment {
-		t.Errorf("longest stall %v, want under one segment (%v) (at %s, fault at %s)", rep.MaxStall, segment,
+	if rep.MaxStall >= Local.Segment() {
+		t.Errorf("longest stall %v, want under one segment (%v) (at %s, fault at %s)", rep.MaxStall, Local.Segment(),
 			rep.StallAt.Format("15:04:05.000"), injected.Format("15:04:05.000"))
 	}
 	if role := h.Mon.Role("b1"); role != "leader" {
