@@ -56,18 +56,31 @@ func StartBroadcaster(p Profile, targets func() []*Node) (*Broadcaster, error) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		return nil, fmt.Errorf("ffmpeg not found: run `make deps`")
 	}
+	b := &Broadcaster{targets: targets, profile: p}
+	if err := b.start(time.Time{}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// start runs a new encoder and sender; broke, when set, is when the
+// previous one's connection ended (for the reconnection figures).
+func (b *Broadcaster) start(broke time.Time) error {
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := encoderCommand(ctx, p)
+	cmd := encoderCommand(ctx, b.profile)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()
-		return nil, err
+		return err
 	}
 	if err := cmd.Start(); err != nil {
 		cancel()
-		return nil, err
+		return err
 	}
-	b := &Broadcaster{targets: targets, profile: p, cancel: cancel, done: make(chan struct{}), ffmpeg: cmd}
+	done := make(chan struct{})
+	b.mu.Lock()
+	b.cancel, b.done, b.ffmpeg = cancel, done, cmd
+	b.mu.Unlock()
 	chunks := make(chan []byte, 256)
 	go func() {
 		defer close(chunks)
@@ -79,8 +92,18 @@ func StartBroadcaster(p Profile, targets func() []*Node) (*Broadcaster, error) {
 			chunks <- buf
 		}
 	}()
-	go b.send(ctx, chunks)
-	return b, nil
+	go b.send(ctx, chunks, done, broke)
+	return nil
+}
+
+// Restart is the broadcaster's own crash: the encoder and its connection
+// die, and after pause a new encoder (whose timestamps start again)
+// connects to the first ready node.
+func (b *Broadcaster) Restart(pause time.Duration) error {
+	b.stopEncoder()
+	broke := time.Now()
+	time.Sleep(pause)
+	return b.start(broke)
 }
 
 func ready(n *Node) bool {
@@ -115,10 +138,9 @@ func (b *Broadcaster) dial() (gosrt.Conn, *Node) {
 	return nil, nil
 }
 
-func (b *Broadcaster) send(ctx context.Context, chunks <-chan []byte) {
-	defer close(b.done)
+func (b *Broadcaster) send(ctx context.Context, chunks <-chan []byte, done chan struct{}, broke time.Time) {
+	defer close(done)
 	var conn gosrt.Conn
-	var broke time.Time
 	lastTry := time.Time{}
 	for chunk := range chunks {
 		if ctx.Err() != nil {
@@ -171,10 +193,15 @@ func (b *Broadcaster) Reconnects() []time.Duration {
 }
 
 // Stop ends the encoder and the sender.
-func (b *Broadcaster) Stop() {
-	b.cancel()
-	_ = b.ffmpeg.Wait()
-	<-b.done
+func (b *Broadcaster) Stop() { b.stopEncoder() }
+
+func (b *Broadcaster) stopEncoder() {
+	b.mu.Lock()
+	cancel, cmd, done := b.cancel, b.ffmpeg, b.done
+	b.mu.Unlock()
+	cancel()
+	_ = cmd.Wait()
+	<-done
 }
 
 // ReconnectSince is how long after t the first connection established

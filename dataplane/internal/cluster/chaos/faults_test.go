@@ -29,6 +29,9 @@ type fault struct {
 	nodes         []string // default a1, b1 (the broadcaster and the reader try them in this order)
 }
 
+// encoderRestart is how long a crashed encoder takes to come back.
+const encoderRestart = 1500 * time.Millisecond
+
 // faults are the cases at profile p's timings.
 func faults(p Profile) []fault {
 	tm, segment := p.Timings, p.Segment()
@@ -54,6 +57,22 @@ func faults(p Profile) []fault {
 			// dead leader's lease expires: viewers wait for the
 			// reconnection only.
 			observe: tm.LeaseTTL + 8*time.Second, maxStall: segment, plusReconnect: true, maxPDTGap: 0, leader: "b1",
+		},
+		{
+			name: "sigkill-leader-and-encoder",
+			inject: func(t *testing.T, h *Harness) {
+				h.Node("a1").Kill()
+				if err := h.Bcast.Restart(encoderRestart); err != nil {
+					t.Fatal(err)
+				}
+			},
+			// The encoder dies with the leader (one site lost) and a new
+			// one, whose timestamps start again, connects to b1 after the
+			// relay has timed out: b1 goes on from its aligned copy with
+			// the next number and a discontinuity, never with numbers the
+			// new timestamps happen to share with old segments.
+			observe: tm.LeaseTTL + 8*time.Second, maxStall: segment, plusReconnect: true,
+			maxPDTGap: encoderRestart + tm.BroadcasterRetry + segment, leader: "b1",
 		},
 		{
 			name:   "sigkill-leader-reconnect-elsewhere",
