@@ -38,6 +38,7 @@ func (r *Rendition) State() RenditionState {
 }
 
 // Resume continues the playlist described by st (the previous leader's).
+// It never makes a media sequence number go back or name two segments.
 //
 // A hot standby fed the same TS has cut the same segments: the local
 // segment whose first keyframe has the same raw DTS as one in st takes that
@@ -56,61 +57,56 @@ func (r *Rendition) Resume(st RenditionState) {
 	if st.Open != nil {
 		refs = append(append([]SegmentRef(nil), refs...), *st.Open)
 	}
-	// Latest local segment that the leader also has.
-	for i := len(local) - 1; i >= 0; i-- {
-		for j := len(refs) - 1; j >= 0; j-- {
-			ref := refs[j]
-			if ref.Gap || local[i].gap || ref.StartDTS != local[i].rawStartDTS {
-				continue // gap segments have no media to match
+	if i, j, ok := r.match(local, refs); ok {
+		ref := refs[j]
+		msnDelta := int64(ref.MSN) - int64(local[i].msn)
+		r.renumber(msnDelta)
+		r.dropUnmatched(refs)
+		r.adoptInitNames(refs)
+		var timeDelta int64
+		if ref.StartTime != 0 {
+			timeDelta = ref.StartTime - local[i].startDTS
+		}
+		if msnDelta != 0 || timeDelta != 0 {
+			r.rewriteMedia(timeDelta)
+		}
+		// Discontinuity sequence of the matched segment, as the leader counts it.
+		leaderSeq := st.DiscontinuitySequence
+		for _, x := range refs[:j+1] {
+			if x.Discontinuity {
+				leaderSeq++
 			}
-			msnDelta := int64(ref.MSN) - int64(local[i].msn)
-			r.renumber(msnDelta)
-			r.dropUnmatched(refs)
-			r.adoptInitNames(refs)
-			var timeDelta int64
-			if ref.StartTime != 0 {
-				timeDelta = ref.StartTime - local[i].startDTS
-			}
-			if msnDelta != 0 || timeDelta != 0 {
-				r.rewriteMedia(timeDelta)
-			}
-			// Discontinuity sequence of the matched segment, as the leader counts it.
-			leaderSeq := st.DiscontinuitySequence
-			for _, x := range refs[:j+1] {
-				if x.Discontinuity {
-					leaderSeq++
-				}
-			}
-			// Discontinuity tags listed up to the match (the sequence of a
-			// segment is the playlist's plus the tags up to and including it).
-			var listed uint64
-			for _, x := range r.segs {
-				if x.msn <= local[i].msn && x.disc {
-					listed++
-				}
-			}
-			if local[i] == r.cur && r.cur.disc {
+		}
+		// Discontinuity tags listed up to the match (the sequence of a
+		// segment is the playlist's plus the tags up to and including it).
+		var listed uint64
+		for _, x := range r.segs {
+			if x.msn <= local[i].msn && x.disc {
 				listed++
 			}
-			if leaderSeq >= listed {
-				r.discSeq = leaderSeq - listed
-			}
-			// Program date-time: the leader's clock wins.
-			shift := ref.ProgramDateTime.Sub(local[i].pdt)
-			for _, x := range local {
-				x.pdt = x.pdt.Add(shift)
-			}
-			if r.sess != nil {
-				r.sess.anchorPDT = r.sess.anchorPDT.Add(shift)
-			}
-			if n := len(r.segs); n > 0 {
-				r.lastPDTEnd = r.segs[n-1].pdt.Add(r.segs[n-1].duration)
-			}
-			r.notifyLocked()
-			return
 		}
+		if local[i] == r.cur && r.cur.disc {
+			listed++
+		}
+		if leaderSeq >= listed {
+			r.discSeq = leaderSeq - listed
+		}
+		// Program date-time: the leader's clock wins.
+		shift := ref.ProgramDateTime.Sub(local[i].pdt)
+		for _, x := range local {
+			x.pdt = x.pdt.Add(shift)
+		}
+		if r.sess != nil {
+			r.sess.anchorPDT = r.sess.anchorPDT.Add(shift)
+		}
+		if n := len(r.segs); n > 0 {
+			r.lastPDTEnd = r.segs[n-1].pdt.Add(r.segs[n-1].duration)
+		}
+		r.notifyLocked()
+		return
 	}
-	// No common segment: continue after the leader.
+	// No common segment: continue after the leader (never before this
+	// node's own numbers).
 	if len(local) > 0 {
 		if first := local[0].msn; first < st.NextMSN {
 			r.renumber(int64(st.NextMSN - first))
@@ -143,6 +139,58 @@ func (r *Rendition) Resume(st RenditionState) {
 		}
 	}
 	r.notifyLocked()
+}
+
+// match finds the local segment local[i] that is the leader's refs[j], and
+// whether there is one. A segment is identified by the raw DTS of its first
+// keyframe, but raw timestamps recur when the encoder restarts (a new
+// encoder counts from its own start again), so that a segment cut from a
+// new encoder can carry the DTS of an old segment the leader still lists.
+// Among the pairs with equal DTS, the one whose program date-times agree
+// best is the same media (PDT follows the wall clock at a session's start);
+// it fixes the numbering, and the latest local segment numbered that way
+// is the match. A numbering that would move local segments back is
+// refused: the node's own viewers have seen those numbers.
+func (r *Rendition) match(local []*segment, refs []SegmentRef) (int, int, bool) {
+	type pair struct {
+		i, j  int
+		delta int64
+		skew  time.Duration
+	}
+	var best *pair
+	for i, l := range local {
+		if l.gap {
+			continue // gap segments have no media to match
+		}
+		for j, ref := range refs {
+			if ref.Gap || ref.StartDTS != l.rawStartDTS {
+				continue
+			}
+			p := pair{i, j, int64(ref.MSN) - int64(l.msn), (ref.ProgramDateTime.Sub(l.pdt)).Abs()}
+			if best == nil || p.skew < best.skew {
+				best = &p
+			}
+		}
+	}
+	if best == nil {
+		return 0, 0, false
+	}
+	// The latest local segment under the same numbering that the leader lists.
+latest:
+	for i := len(local) - 1; i > best.i; i-- {
+		for j, ref := range refs {
+			if !ref.Gap && !local[i].gap && ref.StartDTS == local[i].rawStartDTS && int64(ref.MSN)-int64(local[i].msn) == best.delta {
+				best.i, best.j = i, j
+				break latest
+			}
+		}
+	}
+	if best.delta < 0 {
+		r.log.Error("refusing to resume: the leader's numbers are behind this node's for the same media; continuing after both",
+			"local_msn", local[best.i].msn, "leader_msn", refs[best.j].MSN)
+		return 0, 0, false
+	}
+	return best.i, best.j, true
 }
 
 // renumber adds delta to every segment's media sequence number and moves

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -176,4 +177,63 @@ func firstVideoDTS(pr probeResult) string {
 		}
 	}
 	return ""
+}
+
+// An encoder that restarts counts its timestamps from its own start again,
+// so a new encoder's segments can carry the raw DTS of old segments that
+// the leader still lists. A standby that was aligned with the leader and
+// then takes the restarted encoder's feed (the leader and the encoder died
+// together) must go on with the leader's next number: never renumber back
+// to the old segment the new one's DTS happens to share.
+func TestResumeAfterEncoderRestart(t *testing.T) {
+	var clock atomic.Int64 // wall-clock offset: the restart comes later
+	now = func() time.Time { return time.Now().Add(time.Duration(clock.Load())) }
+	t.Cleanup(func() { now = time.Now })
+
+	dir := t.TempDir()
+	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, gop: 60}))
+	leader, _ := newTestStream(t, Config{SegmentDuration: 2 * time.Second})
+	standby, ssrv := newTestStream(t, Config{SegmentDuration: 2 * time.Second})
+	cut := len(data) * 80 / 100 / 188 * 188
+	feed(t, leader.Rendition("source"), data[:cut])
+	feed(t, standby.Rendition("source"), data[:cut])
+	settle(t, leader)
+	settle(t, standby)
+	st := leader.State()
+	standby.Resume(st) // aligned, as the relay's controls keep it
+	before := parseMedia(t, mustGet(t, ssrv, "source/index.m3u8"))
+	lastBefore := uint64(before.MediaSequence + len(before.Segments) - 1)
+
+	// The leader and the encoder die; a new encoder connects 20 s later.
+	clock.Add(int64(20 * time.Second))
+	standby.Rendition("source").Discontinuity()
+	restart := len(data) * 50 / 100 / 188 * 188
+	feed(t, standby.Rendition("source"), data[:restart])
+	settle(t, standby)
+	standby.Resume(st) // the takeover: the stored state is the dead leader's
+
+	after := checkMediaPlaylist(t, mustGet(t, ssrv, "source/index.m3u8"), true)
+	if after.MediaSequence < before.MediaSequence || uint64(after.MediaSequence) > lastBefore+1 {
+		t.Fatalf("media sequence %d after the takeover, was %d (last segment %d)", after.MediaSequence, before.MediaSequence, lastBefore)
+	}
+	seen := map[string]bool{}
+	for _, s := range before.Segments {
+		seen[s.URI] = true
+	}
+	var newer int
+	for i, s := range after.Segments {
+		msn := uint64(after.MediaSequence + i)
+		if msn > lastBefore {
+			newer++
+			if seen[s.URI] {
+				t.Errorf("%s names a segment the standby already served", s.URI)
+			}
+		}
+	}
+	if newer == 0 {
+		t.Fatalf("no segment of the new encoder listed after %d", lastBefore)
+	}
+	if next := standby.State().Renditions["source"].NextMSN; next <= lastBefore {
+		t.Fatalf("next media sequence %d is not after %d", next, lastBefore)
+	}
 }
