@@ -54,7 +54,7 @@ func certDir(t *testing.T, ids ...string) string {
 func newCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media) *Coordinator {
 	t.Helper()
 	tm := fastTimings()
-	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"))
+	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

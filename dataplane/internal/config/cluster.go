@@ -50,6 +50,9 @@ type ClusterTLS struct {
 	CA   string `yaml:"ca" usage:"PEM CA certificate that signs every node (scripts/certs.sh makes one)"`
 	Cert string `yaml:"cert" usage:"PEM certificate of this node"`
 	Key  string `yaml:"key" usage:"PEM private key of this node"`
+	// PeerName is optional: peers are verified by the CA, and only when it
+	// is set also by a name every node certificate carries.
+	PeerName string `yaml:"peer_name" usage:"name every peer's certificate must be valid for (empty: any certificate the CA issued; scripts/certs.sh puts zonecast-node in each)"`
 }
 
 // ClusterRedis locates the Redis primary: through Sentinel (self-run Redis,

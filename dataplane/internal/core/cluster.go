@@ -34,7 +34,7 @@ func setupCluster(n *Node) error {
 	}
 	// The node's own packaging cadence bounds how fast a takeover shows.
 	t := failover.DefaultTimings.ForCadence(n.Config.HLS.SegmentDuration, n.Config.HLS.PartDuration)
-	tl, err := relay.LoadTLS(cc.TLS.CA, cc.TLS.Cert, cc.TLS.Key)
+	tl, err := relay.LoadTLS(cc.TLS.CA, cc.TLS.Cert, cc.TLS.Key, cc.TLS.PeerName)
 	if err != nil {
 		return err
 	}

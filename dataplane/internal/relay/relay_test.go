@@ -36,7 +36,7 @@ func makeCerts(t testing.TB, ids ...string) string {
 
 func loadTLS(t testing.TB, dir, id string) *TLS {
 	t.Helper()
-	c, err := LoadTLS(filepath.Join(dir, "ca.pem"), filepath.Join(dir, id+".pem"), filepath.Join(dir, id+"-key.pem"))
+	c, err := LoadTLS(filepath.Join(dir, "ca.pem"), filepath.Join(dir, id+".pem"), filepath.Join(dir, id+"-key.pem"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,6 @@ import (
 	"os"
 )
 
-// ServerName is the name every node certificate carries (scripts/certs.sh):
-// nodes have changing addresses, so peers verify the CA and this name.
-const ServerName = "zonecast-node"
-
 // ALPN identifies the relay protocol.
 const ALPN = "zonecast-relay/1"
 
@@ -25,8 +21,14 @@ type TLS struct {
 	Client *tls.Config
 }
 
-// LoadTLS reads the PEM files named in the cluster.tls section.
-func LoadTLS(caFile, certFile, keyFile string) (*TLS, error) {
+// LoadTLS reads the PEM files named in the cluster.tls section. Peers are
+// verified by the cluster CA alone: node addresses change and an operator's
+// CA issues each node's certificate under the node's own name, so no one
+// name fits every node. The CA must therefore be the cluster's own, since
+// every certificate it issues is a node. With peerName set, a peer's
+// certificate must also be valid for that name (scripts/certs.sh puts
+// "zonecast-node" in every certificate it makes).
+func LoadTLS(caFile, certFile, keyFile, peerName string) (*TLS, error) {
 	if caFile == "" || certFile == "" || keyFile == "" {
 		return nil, errors.New("relay: cluster.tls needs ca, cert and key (make them with scripts/certs.sh)")
 	}
@@ -46,18 +48,53 @@ func LoadTLS(caFile, certFile, keyFile string) (*TLS, error) {
 		Server: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			ClientCAs:    pool,
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			NextProtos:   []string{ALPN},
-			MinVersion:   tls.VersionTLS13,
+			ClientAuth:   tls.RequireAndVerifyClientCert, // the chain, by the CA
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				return verifyName(cs, peerName)
+			},
+			NextProtos: []string{ALPN},
+			MinVersion: tls.VersionTLS13,
 		},
 		Client: &tls.Config{
 			Certificates: []tls.Certificate{cert},
-			RootCAs:      pool,
-			ServerName:   ServerName,
-			NextProtos:   []string{ALPN},
-			MinVersion:   tls.VersionTLS13,
+			// The standard verification also checks a host name; the chain is
+			// verified below instead, by the CA, for server authentication.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if err := verifyChain(cs, pool, x509.ExtKeyUsageServerAuth); err != nil {
+					return err
+				}
+				return verifyName(cs, peerName)
+			},
+			NextProtos: []string{ALPN},
+			MinVersion: tls.VersionTLS13,
 		},
 	}, nil
+}
+
+func verifyChain(cs tls.ConnectionState, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("relay: the peer sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}})
+	if err != nil {
+		return fmt.Errorf("relay: peer certificate not issued by the cluster CA: %w", err)
+	}
+	return nil
+}
+
+func verifyName(cs tls.ConnectionState, name string) error {
+	if name == "" || len(cs.PeerCertificates) == 0 {
+		return nil
+	}
+	if err := cs.PeerCertificates[0].VerifyHostname(name); err != nil {
+		return fmt.Errorf("relay: cluster.tls.peer_name: %w", err)
+	}
+	return nil
 }
 
 // peerName is the common name of the peer's verified certificate.
