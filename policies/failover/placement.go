@@ -16,15 +16,19 @@ type Broadcaster struct {
 }
 
 // Placement is where a stream goes: a leader node in one zone and its hot
-// standby in the twin zone of the same region.
+// standby in the twin zone of the same region (or, while the twin zone
+// accepts none, on another node of the leader's zone).
 type Placement struct {
 	RegionIndex, ZoneIndex, NodeIndex int
 	Region, Zone, Node                string
 	// StandbyZoneIndex and StandbyNodeIndex are −1 (and the names empty)
-	// when the twin zone cannot take a standby: the stream then runs
-	// unprotected until it can.
+	// when no node can take a standby: the stream then runs unprotected
+	// until one can.
 	StandbyZoneIndex, StandbyNodeIndex int
 	StandbyZone, StandbyNode           string
+	// StandbySameZone is true when the standby is in the leader's zone
+	// because the twin zone accepts none (see Standby).
+	StandbySameZone bool
 	// RegionRank is 0 for the closest region, 1 for the second-closest...
 	RegionRank int
 	// ZoneFallback is true when the twin zone took the ingest because the
@@ -60,8 +64,8 @@ func Place(t Topology, b Broadcaster) (Placement, error) {
 				p.ZoneFallback = true
 			}
 		}
-		if sz, sn, ok := Standby(r, zi); ok {
-			p.StandbyZoneIndex, p.StandbyNodeIndex = sz, sn
+		if sz, sn, same, ok := Standby(r, zi, ni); ok {
+			p.StandbyZoneIndex, p.StandbyNodeIndex, p.StandbySameZone = sz, sn, same
 			p.StandbyZone, p.StandbyNode = r.Zones[sz].Name, r.Zones[sz].Nodes[sn].ID
 		}
 		return p, nil
@@ -121,18 +125,28 @@ func ChooseZone(r Region) (int, bool) {
 	return best, best >= 0
 }
 
-// Standby picks the twin zone of leaderZone and a node in it for the hot
-// standby; false when the twin zone does not accept.
-func Standby(r Region, leaderZone int) (zone, node int, ok bool) {
+// Standby picks the hot standby of a stream led by node leaderNode of zone
+// leaderZone (−1: the leader is not among the zone's nodes): a node of the
+// twin zone. While the twin zone accepts none (lost, or its only node dead),
+// another node of the leader's own zone, which survives the leader's death
+// though not its zone's; sameZone reports that fallback, which the leader
+// replaces as soon as the twin zone accepts again. False when neither zone
+// has a node to take it.
+func Standby(r Region, leaderZone, leaderNode int) (zone, node int, sameZone, ok bool) {
 	for i, z := range r.Zones {
 		if i == leaderZone || !z.Accepting() {
 			continue
 		}
 		if n, ok := ChooseNode(z, -1); ok {
-			return i, n, true
+			return i, n, false, true
 		}
 	}
-	return -1, -1, false
+	if leaderZone >= 0 && leaderZone < len(r.Zones) && r.Zones[leaderZone].Accepting() {
+		if n, ok := ChooseNode(r.Zones[leaderZone], leaderNode); ok {
+			return leaderZone, n, true, true
+		}
+	}
+	return -1, -1, false, false
 }
 
 // ChooseNode picks the node of a zone that takes new work: the accepting

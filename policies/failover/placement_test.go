@@ -167,7 +167,7 @@ func randomTopology(rng *rand.Rand) Topology {
 func TestPlacementProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const iterations = 20000
-	placed, fallbacks, regionMoves := 0, 0, 0
+	placed, fallbacks, regionMoves, sameZone := 0, 0, 0, 0
 	for i := range iterations {
 		tp := randomTopology(rng)
 		if err := tp.Validate(); err != nil {
@@ -240,18 +240,26 @@ func TestPlacementProperties(t *testing.T) {
 		if p.RegionRank > 0 {
 			regionMoves++
 		}
-		// The standby is in the twin zone whenever the twin accepts.
+		// The standby is in the twin zone whenever the twin accepts; else
+		// on another node of the leader's zone when one accepts.
 		twin := 1 - p.ZoneIndex
+		_, otherHere := ChooseNode(r.Zones[p.ZoneIndex], p.NodeIndex)
 		switch {
-		case p.StandbyZoneIndex == -1 && r.Zones[twin].Accepting():
-			t.Fatalf("iteration %d: no standby although twin %s accepts", i, r.Zones[twin].Name)
-		case p.StandbyZoneIndex != -1 && (p.StandbyZoneIndex != twin || !r.Zones[twin].Nodes[p.StandbyNodeIndex].Accepting()):
-			t.Fatalf("iteration %d: bad standby %+v", i, p)
+		case p.StandbyZoneIndex == -1 && (r.Zones[twin].Accepting() || otherHere):
+			t.Fatalf("iteration %d: no standby although twin %s accepts or the leader's zone has room", i, r.Zones[twin].Name)
+		case p.StandbyZoneIndex == twin && (p.StandbySameZone || !r.Zones[twin].Nodes[p.StandbyNodeIndex].Accepting()):
+			t.Fatalf("iteration %d: bad twin-zone standby %+v", i, p)
+		case p.StandbyZoneIndex == p.ZoneIndex && (!p.StandbySameZone || r.Zones[twin].Accepting() || p.StandbyNodeIndex == p.NodeIndex):
+			t.Fatalf("iteration %d: bad same-zone standby %+v", i, p)
+		}
+		if p.StandbySameZone {
+			sameZone++
 		}
 	}
 	// The generator must exercise every branch, or the properties are empty.
-	if placed < iterations/2 || fallbacks < iterations/20 || regionMoves < iterations/20 {
-		t.Fatalf("random topologies too tame: placed %d, zone fallbacks %d, region moves %d of %d", placed, fallbacks, regionMoves, iterations)
+	if placed < iterations/2 || fallbacks < iterations/20 || regionMoves < iterations/20 || sameZone < iterations/100 {
+		t.Fatalf("random topologies too tame: placed %d, zone fallbacks %d, region moves %d, same-zone standbys %d of %d",
+			placed, fallbacks, regionMoves, sameZone, iterations)
 	}
 }
 

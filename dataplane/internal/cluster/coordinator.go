@@ -241,6 +241,9 @@ type StreamInfo struct {
 	// overlap).
 	LeadingToken uint64     `json:"leading_token,omitempty"`
 	LeadingSince *time.Time `json:"leading_since,omitempty"`
+	// Protection is set on the node that leads and ingests the stream:
+	// twin-zone, same-zone or none (protection.go).
+	Protection Protection `json:"protection,omitempty"`
 }
 
 // Streams lists every configured stream with its lease (one Redis round
@@ -257,6 +260,7 @@ func (c *Coordinator) Streams(live func(stream string) bool) []StreamInfo {
 		if tok, since, ok := j.term(); ok {
 			info.LeadingToken, info.LeadingSince = tok, &since
 		}
+		info.Protection = j.protectionNow()
 		if l, err := c.store.Lease(ctx, n); err == nil {
 			info.Leader, info.Standby, info.Token = l.Holder, l.Standby, l.Token
 		} else {
@@ -326,7 +330,7 @@ func (c *Coordinator) chooseStandby(ctx context.Context) (NodeInfo, bool) {
 		region.Zones[zi].Nodes = append(region.Zones[zi].Nodes, failover.Node{ID: n.ID, Capacity: n.Capacity, Load: n.Load, Up: true, Draining: n.Draining})
 		byIndex[zi] = append(byIndex[zi], n)
 	}
-	zi, ni, ok := failover.Standby(region, 0)
+	zi, ni, _, ok := failover.Standby(region, 0, -1) // this node is not in the list
 	if !ok {
 		return NodeInfo{}, false
 	}

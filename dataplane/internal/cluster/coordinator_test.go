@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
-	"github.com/zonecast/zonecast/dataplane/internal/relay"
 )
 
 // fakeMedia stands in for a packager: its media sequence advances with the
@@ -53,23 +52,7 @@ func certDir(t *testing.T, ids ...string) string {
 
 func newCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media) *Coordinator {
 	t.Helper()
-	tm := fastTimings()
-	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	co, err := NewCoordinator(CoordinatorConfig{
-		Self:    NodeInfo{ID: id, Region: "local", Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
-		Streams: []string{"cam1"},
-		Store:   newTestStore(t, c, tm),
-		TLS:     tl,
-		Media:   func(string) Media { return media },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(co.Close)
-	return co
+	return newLoggedCoordinator(t, c, certs, id, zone, media, nil)
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -155,6 +156,11 @@ func (in *inbound) Close(err error) {
 	j.mu.Lock()
 	if j.relayIn == in {
 		j.relayIn = nil
+		if errors.Is(err, io.EOF) && !in.forward {
+			// The leader closed the relay on purpose (it moved its standby
+			// to the twin zone): this copy is no longer kept aligned.
+			j.aligned = false
+		}
 	}
 	j.mu.Unlock()
 	j.log.Info("relay from leader ended", "leader", in.leader, "err", err)

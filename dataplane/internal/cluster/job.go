@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -65,7 +66,12 @@ type job struct {
 
 	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
 	outStandby string
-	forwarding bool // out is a forward: this node ingests but does not lead (forward.go)
+	// outStandbyZone is the standby's zone: this node's own when the twin
+	// zone had no node (a fallback the leader undoes; protection.go).
+	outStandbyZone string
+	protection     Protection
+	protectionWhy  string
+	forwarding     bool // out is a forward: this node ingests but does not lead (forward.go)
 	// stopAlign ends the forward's alignment with its target (forward.go).
 	stopAlign context.CancelFunc
 
@@ -363,6 +369,7 @@ func (j *job) onLost(k *Keeper, reason string) {
 		j.leadCancel = nil
 	}
 	ingest := j.ingest
+	j.protection, j.protectionWhy = "", "" // a next term logs its own
 	j.mu.Unlock()
 	j.counters.add(func(c *jobCounters) { c.ended[reason]++ })
 	j.log.Info("no longer leading", "reason", reason, "token", k.Token())
@@ -483,17 +490,22 @@ func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
 }
 
 // ensureStandby opens the relay to a standby chosen by the failover policy
-// when there is none, and records it (fenced) in the lease.
+// when there is none, or when the standby is in this node's zone and the
+// twin zone accepts again, and records it (fenced) in the lease.
 func (j *job) ensureStandby(ctx context.Context, token uint64) {
 	j.mu.Lock()
-	out, ingest := j.out, j.ingest
+	out, ingest, standbyZone := j.out, j.ingest, j.outStandbyZone
 	j.mu.Unlock()
+	self := j.c.cfg.Self
 	if out != nil {
 		select {
 		case <-out.Done():
 			j.log.Info("relay to standby lost", "standby", j.outStandby, "err", out.Err())
+			out = nil
 		default:
-			return
+			if standbyZone != self.Zone {
+				return
+			}
 		}
 	}
 	if !ingest {
@@ -503,25 +515,55 @@ func (j *job) ensureStandby(ctx context.Context, token uint64) {
 	defer cancel()
 	sb, ok := j.c.chooseStandby(sctx)
 	if !ok {
+		if out == nil {
+			j.setProtection(ProtectionNone, "", "no other node of the region accepts a standby")
+		}
 		return
 	}
-	p, err := j.c.peer(sctx, sb.QUIC)
-	if err != nil {
-		j.log.Warn("cannot reach the standby", "standby", sb.ID, "err", err)
-		return
+	if out != nil && sb.Zone == self.Zone {
+		return // the twin zone still has no node: keep the same-zone standby
 	}
-	o, err := p.Open(sctx, relay.Hello{Stream: j.name, Leader: j.c.cfg.Self.ID, Token: token})
+	o, err := j.openRelay(sctx, sb, token)
 	if err != nil {
-		j.log.Warn("cannot open the relay", "standby", sb.ID, "err", err)
+		if out == nil {
+			j.setProtection(ProtectionNone, "", err.Error())
+		}
 		return
 	}
 	j.mu.Lock()
-	j.out, j.outStandby, j.lastStandby = o, sb.ID, sb.ID
+	old := j.out
+	j.out, j.outStandby, j.outStandbyZone, j.lastStandby = o, sb.ID, sb.Zone, sb.ID
 	j.mu.Unlock()
-	if err := j.c.store.SetStandby(sctx, j.name, j.c.cfg.Self.ID, token, sb.ID); err != nil {
+	if err := j.c.store.SetStandby(sctx, j.name, self.ID, token, sb.ID); err != nil {
 		j.log.Warn("cannot record the standby", "err", err)
 	}
-	j.log.Info("relaying to standby", "standby", sb.ID, "addr", sb.QUIC)
+	if old != nil {
+		// The same-zone standby keeps its feed until the new one has cut
+		// and aligned a segment; closing the relay then ends its role.
+		go func() {
+			time.Sleep(2 * j.c.t.SegmentDuration)
+			old.Close()
+		}()
+	}
+	p := ProtectionTwinZone
+	if sb.Zone == self.Zone {
+		p = ProtectionSameZone
+	}
+	j.setProtection(p, sb.ID, "")
+	j.log.Info("relaying to standby", "standby", sb.ID, "zone", sb.Zone, "addr", sb.QUIC)
+}
+
+// openRelay dials a standby and opens the stream's relay to it.
+func (j *job) openRelay(ctx context.Context, sb NodeInfo, token uint64) (*relay.Out, error) {
+	p, err := j.c.peer(ctx, sb.QUIC)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach standby %s: %w", sb.ID, err)
+	}
+	o, err := p.Open(ctx, relay.Hello{Stream: j.name, Leader: j.c.cfg.Self.ID, Token: token})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the relay to standby %s: %w", sb.ID, err)
+	}
+	return o, nil
 }
 
 // handover (drain): move the lease to the standby and wait until it leads.

@@ -26,6 +26,10 @@ var (
 		"1 when the last registry heartbeat reached Redis.", nil, nil)
 	descDraining = prometheus.NewDesc("zonecast_cluster_draining",
 		"1 once a drain has begun.", nil, nil)
+	descNoStandby = prometheus.NewDesc("zonecast_cluster_standby_missing",
+		"1 while this node leads and ingests the stream with no hot standby: its death would stop the stream (alarm on it).", []string{"stream"}, nil)
+	descSameZone = prometheus.NewDesc("zonecast_cluster_standby_same_zone",
+		"1 while the stream's hot standby is in the leader's own zone because the twin zone has no node that accepts (a zone loss would stop it).", []string{"stream"}, nil)
 )
 
 // jobCounters are one stream's cluster events on this node.
@@ -48,7 +52,7 @@ func (c *jobCounters) add(f func(*jobCounters)) {
 
 // Describe implements prometheus.Collector.
 func (c *Coordinator) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRole, descToken, descRelayOut, descRelayIn, descTerms, descTermsEnded, descForwards, descRedis, descDraining} {
+	for _, d := range []*prometheus.Desc{descRole, descToken, descRelayOut, descRelayIn, descTerms, descTermsEnded, descForwards, descRedis, descDraining, descNoStandby, descSameZone} {
 		ch <- d
 	}
 }
@@ -78,6 +82,9 @@ func (c *Coordinator) Collect(ch chan<- prometheus.Metric) {
 		}
 		_, _, token := j.lastKnown()
 		gauge(descToken, float64(token), name)
+		p := j.protectionNow()
+		gauge(descNoStandby, boolean(p == ProtectionNone), name)
+		gauge(descSameZone, boolean(p == ProtectionSameZone), name)
 		j.mu.Lock()
 		out := j.out
 		in := j.relayIn != nil && time.Since(j.lastRelay) < c.t.RelayTimeout

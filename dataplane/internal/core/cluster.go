@@ -246,6 +246,7 @@ type clusterStreamRow struct {
 	Since        *time.Time `json:"since,omitempty"`
 	LeadingToken uint64     `json:"leading_token,omitempty"`
 	LeadingSince *time.Time `json:"leading_since,omitempty"`
+	Protection   string     `json:"protection,omitempty"`
 }
 
 func clusterStreams(n *Node, c *cluster.Coordinator) any {
@@ -260,7 +261,7 @@ func clusterStreams(n *Node, c *cluster.Coordinator) any {
 		rows = append(rows, clusterStreamRow{Name: in.Name, Leader: in.Leader, Standby: in.Standby, Token: in.Token,
 			State: in.State, Role: in.Role, Coordination: in.Coordination,
 			Publisher: l.Publisher, Protocol: l.Protocol, Bitrate: l.Bitrate, Since: l.Since,
-			LeadingToken: in.LeadingToken, LeadingSince: in.LeadingSince})
+			LeadingToken: in.LeadingToken, LeadingSince: in.LeadingSince, Protection: string(in.Protection)})
 	}
 	return rows
 }

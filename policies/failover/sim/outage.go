@@ -156,7 +156,7 @@ func (e *engine) retryUnprotected() {
 	full := map[[2]int32]bool{}
 	for _, id := range e.unprot {
 		s := &e.streams[id]
-		if s.ended || !s.unprotected {
+		if s.ended || (!s.unprotected && !s.sameZone) {
 			s.retrying = false
 			continue
 		}

@@ -51,6 +51,9 @@ func (e *engine) place(id int32) bool {
 	}
 	if p.StandbyNodeIndex >= 0 {
 		e.attachStandby(id, e.w.zones[p.RegionIndex][p.StandbyZoneIndex], p.StandbyNodeIndex)
+		if p.StandbySameZone {
+			e.retryLater(id) // moved to the twin zone once it accepts
+		}
 	} else {
 		e.setUnprotected(id)
 		e.retryLater(id)
@@ -84,6 +87,7 @@ func (e *engine) attachStandby(id int32, z *zone, slot int) {
 	s := &e.streams[id]
 	n := &z.nodes[slot]
 	s.sr, s.sz, s.sn, s.spos = int32(z.region), int32(z.index), int32(slot), int32(len(n.standbys))
+	s.sameZone = s.sr == s.lr && s.sz == s.lz
 	n.standbys = append(n.standbys, id)
 	e.w.fz(z).Nodes[slot].Load += e.standby
 	e.setProtected(s)
@@ -100,7 +104,7 @@ func (e *engine) detachStandby(s *stream) {
 	e.streams[last].spos = s.spos
 	n.standbys = n.standbys[:len(n.standbys)-1]
 	e.w.fz(z).Nodes[s.sn].Load -= e.standby
-	s.sn = -1
+	s.sn, s.sameZone = -1, false
 }
 
 // setUnprotected books the start of a time without standby. The stream is
@@ -128,10 +132,13 @@ func (e *engine) setProtected(s *stream) {
 	}
 }
 
-// restoreStandby gives a leading stream a new standby in its twin zone.
+// restoreStandby gives a leading stream a new standby in its twin zone, or
+// (the policy's fallback) in its own zone, which is moved to the twin zone
+// by a later pass once the twin accepts again. True when the stream has a
+// twin-zone standby.
 func (e *engine) restoreStandby(id int32) bool {
 	s := &e.streams[id]
-	if s.hasStandby() {
+	if s.hasStandby() && !s.sameZone {
 		return true
 	}
 	if !s.hasLeader() {
@@ -139,12 +146,19 @@ func (e *engine) restoreStandby(id int32) bool {
 		return false
 	}
 	r := e.w.topo.Regions[s.lr]
-	zi, ni, ok := failover.Standby(r, int(s.lz))
-	if !ok {
-		e.setUnprotected(id)
+	zi, ni, same, ok := failover.Standby(r, int(s.lz), int(s.ln))
+	if !ok || (same && s.hasStandby()) {
+		if !s.hasStandby() {
+			e.setUnprotected(id)
+		}
 		e.retryLater(id)
 		return false
 	}
+	e.detachStandby(s)
 	e.attachStandby(id, e.w.zones[s.lr][zi], ni)
+	if same {
+		e.retryLater(id)
+		return false
+	}
 	return true
 }

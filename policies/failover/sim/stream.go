@@ -22,6 +22,7 @@ type stream struct {
 	epoch               uint32
 
 	unprotected      bool
+	sameZone         bool // the standby is in the leader's zone (the twin accepted none)
 	retrying         bool // in the engine's list of standby placements to retry
 	unprotectedSince time.Duration
 
