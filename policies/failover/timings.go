@@ -72,6 +72,13 @@ type Timings struct {
 	BroadcasterRetry   time.Duration
 }
 
+// HoldBackSegments is how far behind the live end players start and stay:
+// RFC 8216 asks for a HOLD-BACK of at least three target durations, and
+// hls.js keeps liveSyncDurationCount = 3. A node whose playlist lists fewer
+// complete segments than this (a standby that just joined) would make a
+// player positioned there skip media, so such a node does not serve yet.
+const HoldBackSegments = 3
+
 // DefaultTimings are the timings zonecast ships with.
 var DefaultTimings = Timings{
 	NLBHealthCheckInterval: 5 * time.Second,

@@ -32,6 +32,8 @@ type Media interface {
 	// Reset drops the local segments: the node starts standing by for a
 	// leader whose playlists its old segments do not belong to.
 	Reset()
+	// Listed is the number of complete segments the playlists list.
+	Listed() int
 }
 
 // CoordinatorConfig wires a coordinator.

@@ -27,6 +27,7 @@ type fakeMedia struct {
 func (m *fakeMedia) Feed(b []byte) error { m.mu.Lock(); m.fed += len(b); m.mu.Unlock(); return nil }
 func (m *fakeMedia) Cut()                {}
 func (m *fakeMedia) Reset()              { m.mu.Lock(); m.resets++; m.mu.Unlock() }
+func (m *fakeMedia) Listed() int         { return 6 }
 func (m *fakeMedia) State() ([]byte, map[string]uint64, error) {
 	msn := uint64(time.Since(m.start) / (200 * time.Millisecond))
 	b, _ := json.Marshal(map[string]uint64{"next_msn": msn})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 // Role is what this node does for one stream.
@@ -110,7 +111,6 @@ func (j *job) role() Role {
 		return RoleLeader
 	}
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	// A standby serves while its copy is aligned and the relay was alive
 	// recently: through a leader's death it keeps the (frozen) playlist up
 	// until a successor leads.
@@ -119,10 +119,22 @@ func (j *job) role() Role {
 	// leader's segments, serves its own copy like a standby (forward.go).
 	fresh = fresh || (j.forwarding && j.alignedTo == j.outStandby && j.ingest &&
 		time.Since(j.lastLocal) < j.c.t.RelayTimeout+j.c.t.SegmentDuration)
-	if j.aligned && fresh {
+	aligned := j.aligned
+	j.mu.Unlock()
+	// A copy that just joined lists only the newest segments: a player
+	// held back behind them by the CDN's choice of this origin would skip
+	// media, so it serves once it lists as many as players hold back.
+	if aligned && fresh && j.listed() >= failover.HoldBackSegments {
 		return RoleStandby
 	}
 	return RoleNone
+}
+
+func (j *job) listed() int {
+	if m := j.c.cfg.Media(j.name); m != nil {
+		return m.Listed()
+	}
+	return 0
 }
 
 func (j *job) relayFresh() bool {

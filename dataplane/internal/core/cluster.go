@@ -172,6 +172,8 @@ func (m packagerMedia) Cut() {
 
 func (m packagerMedia) Reset() { m.n.ResetPackager(m.name) }
 
+func (m packagerMedia) Listed() int { return m.ps().Rendition(SourceRendition).Listed() }
+
 // LadderProducing: this node's ladder of the stream produces every
 // rendition (a standby reports it to its leader; cluster/pipeline.go).
 func (m packagerMedia) LadderProducing() bool {

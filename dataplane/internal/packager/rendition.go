@@ -118,6 +118,13 @@ func (r *Rendition) Discontinuity() {
 	r.seenParams = paramSets{}
 }
 
+// Listed is the number of complete segments the media playlist lists.
+func (r *Rendition) Listed() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.segs)
+}
+
 // Stats returns the rendition's counters.
 func (r *Rendition) Stats() Stats {
 	r.mu.Lock()

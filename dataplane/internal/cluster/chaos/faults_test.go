@@ -107,6 +107,26 @@ func faults(p Profile) []fault {
 			observe: tm.LeaseTTL + 6*time.Second, maxStall: segment, maxPDTGap: 0, leader: "a2",
 		},
 		{
+			name:  "sigkill-twin-then-leader",
+			nodes: []string{"a1", "a2", "b1"},
+			inject: func(t *testing.T, h *Harness) {
+				// The twin zone's only node dies: a2, in the leader's own
+				// zone, becomes the standby; then the leader dies too.
+				h.Node("b1").Kill()
+				deadline := time.Now().Add(tm.NodeTTL + tm.LeaseTTL + 10*time.Second)
+				for h.Mon.Role("a2") != "standby" {
+					if time.Now().After(deadline) {
+						t.Fatalf("after b1's death a2 is %q, want standby (same zone)", h.Mon.Role("a2"))
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				h.Node("a1").Kill()
+			},
+			// The broadcaster reconnects to a2, which goes on from its
+			// aligned copy.
+			observe: tm.LeaseTTL + 8*time.Second, maxStall: segment, plusReconnect: true, maxPDTGap: 0, leader: "a2",
+		},
+		{
 			name: "sigstop-leader",
 			inject: func(t *testing.T, h *Harness) {
 				h.Node("a1").Freeze()
