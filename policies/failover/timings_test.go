@@ -168,6 +168,15 @@ func TestLocalTimings(t *testing.T) {
 	}
 }
 
+// TestShippedCadence: an edge packaging at the shipped cadence runs with
+// DefaultTimings unchanged, so the chaos suite's shipped profile and the
+// simulator's prediction for it can use DefaultTimings as they are.
+func TestShippedCadence(t *testing.T) {
+	if got := DefaultTimings.ForCadence(DefaultTimings.SegmentDuration, DefaultTimings.PartDuration); got != DefaultTimings {
+		t.Fatalf("ForCadence changes the shipped timings:\n%+v\n%+v", got, DefaultTimings)
+	}
+}
+
 func TestForCadence(t *testing.T) {
 	cases := []struct {
 		name          string

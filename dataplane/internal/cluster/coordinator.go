@@ -217,6 +217,14 @@ func (c *Coordinator) IngestCut(stream string) {
 	}
 }
 
+// HoldInputCut reports whether the local publisher's leaving should leave
+// the stream's open segments open (backupLive: the standby's backup feed
+// goes on with them).
+func (c *Coordinator) HoldInputCut(stream string) bool {
+	j := c.job(stream)
+	return j != nil && j.backupLive()
+}
+
 // Serving reports whether this node serves the stream's playlists: it
 // leads it or stands by for it. Anything else answers 404 at once.
 func (c *Coordinator) Serving(stream string) bool {

@@ -265,12 +265,36 @@ func (j *job) ingestTS(b []byte) {
 func (j *job) ingestCut() { j.cutOut() }
 
 func (j *job) cutOut() {
+	if j.backupLive() {
+		return // the standby's backup feed goes on with the open segment
+	}
 	j.mu.Lock()
 	out := j.out
 	j.mu.Unlock()
 	if out != nil {
 		_ = out.Discontinuity()
 	}
+}
+
+// backupLive: this node leads and its standby, which answered within the
+// relay timeout, receives the backup feed of the same encoder (input
+// redundancy). When this node's own feed stops, its open segment is then
+// left open rather than cut short: the standby, which cut the same parts
+// from the same TS, goes on with it from its feed and takes the lease
+// (switchToBackup), so nothing between the cut and the next keyframe is
+// lost and no number names a short segment here and a whole one there.
+func (j *job) backupLive() bool {
+	if !j.leading() {
+		return false
+	}
+	j.mu.Lock()
+	out := j.out
+	j.mu.Unlock()
+	if out == nil || out.Err() != nil {
+		return false
+	}
+	st, at := out.PeerStatus()
+	return !at.IsZero() && time.Since(at) < j.c.t.RelayTimeout && st.Ingest
 }
 
 // --- leadership -----------------------------------------------------------

@@ -96,6 +96,7 @@ func setupCluster(n *Node) error {
 		return coord.Admit(name)
 	}
 	n.ServeGate = coord.Serving
+	n.HoldInputCut = coord.HoldInputCut
 	if cc.Viewers.Proxy {
 		p, err := newViewerProxy(n, coord, t)
 		if err != nil {

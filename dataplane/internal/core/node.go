@@ -54,6 +54,11 @@ type Node struct {
 	ReadyInfo func() string
 	// Routes are extra HTTP handlers by ServeMux pattern (admin endpoints).
 	Routes map[string]http.Handler
+	// HoldInputCut, when set, says whether a publisher's leaving should
+	// leave the stream's open segments open instead of cutting them (the
+	// cluster: the standby's backup feed of the same encoder goes on with
+	// them); read at each cut.
+	HoldInputCut func(stream string) bool
 	// PipelineFailed, when set, is told that a stream's ladder failed here
 	// (cluster plugin: a leader hands the stream to a standby whose ladder runs).
 	PipelineFailed func(stream, reason string)
@@ -102,7 +107,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		}
 		ps := packager.NewStream(sc.Name, pcfg, n.Log)
 		n.packagers[sc.Name] = ps
-		n.sourceUnsub[sc.Name] = st.Subscribe(SourceRendition, ps.Rendition(SourceRendition))
+		n.sourceUnsub[sc.Name] = st.Subscribe(SourceRendition, n.gateCuts(sc.Name, ps.Rendition(SourceRendition)))
 	}
 	n.pcfg = pcfg
 	n.OnClose(func() {
@@ -221,7 +226,7 @@ func (n *Node) ResetPackager(name string) *packager.Stream {
 	if unsubscribe := n.sourceUnsub[name]; unsubscribe != nil {
 		unsubscribe()
 	}
-	n.sourceUnsub[name] = st.Subscribe(SourceRendition, ps.Rendition(SourceRendition))
+	n.sourceUnsub[name] = st.Subscribe(SourceRendition, n.gateCuts(name, ps.Rendition(SourceRendition)))
 	old.Close()
 	return ps
 }
@@ -309,4 +314,21 @@ func (n *Node) readyInfo() string {
 		return ""
 	}
 	return n.ReadyInfo()
+}
+
+// gateCuts passes a stream's TS to c, and its cuts unless HoldInputCut
+// holds them.
+func (n *Node) gateCuts(name string, c stream.Consumer) stream.Consumer {
+	return cutGate{Consumer: c, hold: func() bool { return n.HoldInputCut != nil && n.HoldInputCut(name) }}
+}
+
+type cutGate struct {
+	stream.Consumer
+	hold func() bool
+}
+
+func (g cutGate) Discontinuity() {
+	if !g.hold() {
+		g.Consumer.Discontinuity()
+	}
 }

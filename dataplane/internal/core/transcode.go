@@ -56,7 +56,7 @@ func setupTranscode(n *Node) error {
 		})
 		ladder := &serialLadder{tr: tr}
 		n.setLadder(name, ladder)
-		unsubscribe := st.Subscribe("transcode", ladder)
+		unsubscribe := st.Subscribe("transcode", n.gateCuts(name, ladder))
 		n.OnClose(func() { unsubscribe(); tr.Close() })
 	}
 	n.OnClose(func() { cancel(); m.Close() })

@@ -31,6 +31,10 @@ func ChaosCases(t failover.Timings) []ChaosCase {
 	return []ChaosCase{
 		{Name: "sigkill-standby", Fault: failover.NodeLoss, Zone: 1},
 		{Name: "sigkill-leader", Fault: failover.NodeLoss, Zone: 0},
+		{Name: "sigkill-leader-and-encoder", Fault: failover.NodeLoss, Zone: 0,
+			Note: "as sigkill-leader: the restarted encoder's pause stands for the sender's reconnection"},
+		{Name: "sigkill-twin-then-leader", Fault: failover.NodeLoss, Zone: 0,
+			Note: "as sigkill-leader: the standby is the same-zone node the policy fell back to, as warm"},
 		{Name: "sigkill-leader-reconnect-elsewhere", Fault: failover.NodeLoss, Zone: 0, Elsewhere: true,
 			Note: "the reconnection reaches a2, which forwards it to the standby"},
 		{Name: "sigkill-leader-then-new-leader", Fault: failover.NodeLoss, Zone: 0, Elsewhere: true,

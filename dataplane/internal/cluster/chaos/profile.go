@@ -35,11 +35,11 @@ func (p Profile) Part() time.Duration { return p.Timings.PartDuration }
 var Local = Profile{Name: "local", Timings: failover.LocalTimings, GOP: time.Second}
 
 // Shipped is what provision renders for a region stack's nodes
-// (failover.DefaultTimings: 2 s segments, 200 ms parts; every other edge
-// setting at its default) with a broadcaster as encoders ship: a GOP of one
-// segment, and libsrt's own peer-idle (5 s) and connection (3 s) timeouts.
-var Shipped = Profile{Name: "shipped", Timings: failover.DefaultTimings.ForCadence(
-	failover.DefaultTimings.SegmentDuration, failover.DefaultTimings.PartDuration), GOP: failover.DefaultTimings.SegmentDuration}
+// (failover.DefaultTimings: 2 s segments, 200 ms parts, every other edge
+// setting at its default; an edge at that cadence runs with DefaultTimings
+// unchanged) with a broadcaster as encoders ship: a GOP of one segment, and
+// libsrt's own peer-idle (5 s) and connection (3 s) timeouts.
+var Shipped = Profile{Name: "shipped", Timings: failover.DefaultTimings, GOP: failover.DefaultTimings.SegmentDuration}
 
 // Profiles are the profiles named by CHAOS_TIMINGS ("local", "shipped",
 // or both, comma-separated; unset: both).
