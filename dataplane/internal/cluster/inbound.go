@@ -3,7 +3,6 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -139,6 +138,14 @@ func (in *inbound) Control(c relay.Control) {
 			j.mu.Unlock()
 		}
 	}
+	if c.Dismiss && in.current() {
+		// The leader moved its standby: this copy is no longer kept
+		// aligned, so it stops serving.
+		j.log.Info("no longer standing by: the leader moved its standby", "leader", in.leader)
+		j.mu.Lock()
+		j.aligned = false
+		j.mu.Unlock()
+	}
 	if c.Handover == j.c.cfg.Self.ID {
 		j.log.Info("lease handed over to this node", "token", c.Token)
 		j.startAwait()
@@ -156,11 +163,6 @@ func (in *inbound) Close(err error) {
 	j.mu.Lock()
 	if j.relayIn == in {
 		j.relayIn = nil
-		if errors.Is(err, io.EOF) && !in.forward {
-			// The leader closed the relay on purpose (it moved its standby
-			// to the twin zone): this copy is no longer kept aligned.
-			j.aligned = false
-		}
 	}
 	j.mu.Unlock()
 	j.log.Info("relay from leader ended", "leader", in.leader, "err", err)

@@ -575,9 +575,11 @@ func (j *job) ensureStandby(ctx context.Context, token uint64) {
 	}
 	if old != nil {
 		// The same-zone standby keeps its feed until the new one has cut
-		// and aligned a segment; closing the relay then ends its role.
+		// and aligned a segment, then is dismissed.
 		go func() {
 			time.Sleep(2 * j.c.t.SegmentDuration)
+			_ = old.Control(relay.Control{Token: token, Leading: true, Dismiss: true})
+			time.Sleep(j.c.t.PartDuration) // Close drops what is still queued
 			old.Close()
 		}()
 	}

@@ -43,6 +43,9 @@ type Control struct {
 	// State is the leader's successor state (the packager's JSON State):
 	// the standby aligns its segment numbers and names with it.
 	State json.RawMessage `json:"state,omitempty"`
+	// Dismiss tells the receiver it no longer stands by: the leader moved
+	// its standby (to the twin zone) and closes this relay next.
+	Dismiss bool `json:"dismiss,omitempty"`
 }
 
 // Status is the standby's answer, sent periodically.
