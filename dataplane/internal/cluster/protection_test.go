@@ -99,18 +99,25 @@ func TestProtection(t *testing.T) {
 
 func nodeTTL() time.Duration { return fastTimings().NodeTTL }
 
-func newLoggedCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media, log *slog.Logger) *Coordinator {
+func loadTestTLS(t *testing.T, certs, id string) *relay.TLS {
 	t.Helper()
-	tm := fastTimings()
 	tl, err := relay.LoadTLS(filepath.Join(certs, "ca.pem"), filepath.Join(certs, id+".pem"), filepath.Join(certs, id+"-key.pem"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tl
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newLoggedCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media, log *slog.Logger) *Coordinator {
+	t.Helper()
+	tm := fastTimings()
 	co, err := NewCoordinator(CoordinatorConfig{
 		Self:    NodeInfo{ID: id, Region: "local", Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
 		Streams: []string{"cam1"},
 		Store:   newTestStore(t, c, tm),
-		TLS:     tl,
+		TLS:     loadTestTLS(t, certs, id),
 		Media:   func(string) Media { return media },
 		Log:     log,
 	})
