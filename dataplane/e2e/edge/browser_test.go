@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/browser"
 )
 
 // TestChromiumPlaysLLHLS: the edge's own page plays cam1 with hls.js in
@@ -17,14 +19,14 @@ func TestChromiumPlaysLLHLS(t *testing.T) {
 	publishFile(t, ctx, e.srtURL("#!::r=cam1,m=publish", "correct-horse-battery", 16))
 	e.waitPlaylist("/live/cam1/source/index.m3u8", 2, 30*time.Second)
 
-	b := startBrowser(t)
-	b.navigate(t, e.httpURL+"/?stream=cam1")
+	b := browser.Start(t)
+	b.Navigate(t, e.httpURL+"/?stream=cam1")
 
 	// Playback starts.
-	var st playerState
+	var st browser.PlayerState
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if err := b.eval(playerStateJS, &st); err == nil && st.CurrentTime > 0.5 && !st.Paused {
+		if err := b.Eval(browser.PlayerStateJS, &st); err == nil && st.CurrentTime > 0.5 && !st.Paused {
 			break
 		}
 		if st.Fatal != nil {
@@ -40,7 +42,7 @@ func TestChromiumPlaysLLHLS(t *testing.T) {
 	}
 
 	start := time.Now()
-	states, err := b.watchPlayback(ctx, 10*time.Second)
+	states, err := b.WatchPlayback(ctx, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,18 +50,18 @@ func TestChromiumPlaysLLHLS(t *testing.T) {
 	first, last := states[0], states[len(states)-1]
 	for i := 1; i < len(states); i++ {
 		if states[i].CurrentTime < states[i-1].CurrentTime {
-			t.Fatalf("currentTime went back: %s", summarize(states))
+			t.Fatalf("currentTime went back: %s", browser.Summarize(states))
 		}
 	}
 	advanced := last.CurrentTime - first.CurrentTime
 	// Real time is ~10 s; allow for a loaded 2-core machine, but demand
 	// steady progress, not a few stuttering frames.
 	if advanced < 0.7*elapsed.Seconds() {
-		t.Fatalf("currentTime advanced %.2f s in %.1f s: %s (errors %v)", advanced, elapsed.Seconds(), summarize(states), last.Errors)
+		t.Fatalf("currentTime advanced %.2f s in %.1f s: %s (errors %v)", advanced, elapsed.Seconds(), browser.Summarize(states), last.Errors)
 	}
 	if last.Fatal != nil {
 		t.Fatalf("hls.js fatal error: %s", *last.Fatal)
 	}
-	t.Logf("currentTime samples: %s", summarize(states))
+	t.Logf("currentTime samples: %s", browser.Summarize(states))
 	t.Logf("currentTime %.2f → %.2f in %.1f s; hls.js latency %.2f s; non-fatal errors %v", first.CurrentTime, last.CurrentTime, elapsed.Seconds(), last.Latency, last.Errors)
 }

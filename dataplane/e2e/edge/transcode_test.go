@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/browser"
 )
 
 // variant is one EXT-X-STREAM-INF of the multivariant playlist.
@@ -316,12 +318,12 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 // browserSwitches plays cam1 in headless Chromium and forces hls.js through
 // every level; the picture's height follows and playback never stalls.
 func browserSwitches(t *testing.T, e *edgeProc) {
-	b := startBrowser(t)
-	b.navigate(t, e.httpURL+"/?stream=cam1")
-	var st playerState
+	b := browser.Start(t)
+	b.Navigate(t, e.httpURL+"/?stream=cam1")
+	var st browser.PlayerState
 	deadline := time.Now().Add(40 * time.Second)
 	for {
-		if err := b.eval(playerStateJS, &st); err == nil && st.CurrentTime > 0.5 && !st.Paused {
+		if err := b.Eval(browser.PlayerStateJS, &st); err == nil && st.CurrentTime > 0.5 && !st.Paused {
 			break
 		}
 		if st.Fatal != nil {
@@ -333,7 +335,7 @@ func browserSwitches(t *testing.T, e *edgeProc) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	var heights []int
-	if err := b.eval(`window.hlsInstance.levels.map(l => l.height)`, &heights); err != nil {
+	if err := b.Eval(`window.hlsInstance.levels.map(l => l.height)`, &heights); err != nil {
 		t.Fatal(err)
 	}
 	if len(heights) != 4 {
@@ -356,13 +358,13 @@ func browserSwitches(t *testing.T, e *edgeProc) {
 	lastT, lastMove := -1.0, time.Now()
 	longestStall := time.Duration(0)
 	for _, lvl := range order {
-		if err := b.eval(fmt.Sprintf(`(window.hlsInstance.nextLevel = %d, true)`, lvl), new(bool)); err != nil {
+		if err := b.Eval(fmt.Sprintf(`(window.hlsInstance.nextLevel = %d, true)`, lvl), new(bool)); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			var s sample
-			if err := b.eval(sampleJS, &s); err != nil {
+			if err := b.Eval(sampleJS, &s); err != nil {
 				t.Fatal(err)
 			}
 			if s.T > lastT {
@@ -381,7 +383,7 @@ func browserSwitches(t *testing.T, e *edgeProc) {
 		}
 	}
 	// Keep playing a little on the last level.
-	states, err := b.watchPlayback(context.Background(), 4*time.Second)
+	states, err := b.WatchPlayback(context.Background(), 4*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

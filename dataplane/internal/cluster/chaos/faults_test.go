@@ -2,10 +2,10 @@ package chaos
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"

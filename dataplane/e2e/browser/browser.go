@@ -1,4 +1,9 @@
-package edge_test
+// Package browser drives headless Debian Chromium over the DevTools
+// protocol for the end-to-end suites: the player page with hls.js, and
+// what it reports. A small client over golang.org/x/net/websocket (already
+// in the module graph) instead of a CDP library, which would be a new
+// module for four calls.
+package browser
 
 import (
 	"bufio"
@@ -16,10 +21,8 @@ import (
 	"golang.org/x/net/websocket"
 )
 
-// browser is headless Chromium driven over the DevTools protocol: a small
-// client over golang.org/x/net/websocket (already in the module graph)
-// instead of a CDP library, which would be a new module for four calls.
-type browser struct {
+// Browser is one headless Chromium with one page.
+type Browser struct {
 	cmd  *exec.Cmd
 	page *websocket.Conn
 	id   int
@@ -27,9 +30,13 @@ type browser struct {
 
 var devtoolsRe = regexp.MustCompile(`DevTools listening on (ws://127\.0\.0\.1:(\d+)/\S+)`)
 
-func startBrowser(t *testing.T) *browser {
+// Start launches Chromium; it is killed when the test ends. A machine
+// without it fails the test with how to install it.
+func Start(t testing.TB) *Browser {
 	t.Helper()
-	requireTools(t, "chromium")
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Fatal("chromium not found: run `make deps` (Debian's chromium package)")
+	}
 	cmd := exec.Command("chromium",
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -82,7 +89,7 @@ func startBrowser(t *testing.T) *browser {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { ws.Close() })
-			return &browser{cmd: cmd, page: ws}
+			return &Browser{cmd: cmd, page: ws}
 		}
 	}
 	t.Fatalf("no page target in %+v", targets)
@@ -90,7 +97,7 @@ func startBrowser(t *testing.T) *browser {
 }
 
 // call sends one CDP command and waits for its answer (events are skipped).
-func (b *browser) call(method string, params any) (json.RawMessage, error) {
+func (b *Browser) call(method string, params any) (json.RawMessage, error) {
 	b.id++
 	id := b.id
 	if err := websocket.JSON.Send(b.page, map[string]any{"id": id, "method": method, "params": params}); err != nil {
@@ -118,15 +125,16 @@ func (b *browser) call(method string, params any) (json.RawMessage, error) {
 	}
 }
 
-func (b *browser) navigate(t *testing.T, url string) {
+// Navigate opens url in the page.
+func (b *Browser) Navigate(t testing.TB, url string) {
 	t.Helper()
 	if _, err := b.call("Page.navigate", map[string]any{"url": url}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// eval evaluates a JavaScript expression and decodes its value into out.
-func (b *browser) eval(expr string, out any) error {
+// Eval evaluates a JavaScript expression and decodes its value into out.
+func (b *Browser) Eval(expr string, out any) error {
 	res, err := b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
 	if err != nil {
 		return err
@@ -151,38 +159,48 @@ func (b *browser) eval(expr string, out any) error {
 	return json.Unmarshal(r.Result.Value, out)
 }
 
-// playerState is what the page exposes about hls.js and the video element.
-type playerState struct {
-	CurrentTime float64  `json:"t"`
-	Paused      bool     `json:"paused"`
-	ReadyState  int      `json:"rs"`
-	Fatal       *string  `json:"fatal"`
-	Errors      []string `json:"errors"`
-	LowLatency  bool     `json:"ll"`
-	Latency     float64  `json:"latency"`
-	URL         string   `json:"url"`
+// PlayerState is what the player page exposes about hls.js and the video
+// element.
+type PlayerState struct {
+	CurrentTime float64   `json:"t"`
+	Paused      bool      `json:"paused"`
+	ReadyState  int       `json:"rs"`
+	Fatal       *string   `json:"fatal"`
+	Errors      []string  `json:"errors"`
+	LowLatency  bool      `json:"ll"`
+	Latency     float64   `json:"latency"`
+	URL         string    `json:"url"`
+	At          time.Time `json:"-"` // when it was sampled
 }
 
-const playerStateJS = `(() => { const v = document.getElementById("video"); const h = window.hlsInstance;
+// PlayerStateJS reads a PlayerState from the player page.
+const PlayerStateJS = `(() => { const v = document.getElementById("video"); const h = window.hlsInstance;
  return { t: v.currentTime, paused: v.paused, rs: v.readyState, fatal: window.player.fatal, errors: window.player.errors,
   ll: !!(h && h.lowLatencyMode), latency: (h && h.latency) || 0, url: window.player.url }; })()`
 
-// watchPlayback samples the player for d and returns the samples.
-func (b *browser) watchPlayback(ctx context.Context, d time.Duration) ([]playerState, error) {
-	var out []playerState
+// WatchPlayback samples the player every 500 ms for d.
+func (b *Browser) WatchPlayback(ctx context.Context, d time.Duration) ([]PlayerState, error) {
+	return b.Sample(ctx, d, 500*time.Millisecond)
+}
+
+// Sample samples the player every interval for d.
+func (b *Browser) Sample(ctx context.Context, d, every time.Duration) ([]PlayerState, error) {
+	var out []PlayerState
 	end := time.Now().Add(d)
 	for time.Now().Before(end) && ctx.Err() == nil {
-		var st playerState
-		if err := b.eval(playerStateJS, &st); err != nil {
+		var st PlayerState
+		if err := b.Eval(PlayerStateJS, &st); err != nil {
 			return out, err
 		}
+		st.At = time.Now()
 		out = append(out, st)
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(every)
 	}
 	return out, nil
 }
 
-func summarize(states []playerState) string {
+// Summarize lists the samples' currentTime.
+func Summarize(states []PlayerState) string {
 	var parts []string
 	for _, s := range states {
 		parts = append(parts, fmt.Sprintf("%.2f", s.CurrentTime))
