@@ -121,6 +121,7 @@ func faults(p Profile) []fault {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
+				h.MarkFault() // the reconnection is counted from the leader's death
 				h.Node("a1").Kill()
 			},
 			// The broadcaster reconnects to a2, which goes on from its
@@ -311,6 +312,9 @@ func runFault(t *testing.T, p Profile, f fault) {
 	rep := h.Reader.Report()
 	overlaps := h.Mon.Overlaps()
 	lost := rep.MediaLost
+	if at := h.FaultAt(); !at.IsZero() {
+		injected = at
+	}
 	reconnect := reconnectSince(h, injected)
 	line := fmt.Sprintf("CHAOS timings=%s fault=%s stall_s=%.2f media_lost_s=%.2f pdt_gap_s=%.2f longest_segment_s=%.2f broadcaster_reconnect_s=%.2f terms=%d served_by=%v",
 		p.Name, f.name, rep.MaxStall.Seconds(), lost.Seconds(), rep.MaxPDTGap.Seconds(), rep.LongestSeg.Seconds(), reconnect.Seconds(), h.Mon.Terms(), rep.ServedBy)

@@ -32,9 +32,10 @@ type Harness struct {
 	// Profile is the timings the nodes and the broadcaster run at.
 	Profile Profile
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	faultAt time.Time
+	wg      sync.WaitGroup
 }
 
 // RepoRoot is the repository root (from this file's place).
@@ -198,6 +199,21 @@ func (h *Harness) Close() {
 	for _, n := range h.Nodes {
 		n.Kill()
 	}
+}
+
+// MarkFault records that the fault proper strikes now (an inject that
+// first prepares a state, then strikes).
+func (h *Harness) MarkFault() {
+	h.mu.Lock()
+	h.faultAt = time.Now()
+	h.mu.Unlock()
+}
+
+// FaultAt is when MarkFault was called (zero if never).
+func (h *Harness) FaultAt() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.faultAt
 }
 
 // UseDualFeed makes Start send a primary feed to the first node and a backup
