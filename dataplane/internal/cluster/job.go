@@ -51,6 +51,9 @@ type job struct {
 
 	ingest    bool // a local publisher is live
 	lastLocal time.Time
+	// lastTS is when the local publisher last delivered TS (lastLocal also
+	// counts its connection): only TS makes a backup feed "live".
+	lastTS time.Time
 
 	relayIn   *inbound // the leader's relay, when this node stands by
 	lastRelay time.Time
@@ -168,11 +171,12 @@ func (j *job) hasMedia() bool {
 }
 
 // localFresh reports whether the local publisher delivered TS within the
-// relay timeout.
+// relay timeout (a publisher that connected but sends nothing yet is not
+// a live backup feed: both feeds are quiet at a stream's start).
 func (j *job) localFresh() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.ingest && time.Since(j.lastLocal) < j.c.t.RelayTimeout
+	return j.ingest && time.Since(j.lastTS) < j.c.t.RelayTimeout
 }
 
 func (j *job) lastKnown() (leader, standby string, token uint64) {
@@ -255,6 +259,7 @@ func (j *job) ingestStopped() {
 func (j *job) ingestTS(b []byte) {
 	j.mu.Lock()
 	j.lastLocal = time.Now()
+	j.lastTS = j.lastLocal
 	out := j.out
 	j.mu.Unlock()
 	if out != nil {

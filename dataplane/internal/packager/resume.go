@@ -149,8 +149,11 @@ func (r *Rendition) Resume(st RenditionState) {
 // Among the pairs with equal DTS, the one whose program date-times agree
 // best is the same media (PDT follows the wall clock at a session's start);
 // it fixes the numbering, and the latest local segment numbered that way
-// is the match. A numbering that would move local segments back is
-// refused: the node's own viewers have seen those numbers.
+// is the match. Once the rendition has been aligned (its numbers are the
+// playlist's, which viewers may have seen), a numbering that would move
+// them back is refused; before that (a standby's ladder rendition numbered
+// on its own until its first alignment) it is the alignment itself. No
+// numbering ever goes below zero.
 func (r *Rendition) match(local []*segment, refs []SegmentRef) (int, int, bool) {
 	type pair struct {
 		i, j  int
@@ -185,11 +188,17 @@ latest:
 			}
 		}
 	}
-	if best.delta < 0 {
+	lowest := local[0].msn
+	if len(r.evicted) > 0 {
+		lowest = min(lowest, r.evicted[0].msn)
+	}
+	wraps := int64(lowest)+best.delta < 0
+	if best.delta < 0 && (r.aligned || wraps) {
 		r.log.Error("refusing to resume: the leader's numbers are behind this node's for the same media; continuing after both",
 			"local_msn", local[best.i].msn, "leader_msn", refs[best.j].MSN)
 		return 0, 0, false
 	}
+	r.aligned = true
 	return best.i, best.j, true
 }
 
