@@ -33,6 +33,8 @@ func ChaosCases(t failover.Timings) []ChaosCase {
 		{Name: "sigkill-leader", Fault: failover.NodeLoss, Zone: 0},
 		{Name: "sigkill-leader-and-encoder", Fault: failover.NodeLoss, Zone: 0,
 			Note: "as sigkill-leader: the restarted encoder's pause stands for the sender's reconnection"},
+		{Name: "player-sigkill-leader-and-encoder", Fault: failover.NodeLoss, Zone: 0,
+			Note: "as sigkill-leader-and-encoder, the picture of hls.js through an origin group (its buffer absorbs part of the stall)"},
 		{Name: "sigkill-twin-then-leader", Fault: failover.NodeLoss, Zone: 0,
 			Note: "as sigkill-leader: the standby is the same-zone node the policy fell back to, as warm"},
 		{Name: "sigkill-leader-reconnect-elsewhere", Fault: failover.NodeLoss, Zone: 0, Elsewhere: true,

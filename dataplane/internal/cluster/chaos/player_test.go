@@ -87,6 +87,7 @@ func TestFaultsPlayer(t *testing.T) {
 	line := fmt.Sprintf("CHAOS timings=%s fault=%s stall_s=%.2f media_lost_s=0.00 pdt_gap_s=0.00 longest_segment_s=0.00 broadcaster_reconnect_s=%.2f player_errors=%d",
 		p.Name, name, freeze.Seconds(), reconnect.Seconds(), len(last.Errors))
 	t.Log(line)
+	t.Logf("hls.js non-fatal errors: %v", last.Errors)
 	appendFigure(line)
 	if last.Fatal != nil {
 		t.Fatalf("hls.js fatal error after the fault: %s (errors %v)", *last.Fatal, last.Errors)
