@@ -24,6 +24,11 @@ func TestPredictChaosLocal(t *testing.T) {
 	want := map[string]struct{ minStall, maxStall time.Duration }{
 		"sigkill-standby": {0, 0},
 		"sigkill-leader":  {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
+		// Modelled as sigkill-leader (the encoder's pause and a warm
+		// same-zone standby change nothing in the model).
+		"sigkill-leader-and-encoder":        {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
+		"player-sigkill-leader-and-encoder": {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
+		"sigkill-twin-then-leader":          {tm.BroadcasterRetry, tm.BroadcasterRetry + tm.SegmentDuration},
 		// a2 forwards to the standby, which adopts the forward once the dead
 		// leader's relay has been silent half a relay timeout.
 		"sigkill-leader-reconnect-elsewhere": {tm.RelayTimeout / 2, tm.RelayTimeout/2 + tm.SegmentDuration},
