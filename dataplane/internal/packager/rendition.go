@@ -30,15 +30,15 @@ type Rendition struct {
 	stats   Stats
 
 	// input session
-	tracks      []*mpegts.Track
-	seenParams  paramSets // parameter sets met before the session started
-	sess        *session  // nil until the first keyframe of a session
-	needDisc    bool      // the next segment starts after a discontinuity
+	tracks     []*mpegts.Track
+	seenParams paramSets // parameter sets met before the session started
+	sess       *session  // nil until the first keyframe of a session
+	needDisc   bool      // the next segment starts after a discontinuity
 	// aligned: a resume matched the leader's segments once, so these
 	// numbers are the playlist's (a standby serves them); a resume never
 	// moves them back after that.
-	aligned bool
-	prevKeyRaw  int64     // raw DTS of the previous keyframe (cut rule)
+	aligned     bool
+	prevKeyRaw  int64 // raw DTS of the previous keyframe (cut rule)
 	havePrevKey bool
 
 	// playlist
