@@ -178,6 +178,27 @@ const PlayerStateJS = `(() => { const v = document.getElementById("video"); cons
  return { t: v.currentTime, paused: v.paused, rs: v.readyState, fatal: window.player.fatal, errors: window.player.errors,
   ll: !!(h && h.lowLatencyMode), latency: (h && h.latency) || 0, url: window.player.url }; })()`
 
+// WaitPlaying waits up to d until the player plays past the given
+// currentTime, and returns its state then; a fatal hls.js error or a
+// timeout fails the test.
+func (b *Browser) WaitPlaying(t testing.TB, past float64, d time.Duration) PlayerState {
+	t.Helper()
+	var st PlayerState
+	deadline := time.Now().Add(d)
+	for {
+		if err := b.Eval(PlayerStateJS, &st); err == nil && st.CurrentTime > past && !st.Paused {
+			return st
+		}
+		if st.Fatal != nil {
+			t.Fatalf("hls.js fatal error: %s (errors %v)", *st.Fatal, st.Errors)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("playback did not start in %v: %+v", d, st)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // WatchPlayback samples the player every 500 ms for d.
 func (b *Browser) WatchPlayback(ctx context.Context, d time.Duration) ([]PlayerState, error) {
 	return b.Sample(ctx, d, 500*time.Millisecond)

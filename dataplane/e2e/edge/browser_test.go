@@ -23,20 +23,7 @@ func TestChromiumPlaysLLHLS(t *testing.T) {
 	b.Navigate(t, e.httpURL+"/?stream=cam1")
 
 	// Playback starts.
-	var st browser.PlayerState
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if err := b.Eval(browser.PlayerStateJS, &st); err == nil && st.CurrentTime > 0.5 && !st.Paused {
-			break
-		}
-		if st.Fatal != nil {
-			t.Fatalf("hls.js fatal error: %s (errors %v)", *st.Fatal, st.Errors)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("playback did not start: %+v", st)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	st := b.WaitPlaying(t, 0.5, 30*time.Second)
 	if !st.LowLatency || st.URL != "/live/cam1/index.m3u8" {
 		t.Fatalf("not playing LL-HLS from the multivariant playlist: %+v", st)
 	}

@@ -320,20 +320,7 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 func browserSwitches(t *testing.T, e *edgeProc) {
 	b := browser.Start(t)
 	b.Navigate(t, e.httpURL+"/?stream=cam1")
-	var st browser.PlayerState
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		if err := b.Eval(browser.PlayerStateJS, &st); err == nil && st.CurrentTime > 0.5 && !st.Paused {
-			break
-		}
-		if st.Fatal != nil {
-			t.Fatalf("hls.js fatal error: %s", *st.Fatal)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("playback did not start: %+v", st)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	st := b.WaitPlaying(t, 0.5, 40*time.Second)
 	var heights []int
 	if err := b.Eval(`window.hlsInstance.levels.map(l => l.height)`, &heights); err != nil {
 		t.Fatal(err)

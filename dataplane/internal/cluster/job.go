@@ -513,11 +513,7 @@ func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
 	out, sb := j.out, j.outStandby
 	quiet := time.Since(j.lastLocal) > j.c.t.RelayTimeout/2
 	j.mu.Unlock()
-	if !quiet || out == nil || out.Err() != nil {
-		return false
-	}
-	st, at := out.PeerStatus()
-	if at.IsZero() || time.Since(at) > j.c.t.RelayTimeout || !st.Ingest {
+	if !quiet || !j.backupLive() {
 		return false
 	}
 	tok, err := k.Handover(ctx, sb)

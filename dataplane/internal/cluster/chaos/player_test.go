@@ -36,20 +36,7 @@ func TestFaultsPlayer(t *testing.T) {
 
 	b := browser.Start(t)
 	b.Navigate(t, cdn.URL+"/?stream="+StreamName)
-	var st browser.PlayerState
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if err := b.Eval(browser.PlayerStateJS, &st); err == nil && st.CurrentTime > 1 && !st.Paused {
-			break
-		}
-		if st.Fatal != nil {
-			t.Fatalf("hls.js fatal error before the fault: %s (errors %v)", *st.Fatal, st.Errors)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("playback did not start through the origin group: %+v", st)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	b.WaitPlaying(t, 1, 30*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if _, err := b.Sample(ctx, 2*p.Segment(), 200*time.Millisecond); err != nil {
