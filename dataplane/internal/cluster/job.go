@@ -436,6 +436,7 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 	defer tick.Stop()
 	var lastMSN map[string]uint64
 	var lastWrite, lastStandbyCheck, mediaSeen time.Time
+	var msnBackSaid bool
 	mediaSeen = time.Now()
 	media := j.c.cfg.Media(j.name)
 	for {
@@ -492,7 +493,10 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 					return
 				}
 			case errors.Is(err, ErrMSNBack):
-				j.log.Error("state write refused: media sequence would go back", "err", err)
+				if !msnBackSaid { // loud once a term, not every part
+					msnBackSaid = true
+					j.log.Error("state write refused: media sequence would go back", "err", err)
+				}
 			}
 			j.mu.Lock()
 			out := j.out
