@@ -320,7 +320,7 @@ func TestTranscodeLadderEndToEnd(t *testing.T) {
 func browserSwitches(t *testing.T, e *edgeProc) {
 	b := browser.Start(t)
 	b.Navigate(t, e.httpURL+"/?stream=cam1")
-	st := b.WaitPlaying(t, 0.5, 40*time.Second)
+	b.WaitPlaying(t, 0.5, 40*time.Second)
 	var heights []int
 	if err := b.Eval(`window.hlsInstance.levels.map(l => l.height)`, &heights); err != nil {
 		t.Fatal(err)
