@@ -81,7 +81,7 @@ func (t Timings) FreezeImpactVia(d time.Duration, r Routing) (stall, lost time.D
 func (t Timings) resume(back, lapse time.Duration, r Routing) time.Duration {
 	if r.ReconnectReachesStandby {
 		if !r.ReconnectLandsOnStandby {
-			back = max(back, t.RelayTimeout/2) // the standby adopts the forward
+			back = max(back, t.FeedQuietAfter()) // the standby adopts the forward
 		}
 		return back + t.SegmentDuration
 	}

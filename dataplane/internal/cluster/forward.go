@@ -162,7 +162,7 @@ func (c *Coordinator) acceptForward(j *job, h relay.Hello) *inbound {
 // so a whole timeout is not needed). The lineage, the alignment and the role
 // stay: the segments continue the same playlists.
 func (j *job) adoptForwardLocked(in *inbound) bool {
-	if j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout/2 {
+	if j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.FeedQuietAfter() {
 		return false
 	}
 	j.counters.add(func(c *jobCounters) { c.adopted++ })

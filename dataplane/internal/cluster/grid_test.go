@@ -223,8 +223,8 @@ func (e *gridEncoder) publish(ctx context.Context, n *gridNode, stream string) (
 // every segment boundary of it is a keyframe, and a segment is known by the
 // boundary it starts at (the packager's raw DTS). Resume follows the
 // packager's rules: the newest local segment the leader also has fixes the
-// numbering; a numbering that would go back is refused; with no common
-// segment the local ones continue after the leader's.
+// numbering, which never moves back once aligned nor below zero; with no
+// common segment the local ones continue after the leader's.
 type gridMedia struct {
 	seg int64 // ms
 
@@ -235,6 +235,7 @@ type gridMedia struct {
 	segs     []gridSeg
 	lastK    int64
 	waitEdge bool // after a cut or a reset: the next segment starts at a boundary
+	aligned  bool // a resume matched once: numbers never move back after that
 	cold     int
 }
 
@@ -305,7 +306,7 @@ func (m *gridMedia) Cut() {
 func (m *gridMedia) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.open, m.segs, m.nextMSN, m.waitEdge, m.lastK = nil, nil, 0, true, -1
+	m.open, m.segs, m.nextMSN, m.waitEdge, m.lastK, m.aligned = nil, nil, 0, true, -1, false
 }
 
 func (m *gridMedia) Listed() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.segs) }
@@ -341,24 +342,26 @@ func (m *gridMedia) Resume(blob []byte, cold bool) error {
 	if m.open != nil {
 		local = append(local, *m.open)
 	}
+match:
 	for i := len(local) - 1; i >= 0; i-- {
 		for _, ref := range refs {
 			if ref.K != local[i].K {
 				continue
 			}
-			if delta := int64(ref.MSN) - int64(local[i].MSN); delta >= 0 {
-				m.renumber(delta)
-				known := map[int64]bool{}
-				for _, r := range refs {
-					known[r.K] = true
-				}
-				for len(m.segs) > 0 && !known[m.segs[0].K] {
-					m.segs = m.segs[1:]
-				}
-				return nil
+			delta := int64(ref.MSN) - int64(local[i].MSN)
+			if delta < 0 && (m.aligned || int64(local[0].MSN)+delta < 0) {
+				break match // never back once aligned, never below zero
 			}
-			i = -1 // a numbering that goes back: continue after the leader
-			break
+			m.renumber(delta)
+			m.aligned = true
+			known := map[int64]bool{}
+			for _, r := range refs {
+				known[r.K] = true
+			}
+			for len(m.segs) > 0 && !known[m.segs[0].K] {
+				m.segs = m.segs[1:]
+			}
+			return nil
 		}
 	}
 	if len(local) > 0 && local[0].MSN < st.Next {
@@ -371,12 +374,12 @@ func (m *gridMedia) Resume(blob []byte, cold bool) error {
 
 func (m *gridMedia) renumber(delta int64) {
 	for i := range m.segs {
-		m.segs[i].MSN += uint64(delta)
+		m.segs[i].MSN = uint64(int64(m.segs[i].MSN) + delta)
 	}
 	if m.open != nil {
-		m.open.MSN += uint64(delta)
+		m.open.MSN = uint64(int64(m.open.MSN) + delta)
 	}
-	m.nextMSN += uint64(delta)
+	m.nextMSN = uint64(int64(m.nextMSN) + delta)
 }
 
 // playlist is what the node serves: the complete segments.

@@ -117,11 +117,11 @@ func (j *job) role() Role {
 	// A standby serves while its copy is aligned and the relay was alive
 	// recently: through a leader's death it keeps the (frozen) playlist up
 	// until a successor leads.
-	fresh := time.Since(j.lastRelay) < j.c.t.LeaseTTL+j.c.t.SegmentDuration
+	fresh := time.Since(j.lastRelay) < j.c.t.StandbyServesFor()
 	// A node forwarding its ingest to the leader, aligned with that
 	// leader's segments, serves its own copy like a standby (forward.go).
 	fresh = fresh || (j.forwarding && j.alignedTo == j.outStandby && j.ingest &&
-		time.Since(j.lastLocal) < j.c.t.RelayTimeout+j.c.t.SegmentDuration)
+		time.Since(j.lastLocal) < j.c.t.MediaFreshFor())
 	aligned := j.aligned
 	j.mu.Unlock()
 	// A copy that just joined lists only the newest segments: a player
@@ -160,13 +160,13 @@ func (j *job) mayTakeOver() bool {
 		return false // the standby fed by this node's forward takes the lease
 	}
 	return j.relayIn == nil || j.leaderLeadingAt.IsZero() ||
-		time.Since(j.leaderLeadingAt) > j.c.t.LeaseRenew+j.c.t.RelayTimeout
+		time.Since(j.leaderLeadingAt) > j.c.t.LeaderSilentAfter()
 }
 
 func (j *job) hasMedia() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return (j.ingest && time.Since(j.lastLocal) < j.c.t.RelayTimeout+j.c.t.SegmentDuration) ||
+	return (j.ingest && time.Since(j.lastLocal) < j.c.t.MediaFreshFor()) ||
 		(j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout)
 }
 
@@ -455,7 +455,7 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 		}
 		if j.hasMedia() {
 			mediaSeen = now
-		} else if now.Sub(mediaSeen) > t.RelayTimeout+t.SegmentDuration {
+		} else if now.Sub(mediaSeen) > t.MediaFreshFor() {
 			j.log.Info("leader without media: releasing the lease so that a node with the ingest can lead")
 			rctx, cancel := context.WithTimeout(context.Background(), t.LeaseRenew)
 			_ = k.Release(rctx)
@@ -515,7 +515,7 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
 	j.mu.Lock()
 	out, sb := j.out, j.outStandby
-	quiet := time.Since(j.lastLocal) > j.c.t.RelayTimeout/2
+	quiet := time.Since(j.lastLocal) > j.c.t.FeedQuietAfter()
 	j.mu.Unlock()
 	if !quiet || !j.backupLive() {
 		return false

@@ -25,6 +25,13 @@ type ProbeResult struct {
 	Took   time.Duration
 }
 
+// The probe's defaults when a Prober leaves them zero (the edge's
+// configuration defaults are these: config's tests check it).
+const (
+	DefaultProbeTimeout = 20 * time.Second
+	DefaultVAAPIDevice  = "/dev/dri/renderD128"
+)
+
 // Prober opens candidate encoders with a real one-frame test encode.
 type Prober struct {
 	FFmpeg      string        // executable name or path (looked up in PATH)
@@ -39,10 +46,10 @@ type Prober struct {
 // Probe tests every encoder named, in order, and returns one result each.
 func (p Prober) Probe(ctx context.Context, encoders []string) []ProbeResult {
 	if p.Timeout <= 0 {
-		p.Timeout = 20 * time.Second
+		p.Timeout = DefaultProbeTimeout
 	}
 	if p.VAAPIDevice == "" {
-		p.VAAPIDevice = "/dev/dri/renderD128"
+		p.VAAPIDevice = DefaultVAAPIDevice
 	}
 	results := make([]ProbeResult, 0, len(encoders))
 	bin, err := exec.LookPath(p.FFmpeg)

@@ -94,7 +94,7 @@ func (e *engine) failLeader(id int32, f failure) {
 			if !e.c.Routing.ReconnectLandsOnStandby {
 				// Redis names the standby; the standby adopts the forward once
 				// the dead leader's relay has been silent half a relay timeout.
-				at = max(back, f.coordAt, e.now+t.RelayTimeout/2)
+				at = max(back, f.coordAt, e.now+t.FeedQuietAfter())
 			}
 			resume = at + keyframe
 		default:

@@ -1,0 +1,31 @@
+package failover
+
+import "time"
+
+// The cluster's takeover logic and the simulator's model of it act on the
+// same derived clocks; each is named here once, so that both use one rule
+// and Validate's proportions are what they depend on.
+
+// FeedQuietAfter is how long a feed may deliver nothing before a node acts
+// on it: a leader whose own feed is quiet hands over to the standby's
+// backup feed, and a standby adopts a forwarded ingest once its leader's
+// relay is quiet. Half the relay timeout: the broadcaster has evidently
+// moved, so a whole timeout is not needed.
+func (t Timings) FeedQuietAfter() time.Duration { return t.RelayTimeout / 2 }
+
+// MediaFreshFor is how long after its last TS a node still counts its own
+// publisher as live (it may take or keep the lease): a relay timeout plus
+// a segment, since a cut may wait a whole GOP for the next keyframe. A
+// leader without media for longer releases the lease.
+func (t Timings) MediaFreshFor() time.Duration { return t.RelayTimeout + t.SegmentDuration }
+
+// StandbyServesFor is how long a standby keeps serving its copy after its
+// leader's relay last delivered: through the leader's death the (frozen)
+// playlist stays up until a successor leads, a lease later, plus a segment.
+func (t Timings) StandbyServesFor() time.Duration { return t.LeaseTTL + t.SegmentDuration }
+
+// LeaderSilentAfter is how long after a relaying leader last said it leads
+// its standby may take the lease over: a renewal plus a relay timeout, so
+// that after a total Redis outage the leader, which kept leading, gets its
+// lease back first.
+func (t Timings) LeaderSilentAfter() time.Duration { return t.LeaseRenew + t.RelayTimeout }
