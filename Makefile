@@ -11,7 +11,7 @@ TEST_TARGETS  :=
 BENCH_TARGETS :=
 CHAOS_TARGETS :=
 
-.PHONY: all deps build run test bench chaos clean
+.PHONY: all deps build run test check bench chaos clean
 all: build
 
 deps:
@@ -19,8 +19,9 @@ deps:
 
 include $(sort $(wildcard mk/*.mk))
 
+# `make check` (mk/check.mk: gofmt, go vet, staticcheck) runs first.
 test: deps
-	@set -e; for t in $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+	@set -e; for t in check $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
 
 bench: deps
 	@set -e; for t in $(BENCH_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done

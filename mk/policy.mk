@@ -8,8 +8,6 @@ CHAOS_TARGETS += chaos-sim
 .PHONY: test-policy bench-sim sim chaos-sim chaos-sim-keep
 
 test-policy:
-	$(GO) vet $(POLICY_PKGS)
-	@test -z "$$(gofmt -l policies/failover policies/ports scripts/sim)" || { gofmt -l policies/failover policies/ports scripts/sim; echo "gofmt needed"; exit 1; }
 	$(GO) test -count=1 $(POLICY_PKGS)
 
 # The contract scenario, then the engine's speed: events/s and wall seconds

@@ -153,12 +153,6 @@ func (e *edgeProc) srtURL(streamID, passphrase string, keylen int) string {
 // logMark is the current end of the log, for waitLogAfter.
 func (e *edgeProc) logMark() int { return len(e.log.String()) }
 
-// waitLog waits for a log line containing every part.
-func (e *edgeProc) waitLog(timeout time.Duration, parts ...string) string {
-	e.t.Helper()
-	return e.waitLogAfter(0, timeout, parts...)
-}
-
 // waitLogAfter waits for a line written after mark containing every part.
 func (e *edgeProc) waitLogAfter(mark int, timeout time.Duration, parts ...string) string {
 	e.t.Helper()
@@ -261,15 +255,6 @@ func (p *proc) kill() {
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	}
 	<-p.done
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // publishFile loops the fixture into the edge with -c copy, in real time.

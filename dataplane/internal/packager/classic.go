@@ -62,7 +62,8 @@ func classicFromFMP4(initData, body []byte) ([]byte, error) {
 		case *mp4codecs.MPEG4Audio:
 			ti.ts = &mcmpegts.Track{Codec: &tscodecs.MPEG4Audio{Config: c.Config}}
 		case *mp4codecs.Opus:
-			ti.ts, ti.opus = &mcmpegts.Track{Codec: &tscodecs.Opus{ChannelCount: c.ChannelCount}}, true //nolint:staticcheck
+			//lint:ignore SA1019 the MPEG-TS Opus codec is still built from the channel count
+			ti.ts, ti.opus = &mcmpegts.Track{Codec: &tscodecs.Opus{ChannelCount: c.ChannelCount}}, true
 		default:
 			continue
 		}

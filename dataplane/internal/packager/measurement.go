@@ -3,7 +3,6 @@ package packager
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/codecparams"
 	hlscodecs "github.com/bluenviron/gohlslib/v2/pkg/codecs"
@@ -63,8 +62,6 @@ func (m *measurement) resolution() string {
 	}
 	return strconv.Itoa(m.width) + "x" + strconv.Itoa(m.height)
 }
-
-func (m *measurement) codecString() string { return strings.Join(m.codecs, ",") }
 
 // bandwidth returns the peak and average bit rates of the segments in the
 // window: fmp4 selects the LL-HLS bodies, otherwise the classic TS ones.

@@ -204,7 +204,7 @@ func (s *session) marshalPart(seq uint32, capTicks int64, dst []byte) (out []byt
 			size += len(smp.Payload)
 		}
 	}
-	buf := seekablebuffer.Buffer{Buffer: *bytes.NewBuffer(dst[len(dst):len(dst)])}
+	buf := seekablebuffer.Buffer{Buffer: *bytes.NewBuffer(dst[len(dst):])}
 	buf.Grow(size)
 	err = p.Marshal(&buf)
 	if s.video != nil {

@@ -71,13 +71,6 @@ func newSession(tracks []*mpegts.Track, au *mpegts.AccessUnit, seen *paramSets) 
 	return s, nil
 }
 
-func (s *session) audioSrc() *mpegts.Track {
-	if s.audio == nil {
-		return nil
-	}
-	return s.audio.src
-}
-
 func validNALUs(au [][]byte) bool {
 	for _, n := range au {
 		if len(n) == 0 {

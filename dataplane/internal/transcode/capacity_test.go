@@ -58,7 +58,8 @@ func TestSoftwareCapacityFromCalibration(t *testing.T) {
 
 func TestCapacitySlots(t *testing.T) {
 	c := NewCapacity(2, "test")
-	if !c.TryAcquire() || !c.TryAcquire() || c.TryAcquire() {
+	first, second, third := c.TryAcquire(), c.TryAcquire(), c.TryAcquire()
+	if !first || !second || third {
 		t.Fatal("two slots")
 	}
 	if r := c.Report(); r.Used != 2 || r.Free != 0 {

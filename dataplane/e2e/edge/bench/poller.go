@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 )
 
 // partKey names an LL-HLS part.
@@ -134,18 +135,18 @@ func (p *poller) fetchParts(ctx context.Context, keys <-chan partKey) {
 			if err := parts.Unmarshal(body); err != nil {
 				continue
 			}
-			for _, part := range parts {
-				for _, tr := range part.Tracks {
-					if tr.ID == p.videoTrack {
-						b := int64(tr.BaseTime) * 90000 / int64(p.timescale)
-						p.mu.Lock()
-						if p.parts[k].base90 < 0 {
-							p.parts[k].base90 = b
-						}
-						p.mu.Unlock()
+			if len(parts) == 0 {
+				continue
+			}
+			for _, tr := range parts[0].Tracks { // the first fragment starts the part
+				if tr.ID == p.videoTrack {
+					b := int64(tr.BaseTime) * 90000 / int64(p.timescale)
+					p.mu.Lock()
+					if p.parts[k].base90 < 0 {
+						p.parts[k].base90 = b
 					}
+					p.mu.Unlock()
 				}
-				break // the first fragment starts the part
 			}
 		}
 	}
@@ -162,7 +163,7 @@ func (p *poller) readInit(ctx context.Context) bool {
 	}
 	for _, tr := range init.Tracks {
 		switch tr.Codec.(type) {
-		case *fmp4.CodecH264, *fmp4.CodecH265:
+		case *mp4codecs.H264, *mp4codecs.H265:
 			p.videoTrack, p.timescale = tr.ID, tr.TimeScale
 			return true
 		}

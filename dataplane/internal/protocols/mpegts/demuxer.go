@@ -191,7 +191,8 @@ func (d *Demuxer) bind(r *mcmpegts.Reader, mt *mcmpegts.Track) *Track {
 		})
 	case *mccodecs.Opus:
 		t.Codec = CodecOpus
-		t.OpusChannels = c.ChannelCount //nolint:staticcheck // Desc is nil for some muxers
+		//lint:ignore SA1019 Desc is nil for some muxers: the channel count is the fallback
+		t.OpusChannels = c.ChannelCount
 		if c.Desc != nil {
 			t.OpusChannels = c.Desc.ChannelCount()
 		}

@@ -12,13 +12,12 @@ type Timeline struct {
 	// timestamps still taken as continuous, in 90 kHz ticks.
 	MaxJump int64
 
-	started  bool
-	prevRaw  int64 // last raw 33-bit timestamp
-	unwrap   int64 // unwrapped value of prevRaw
-	offset   int64 // added to unwrapped values
-	maxOut   int64 // largest output so far
-	rebase   bool  // next timestamp starts a new timeline
-	lastJump bool
+	started bool
+	prevRaw int64 // last raw 33-bit timestamp
+	unwrap  int64 // unwrapped value of prevRaw
+	offset  int64 // added to unwrapped values
+	maxOut  int64 // largest output so far
+	rebase  bool  // next timestamp starts a new timeline
 }
 
 const (
