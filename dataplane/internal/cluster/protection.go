@@ -51,10 +51,3 @@ func (j *job) protectionNow() Protection {
 	}
 	return j.protection
 }
-
-// protectionReason is why the stream has no standby, when it has none.
-func (j *job) protectionReason() string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.protectionWhy
-}

@@ -97,6 +97,13 @@ func TestProtection(t *testing.T) {
 	}
 }
 
+// protectionReason is why the stream has no standby, when it has none.
+func (j *job) protectionReason() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.protectionWhy
+}
+
 func nodeTTL() time.Duration { return fastTimings().NodeTTL }
 
 func loadTestTLS(t *testing.T, certs, id string) *relay.TLS {
