@@ -1,15 +1,13 @@
 package core
 
-// The cluster area's wiring (issue 4): Redis-coordinated leases, the QUIC
+// The node's part in its twin zones: Redis-coordinated leases, the QUIC
 // hot-standby relay, the serving gate, the streams API rows, drain.
 
 import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -17,39 +15,52 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zonecast/zonecast/dataplane/internal/cluster"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
+	"github.com/zonecast/zonecast/dataplane/internal/viewerproxy"
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-func init() { RegisterPlugin("cluster", setupCluster) }
+// clustering is the node's part in its twin zones: the coordinator
+// (leases, relay, standby), its Redis client, and the viewer proxy that
+// answers for streams this node has no role for.
+type clustering struct {
+	n       *Node
+	coord   *cluster.Coordinator
+	rdb     *redis.Client
+	timings failover.Timings
+	// proxy answers for a stream this node neither leads nor stands by
+	// for; nil without cluster.viewers.proxy (404).
+	proxy *viewerproxy.Proxy
+}
 
-func setupCluster(n *Node) error {
+// newClustering joins the cluster and attaches every stream of the node
+// to it: its publishers take leases, its TS goes to the relay.
+func newClustering(n *Node) (*clustering, error) {
 	cc := n.Config.Cluster
-	if !cc.Enabled() {
-		return nil
-	}
 	// The node's own packaging cadence bounds how fast a takeover shows.
 	t := failover.DefaultTimings.ForCadence(n.Config.HLS.SegmentDuration, n.Config.HLS.PartDuration)
 	tl, err := relay.LoadTLS(cc.TLS.CA, cc.TLS.Cert, cc.TLS.Key, cc.TLS.PeerName)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rdb, err := cluster.NewRedis(cluster.RedisEndpoint{
 		Sentinels: cc.Redis.Sentinels, Master: cc.Redis.Master,
 		Address: cc.Redis.Address, Password: cc.Redis.Password, TLS: cc.Redis.TLS,
 	}, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	toward := append(append([]string(nil), cc.Redis.Sentinels...), nonEmpty(cc.Redis.Address)...)
 	httpAddr, err := cluster.AdvertiseAddr(n.Config.HTTP.Listen, cc.Viewers.Advertise, toward)
 	if err != nil {
 		if cc.Viewers.Proxy {
-			return fmt.Errorf("cluster.viewers: %w", err)
+			rdb.Close()
+			return nil, fmt.Errorf("cluster.viewers: %w", err)
 		}
 		httpAddr = n.Config.HTTP.Listen // informational only without the proxy
 	}
@@ -64,8 +75,8 @@ func setupCluster(n *Node) error {
 		Store:   cluster.NewStore(rdb, t),
 		TLS:     tl,
 		Media: func(name string) cluster.Media {
-			if n.Packager(name) != nil {
-				return packagerMedia{n, name}
+			if w := n.wiring(name); w != nil {
+				return packagerMedia{n: n, w: w}
 			}
 			return nil
 		},
@@ -75,56 +86,49 @@ func setupCluster(n *Node) error {
 	})
 	if err != nil {
 		rdb.Close()
-		return err
+		return nil, err
 	}
-	n.OnClose(func() { coord.Close(); rdb.Close() })
+	c := &clustering{n: n, coord: coord, rdb: rdb, timings: t}
 	n.Metrics.Registry.MustRegister(coord)
-
 	for _, name := range names {
 		st := n.Streams.Get(name)
 		st.Observe(ingestObserver{coord})
-		unsubscribe := st.Subscribe("relay", relayFeed{coord, name})
-		n.OnClose(unsubscribe)
+		n.OnClose(st.Subscribe("relay", relayFeed{coord, name}))
 	}
-	prevAdmit := n.Admit
-	n.Admit = func(name string, remote net.Addr) error {
-		if prevAdmit != nil {
-			if err := prevAdmit(name, remote); err != nil {
-				return err
-			}
-		}
-		return coord.Admit(name)
-	}
-	n.ServeGate = coord.Serving
-	n.HoldInputCut = coord.HoldInputCut
 	if cc.Viewers.Proxy {
-		p, err := newViewerProxy(n, coord, t)
-		if err != nil {
-			return err
+		if c.proxy, err = newViewerProxy(n, coord, t); err != nil {
+			c.Close()
+			return nil, err
 		}
 		proxied := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "zonecast_viewer_proxy_requests_total",
 			Help: "Requests for a stream this node has no role for, answered from its leader or standby, by outcome."}, []string{"result"})
 		n.Metrics.Registry.MustRegister(proxied)
-		p.Observe = func(result string) { proxied.WithLabelValues(result).Inc() }
-		n.ServeElsewhere = p.Handler
+		c.proxy.Observe = func(result string) { proxied.WithLabelValues(result).Inc() }
 	}
-	n.PipelineFailed = func(stream, reason string) { coord.PipelineFailed(stream, reason) }
-	n.StreamsAPI = func() any { return clusterStreams(n, coord) }
-	n.AddReadyCheck("cluster", func() error {
-		if coord.Draining() {
-			return errors.New("draining")
-		}
+	return c, nil
+}
+
+// Close leaves the cluster.
+func (c *clustering) Close() {
+	c.coord.Close()
+	c.rdb.Close()
+}
+
+// Drain hands every stream this node leads to its standby, within the
+// policy's drain deadline.
+func (c *clustering) Drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timings.DrainDeadline)
+	defer cancel()
+	_ = c.coord.Drain(ctx)
+}
+
+// elsewhere answers for a stream this node does not serve now: from its
+// leader or standby through the viewer proxy, else nil (404).
+func (c *clustering) elsewhere(name string) http.Handler {
+	if c.proxy == nil {
 		return nil
-	})
-	n.BeforeShutdown = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), t.DrainDeadline)
-		defer cancel()
-		_ = coord.Drain(ctx)
 	}
-	if cc.AdminToken != "" {
-		n.Routes["POST /api/v1/drain"] = drainHandler(coord, cc.AdminToken, t.DrainDeadline)
-	}
-	return nil
+	return c.proxy.Handler(name)
 }
 
 func nonEmpty(s string) []string {
@@ -134,27 +138,32 @@ func nonEmpty(s string) []string {
 	return []string{s}
 }
 
-// packagerMedia adapts a stream's packager (whichever is current) to
-// cluster.Media.
+// packagerMedia is a stream's packaged media as the cluster uses it: the
+// relay's input on a standby, and the state a successor resumes from.
+//
+// The relayed TS takes its own road into the packager and the ladder
+// rather than being published into the stream like a publisher's, for
+// three reasons: it must not reach the stream's "relay" subscription (it
+// would be sent back to the leader it came from), it is not a publisher
+// (no lease is taken for it, the stream stays idle here), and its cuts
+// follow a different rule (Cut below).
 type packagerMedia struct {
-	n    *Node
-	name string
+	n *Node
+	w *wiring
 }
-
-func (m packagerMedia) ps() *packager.Stream { return m.n.Packager(m.name) }
 
 // Feed writes relayed TS into the source rendition and, with transcoding,
 // into the stream's ladder: a standby's ladder is warm, cut at the same
 // timestamps as the leader's (ingest → stream → transcode → package, with
 // the relay in the ingest's place). A node whose own publisher is live
-// takes nothing from the relay: one input per pipeline.
+// takes nothing from the relay: one input per stream.
 func (m packagerMedia) Feed(b []byte) error {
-	if m.localIngest() {
+	if m.w.stream.Live() {
 		return nil
 	}
-	err := m.ps().Rendition(SourceRendition).WriteTS(b)
-	if l := m.ladder(); l != nil {
-		_ = l.WriteTS(b) // never fails: counted drops inside
+	err := m.w.rendition(SourceRendition).WriteTS(b)
+	if m.w.ladder != nil {
+		_ = m.w.ladder.WriteTS(b) // never fails: counted drops inside
 	}
 	return err
 }
@@ -165,32 +174,26 @@ func (m packagerMedia) Feed(b []byte) error {
 // names two segments). The ladder is cut only when the relay feeds it: a
 // cut restarts ffmpeg, and a local feed's ladder has no reason to.
 func (m packagerMedia) Cut() {
-	m.ps().Rendition(SourceRendition).Discontinuity()
-	if l := m.ladder(); l != nil && !m.localIngest() {
-		l.Discontinuity()
+	m.w.rendition(SourceRendition).Discontinuity()
+	if m.w.ladder != nil && !m.w.stream.Live() {
+		m.w.ladder.Discontinuity()
 	}
 }
 
-func (m packagerMedia) Reset() { m.n.ResetPackager(m.name) }
+// Reset drops segments of another lineage (a node that starts standing
+// by for a new leader).
+func (m packagerMedia) Reset() { m.w.packager.Reset() }
 
-func (m packagerMedia) Listed() int { return m.ps().Rendition(SourceRendition).Listed() }
+func (m packagerMedia) Listed() int { return m.w.packager.Rendition(SourceRendition).Listed() }
 
 // LadderProducing: this node's ladder of the stream produces every
-// rendition (a standby reports it to its leader; cluster/pipeline.go).
+// rendition (a standby reports it to its leader).
 func (m packagerMedia) LadderProducing() bool {
-	l := m.ladder()
-	return l != nil && l.Producing()
-}
-
-func (m packagerMedia) ladder() LadderFeed { return m.n.ladder(m.name) }
-
-func (m packagerMedia) localIngest() bool {
-	st := m.n.Streams.Get(m.name)
-	return st != nil && st.Live()
+	return m.w.ladder != nil && m.w.ladder.Producing()
 }
 
 func (m packagerMedia) State() ([]byte, map[string]uint64, error) {
-	st := m.ps().State()
+	st := m.w.packager.State()
 	msn := make(map[string]uint64, len(st.Renditions))
 	for r, rs := range st.Renditions {
 		msn[r] = rs.NextMSN
@@ -210,7 +213,7 @@ func (m packagerMedia) Resume(blob []byte, cold bool) error {
 			st.Renditions[name] = rs
 		}
 	}
-	m.ps().Resume(st)
+	m.w.packager.Resume(st)
 	return nil
 }
 
@@ -252,12 +255,12 @@ type clusterStreamRow struct {
 	Protection   string     `json:"protection,omitempty"`
 }
 
-func clusterStreams(n *Node, c *cluster.Coordinator) any {
+func (c *clustering) streams(statuses []stream.Status) any {
 	local := map[string]stream.Status{}
-	for _, s := range n.Streams.Statuses() {
+	for _, s := range statuses {
 		local[s.Name] = s
 	}
-	infos := c.Streams(func(name string) bool { return local[name].State == stream.StateLive })
+	infos := c.coord.Streams(func(name string) bool { return local[name].State == stream.StateLive })
 	rows := make([]clusterStreamRow, 0, len(infos))
 	for _, in := range infos {
 		l := local[in.Name]
@@ -269,9 +272,12 @@ func clusterStreams(n *Node, c *cluster.Coordinator) any {
 	return rows
 }
 
+// DrainRoute drains the node (with the admin token).
+const DrainRoute = "POST /api/v1/drain"
+
 // drainHandler: POST /api/v1/drain with "Authorization: Bearer <token>"
 // drains, answers with the outcome, then stops the process like SIGTERM.
-func drainHandler(c *cluster.Coordinator, token string, deadline time.Duration) http.Handler {
+func (c *clustering) drainHandler(token string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
@@ -279,9 +285,9 @@ func drainHandler(c *cluster.Coordinator, token string, deadline time.Duration) 
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), deadline)
+		ctx, cancel := context.WithTimeout(r.Context(), c.timings.DrainDeadline)
 		defer cancel()
-		err := c.Drain(ctx)
+		err := c.coord.Drain(ctx)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		body := map[string]any{"drained": err == nil}

@@ -1,10 +1,13 @@
-// Package core wires one edge node from its configuration:
+// Package core wires one edge node from its configuration. New creates
+// every part in plain view, in data-flow order:
 //
 //	SRT ingest ──▶ stream (fan-out) ──▶ packager "source" rendition ──▶ origin
+//	                                └─▶ transcoder ──▶ packager ladder renditions
+//	                                └─▶ cluster relay ──▶ the twin zone's standby
 //
-// main stays small: config.Load, core.New, Node.Run. Other areas add their
-// wiring in their own files of this package with RegisterPlugin (see
-// plugin.go): a plugin sees the built node before its listeners open.
+// and beside the data path, coordination: the cluster's leases decide
+// which node serves a stream, admits its publisher and hands it over.
+// main stays small: config.Load, core.New, Node.Run.
 package core
 
 import (
@@ -12,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 
@@ -35,96 +39,58 @@ type Node struct {
 	SRT     *srt.Server
 	Origin  *origin.Server
 
-	// Set by plugins before the listeners open (nil: defaults).
-	// StreamsAPI builds the body of GET /api/v1/streams.
-	StreamsAPI func() any
-	// Admit may veto an authenticated SRT publisher.
-	Admit srt.Admit
-	// ServeGate, when set, says whether this node serves a stream's
-	// playlists and media now (the cluster: leader or standby); false → 404.
-	ServeGate func(stream string) bool
-	// ServeElsewhere, when set, answers for a stream ServeGate refuses (the
-	// cluster's viewer proxy); nil → 404.
-	ServeElsewhere func(stream string) http.Handler
-	// BeforeShutdown, when set, runs when Run's context ends, before the
-	// listeners close (the cluster drains: hands streams to standbys).
-	BeforeShutdown func()
-	// ReadyInfo, when set, adds lines to /readyz when ready (transcode:
-	// free ladder capacity).
-	ReadyInfo func() string
-	// Routes are extra HTTP handlers by ServeMux pattern (admin endpoints).
-	Routes map[string]http.Handler
-	// HoldInputCut, when set, says whether a publisher's leaving should
-	// leave the stream's open segments open instead of cutting them (the
-	// cluster: the standby's backup feed of the same encoder goes on with
-	// them); read at each cut.
-	HoldInputCut func(stream string) bool
-	// PipelineFailed, when set, is told that a stream's ladder failed here
-	// (cluster plugin: a leader hands the stream to a standby whose ladder runs).
-	PipelineFailed func(stream, reason string)
+	// transcoding runs each stream's ladder; nil: every stream is
+	// published source-only.
+	transcoding *transcoding
+	// cluster coordinates with the twin zone; nil: a single edge that
+	// serves every stream it has.
+	cluster *clustering
 
-	mu        sync.RWMutex
-	packagers map[string]*packager.Stream
-	// sourceUnsub detaches each stream's packager from its source feed;
-	// pcfg makes replacements (ResetPackager).
-	sourceUnsub map[string]func()
-	pcfg        packager.Config
-	readyCheck  []namedCheck
-	closers     []func()
+	packaging packager.Config
 
-	// ladders: stream → LadderFeed, set by the transcode plugin (ladder.go);
-	// a sync.Map because the cluster's relay may read it while plugins run.
-	ladders sync.Map
+	mu      sync.RWMutex
+	wirings map[string]*wiring
+	closers []func()
 }
 
-type namedCheck struct {
-	name  string
-	check func() error
-}
-
-// New builds the node: streams, packagers, metrics, plugins, then the SRT
-// and HTTP listeners (opened, not yet serving).
+// New builds the node: streams with their packagers and ladders, the
+// cluster, then the SRT and HTTP listeners (opened, not yet serving).
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
+	log = log.With("node", cfg.Node.ID)
 	n := &Node{
-		Config:      cfg,
-		Log:         log.With("node", cfg.Node.ID),
-		Streams:     stream.NewRegistry(log.With("node", cfg.Node.ID)),
-		Metrics:     metrics.New(),
-		packagers:   make(map[string]*packager.Stream),
-		sourceUnsub: make(map[string]func()),
-		Routes:      make(map[string]http.Handler),
+		Config:  cfg,
+		Log:     log,
+		Streams: stream.NewRegistry(log),
+		Metrics: metrics.New(),
+		packaging: packager.Config{
+			SegmentDuration: cfg.HLS.SegmentDuration,
+			PartDuration:    cfg.HLS.PartDuration,
+			WindowSegments:  cfg.HLS.WindowSegments,
+			Dir:             cfg.HLS.Dir,
+		},
+		wirings: make(map[string]*wiring),
 	}
-	pcfg := packager.Config{
-		SegmentDuration: cfg.HLS.SegmentDuration,
-		PartDuration:    cfg.HLS.PartDuration,
-		WindowSegments:  cfg.HLS.WindowSegments,
-		Dir:             cfg.HLS.Dir,
+	fail := func(err error) (*Node, error) {
+		n.Close()
+		return nil, err
+	}
+
+	if cfg.Transcode.Enabled {
+		n.transcoding = newTranscoding(cfg.Transcode, cfg.HLS.SegmentDuration, n.Log, n.Metrics)
+		n.OnClose(n.transcoding.Close)
 	}
 	for _, sc := range cfg.Streams {
-		st, err := n.Streams.Add(sc.Name)
-		if err != nil {
-			return nil, err
+		if err := n.addStream(sc.Name); err != nil {
+			return fail(err)
 		}
-		ps := packager.NewStream(sc.Name, pcfg, n.Log)
-		n.packagers[sc.Name] = ps
-		n.sourceUnsub[sc.Name] = st.Subscribe(SourceRendition, n.gateCuts(sc.Name, ps.Rendition(SourceRendition)))
 	}
-	n.pcfg = pcfg
-	n.OnClose(func() {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		for name, unsubscribe := range n.sourceUnsub {
-			unsubscribe()
-			n.packagers[name].Close()
+	if cfg.Cluster.Enabled() {
+		c, err := newClustering(n)
+		if err != nil {
+			return fail(fmt.Errorf("cluster: %w", err))
 		}
-	})
-	n.StreamsAPI = func() any { return n.Streams.Statuses() }
-
-	for _, p := range plugins {
-		if err := p.setup(n); err != nil {
-			n.Close()
-			return nil, fmt.Errorf("%s: %w", p.name, err)
-		}
+		n.cluster = c
+		n.OnClose(c.Close)
 	}
 
 	var err error
@@ -135,12 +101,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		UDPBuffer:       cfg.SRT.UDPBuffer,
 		Takeover:        cfg.SRT.OnConflict == config.OnConflictTakeover,
 		Lookup:          n.lookup,
-		Admit:           n.Admit,
+		Admit:           n.admit,
 		Log:             n.Log,
 	})
 	if err != nil {
-		n.Close()
-		return nil, err
+		return fail(err)
 	}
 	n.Metrics.RegisterStreams(metrics.StreamSources{
 		Streams:       n.Streams.List,
@@ -154,19 +119,18 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		TLSKey:     cfg.HTTP.TLSKey,
 		CORSOrigin: cfg.HTTP.CORSOrigin,
 		WebDir:     cfg.HTTP.WebDir,
-		Packagers:  n.packagerHandler,
-		Streams:    func() any { return n.StreamsAPI() },
+		Packagers:  n.mediaHandler,
+		Streams:    n.streamsReport,
 		Ready:      n.ready,
 		ReadyInfo:  n.readyInfo,
 		Metrics:    n.Metrics.Handler(),
-		Routes:     n.Routes,
+		Routes:     n.routes(),
 		Requests:   n.Metrics,
 		Log:        n.Log,
 	})
 	if err != nil {
 		n.SRT.Close()
-		n.Close()
-		return nil, err
+		return fail(err)
 	}
 	return n, nil
 }
@@ -180,8 +144,10 @@ func (n *Node) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		n.Log.Info("shutting down")
-		if n.BeforeShutdown != nil {
-			n.BeforeShutdown()
+		if n.cluster != nil {
+			// Hand every led stream to its standby while the listeners
+			// still serve.
+			n.cluster.Drain()
 		}
 	case err = <-errc:
 		n.Log.Error("server stopped", "err", err)
@@ -194,49 +160,10 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Packager returns a stream's packager (nil when unknown).
 func (n *Node) Packager(name string) *packager.Stream {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	return n.packagers[name]
-}
-
-// SetPackager installs or replaces the packager that serves a stream
-// (the cluster uses it when it resumes a stream's state).
-func (n *Node) SetPackager(name string, ps *packager.Stream) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.packagers[name] = ps
-}
-
-// ResetPackager replaces a stream's packager by a fresh one fed from the
-// source (the cluster: a node that starts standing by for a new leader drops
-// segments of another lineage). Consumers must fetch Packager(name) anew.
-func (n *Node) ResetPackager(name string) *packager.Stream {
-	st := n.Streams.Get(name)
-	if st == nil {
-		return nil
+	if w := n.wiring(name); w != nil {
+		return w.packager
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	old, ok := n.packagers[name]
-	if !ok {
-		return nil
-	}
-	ps := packager.NewStream(name, n.pcfg, n.Log)
-	n.packagers[name] = ps
-	if unsubscribe := n.sourceUnsub[name]; unsubscribe != nil {
-		unsubscribe()
-	}
-	n.sourceUnsub[name] = st.Subscribe(SourceRendition, n.gateCuts(name, ps.Rendition(SourceRendition)))
-	old.Close()
-	return ps
-}
-
-// AddReadyCheck adds a condition to /readyz: a non-nil error makes the node
-// unready and is shown.
-func (n *Node) AddReadyCheck(name string, check func() error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.readyCheck = append(n.readyCheck, namedCheck{name, check})
+	return nil
 }
 
 // OnClose runs fn at shutdown, in reverse order of registration.
@@ -257,6 +184,12 @@ func (n *Node) Close() {
 	}
 }
 
+func (n *Node) wiring(name string) *wiring {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.wirings[name]
+}
+
 func (n *Node) lookup(name string) (*stream.Stream, string, bool) {
 	sc, ok := n.Config.Streams.Find(name)
 	if !ok {
@@ -266,17 +199,47 @@ func (n *Node) lookup(name string) (*stream.Stream, string, bool) {
 	return st, sc.Passphrase, st != nil
 }
 
-func (n *Node) packagerHandler(name string) http.Handler {
-	if n.ServeGate != nil && !n.ServeGate(name) {
-		if n.ServeElsewhere != nil && n.Streams.Get(name) != nil {
-			return n.ServeElsewhere(name)
-		}
-		return nil
-	}
-	if ps := n.Packager(name); ps != nil {
-		return ps
+// admit may veto an authenticated publisher: in a cluster, only the node
+// that leads the stream, or may take its lease, takes its ingest.
+func (n *Node) admit(name string, _ net.Addr) error {
+	if n.cluster != nil {
+		return n.cluster.coord.Admit(name)
 	}
 	return nil
+}
+
+// mediaHandler answers a stream's playlists and media: from this node's
+// packager when it serves the stream, else (cluster) from the node that
+// does, through the viewer proxy; nil → 404.
+func (n *Node) mediaHandler(name string) http.Handler {
+	w := n.wiring(name)
+	if w == nil {
+		return nil
+	}
+	if n.cluster != nil && !n.cluster.coord.Serving(name) {
+		return n.cluster.elsewhere(name)
+	}
+	return w.packager
+}
+
+// streamsReport is the body of GET /api/v1/streams.
+func (n *Node) streamsReport() any {
+	if n.cluster != nil {
+		return n.cluster.streams(n.Streams.Statuses())
+	}
+	return n.Streams.Statuses()
+}
+
+// routes are the node's HTTP endpoints beyond media, health and metrics.
+func (n *Node) routes() map[string]http.Handler {
+	r := map[string]http.Handler{}
+	if n.transcoding != nil {
+		r[TranscodeRoute] = n.transcoding.reportHandler()
+	}
+	if n.cluster != nil && n.Config.Cluster.AdminToken != "" {
+		r[DrainRoute] = n.cluster.drainHandler(n.Config.Cluster.AdminToken)
+	}
+	return r
 }
 
 func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
@@ -293,42 +256,20 @@ func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
 	}, true
 }
 
-// ready: this node can take publishers and viewers unless a check says
-// otherwise (draining, out of capacity, ...).
+// ready: this node can take publishers and viewers unless it drains.
+// Transcoding capacity never makes it unready: above capacity a stream
+// is published source-only.
 func (n *Node) ready() error {
-	n.mu.RLock()
-	checks := append([]namedCheck(nil), n.readyCheck...)
-	n.mu.RUnlock()
-	var errs []error
-	for _, c := range checks {
-		if err := c.check(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
-		}
+	if n.cluster != nil && n.cluster.coord.Draining() {
+		return errors.New("cluster: draining")
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
-// readyInfo is the extra /readyz body plugins set (ReadyInfo).
+// readyInfo is the extra /readyz body: free ladder capacity.
 func (n *Node) readyInfo() string {
-	if n.ReadyInfo == nil {
+	if n.transcoding == nil {
 		return ""
 	}
-	return n.ReadyInfo()
-}
-
-// gateCuts passes a stream's TS to c, and its cuts unless HoldInputCut
-// holds them.
-func (n *Node) gateCuts(name string, c stream.Consumer) stream.Consumer {
-	return cutGate{Consumer: c, hold: func() bool { return n.HoldInputCut != nil && n.HoldInputCut(name) }}
-}
-
-type cutGate struct {
-	stream.Consumer
-	hold func() bool
-}
-
-func (g cutGate) Discontinuity() {
-	if !g.hold() {
-		g.Consumer.Discontinuity()
-	}
+	return n.transcoding.readyInfo()
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,24 +24,15 @@ func testConfig(t *testing.T) *config.Config {
 	return cfg
 }
 
-func TestNodeWiringAndPlugins(t *testing.T) {
-	var seen []string
-	saved := plugins
-	defer func() { plugins = saved }()
-	RegisterPlugin("zz-second", func(n *Node) error { seen = append(seen, "zz"); return nil })
-	RegisterPlugin("aa-first", func(n *Node) error {
-		seen = append(seen, "aa")
-		n.AddReadyCheck("test", func() error { return nil })
-		base := n.StreamsAPI
-		n.StreamsAPI = func() any { return map[string]any{"wrapped": base()} }
-		return nil
-	})
+// A single edge: no cluster, no transcoding. Every stream gets a packager
+// fed by its publishers, and the API, health and metrics answer.
+func TestNodeWiring(t *testing.T) {
 	n, err := New(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(seen, ",") != "aa,zz" {
-		t.Fatalf("plugins ran %v, want name order", seen)
+	if n.cluster != nil || n.transcoding != nil {
+		t.Fatalf("a single edge without transcoding wired cluster=%v transcoding=%v", n.cluster != nil, n.transcoding != nil)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -71,13 +61,13 @@ func TestNodeWiringAndPlugins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		Wrapped []stream.Status `json:"wrapped"`
+	var body []stream.Status
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
 	}
-	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
-	if len(body.Wrapped) != 2 || body.Wrapped[1].State != stream.StateLive || body.Wrapped[0].State != stream.StateIdle {
-		t.Fatalf("streams API through the plugin's wrapper: %+v", body)
+	if len(body) != 2 || body[1].State != stream.StateLive || body[0].State != stream.StateIdle {
+		t.Fatalf("streams API: %+v", body)
 	}
 	for path, want := range map[string]int{"/readyz": 200, "/live/nope/index.m3u8": 404, "/metrics": 200} {
 		resp, err := http.Get(base + path)

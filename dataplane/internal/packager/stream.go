@@ -253,5 +253,27 @@ func (s *Stream) Close() {
 	}
 }
 
+// Reset drops every rendition's segments, parts and numbers, keeping the
+// stream (a node that starts standing by for a new leader drops segments of
+// another lineage). Writers and readers reach renditions through
+// Rendition, so they follow: a write racing the reset lands in the closed
+// rendition and is refused. The old renditions are closed before they
+// leave the map, so that a new rendition's objects never share the store
+// with the old one's deletions.
+func (s *Stream) Reset() {
+	old := s.renditionList()
+	for _, r := range old {
+		r.close()
+	}
+	s.mu.Lock()
+	for _, r := range old {
+		if s.renditions[r.name] == r {
+			delete(s.renditions, r.name)
+		}
+	}
+	s.mu.Unlock()
+	s.resetCuts()
+}
+
 // now is the wall clock (replaced in tests).
 var now = time.Now

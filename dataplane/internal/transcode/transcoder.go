@@ -69,7 +69,10 @@ type Transcoder struct {
 	slots slots
 	log   *slog.Logger
 
-	// Ingest side: touched only by the caller's goroutine.
+	// Ingest side. Two callers may write: the stream's subscription (a
+	// local publisher) and, on a cluster standby, the relay; they take
+	// turns, and each turn only scans and queues.
+	inMu sync.Mutex
 	scan *tsScanner
 
 	epoch     atomic.Uint64
@@ -176,6 +179,8 @@ func newTranscoder(name string, set Settings, out Outputs, s slots, log *slog.Lo
 // WriteTS copies the chunk into the transcoder's bounded queue. It never
 // blocks: when ffmpeg does not keep up, the chunk is dropped and counted.
 func (t *Transcoder) WriteTS(p []byte) error {
+	t.inMu.Lock()
+	defer t.inMu.Unlock()
 	t.lastInput.Store(time.Now().UnixNano())
 	accepting := t.accepting.Load()
 	var buf []byte
@@ -222,6 +227,8 @@ func (t *Transcoder) WriteTS(p []byte) error {
 // Discontinuity: the source was cut (publisher gone or replaced). ffmpeg is
 // restarted on the new input, whose size is read again.
 func (t *Transcoder) Discontinuity() {
+	t.inMu.Lock()
+	defer t.inMu.Unlock()
 	t.scan = newTSScanner()
 	t.scan.onKeyHead = t.onKeyHead
 	t.inPTSOK.Store(false)
