@@ -72,7 +72,7 @@ func Run(c Config) (*Result, error) {
 }
 
 func newStream(s session) stream {
-	return stream{session: s, lr: -1, lz: -1, ln: -1, sr: -1, sz: -1, sn: -1, fault: -1, home: -1}
+	return stream{session: s, leader: vacant, standby: vacant, fault: -1, home: -1}
 }
 
 func newEngine(c Config) *engine {
@@ -219,7 +219,7 @@ func (e *engine) handle(ev event) {
 	case evNodeBack:
 		z := e.flat[ev.a]
 		if n := &z.nodes[ev.b]; n.live && n.inService {
-			e.w.fz(z).Nodes[ev.b].Up = true
+			e.w.policyZone(z).Nodes[ev.b].Up = true
 		}
 	case evFaultStart:
 		e.faultStart(int(ev.a))
@@ -227,7 +227,7 @@ func (e *engine) handle(ev event) {
 		e.faultEnd(int(ev.a), ev.b)
 	case evRedisPromoted:
 		z := e.flat[ev.a]
-		e.w.fz(z).Redis.Replica.Up = true
+		e.w.policyZone(z).Redis.Replica.Up = true
 	case evRefreshStep:
 		e.refreshStep(e.flat[ev.a])
 	}

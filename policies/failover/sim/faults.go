@@ -67,7 +67,7 @@ func (e *engine) pickNode(z *zone, random bool) int {
 
 // pickNodeBy picks the in-service node with the highest weight, or a random one.
 func (e *engine) pickNodeBy(z *zone, random bool, weight func(*node) int) int {
-	fz := e.w.fz(z)
+	fz := e.w.policyZone(z)
 	var candidates []int
 	best, bestLeaders := -1, -1
 	for i := range z.nodes {
@@ -86,7 +86,7 @@ func (e *engine) pickNodeBy(z *zone, random bool, weight func(*node) int) int {
 }
 
 func (e *engine) servingUp(z *zone) int {
-	fz := e.w.fz(z)
+	fz := e.w.policyZone(z)
 	n := 0
 	for i := range z.nodes {
 		if z.nodes[i].inService && fz.Nodes[i].Up {
@@ -112,7 +112,7 @@ func (e *engine) faultStart(i int) {
 			fr.Target = z.name + " (no node)"
 			return
 		}
-		fr.Target = e.w.fz(z).Nodes[slot].ID + " standbys"
+		fr.Target = e.w.policyZone(z).Nodes[slot].ID + " standbys"
 		e.loseStandbys(z, slot, t.StandbyRestore())
 	case failover.NodeLoss:
 		z := e.pickZone(f)
@@ -121,7 +121,7 @@ func (e *engine) faultStart(i int) {
 			fr.Target = z.name + " (no node)"
 			return
 		}
-		fr.Target = e.w.fz(z).Nodes[slot].ID
+		fr.Target = e.w.policyZone(z).Nodes[slot].ID
 		e.crashNode(z, slot, id)
 	case failover.Partition, failover.LeaderFreeze:
 		z := e.pickZone(f)
@@ -130,7 +130,7 @@ func (e *engine) faultStart(i int) {
 			fr.Target = z.name + " (no node)"
 			return
 		}
-		fr.Target = e.w.fz(z).Nodes[slot].ID
+		fr.Target = e.w.policyZone(z).Nodes[slot].ID
 		e.isolateNode(z, slot, f.Duration, id)
 	case failover.RedisPartition:
 		z := e.pickZone(f)
@@ -139,7 +139,7 @@ func (e *engine) faultStart(i int) {
 			fr.Target = z.name + " (no node)"
 			return
 		}
-		fr.Target = e.w.fz(z).Nodes[slot].ID + " from Redis"
+		fr.Target = e.w.policyZone(z).Nodes[slot].ID + " from Redis"
 		e.cutFromRedis(z, slot, f.Duration, id)
 	case failover.ZoneLoss:
 		z := e.pickZone(f)
@@ -153,7 +153,7 @@ func (e *engine) faultStart(i int) {
 	case failover.RedisPrimaryLoss:
 		z := e.pickZone(f)
 		fr.Target = z.name + " redis primary"
-		fz := e.w.fz(z)
+		fz := e.w.policyZone(z)
 		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false // the replica serves once promoted
 		z.redisBackAt = e.now + t.RedisFailover
 		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
@@ -161,7 +161,7 @@ func (e *engine) faultStart(i int) {
 	case failover.RedisPairLoss:
 		z := e.pickZone(f)
 		fr.Target = z.name + " redis pair"
-		fz := e.w.fz(z)
+		fz := e.w.policyZone(z)
 		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
 		z.redisBackAt = e.now + f.Duration
 		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
@@ -173,7 +173,7 @@ func (e *engine) faultStart(i int) {
 				fr.Target = z.name + " (no node)"
 				return
 			}
-			fr.Target = e.w.fz(z).Nodes[slot].ID + " drain"
+			fr.Target = e.w.policyZone(z).Nodes[slot].ID + " drain"
 			e.drainNode(z, slot, id)
 			return
 		}
@@ -198,7 +198,7 @@ func (e *engine) faultEnd(i int, flat int32) {
 		}
 	case failover.RedisPrimaryLoss, failover.RedisPairLoss:
 		z := e.flat[flat]
-		fz := e.w.fz(z)
+		fz := e.w.policyZone(z)
 		fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
 	}
 }
@@ -207,7 +207,7 @@ func (e *engine) faultEnd(i int, flat int32) {
 // are re-placed once the registry notices.
 func (e *engine) crashNode(z *zone, slot int, fault int32) {
 	t := e.c.Timings
-	fz := e.w.fz(z)
+	fz := e.w.policyZone(z)
 	fz.Nodes[slot].Up = false
 	detect, pDead := e.deadNodeRouting(z, slot)
 	leaders := append([]int32(nil), z.nodes[slot].leaders...)
@@ -235,7 +235,7 @@ func (e *engine) loseStandbys(z *zone, slot int, after time.Duration) {
 // again once it is back (deposed, it relays to the new leader).
 func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 	t := e.c.Timings
-	fz := e.w.fz(z)
+	fz := e.w.policyZone(z)
 	fz.Nodes[slot].Up = false
 	detect, pDead := e.deadNodeRouting(z, slot)
 	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
@@ -265,8 +265,8 @@ func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
 	t := e.c.Timings
 	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
 		s := &e.streams[id]
-		if s.hasStandby() && e.w.topo.Regions[s.sr].Zones[s.sz].Nodes[s.sn].Up {
-			sz, sn := e.w.zones[s.sr][s.sz], int(s.sn)
+		if s.hasStandby() && e.w.topo.Regions[s.standby.region].Zones[s.standby.zone].Nodes[s.standby.slot].Up {
+			sz, sn := e.w.zones[s.standby.region][s.standby.zone], int(s.standby.slot)
 			e.detachLeader(s)
 			e.detachStandby(s)
 			e.attachLeader(id, sz, sn)
@@ -281,7 +281,7 @@ func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
 		}
 	}
 	// The node takes no new work while it cannot coordinate.
-	e.w.fz(z).Nodes[slot].Up = false
+	e.w.policyZone(z).Nodes[slot].Up = false
 	e.q.push(event{at: e.now + d, kind: evNodeBack, a: e.flatIndex(z), b: int32(slot)})
 }
 
@@ -292,7 +292,7 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 	t := e.c.Timings
 	healthyAt := time.Duration(0)
 	for _, z := range zs {
-		fz := e.w.fz(z)
+		fz := e.w.policyZone(z)
 		fz.Up = false
 		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
 		z.redisBackAt = e.now + t.RedisFailover
@@ -315,7 +315,7 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 			if !z.nodes[slot].live {
 				continue
 			}
-			e.w.fz(z).Nodes[slot].Up = false
+			e.w.policyZone(z).Nodes[slot].Up = false
 		}
 	}
 	pDead := 1.0 // every target of the zone is dead
@@ -339,7 +339,7 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 }
 
 func (e *engine) restoreZone(z *zone) {
-	fz := e.w.fz(z)
+	fz := e.w.policyZone(z)
 	fz.Up = true
 	fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
 	z.redisBackAt = e.now

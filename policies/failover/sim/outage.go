@@ -57,8 +57,8 @@ func (e *engine) failLeader(id int32, f failure) {
 	t := e.c.Timings
 	s := &e.streams[id]
 	e.detachLeader(s)
-	standbyOK := s.hasStandby() && !f.newRegion && e.w.topo.Regions[s.sr].Zones[s.sz].Up &&
-		e.w.topo.Regions[s.sr].Zones[s.sz].Nodes[s.sn].Up && !e.w.topo.Regions[s.sr].Zones[s.sz].Nodes[s.sn].Draining
+	standbyOK := s.hasStandby() && !f.newRegion && e.w.topo.Regions[s.standby.region].Zones[s.standby.zone].Up &&
+		e.w.topo.Regions[s.standby.region].Zones[s.standby.zone].Nodes[s.standby.slot].Up && !e.w.topo.Regions[s.standby.region].Zones[s.standby.zone].Nodes[s.standby.slot].Draining
 	keyframe := time.Duration(e.rng.Int64N(int64(t.SegmentDuration)))
 
 	var resume, lost time.Duration
@@ -106,8 +106,8 @@ func (e *engine) failLeader(id int32, f failure) {
 	}
 
 	if standbyOK {
-		z := e.w.zones[s.sr][s.sz]
-		slot := int(s.sn)
+		z := e.w.zones[s.standby.region][s.standby.zone]
+		slot := int(s.standby.slot)
 		e.detachStandby(s)
 		e.attachLeader(id, z, slot)
 		e.setUnprotected(id)
@@ -160,7 +160,7 @@ func (e *engine) retryUnprotected() {
 			s.retrying = false
 			continue
 		}
-		key := [2]int32{s.lr, s.lz}
+		key := [2]int32{s.leader.region, s.leader.zone}
 		if !s.hasLeader() || full[key] {
 			kept = append(kept, id)
 			continue

@@ -15,7 +15,7 @@ func (e *engine) nextRefresh() {
 			return // one zone at a time
 		}
 		e.refreshQueue = e.refreshQueue[1:]
-		if !e.w.fz(z).Up {
+		if !e.w.policyZone(z).Up {
 			continue
 		}
 		z.refreshing = true
@@ -29,7 +29,7 @@ func (e *engine) nextRefresh() {
 // batch once they are in service.
 func (e *engine) refreshStep(z *zone) {
 	old := e.oldNodes(z)
-	if len(old) == 0 || !e.w.fz(z).Up {
+	if len(old) == 0 || !e.w.policyZone(z).Up {
 		z.refreshing = false
 		e.nextRefresh()
 		return
@@ -44,7 +44,7 @@ func (e *engine) refreshStep(z *zone) {
 func (e *engine) oldNodes(z *zone) []int {
 	var old []int
 	for i := range z.nodes {
-		if z.nodes[i].inService && z.nodes[i].generation < z.generation && !e.w.fz(z).Nodes[i].Draining {
+		if z.nodes[i].inService && z.nodes[i].generation < z.generation && !e.w.policyZone(z).Nodes[i].Draining {
 			old = append(old, i)
 		}
 	}
@@ -67,7 +67,7 @@ func (e *engine) drainBatch(z *zone) {
 // to its standby, standbys move, and the node exits when the drain is done.
 func (e *engine) drainNode(z *zone, slot int, fault int32) {
 	t := e.c.Timings
-	e.w.fz(z).Nodes[slot].Draining = true
+	e.w.policyZone(z).Nodes[slot].Draining = true
 	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
 		e.failLeader(id, failure{fault: fault, planned: true})
 	}

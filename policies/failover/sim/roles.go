@@ -64,32 +64,32 @@ func (e *engine) place(id int32) bool {
 func (e *engine) attachLeader(id int32, z *zone, slot int) {
 	s := &e.streams[id]
 	n := &z.nodes[slot]
-	s.lr, s.lz, s.ln, s.lpos = int32(z.region), int32(z.index), int32(slot), int32(len(n.leaders))
+	s.leader = seat{region: int32(z.region), zone: int32(z.index), slot: int32(slot), pos: int32(len(n.leaders))}
 	n.leaders = append(n.leaders, id)
-	e.w.fz(z).Nodes[slot].Load += unit
+	e.w.policyZone(z).Nodes[slot].Load += unit
 }
 
 func (e *engine) detachLeader(s *stream) {
 	if !s.hasLeader() {
 		return
 	}
-	z := e.w.zones[s.lr][s.lz]
-	n := &z.nodes[s.ln]
+	z := e.w.zones[s.leader.region][s.leader.zone]
+	n := &z.nodes[s.leader.slot]
 	last := n.leaders[len(n.leaders)-1]
-	n.leaders[s.lpos] = last
-	e.streams[last].lpos = s.lpos
+	n.leaders[s.leader.pos] = last
+	e.streams[last].leader.pos = s.leader.pos
 	n.leaders = n.leaders[:len(n.leaders)-1]
-	e.w.fz(z).Nodes[s.ln].Load -= unit
-	s.ln = -1
+	e.w.policyZone(z).Nodes[s.leader.slot].Load -= unit
+	s.leader.slot = -1
 }
 
 func (e *engine) attachStandby(id int32, z *zone, slot int) {
 	s := &e.streams[id]
 	n := &z.nodes[slot]
-	s.sr, s.sz, s.sn, s.spos = int32(z.region), int32(z.index), int32(slot), int32(len(n.standbys))
-	s.sameZone = s.sr == s.lr && s.sz == s.lz
+	s.standby = seat{region: int32(z.region), zone: int32(z.index), slot: int32(slot), pos: int32(len(n.standbys))}
+	s.sameZone = s.standby.region == s.leader.region && s.standby.zone == s.leader.zone
 	n.standbys = append(n.standbys, id)
-	e.w.fz(z).Nodes[slot].Load += e.standby
+	e.w.policyZone(z).Nodes[slot].Load += e.standby
 	e.setProtected(s)
 }
 
@@ -97,14 +97,14 @@ func (e *engine) detachStandby(s *stream) {
 	if !s.hasStandby() {
 		return
 	}
-	z := e.w.zones[s.sr][s.sz]
-	n := &z.nodes[s.sn]
+	z := e.w.zones[s.standby.region][s.standby.zone]
+	n := &z.nodes[s.standby.slot]
 	last := n.standbys[len(n.standbys)-1]
-	n.standbys[s.spos] = last
-	e.streams[last].spos = s.spos
+	n.standbys[s.standby.pos] = last
+	e.streams[last].standby.pos = s.standby.pos
 	n.standbys = n.standbys[:len(n.standbys)-1]
-	e.w.fz(z).Nodes[s.sn].Load -= e.standby
-	s.sn, s.sameZone = -1, false
+	e.w.policyZone(z).Nodes[s.standby.slot].Load -= e.standby
+	s.standby.slot, s.sameZone = -1, false
 }
 
 // setUnprotected books the start of a time without standby. The stream is
@@ -145,8 +145,8 @@ func (e *engine) restoreStandby(id int32) bool {
 		// Waiting for room: place() gives it a standby with its leader.
 		return false
 	}
-	r := e.w.topo.Regions[s.lr]
-	zi, ni, same, ok := failover.Standby(r, int(s.lz), int(s.ln))
+	r := e.w.topo.Regions[s.leader.region]
+	zi, ni, same, ok := failover.Standby(r, int(s.leader.zone), int(s.leader.slot))
 	if !ok || (same && s.hasStandby()) {
 		if !s.hasStandby() {
 			e.setUnprotected(id)
@@ -155,7 +155,7 @@ func (e *engine) restoreStandby(id int32) bool {
 		return false
 	}
 	e.detachStandby(s)
-	e.attachStandby(id, e.w.zones[s.lr][zi], ni)
+	e.attachStandby(id, e.w.zones[s.leader.region][zi], ni)
 	if same {
 		e.retryLater(id)
 		return false

@@ -22,7 +22,7 @@ func (e *engine) launchNode(z *zone) {
 func (e *engine) nodeReady(ev event) {
 	z := e.flat[ev.a]
 	n := &z.nodes[ev.b]
-	if !n.live || n.inService || n.incarnation != ev.epoch || !e.w.fz(z).Up {
+	if !n.live || n.inService || n.incarnation != ev.epoch || !e.w.policyZone(z).Up {
 		return
 	}
 	e.w.ready(z, int(ev.b))
@@ -69,7 +69,7 @@ func (e *engine) autoscale() {
 		for _, ri := range failover.RankRegions(e.w.topo, failover.Broadcaster{Location: s.loc}) {
 			up := 0
 			for _, z := range e.w.zones[ri] {
-				if e.w.fz(z).Up {
+				if e.w.policyZone(z).Up {
 					up++
 				}
 			}
@@ -77,7 +77,7 @@ func (e *engine) autoscale() {
 				continue
 			}
 			for _, z := range e.w.zones[ri] {
-				if e.w.fz(z).Up {
+				if e.w.policyZone(z).Up {
 					waitingUnits[e.flatIndex(z)] += per / up
 				}
 			}
@@ -85,7 +85,7 @@ func (e *engine) autoscale() {
 		}
 	}
 	for fi, z := range e.flat {
-		if !e.w.fz(z).Up {
+		if !e.w.policyZone(z).Up {
 			continue
 		}
 		used, _ := e.w.load(z)
@@ -105,7 +105,7 @@ func (e *engine) autoscale() {
 }
 
 func (e *engine) scaleIn(z *zone, n int) {
-	fz := e.w.fz(z)
+	fz := e.w.policyZone(z)
 	for slot := len(z.nodes) - 1; slot >= 0 && n > 0; slot-- {
 		nd := &z.nodes[slot]
 		if nd.inService && fz.Nodes[slot].Up && !fz.Nodes[slot].Draining && len(nd.leaders) == 0 && len(nd.standbys) == 0 {

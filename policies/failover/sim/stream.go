@@ -6,10 +6,7 @@ import "time"
 // failover bookkeeping.
 type stream struct {
 	session
-	// leader and standby: region, zone, node slot (−1: none).
-	lr, lz, ln int32
-	sr, sz, sn int32
-	lpos, spos int32 // positions in the node's leaders / standbys lists
+	leader, standby seat
 
 	started, ended bool
 	waiting        bool // no zone had room: waits for capacity
@@ -30,5 +27,16 @@ type stream struct {
 	home         int32 // region of the first placement (−1: never placed)
 }
 
-func (s *stream) hasLeader() bool  { return s.ln >= 0 }
-func (s *stream) hasStandby() bool { return s.sn >= 0 }
+// seat is where a stream holds one role: a node (region, zone, node slot)
+// and the stream's position in that node's list for the role (leaders or
+// standbys), which makes detaching O(1).
+type seat struct {
+	region, zone, slot int32 // slot −1: the role is vacant
+	pos                int32
+}
+
+// vacant is the seat of a role nobody holds.
+var vacant = seat{region: -1, zone: -1, slot: -1}
+
+func (s *stream) hasLeader() bool  { return s.leader.slot >= 0 }
+func (s *stream) hasStandby() bool { return s.standby.slot >= 0 }

@@ -55,7 +55,9 @@ type world struct {
 	zones [][]*zone // [region][zone]
 }
 
-func (w *world) fz(z *zone) *failover.Zone { return &w.topo.Regions[z.region].Zones[z.index] }
+// policyZone is z as the placement policy sees it (its nodes' load, up,
+// draining), beside the simulator's own bookkeeping in zone.
+func (w *world) policyZone(z *zone) *failover.Zone { return &w.topo.Regions[z.region].Zones[z.index] }
 
 func newWorld(c Config) *world {
 	w := &world{}
@@ -80,7 +82,7 @@ func newWorld(c Config) *world {
 // launch starts an instance in the zone; it serves from readyAt on (the
 // caller schedules evNodeReady). It returns the slot.
 func (w *world) launch(z *zone, now time.Duration, capacity int, phase time.Duration) int {
-	fz := w.fz(z)
+	fz := w.policyZone(z)
 	slot := -1
 	if n := len(z.free); n > 0 {
 		slot, z.free = z.free[n-1], z.free[:n-1]
@@ -105,7 +107,7 @@ func (w *world) ready(z *zone, slot int) {
 	}
 	n.inService = true
 	z.launching--
-	w.fz(z).Nodes[slot].Up = true
+	w.policyZone(z).Nodes[slot].Up = true
 }
 
 // terminate ends an instance (crash, scale-in, end of a drain, zone loss)
@@ -121,13 +123,13 @@ func (w *world) terminate(z *zone, slot int, now time.Duration) {
 	z.instanceSeconds += (now - n.launchedAt).Seconds()
 	n.live, n.inService = false, false
 	n.leaders, n.standbys = n.leaders[:0], n.standbys[:0]
-	w.fz(z).Nodes[slot] = failover.Node{}
+	w.policyZone(z).Nodes[slot] = failover.Node{}
 	z.free = append(z.free, slot)
 }
 
 // counts returns in-service (not draining) and launching nodes.
 func (w *world) counts(z *zone) (serving, launching int) {
-	fz := w.fz(z)
+	fz := w.policyZone(z)
 	for i := range z.nodes {
 		if z.nodes[i].inService && !fz.Nodes[i].Draining {
 			serving++
@@ -138,7 +140,7 @@ func (w *world) counts(z *zone) (serving, launching int) {
 
 // load returns the units in use and the units available on in-service nodes.
 func (w *world) load(z *zone) (used, capacity int) {
-	fz := w.fz(z)
+	fz := w.policyZone(z)
 	for i := range z.nodes {
 		if z.nodes[i].inService {
 			used += fz.Nodes[i].Load
