@@ -1,6 +1,6 @@
 //go:build e2e_transcode
 
-// The transcode area's end-to-end test (issue 3), beside the edge's own so
+// The transcode area's end-to-end test, beside the edge's own so
 // that it reuses their daemon, publisher and browser helpers. It is built
 // only with -tags e2e_transcode (mk/transcode.mk, `make test-transcode`),
 // so the edge's e2e run does not pay for a ladder encode.

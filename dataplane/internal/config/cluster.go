@@ -6,14 +6,14 @@ import (
 	"net"
 )
 
-// Cluster configures the twin-zone coordination (issue 4's contract):
+// Cluster configures the twin-zone coordination; the contract file's form:
 //
 //	cluster:
 //	  quic: {listen: "127.0.0.1:9100"}
 //	  tls: {ca: ca.pem, cert: node.pem, key: node-key.pem}
 //	  redis: {sentinels: ["127.0.0.1:26379", ...], master: zonecast}
 //
-// An empty section leaves the node standalone (issue 2's single edge).
+// An empty section leaves the node a single, standalone edge.
 type Cluster struct {
 	QUIC  ClusterQUIC  `yaml:"quic"`
 	TLS   ClusterTLS   `yaml:"tls"`

@@ -92,7 +92,7 @@ func (s *session) addVideo(au *mpegts.AccessUnit, partTicks int64) (int64, error
 	return est, nil
 }
 
-// frameTicks is the duration of one audio frame in the track's timescale.
+// frameDuration is the duration of one audio frame in the track's timescale.
 func (t *trackOut) frameDuration(frame []byte) int64 {
 	if t.src.Codec == mpegts.CodecOpus {
 		return opus.PacketDuration2(frame) // 48 kHz

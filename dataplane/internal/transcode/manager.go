@@ -49,7 +49,7 @@ func NewManager(cfg config.Transcode, segment time.Duration, log *slog.Logger) *
 	}
 }
 
-// Prober returns the probe the configuration describes.
+// ProberFor returns the probe the configuration describes.
 func ProberFor(cfg config.Transcode) Prober {
 	return Prober{FFmpeg: cfg.FFmpeg, Timeout: cfg.ProbeTimeout, VAAPIDevice: cfg.VAAPIDevice, Preset: cfg.Preset}
 }

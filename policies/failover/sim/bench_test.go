@@ -9,7 +9,7 @@ import (
 // BenchmarkDefaultScenario runs the contract's scenario (10,000 streams, 6
 // regions, 24 h) and reports simulated events per second, wall seconds per
 // run, how many times faster than real time it simulates, the share of the
-// 30 s budget (issue 5) one run takes on this machine, and the cost of an
+// 30 s budget for one simulated day that one run takes on this machine, and the cost of an
 // event relative to a bare push and pop of the event queue measured in the
 // same run (the baseline: what the model adds per event).
 func BenchmarkDefaultScenario(b *testing.B) {

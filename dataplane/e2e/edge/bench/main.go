@@ -1,4 +1,4 @@
-// Command bench measures the edge (issue 2's benchmark):
+// Command bench measures the edge (make bench-edge):
 //
 //   - frame-to-listed latency of LL-HLS parts (and classic TS segments),
 //     from the moment each frame's first byte leaves the sender to the moment
