@@ -73,17 +73,17 @@ func (n *Node) pipelineFailed(name, reason string) {
 // gateCuts passes a stream's TS to c, and its cuts unless the cluster holds
 // them (the standby's backup feed of the same encoder goes on with the
 // open segments).
-func (n *Node) gateCuts(name string, c stream.Consumer) stream.Consumer {
-	return cutGate{Consumer: c, hold: func() bool { return n.cluster != nil && n.cluster.coord.HoldInputCut(name) }}
+func (n *Node) gateCuts(name string, c stream.Sink) stream.Sink {
+	return cutGate{Sink: c, hold: func() bool { return n.cluster != nil && n.cluster.coord.HoldInputCut(name) }}
 }
 
 type cutGate struct {
-	stream.Consumer
+	stream.Sink
 	hold func() bool
 }
 
 func (g cutGate) Discontinuity() {
 	if !g.hold() {
-		g.Consumer.Discontinuity()
+		g.Sink.Discontinuity()
 	}
 }

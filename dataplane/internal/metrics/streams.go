@@ -76,7 +76,7 @@ func (c *streamsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descPktRetrans, t.PacketsRetransmitted, name)
 		counter(descPktDropped, t.PacketsDropped, name)
 		counter(descBytesRecv, t.BytesReceived, name)
-		for _, cs := range s.ConsumerStats() {
+		for _, cs := range s.SinkStats() {
 			counter(descFanoutDrops, cs.DroppedChunks, name, cs.Name)
 			counter(descFanoutErrs, cs.Errors, name, cs.Name)
 		}

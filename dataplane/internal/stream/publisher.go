@@ -27,13 +27,13 @@ type Publisher struct {
 	retired bool // guarded by stream.mu
 }
 
-// Write hands a chunk of TS to every consumer. The publisher gives up b:
-// it must not modify or reuse it. It never blocks on consumers.
+// Write hands a chunk of TS to every sink. The publisher gives up b:
+// it must not modify or reuse it. It never blocks on sinks.
 func (p *Publisher) Write(b []byte) error {
 	return p.stream.write(p, b)
 }
 
-// Close ends the publication (reason is logged); consumers see a
+// Close ends the publication (reason is logged); sinks see a
 // discontinuity. Closing a publisher that was taken over does nothing.
 func (p *Publisher) Close(reason error) {
 	p.stream.unpublish(p, reason)

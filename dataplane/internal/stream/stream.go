@@ -46,10 +46,10 @@ func newStream(name string, log *slog.Logger) *Stream {
 // Name is the stream's name.
 func (s *Stream) Name() string { return s.name }
 
-// Subscribe attaches a consumer; it receives every chunk written from now
+// Subscribe attaches a sink; it receives every chunk written from now
 // on, on its own goroutine. name appears in logs ("source", "transcode",
 // "relay"). The returned function detaches it.
-func (s *Stream) Subscribe(name string, c Consumer) (unsubscribe func()) {
+func (s *Stream) Subscribe(name string, c Sink) (unsubscribe func()) {
 	sub := newSubscription(name, c, s.log)
 	s.mu.Lock()
 	s.subs = append(s.subs, sub)
@@ -76,7 +76,7 @@ func (s *Stream) Observe(o Observer) {
 
 // Publish makes info's sender the stream's publisher. When the stream
 // already has one, it fails with ErrBusy unless takeover is set: then the
-// old publisher is kicked (its Kick is called) and consumers see a
+// old publisher is kicked (its Kick is called) and sinks see a
 // discontinuity.
 func (s *Stream) Publish(info PublisherInfo, takeover bool) (*Publisher, error) {
 	s.mu.Lock()
@@ -113,7 +113,7 @@ func (s *Stream) Publish(info PublisherInfo, takeover bool) (*Publisher, error) 
 	return p, nil
 }
 
-// retireLocked detaches p: its counters go to the totals, consumers get a
+// retireLocked detaches p: its counters go to the totals, sinks get a
 // discontinuity.
 func (s *Stream) retireLocked(p *Publisher) {
 	if p.info.Stats != nil {
@@ -126,7 +126,7 @@ func (s *Stream) retireLocked(p *Publisher) {
 	}
 }
 
-// write fans a chunk out. Never blocks on consumers.
+// write fans a chunk out. Never blocks on sinks.
 func (s *Stream) write(p *Publisher, b []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,20 +208,20 @@ func (s *Stream) TransportStats() TransportStats {
 	return t
 }
 
-// ConsumerStats are the fan-out's loss counters.
-type ConsumerStats struct {
+// SinkStats are the fan-out's loss counters.
+type SinkStats struct {
 	Name          string
 	DroppedChunks uint64
 	Errors        uint64
 }
 
-// ConsumerStats reports each subscription's losses.
-func (s *Stream) ConsumerStats() []ConsumerStats {
+// SinkStats reports each subscription's losses.
+func (s *Stream) SinkStats() []SinkStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]ConsumerStats, len(s.subs))
+	out := make([]SinkStats, len(s.subs))
 	for i, sub := range s.subs {
-		out[i] = ConsumerStats{Name: sub.name, DroppedChunks: sub.dropped.Load(), Errors: sub.errors.Load()}
+		out[i] = SinkStats{Name: sub.name, DroppedChunks: sub.dropped.Load(), Errors: sub.errors.Load()}
 	}
 	return out
 }

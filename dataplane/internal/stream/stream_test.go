@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// recorder is a consumer that records what it gets; block makes it stall.
+// recorder is a sink that records what it gets; block makes it stall.
 type recorder struct {
 	mu     sync.Mutex
 	data   bytes.Buffer
@@ -109,7 +109,7 @@ func TestSlowConsumerBlocksNobody(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Batches of half a queue, letting the fast consumers drain in
+		// Batches of half a queue, letting the fast sinks drain in
 		// between: only the stuck one may lose data.
 		for i := 0; i < n; i++ {
 			p1.Write([]byte{1})
@@ -129,18 +129,18 @@ func TestSlowConsumerBlocksNobody(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("a stuck consumer blocked the publisher")
+		t.Fatal("a stuck sink blocked the publisher")
 	}
-	eventually(t, "fast consumers get everything", func() bool {
+	eventually(t, "fast sinks get everything", func() bool {
 		d1, _ := fast1.snapshot()
 		d2, _ := fast2.snapshot()
 		return len(d1) == n && len(d2) == n
 	})
-	if cs := s1.ConsumerStats(); cs[0].DroppedChunks == 0 {
-		t.Fatalf("stuck consumer should have dropped chunks: %+v", cs)
+	if cs := s1.SinkStats(); cs[0].DroppedChunks == 0 {
+		t.Fatalf("stuck sink should have dropped chunks: %+v", cs)
 	}
 	close(stuck.block)
-	// After catching up, the stuck consumer sees a discontinuity before new data.
+	// After catching up, the stuck sink sees a discontinuity before new data.
 	eventually(t, "discontinuity after loss", func() bool {
 		p1.Write([]byte{9})
 		stuck.mu.Lock()

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 )
 
-// QueueChunks is how many chunks a consumer may lag behind before it starts
+// QueueChunks is how many chunks a sink may lag behind before it starts
 // losing data: 1024 SRT payloads are about 1.3 MB, 4 s of a 2.5 Mb/s stream.
 const QueueChunks = 1024
 
@@ -15,10 +15,10 @@ type item struct {
 	data []byte
 }
 
-// subscription feeds one consumer from its own goroutine.
+// subscription feeds one sink from its own goroutine.
 type subscription struct {
 	name     string
-	consumer Consumer
+	sink Sink
 	log      *slog.Logger
 	queue    chan item
 
@@ -33,11 +33,11 @@ type subscription struct {
 	stopOnce sync.Once
 }
 
-func newSubscription(name string, c Consumer, log *slog.Logger) *subscription {
+func newSubscription(name string, c Sink, log *slog.Logger) *subscription {
 	s := &subscription{
 		name:     name,
-		consumer: c,
-		log:      log.With("consumer", name),
+		sink: c,
+		log:      log.With("sink", name),
 		queue:    make(chan item, QueueChunks),
 		done:     make(chan struct{}),
 	}
@@ -52,12 +52,12 @@ func (s *subscription) run() {
 			return
 		case it := <-s.queue:
 			if it.data == nil {
-				s.consumer.Discontinuity()
+				s.sink.Discontinuity()
 				continue
 			}
-			if err := s.consumer.WriteTS(it.data); err != nil {
+			if err := s.sink.WriteTS(it.data); err != nil {
 				if s.errors.Add(1) == 1 || s.errors.Load()%1000 == 0 {
-					s.log.Warn("consumer rejected TS", "err", err, "errors", s.errors.Load())
+					s.log.Warn("sink rejected TS", "err", err, "errors", s.errors.Load())
 				}
 			}
 		}
@@ -79,7 +79,7 @@ func (s *subscription) offer(p []byte) {
 	case s.queue <- item{data: p}:
 		if s.lagging {
 			s.lagging = false
-			s.log.Info("consumer caught up", "dropped_chunks", s.dropped.Load())
+			s.log.Info("sink caught up", "dropped_chunks", s.dropped.Load())
 		}
 	default:
 		s.drop()
@@ -89,7 +89,7 @@ func (s *subscription) offer(p []byte) {
 func (s *subscription) drop() {
 	if !s.lagging {
 		s.lagging = true
-		s.log.Warn("consumer too slow: dropping TS until it catches up", "queue", QueueChunks)
+		s.log.Warn("sink too slow: dropping TS until it catches up", "queue", QueueChunks)
 	}
 	s.dropped.Add(1)
 	// What it missed makes its input discontinuous.

@@ -8,7 +8,7 @@
 // the first that opened, estimates how many ladders the node carries
 // (Capacity) and exports both as Prometheus metrics.
 //
-// Per stream, a Transcoder (a stream.Consumer) copies the source TS into a
+// Per stream, a Transcoder (a stream.Sink) copies the source TS into a
 // bounded queue (dropping with a count, never blocking ingest), reads the
 // source's SPS to choose the rungs that do not upscale, and runs ffmpeg with
 // the TS on stdin and each rendition as its own MPEG-TS on its own pipe

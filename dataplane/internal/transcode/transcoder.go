@@ -59,7 +59,7 @@ type chunk struct {
 	epoch uint64
 }
 
-// Transcoder runs the ladder of one stream. It is a stream.Consumer:
+// Transcoder runs the ladder of one stream. It is a stream.Sink:
 // WriteTS and Discontinuity are called from one goroutine, never block and
 // never fail the caller.
 type Transcoder struct {
