@@ -93,12 +93,12 @@ func (r *Rendition) serveMediaPlaylist(w http.ResponseWriter, req *http.Request,
 		}
 		wait := r.changed
 		active := r.activeLocked()
+		targetDur := r.targetDur
 		r.mu.Unlock()
 		if ready {
-			cache := cachePlaylist
+			cache := playlistCache(targetDur)
 			if br.present {
-				// The URL names a future state: a CDN may keep the answer.
-				cache = "public, max-age=" + strconv.Itoa(6*r.targetDur)
+				cache = blockingCache(targetDur)
 			}
 			if fmp4 {
 				body = r.withRenditionReports(body)
@@ -119,8 +119,7 @@ func (r *Rendition) serveMediaPlaylist(w http.ResponseWriter, req *http.Request,
 				notFound(w)
 				return
 			}
-			w.Header().Set("Cache-Control", cacheNone)
-			http.Error(w, "the requested segment or part did not appear in time", http.StatusServiceUnavailable)
+			ServeError(w, "the requested segment or part did not appear in time", http.StatusServiceUnavailable)
 			return
 		}
 	}

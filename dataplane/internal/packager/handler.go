@@ -10,14 +10,6 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/store"
 )
 
-// Cache-Control per object kind: playlists change every part, media objects
-// never change once named (names come from media sequence numbers).
-const (
-	cachePlaylist  = "public, max-age=1"
-	cacheImmutable = "public, max-age=31536000, immutable"
-	cacheNone      = "no-store"
-)
-
 // ServeHTTP serves paths relative to /live/<stream>/ (the origin strips the
 // prefix; a leading "/" is accepted): index.m3u8, classic.m3u8,
 // <rendition>/index.m3u8 (blocking reload with _HLS_msn/_HLS_part),
@@ -27,7 +19,7 @@ const (
 func (s *Stream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		ServeError(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	p := strings.TrimPrefix(req.URL.Path, "/")
@@ -56,10 +48,12 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveMediaPlaylist(w, req, false)
 	case "init.mp4":
 		r.mu.Lock()
-		name := r.curInit
+		name, targetDur := r.curInit, r.targetDur
 		r.mu.Unlock()
 		if o, ok := s.store.Get(rend + "/" + name); ok && name != "" {
-			serveObject(w, req, o, cachePlaylist)
+			// An alias: it names other bytes after a reconnect with other
+			// encoder settings, so it is cached like a playlist.
+			serveObject(w, req, o, playlistCache(targetDur))
 			return
 		}
 		notFound(w)
@@ -69,18 +63,18 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func notFound(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", cacheNone)
-	http.Error(w, "not found", http.StatusNotFound)
+	ServeError(w, "not found", http.StatusNotFound)
 }
 
 func badRequest(w http.ResponseWriter, msg string) {
-	w.Header().Set("Cache-Control", cacheNone)
-	http.Error(w, msg, http.StatusBadRequest)
+	ServeError(w, msg, http.StatusBadRequest)
 }
 
+// serveObject serves a stored media object, with Range and conditional
+// requests (players and CDNs use both).
 func serveObject(w http.ResponseWriter, req *http.Request, o *store.Object, cache string) {
 	h := w.Header()
-	h.Set("Content-Type", o.ContentType)
+	h.Set("Content-Type", mediaType(o.Name))
 	h.Set("Cache-Control", cache)
 	h.Set("ETag", o.ETag)
 	http.ServeContent(w, req, "", o.ModTime, bytes.NewReader(o.Data))
@@ -88,7 +82,7 @@ func serveObject(w http.ResponseWriter, req *http.Request, o *store.Object, cach
 
 func servePlaylist(w http.ResponseWriter, req *http.Request, body []byte, cache string) {
 	h := w.Header()
-	h.Set("Content-Type", store.TypePlaylist)
+	h.Set("Content-Type", typePlaylist)
 	h.Set("Cache-Control", cache)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -110,7 +104,7 @@ func (s *Stream) serveMultivariant(w http.ResponseWriter, req *http.Request, fmp
 	deadline := time.Now().Add(3 * s.cfg.SegmentDuration)
 	for {
 		if body, ok := s.multivariant(fmp4); ok {
-			servePlaylist(w, req, body, cachePlaylist)
+			servePlaylist(w, req, body, playlistCache(targetDuration(s.cfg.SegmentDuration)))
 			return
 		}
 		// Nothing complete yet: wait (bounded) if some rendition is being fed.

@@ -74,11 +74,8 @@ func newRendition(s *Stream, name string) *Rendition {
 		segTicks:   durationToTicks(s.cfg.SegmentDuration),
 		partTicks:  durationToTicks(s.cfg.PartDuration),
 		changed:    make(chan struct{}),
-		targetDur:  int((s.cfg.SegmentDuration + time.Second/2) / time.Second),
+		targetDur:  targetDuration(s.cfg.SegmentDuration),
 		partTarget: s.cfg.PartDuration,
-	}
-	if r.targetDur < 1 {
-		r.targetDur = 1
 	}
 	r.demux = &mpegts.Demuxer{
 		OnTracks:     r.onTracks,

@@ -7,41 +7,20 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Content types of the objects zonecast serves.
-const (
-	TypePlaylist = "application/vnd.apple.mpegurl"
-	TypeMP4      = "video/mp4"
-	TypeTS       = "video/mp2t"
-)
-
-// ContentType is the content type for an object name, by extension.
-func ContentType(name string) string {
-	switch path.Ext(name) {
-	case ".m3u8":
-		return TypePlaylist
-	case ".ts":
-		return TypeTS
-	case ".mp4", ".m4s":
-		return TypeMP4
-	}
-	return "application/octet-stream"
-}
-
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Object is one immutable stored object.
+// Object is one immutable stored object. How it is served (its content type,
+// its caching) is the packager's decision, not the store's.
 type Object struct {
-	Name        string
-	Data        []byte
-	ContentType string
-	ModTime     time.Time
+	Name    string
+	Data    []byte
+	ModTime time.Time
 	// ETag is a strong validator from the content (length and CRC-32C,
 	// hardware-accelerated: a cryptographic hash would cost more than the
 	// packaging itself). Names can be reused after a restart or by another
@@ -78,11 +57,10 @@ func New(dir, stream string) (*Store, error) {
 // disk write is returned but the object is kept in memory regardless.
 func (s *Store) Put(name string, data []byte) error {
 	o := &Object{
-		Name:        name,
-		Data:        data,
-		ContentType: ContentType(name),
-		ModTime:     time.Now(),
-		ETag:        fmt.Sprintf(`"%x-%08x"`, len(data), crc32.Checksum(data, castagnoli)),
+		Name:    name,
+		Data:    data,
+		ModTime: time.Now(),
+		ETag:    fmt.Sprintf(`"%x-%08x"`, len(data), crc32.Checksum(data, castagnoli)),
 	}
 	s.mu.Lock()
 	if old := s.objects[name]; old != nil {

@@ -6,22 +6,6 @@ import (
 	"testing"
 )
 
-func TestContentType(t *testing.T) {
-	for name, want := range map[string]string{
-		"index.m3u8":          TypePlaylist,
-		"source/classic.m3u8": TypePlaylist,
-		"source/seg3.ts":      TypeTS,
-		"source/seg3.m4s":     TypeMP4,
-		"source/part3.1.m4s":  TypeMP4,
-		"source/init3.mp4":    TypeMP4,
-		"other.bin":           "application/octet-stream",
-	} {
-		if got := ContentType(name); got != want {
-			t.Errorf("ContentType(%q) = %q, want %q", name, got, want)
-		}
-	}
-}
-
 func TestMemoryAndDisk(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -43,7 +27,7 @@ func TestMemoryAndDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 			o, ok := s.Get("source/seg1.m4s")
-			if !ok || string(o.Data) != "hello" || o.ContentType != TypeMP4 || o.ETag == "" {
+			if !ok || string(o.Data) != "hello" || o.Name != "source/seg1.m4s" || o.ETag == "" {
 				t.Fatalf("Get: %+v, %v", o, ok)
 			}
 			if s.Len() != 2 || s.Bytes() != 11 {

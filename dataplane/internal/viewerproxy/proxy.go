@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/packager"
 )
 
 // HopHeader marks a request one node forwarded to another.
@@ -52,7 +54,7 @@ func (p *Proxy) Handler(stream string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(HopHeader) != "" {
 			p.observe("hop")
-			http.Error(w, "stream not served by this node", http.StatusNotFound)
+			packager.ServeError(w, "stream not served by this node", http.StatusNotFound)
 			return
 		}
 		bases, err := p.Locate(r.Context(), stream)
@@ -60,12 +62,12 @@ func (p *Proxy) Handler(stream string) http.Handler {
 			// Coordination is down and nothing is known: let the CDN try
 			// its other origin.
 			p.observe("unlocated")
-			http.Error(w, "cannot locate the stream: "+err.Error(), http.StatusServiceUnavailable)
+			packager.ServeError(w, "cannot locate the stream: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if len(bases) == 0 {
 			p.observe("unknown_stream")
-			http.Error(w, "unknown stream", http.StatusNotFound)
+			packager.ServeError(w, "unknown stream", http.StatusNotFound)
 			return
 		}
 		path := "/live/" + stream + "/" + strings.TrimPrefix(r.URL.Path, "/")
@@ -95,7 +97,7 @@ func (p *Proxy) Handler(stream string) http.Handler {
 			return
 		}
 		p.observe("no_answer")
-		http.Error(w, "no serving node answered: "+errors.Join(errs...).Error(), http.StatusBadGateway)
+		packager.ServeError(w, "no serving node answered: "+errors.Join(errs...).Error(), http.StatusBadGateway)
 	})
 }
 

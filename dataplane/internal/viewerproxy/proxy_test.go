@@ -91,6 +91,11 @@ func TestProxy(t *testing.T) {
 				t.Fatalf("observed %v, want [%s]", results, tc.wantResult)
 			}
 			if tc.wantBody == "" {
+				// The proxy's own refusal: an error no cache keeps, as
+				// the packager answers its own.
+				if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+					t.Fatalf("Cache-Control %q on the proxy's %d", cc, rec.Code)
+				}
 				return
 			}
 			if rec.Body.String() != tc.wantBody {
