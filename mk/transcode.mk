@@ -35,7 +35,7 @@ test-transcode-e2e: edge
 # docs/transcoding.md by hand, with the date).
 bench-transcode:
 	@mkdir -p .cache
-	$(GO) run ./dataplane/internal/transcode/bench -out .cache/bench-transcode.md
+	$(GO) run ./dataplane/e2e/transcode/bench -out .cache/bench-transcode.md
 
 # What `edge -encoders` prints on this machine.
 encoders: edge
