@@ -1,4 +1,5 @@
-# Twin zones (issue 4): Redis-coordinated leases, QUIC hot standby, drain.
+# Twin zones: Redis-coordinated leases, QUIC hot standby, drain; the
+# end-to-end fault suite (dataplane/e2e/chaos) and the local set-up.
 CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/e2e/redistest/... ./dataplane/internal/relay ./dataplane/internal/viewerproxy
 
 TEST_TARGETS  += test-cluster

@@ -1,6 +1,6 @@
-# Hardware-first transcoding (issue 3): encoder probe, ffmpeg supervisor,
+# Hardware-first transcoding: encoder probe, ffmpeg supervisor,
 # aligned ladder, capacity. See docs/transcoding.md.
-TRANSCODE_PKGS := ./dataplane/internal/transcode/... ./dataplane/internal/config/...
+TRANSCODE_PKGS := ./dataplane/internal/transcode/... ./dataplane/e2e/transcode/bench
 
 TEST_TARGETS  += test-transcode
 BENCH_TARGETS += bench-transcode
