@@ -1,5 +1,6 @@
-# Twin zones (issue 4): Redis-coordinated leases, QUIC hot standby, drain.
-CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/internal/cluster/redistest/... ./dataplane/internal/relay ./dataplane/internal/viewerproxy
+# Twin zones: Redis-coordinated leases, QUIC hot standby, drain; the
+# end-to-end fault suite (dataplane/e2e/chaos) and the local set-up.
+CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/e2e/redistest/... ./dataplane/internal/relay ./dataplane/internal/viewerproxy
 
 TEST_TARGETS  += test-cluster
 CHAOS_TARGETS += chaos-cluster
@@ -8,7 +9,7 @@ CHAOS_TARGETS += chaos-cluster
 
 redistwin:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/redistwin ./dataplane/internal/cluster/redistest/redistwin
+	$(GO) build -o $(BIN)/redistwin ./dataplane/e2e/redistest/redistwin
 
 # Mutual-TLS PEM files for the relay (CA + one node certificate): see docs/cluster.md.
 certs:
@@ -20,14 +21,14 @@ test-cluster: test-cluster-unit test-cluster-faults
 # takeover grid over timing sets: real redis-server/redis-sentinel and
 # ffmpeg-made TS. The grid's runs mostly wait: -parallel lets them overlap.
 test-cluster-unit:
-	$(GO) vet $(CLUSTER_PKGS) ./dataplane/internal/cluster/chaos
+	$(GO) vet $(CLUSTER_PKGS) ./dataplane/e2e/chaos
 	$(GO) test -race -count=1 -timeout 10m -parallel 64 $(CLUSTER_PKGS)
 
 # Real edge processes under faults: every fault at the local timings, and
 # the basic ones at the shipped timings (about 11 minutes).
 test-cluster-faults: edge
 	@mkdir -p .cache; rm -f .cache/cluster-faults.txt
-	CHAOS_SHIPPED=basic CHAOS_OUT=$(CURDIR)/.cache/cluster-faults.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 30m -v ./dataplane/internal/cluster/chaos 2>&1 | tee .cache/cluster-faults.log \
+	CHAOS_SHIPPED=basic CHAOS_OUT=$(CURDIR)/.cache/cluster-faults.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 30m -v ./dataplane/e2e/chaos 2>&1 | tee .cache/cluster-faults.log \
 	  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|CHAOS|_test.go' ; status=$${PIPESTATUS[0]}; \
 	bash scripts/cluster/chaos-table.sh .cache/cluster-faults.txt; exit $$status
 
@@ -35,7 +36,7 @@ test-cluster-faults: edge
 # lost, in seconds (every fault at the local and at the shipped timings).
 chaos-cluster: edge
 	@mkdir -p .cache; rm -f .cache/chaos-cluster.txt
-	CHAOS_OUT=$(CURDIR)/.cache/chaos-cluster.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 45m -run 'TestFaults' -v ./dataplane/internal/cluster/chaos 2>&1 \
+	CHAOS_OUT=$(CURDIR)/.cache/chaos-cluster.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 45m -run 'TestFaults' -v ./dataplane/e2e/chaos 2>&1 \
 	  | tee .cache/chaos-cluster.log | grep -E '^(--- |ok|FAIL|panic)' ; status=$${PIPESTATUS[0]}; \
 	bash scripts/cluster/chaos-table.sh .cache/chaos-cluster.txt; exit $$status
 

@@ -1,4 +1,5 @@
-# The single-node edge (issue 2): build, run, tests and benchmarks.
+# The single-node edge: build, run, tests and benchmarks. config/... (the
+# whole node's configuration, transcode keys included) is tested here only.
 EDGE_PKGS := ./dataplane/cmd/edge/... ./dataplane/internal/config/... ./dataplane/internal/ingest/... \
              ./dataplane/internal/stream/... ./dataplane/internal/origin/... ./dataplane/internal/metrics/... \
              ./dataplane/internal/core/... ./dataplane/e2e/edge/bench

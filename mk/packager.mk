@@ -1,4 +1,4 @@
-# Packaging (issue 2, EDGE-B): MPEG-TS demux, HLS/LL-HLS packager, segment store.
+# Packaging: MPEG-TS demux, HLS/LL-HLS packager, segment store.
 #   make test-packager   unit + real-media tests (ffmpeg/ffprobe), race detector, a brief TS-demux fuzz run
 #   make bench-packager  per-stream packaging cost: ns and allocations per TS packet, against demux alone
 PACKAGER_PKGS := ./dataplane/internal/packager/... ./dataplane/internal/store/... ./dataplane/internal/protocols/mpegts/...

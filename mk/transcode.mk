@@ -1,6 +1,6 @@
-# Hardware-first transcoding (issue 3): encoder probe, ffmpeg supervisor,
+# Hardware-first transcoding: encoder probe, ffmpeg supervisor,
 # aligned ladder, capacity. See docs/transcoding.md.
-TRANSCODE_PKGS := ./dataplane/internal/transcode/... ./dataplane/internal/config/...
+TRANSCODE_PKGS := ./dataplane/internal/transcode/... ./dataplane/e2e/transcode/bench
 
 TEST_TARGETS  += test-transcode
 BENCH_TARGETS += bench-transcode
@@ -35,7 +35,7 @@ test-transcode-e2e: edge
 # docs/transcoding.md by hand, with the date).
 bench-transcode:
 	@mkdir -p .cache
-	$(GO) run ./dataplane/internal/transcode/bench -out .cache/bench-transcode.md
+	$(GO) run ./dataplane/e2e/transcode/bench -out .cache/bench-transcode.md
 
 # What `edge -encoders` prints on this machine.
 encoders: edge

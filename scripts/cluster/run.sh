@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run-cluster`: the local twin-zone set-up of issue 4.
+# `make run` (also `make run-cluster`): the local twin-zone set-up.
 #   Redis primary + replica + three sentinels (real processes, free ports),
 #   zone a: edge a1, a2; zone b: edge b1, b2 (mutual-TLS QUIC relay),
 #   a synthetic broadcaster (ffmpeg test pattern with a burnt-in clock) over

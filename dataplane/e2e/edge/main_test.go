@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 var (
@@ -22,26 +24,16 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	root, err := filepath.Abs("../../..")
-	if err != nil {
-		panic(err)
-	}
-	webDir = filepath.Join(root, "web")
+	webDir = filepath.Join(testkit.RepoRoot(), "web")
 	tmp, err := os.MkdirTemp("", "zonecast-e2e-")
 	if err != nil {
 		panic(err)
 	}
 	defer os.RemoveAll(tmp)
 
-	edgeBin = os.Getenv("EDGE_BIN")
-	if edgeBin == "" {
-		edgeBin = filepath.Join(tmp, "edge")
-		cmd := exec.Command("go", "build", "-o", edgeBin, "./dataplane/cmd/edge")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building edge: %v\n%s", err, out)
-			return 1
-		}
+	if edgeBin, err = testkit.EdgeBinary(tmp); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	if _, err := exec.LookPath("ffmpeg"); err == nil {
 		fixture = filepath.Join(tmp, "fixture.ts")
@@ -70,14 +62,11 @@ func encodeFixture(path string, seconds int) error {
 	return nil
 }
 
-// requireTools fails (never skips) when a tool the test needs is missing.
+// requireTools fails (never skips) when a tool the test needs, or hls.js
+// for the player page, is missing.
 func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is missing: install it with `make deps` (scripts/deps.sh)", tool)
-		}
-	}
+	testkit.RequireTools(t, tools...)
 	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "hls.js", "dist", "hls.min.js")); err != nil {
 		t.Fatalf("hls.js is missing in %s: install it with `make deps`", webDir)
 	}

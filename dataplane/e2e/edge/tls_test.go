@@ -11,14 +11,14 @@ import (
 
 	"github.com/quic-go/quic-go/http3"
 
-	"github.com/zonecast/zonecast/dataplane/internal/origin/origintest"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // TestHTTPSAndHTTP3: with http.tls_cert/tls_key the daemon serves the same
 // playlists over HTTP/2 (TLS) and HTTP/3, announced by Alt-Svc.
 func TestHTTPSAndHTTP3(t *testing.T) {
 	requireTools(t, "ffmpeg")
-	cert, key := origintest.SelfSignedPEM(t)
+	cert, key := testkit.SelfSignedPEM(t)
 	e := startEdgeTLS(t, cert, key)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

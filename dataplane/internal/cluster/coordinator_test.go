@@ -3,14 +3,13 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // fakeMedia stands in for a packager: its media sequence advances with the
@@ -39,16 +38,6 @@ func (m *fakeMedia) Resume(_ []byte, cold bool) error {
 	m.cold = m.cold || cold
 	m.mu.Unlock()
 	return nil
-}
-
-func certDir(t *testing.T, ids ...string) string {
-	_, f, _, _ := runtime.Caller(0)
-	dir := t.TempDir()
-	out, err := exec.Command("bash", append([]string{filepath.Join(filepath.Dir(f), "..", "..", "..", "scripts", "certs.sh"), dir}, ids...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
-	}
-	return dir
 }
 
 func newCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone string, media Media) *Coordinator {
@@ -85,7 +74,7 @@ func publish(ctx context.Context, co *Coordinator) {
 func threeNodes(t *testing.T) (a1, b1, a2 *Coordinator, ma, mb, mc *fakeMedia) {
 	t.Helper()
 	c := redistest.StartT(t)
-	certs := certDir(t, "a1", "b1", "a2")
+	certs := testkit.NodeCerts(t, "a1", "b1", "a2")
 	ma, mb, mc = &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}, &fakeMedia{start: time.Now()}
 	a1 = newCoordinator(t, c, certs, "a1", "a", ma)
 	b1 = newCoordinator(t, c, certs, "b1", "b", mb)

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
 	"github.com/zonecast/zonecast/policies/failover"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // The takeover logic must hold at every set of timings Validate accepts,
@@ -73,7 +75,7 @@ func TestTakeoverGridBounds(t *testing.T) {
 // (mk/cluster.mk gives 64), or it takes minutes.
 func TestTakeoverGrid(t *testing.T) {
 	c := redistest.StartT(t)
-	certs := certDir(t, "a1", "b1", "a2")
+	certs := testkit.NodeCerts(t, "a1", "b1", "a2")
 	var seq atomic.Int64
 	for _, tm := range gridTimings(t) {
 		for _, sc := range []gridScenario{

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 func TestHandoverRefusal(t *testing.T) {
@@ -55,7 +57,7 @@ func (m *ladderFake) LadderProducing() bool { return m.producing.Load() }
 // still ingests and relays, does not take it back.
 func TestPipelineFailedHandsOverToWarmLadder(t *testing.T) {
 	c := redistest.StartT(t)
-	certs := certDir(t, "a1", "b1")
+	certs := testkit.NodeCerts(t, "a1", "b1")
 	ma := &ladderFake{fakeMedia: &fakeMedia{start: time.Now()}}
 	mb := &ladderFake{fakeMedia: &fakeMedia{start: time.Now()}}
 	a1 := newCoordinator(t, c, certs, "a1", "a", ma)

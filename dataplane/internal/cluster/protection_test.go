@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // logLines counts the messages a coordinator logs.
@@ -48,7 +50,7 @@ func (l *logLines) count(prefix string) int {
 // /metrics and in the streams API, and the log says so once.
 func TestProtection(t *testing.T) {
 	c := redistest.StartT(t)
-	certs := certDir(t, "a1", "b1", "a2")
+	certs := testkit.NodeCerts(t, "a1", "b1", "a2")
 	lines := &logLines{}
 	a1 := newLoggedCoordinator(t, c, certs, "a1", "a", &fakeMedia{start: time.Now()}, slog.New(lines))
 	b1 := newCoordinator(t, c, certs, "b1", "b", &fakeMedia{start: time.Now()})

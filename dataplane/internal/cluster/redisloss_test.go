@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
 	"github.com/zonecast/zonecast/policies/failover"
 )
 

@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zonecast/zonecast/dataplane/internal/origin/origintest"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // TestPeerTLS: the viewer proxy fetches from a peer that presents this
 // node's own edge certificate, and refuses one that presents another
 // (self-signed, so no system root vouches for it either).
 func TestPeerTLS(t *testing.T) {
-	ownCert, ownKey := origintest.SelfSignedPEM(t)
-	otherCert, otherKey := origintest.SelfSignedPEM(t)
+	ownCert, ownKey := testkit.SelfSignedPEM(t)
+	otherCert, otherKey := testkit.SelfSignedPEM(t)
 	cases := []struct {
 		name              string
 		peerCert, peerKey string

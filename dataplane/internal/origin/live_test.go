@@ -7,13 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 )
 
@@ -21,20 +20,7 @@ import (
 // segments) and left live: its open segment has parts and a preload hint.
 func liveStream(t *testing.T) *packager.Stream {
 	t.Helper()
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatal("ffmpeg is required by this test and was not found on PATH: run `make deps` (scripts/deps.sh installs it)")
-	}
-	in := filepath.Join(t.TempDir(), "in.ts")
-	out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error",
-		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "5",
-		"-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-b:a", "64k", "-f", "mpegts", in).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(in)
+	data, err := os.ReadFile(testkit.MakeTS(t, t.TempDir(), testkit.TS{Seconds: 5}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,11 @@ import (
 
 	"github.com/quic-go/quic-go/http3"
 
-	"github.com/zonecast/zonecast/dataplane/internal/origin/origintest"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 func TestTLSHTTP2AndHTTP3(t *testing.T) {
-	cert, key := origintest.SelfSignedPEM(t)
+	cert, key := testkit.SelfSignedPEM(t)
 	s, err := Listen(Options{
 		Listen: "127.0.0.1:0", TLSCert: cert, TLSKey: key, CORSOrigin: "*",
 		Packagers: func(string) http.Handler { return &fakePackager{} },

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 var (
@@ -27,10 +29,10 @@ var (
 // passthrough publisher of the edge benchmark, made once by ffmpeg.
 func benchInput(b *testing.B) []byte {
 	benchOnce.Do(func() {
-		ffmpeg := requireTool(b, "ffmpeg")
+		testkit.RequireTools(b, "ffmpeg")
 		out := filepath.Join(os.TempDir(), "zonecast-bench-720p30.ts")
 		if _, err := os.Stat(out); err != nil {
-			cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+			cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
 				"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
 				"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "10",
 				"-c:v", "libx264", "-preset", "veryfast", "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "2500k",

@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 func TestBlockingReload(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 8}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 8}))
 	s, srv := newTestStream(t, Config{})
 	r := s.Rendition("source")
 	half := len(data) / 2 / 188 * 188
@@ -109,7 +111,7 @@ func TestBlockingReload(t *testing.T) {
 // bound (three target durations), never hangs.
 func TestBlockingReloadBound(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 3, noAudio: true}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 3, NoAudio: true}))
 	s, srv := newTestStream(t, Config{SegmentDuration: time.Second, PartDuration: 200 * time.Millisecond})
 	r := s.Rendition("source")
 	feed(t, r, data)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // A publisher reconnecting with new timestamps (and here a new resolution)
@@ -12,9 +14,9 @@ import (
 // media sequence never goes back.
 func TestReconnectContinuesPlaylist(t *testing.T) {
 	dir := t.TempDir()
-	first := readFile(t, makeTS(t, dir, tsSpec{seconds: 7}))
-	second := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, size: "640x360", offset: 5000}))
-	same := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, offset: 20}))
+	first := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7}))
+	second := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7, Size: "640x360", Offset: 5000}))
+	same := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 5, Offset: 20}))
 	s, srv := newTestStream(t, Config{WindowSegments: 20})
 	r := s.Rendition("source")
 
@@ -94,7 +96,7 @@ func lastMap(text string) string {
 // discontinuity sequence counts the discontinuity tags that left.
 func TestSlidingWindowAndDiscontinuitySequence(t *testing.T) {
 	dir := t.TempDir()
-	a := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, noAudio: true}))
+	a := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 5, NoAudio: true}))
 	s, srv := newTestStream(t, Config{WindowSegments: 3})
 	r := s.Rendition("source")
 	for i := 0; i < 4; i++ {
@@ -135,8 +137,8 @@ func TestSlidingWindowAndDiscontinuitySequence(t *testing.T) {
 // within PART-TARGET (raised for 24 fps after 30 fps, never lowered).
 func TestReconnectOtherFrameRate(t *testing.T) {
 	dir := t.TempDir()
-	a := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, fps: 30}))
-	b := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, fps: 24, offset: 100}))
+	a := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 5, FPS: 30}))
+	b := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 5, FPS: 24, Offset: 100}))
 	s, srv := newTestStream(t, Config{WindowSegments: 10})
 	r := s.Rendition("source")
 	feed(t, r, a)

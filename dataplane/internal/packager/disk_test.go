@@ -4,13 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // The optional on-disk copy follows the window: objects appear as they are
 // published and go when they leave it.
 func TestDiskCopy(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 5, noAudio: true}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 5, NoAudio: true}))
 	out := filepath.Join(dir, "hls")
 	s, srv := newTestStream(t, Config{Dir: out, WindowSegments: 2})
 	r := s.Rendition("source")

@@ -1,6 +1,8 @@
 package packager
 
 import (
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
+
 	"fmt"
 	"net/http"
 	"testing"
@@ -13,7 +15,7 @@ import (
 // present and future objects all exist side by side.
 func TestResponseHeaders(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 12}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12}))
 	s, srv := newTestStream(t, Config{WindowSegments: 2})
 	_, empty := newTestStream(t, Config{}) // a stream nobody publishes yet
 	r := s.Rendition("source")
@@ -116,7 +118,7 @@ func TestResponseHeaders(t *testing.T) {
 // object's headers.
 func TestRangeAndConditional(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 5}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 5}))
 	s, srv := newTestStream(t, Config{})
 	feed(t, s.Rendition("source"), data)
 	full := mustGet(t, srv, "source/seg1.m4s")

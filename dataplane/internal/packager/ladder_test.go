@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Several renditions of one stream (a ladder from the transcoder): the
@@ -15,8 +17,8 @@ import (
 // timestamps have the same segment numbering.
 func TestLadderRenditions(t *testing.T) {
 	dir := t.TempDir()
-	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, size: "640x360"}))
-	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, size: "320x180", video: "libx264"}))
+	src := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7, Size: "640x360"}))
+	low := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7, Size: "320x180", Video: "libx264"}))
 	s, srv := newTestStream(t, Config{})
 	feed(t, s.Rendition("180p"), low)
 	feed(t, s.Rendition("source"), src)
@@ -83,8 +85,8 @@ func atoi(t *testing.T, s string) int {
 // the source's segment number and program date-time there.
 func TestLateRenditionJoinsAligned(t *testing.T) {
 	dir := t.TempDir()
-	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 10, size: "640x360"}))
-	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 10, size: "320x180"}))
+	src := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 10, Size: "640x360"}))
+	low := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 10, Size: "320x180"}))
 	s, srv := newTestStream(t, Config{WindowSegments: 10})
 	join := len(low) * 35 / 100 / 188 * 188
 	half := len(src) / 2 / 188 * 188
@@ -121,8 +123,8 @@ func TestLateRenditionJoinsAligned(t *testing.T) {
 // discontinuous, and its numbering matches the source's again.
 func TestRestartedRenditionRealigns(t *testing.T) {
 	dir := t.TempDir()
-	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "640x360"}))
-	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "320x180"}))
+	src := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12, Size: "640x360"}))
+	low := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12, Size: "320x180"}))
 	at := func(b []byte, pct int) int { return len(b) * pct / 100 / 188 * 188 }
 	s, srv := newTestStream(t, Config{WindowSegments: 20})
 	source, ladder := s.Rendition("source"), s.Rendition("180p")
@@ -177,8 +179,8 @@ func TestRestartedRenditionRealigns(t *testing.T) {
 // the source: both cut at the first keyframe after the same grid boundary.
 func TestGridKeyframeLadderNumbering(t *testing.T) {
 	dir := t.TempDir()
-	src := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "640x360"}))
-	low := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, size: "320x180", gridKeys: 2}))
+	src := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12, Size: "640x360"}))
+	low := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12, Size: "320x180", GridKeys: 2}))
 	s, srv := newTestStream(t, Config{WindowSegments: 20})
 	half := len(src) / 2 / 188 * 188
 	feed(t, s.Rendition("source"), src[:half])

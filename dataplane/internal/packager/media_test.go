@@ -17,92 +17,9 @@ import (
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
-
-// requireTool fails (never skips) when a tool the tests need is missing.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is required by these tests and was not found on PATH: run `make deps` (scripts/deps.sh installs it)", name)
-	}
-	return p
-}
-
-// tsSpec describes a test input made by the real ffmpeg.
-type tsSpec struct {
-	video    string  // "libx264" or "libx265"
-	size     string  // WxH
-	seconds  float64 // duration
-	offset   float64 // -output_ts_offset in seconds (0 = ffmpeg's default start)
-	gop      int     // keyframe interval in frames (1 s at 30 fps = 30)
-	fps      int
-	noAudio  bool
-	noVideo  bool
-	bframes  bool
-	audioEnc string // "aac" (default) or "libopus"
-	gridKeys int    // > 0: keyframes forced every gridKeys seconds instead of a fixed GOP
-}
-
-// makeTS runs ffmpeg to produce an MPEG-TS file in dir.
-func makeTS(t testing.TB, dir string, s tsSpec) string {
-	t.Helper()
-	ffmpeg := requireTool(t, "ffmpeg")
-	if s.fps == 0 {
-		s.fps = 30
-	}
-	if s.gop == 0 {
-		s.gop = s.fps
-	}
-	if s.size == "" {
-		s.size = "320x240"
-	}
-	if s.video == "" {
-		s.video = "libx264"
-	}
-	if s.audioEnc == "" {
-		s.audioEnc = "aac"
-	}
-	out := filepath.Join(dir, fmt.Sprintf("%s-%s-%.0f-%v-%v-%s-%d.ts", s.video, s.size, s.offset, s.noVideo, s.noAudio, s.audioEnc, s.gridKeys))
-	args := []string{"-hide_banner", "-loglevel", "error", "-y"}
-	if !s.noVideo {
-		args = append(args, "-f", "lavfi", "-i", "testsrc2=size="+s.size+":rate="+strconv.Itoa(s.fps))
-	}
-	if !s.noAudio {
-		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000")
-	}
-	args = append(args, "-t", strconv.FormatFloat(s.seconds, 'f', 3, 64))
-	if !s.noVideo {
-		args = append(args, "-c:v", s.video, "-pix_fmt", "yuv420p", "-sc_threshold", "0")
-		if s.gridKeys > 0 {
-			args = append(args, "-g", "1000", "-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%d)", s.gridKeys))
-		} else {
-			args = append(args, "-g", strconv.Itoa(s.gop), "-keyint_min", strconv.Itoa(s.gop))
-		}
-	}
-	switch {
-	case s.noVideo:
-	case s.video == "libx264":
-		args = append(args, "-preset", "veryfast")
-		if !s.bframes {
-			args = append(args, "-bf", "0")
-		}
-	case s.video == "libx265":
-		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error:scenecut=0:open-gop=0")
-	}
-	if !s.noAudio {
-		args = append(args, "-c:a", s.audioEnc, "-b:a", "64k")
-	}
-	if s.offset != 0 {
-		args = append(args, "-output_ts_offset", strconv.FormatFloat(s.offset, 'f', 6, 64))
-	}
-	args = append(args, "-f", "mpegts", out)
-	cmd := exec.Command(ffmpeg, args...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg %v: %v\n%s", args, err, b)
-	}
-	return out
-}
 
 // chunkSizes are deliberately odd so that packets and PES straddle writes.
 var chunkSizes = []int{1, 7, 188, 1316, 100, 4093, 3, 2000, 65536}
@@ -196,8 +113,8 @@ type probeResult struct {
 
 func probe(t testing.TB, path string) probeResult {
 	t.Helper()
-	ffprobe := requireTool(t, "ffprobe")
-	out, err := exec.Command(ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_packets", path).Output()
+	testkit.RequireTools(t, "ffprobe")
+	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_packets", path).Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errorsAs(err, &ee) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // checkMediaPlaylist checks the rules Apple's validator and RFC 8216bis
@@ -92,17 +94,17 @@ func checkPlaylistRules(t *testing.T, body []byte, ll, strict bool) *playlist.Me
 func TestPackagerRealMedia(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		spec       tsSpec
+		spec       testkit.TS
 		videoCodec string
 		codecsRE   string
 	}{
-		{"h264+aac", tsSpec{video: "libx264", seconds: 9, bframes: true}, "h264", `CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"`},
-		{"h265+aac", tsSpec{video: "libx265", seconds: 9}, "hevc", `CODECS="hvc1\.[^,"]+,mp4a\.40\.2"`},
-		{"h264+opus", tsSpec{video: "libx264", seconds: 7, audioEnc: "libopus"}, "h264", `CODECS="avc1\.[0-9a-f]{6},opus"`},
+		{"h264+aac", testkit.TS{Video: "libx264", Seconds: 9, BFrames: true}, "h264", `CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"`},
+		{"h265+aac", testkit.TS{Video: "libx265", Seconds: 9}, "hevc", `CODECS="hvc1\.[^,"]+,mp4a\.40\.2"`},
+		{"h264+opus", testkit.TS{Video: "libx264", Seconds: 7, Audio: "libopus"}, "h264", `CODECS="avc1\.[0-9a-f]{6},opus"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			ts := makeTS(t, dir, tc.spec)
+			ts := testkit.MakeTS(t, dir, tc.spec)
 			s, srv := newTestStream(t, Config{})
 			r := s.Rendition("source")
 			feed(t, r, readFile(t, ts))
@@ -126,7 +128,7 @@ func TestPackagerRealMedia(t *testing.T) {
 
 			m := checkMediaPlaylist(t, mustGet(t, srv, "source/index.m3u8"), true)
 			if len(m.Segments) < 4 {
-				t.Fatalf("want ≥ 4 segments from %v s of media, got %d", tc.spec.seconds, len(m.Segments))
+				t.Fatalf("want ≥ 4 segments from %v s of media, got %d", tc.spec.Seconds, len(m.Segments))
 			}
 			init := mustGet(t, srv, "source/"+m.Map.URI)
 			var total time.Duration
@@ -194,7 +196,7 @@ func checkProbe(t *testing.T, name string, pr probeResult, codec string, extinf 
 // Segment and part durations follow the configuration (1 s GOP input).
 func TestConfiguredDurations(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 13, noAudio: true}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 13, NoAudio: true}))
 	for _, tc := range []struct {
 		seg, part  time.Duration
 		wantTarget time.Duration // PART-TARGET: part rounded up to 30 fps frames

@@ -1,6 +1,8 @@
 package packager
 
 import (
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
+
 	"net/http"
 	"testing"
 	"time"
@@ -10,7 +12,7 @@ import (
 // objects go, the stream object and its handler stay, and the next writes
 // start a fresh rendition that serves again.
 func TestResetInPlace(t *testing.T) {
-	data := readFile(t, makeTS(t, t.TempDir(), tsSpec{seconds: 4}))
+	data := readFile(t, testkit.MakeTS(t, t.TempDir(), testkit.TS{Seconds: 4}))
 	s, srv := newTestStream(t, Config{SegmentDuration: time.Second, PartDuration: 200 * time.Millisecond})
 	feed(t, s.Rendition("source"), data)
 	settle(t, s)

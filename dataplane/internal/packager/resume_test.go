@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // A hot standby fed the same TS from a later point cuts the same segments
@@ -15,13 +17,13 @@ import (
 // leader's state, names them exactly as the leader does.
 func TestStandbyResumeMatchesLeader(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 12}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12}))
 	leader, lsrv := newTestStream(t, Config{WindowSegments: 10})
 	standby, ssrv := newTestStream(t, Config{WindowSegments: 10})
 
 	// The leader had an earlier publisher: its timeline was rebased, so
 	// the standby's own timestamps differ until it resumes.
-	earlier := readFile(t, makeTS(t, dir, tsSpec{seconds: 3, offset: 7000}))
+	earlier := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 3, Offset: 7000}))
 	feed(t, leader.Rendition("source"), earlier)
 	leader.Rendition("source").Discontinuity()
 	// Join about 45 % in, at a packet boundary: the standby's first
@@ -130,8 +132,8 @@ func normalize(s State) State {
 // discontinuity sequence carried over, PDT not going back.
 func TestColdSuccessorResume(t *testing.T) {
 	dir := t.TempDir()
-	a := readFile(t, makeTS(t, dir, tsSpec{seconds: 7}))
-	b := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, offset: 3000}))
+	a := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7}))
+	b := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7, Offset: 3000}))
 	leader, _ := newTestStream(t, Config{WindowSegments: 3})
 	lr := leader.Rendition("source")
 	feed(t, lr, a)
@@ -191,7 +193,7 @@ func TestResumeAfterEncoderRestart(t *testing.T) {
 	t.Cleanup(func() { now = time.Now })
 
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 12, gop: 60}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 12, GOP: 60}))
 	leader, _ := newTestStream(t, Config{SegmentDuration: 2 * time.Second})
 	standby, ssrv := newTestStream(t, Config{SegmentDuration: 2 * time.Second})
 	cut := len(data) * 80 / 100 / 188 * 188

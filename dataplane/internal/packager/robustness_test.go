@@ -4,6 +4,8 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // A stream whose 33-bit clock wraps mid-stream (ffmpeg started just below
@@ -12,7 +14,7 @@ import (
 func TestPTSWrapAround(t *testing.T) {
 	dir := t.TempDir()
 	wrapAt := float64(int64(1)<<33) / 90000
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 9, offset: wrapAt - 4}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 9, Offset: wrapAt - 4}))
 	s, srv := newTestStream(t, Config{WindowSegments: 10})
 	r := s.Rendition("source")
 	feed(t, r, data)
@@ -63,7 +65,7 @@ func TestPTSWrapAround(t *testing.T) {
 // out of the intact stretches, and another stream is untouched.
 func TestCorruptInput(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 8}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 8}))
 	rng := rand.New(rand.NewSource(1))
 	var bad []byte
 	for off := 0; off < len(data); {
@@ -121,7 +123,7 @@ func TestCorruptInput(t *testing.T) {
 // frame can start a segment.
 func TestAudioOnly(t *testing.T) {
 	dir := t.TempDir()
-	data := readFile(t, makeTS(t, dir, tsSpec{seconds: 7, noVideo: true}))
+	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 7, NoVideo: true}))
 	s, srv := newTestStream(t, Config{})
 	r := s.Rendition("source")
 	feed(t, r, data)
@@ -158,8 +160,8 @@ func TestAudioOnly(t *testing.T) {
 // rules.
 func TestCorruptionStress(t *testing.T) {
 	dir := t.TempDir()
-	clean := readFile(t, makeTS(t, dir, tsSpec{seconds: 4}))
-	hevc := readFile(t, makeTS(t, dir, tsSpec{seconds: 4, video: "libx265"}))
+	clean := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 4}))
+	hevc := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 4, Video: "libx265"}))
 	rng := rand.New(rand.NewSource(42))
 	produced := 0
 	for i := 0; i < 200; i++ {

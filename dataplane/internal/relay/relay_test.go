@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -15,24 +13,9 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/zonecast/zonecast/policies/failover"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
-
-// repoRoot finds the repository from this file's location.
-func repoRoot(t testing.TB) string {
-	_, f, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(f), "..", "..", "..")
-}
-
-// makeCerts runs scripts/certs.sh (openssl) for the given node ids.
-func makeCerts(t testing.TB, ids ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("bash", append([]string{filepath.Join(repoRoot(t), "scripts", "certs.sh"), dir}, ids...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
-	}
-	return dir
-}
 
 func loadTLS(t testing.TB, dir, id string) *TLS {
 	t.Helper()
@@ -41,26 +24,6 @@ func loadTLS(t testing.TB, dir, id string) *TLS {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// makeTS makes a few seconds of real H.264+AAC MPEG-TS with ffmpeg.
-func makeTS(t testing.TB, seconds string) []byte {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Fatal("ffmpeg not found: run `make deps`")
-	}
-	p := filepath.Join(t.TempDir(), "in.ts")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", seconds,
-		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-f", "mpegts", p).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // collector is a Sink that keeps what it gets.
@@ -107,8 +70,11 @@ func startServer(t *testing.T, tl *TLS, h Handler) *Server {
 // checks the standby got exactly the same bytes, the control message and
 // the end of stream; the leader sees the standby's status.
 func TestRelayCarriesTS(t *testing.T) {
-	certs := makeCerts(t, "a1", "b1")
-	ts := makeTS(t, "3")
+	certs := testkit.NodeCerts(t, "a1", "b1")
+	ts, err := os.ReadFile(testkit.MakeTS(t, t.TempDir(), testkit.TS{Seconds: 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sink := newCollector()
 	var gotPeer string
 	srv := startServer(t, loadTLS(t, certs, "b1"), func(peer string, h Hello) (Sink, error) {
@@ -171,8 +137,8 @@ func TestRelayCarriesTS(t *testing.T) {
 // TestRelayRefusesStrangers: mutual TLS refuses a client or server whose
 // certificate another CA signed.
 func TestRelayRefusesStrangers(t *testing.T) {
-	ours := makeCerts(t, "a1", "b1")
-	theirs := makeCerts(t, "x1")
+	ours := testkit.NodeCerts(t, "a1", "b1")
+	theirs := testkit.NodeCerts(t, "x1")
 	srv := startServer(t, loadTLS(t, ours, "b1"), func(string, Hello) (Sink, error) { return newCollector(), nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -220,7 +186,7 @@ func TestRelayRefusesStrangers(t *testing.T) {
 // TestRelayTimeout: a leader that stops sending (frozen, or its link is
 // cut) is noticed within the relay timeout.
 func TestRelayTimeout(t *testing.T) {
-	certs := makeCerts(t, "a1", "b1")
+	certs := testkit.NodeCerts(t, "a1", "b1")
 	sink := newCollector()
 	srv := startServer(t, loadTLS(t, certs, "b1"), func(string, Hello) (Sink, error) { return sink, nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -258,7 +224,7 @@ func TestRelayTimeout(t *testing.T) {
 // TestRelayPeerDeath: when the leader's connection dies, the standby's sink
 // is closed within the relay timeout.
 func TestRelayPeerDeath(t *testing.T) {
-	certs := makeCerts(t, "a1", "b1")
+	certs := testkit.NodeCerts(t, "a1", "b1")
 	sink := newCollector()
 	srv := startServer(t, loadTLS(t, certs, "b1"), func(string, Hello) (Sink, error) { return sink, nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/zonecast/zonecast/policies/failover"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // operatorCA issues node certificates the way an operator's own CA does:
@@ -91,7 +93,7 @@ func TestRelayPeerVerification(t *testing.T) {
 	operator := newOperatorCA(t)
 	operator.issue(t, "a1", "a1", "localhost")
 	operator.issue(t, "b1", "b1", "localhost")
-	scripted := makeCerts(t, "a1", "b1")
+	scripted := testkit.NodeCerts(t, "a1", "b1")
 	stranger := newOperatorCA(t)
 	stranger.issue(t, "x1", "x1", "zonecast-node")
 

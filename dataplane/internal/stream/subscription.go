@@ -17,10 +17,10 @@ type item struct {
 
 // subscription feeds one sink from its own goroutine.
 type subscription struct {
-	name     string
-	sink Sink
-	log      *slog.Logger
-	queue    chan item
+	name  string
+	sink  Sink
+	log   *slog.Logger
+	queue chan item
 
 	// Touched only by the publishing side, under Stream.mu.
 	pendingDisc bool
@@ -35,11 +35,11 @@ type subscription struct {
 
 func newSubscription(name string, c Sink, log *slog.Logger) *subscription {
 	s := &subscription{
-		name:     name,
-		sink: c,
-		log:      log.With("sink", name),
-		queue:    make(chan item, QueueChunks),
-		done:     make(chan struct{}),
+		name:  name,
+		sink:  c,
+		log:   log.With("sink", name),
+		queue: make(chan item, QueueChunks),
+		done:  make(chan struct{}),
 	}
 	go s.run()
 	return s

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zonecast/zonecast/dataplane/internal/config"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 func defaultLadder(t *testing.T) config.Ladder {
@@ -75,7 +77,7 @@ func TestCapacitySlots(t *testing.T) {
 // The manager on this machine's real ffmpeg: choice, reason, capacity and
 // the Prometheus families the origin's /metrics exports.
 func TestManagerMetrics(t *testing.T) {
-	requireTools(t, "ffmpeg")
+	testkit.RequireTools(t, "ffmpeg")
 	cfg := config.Transcode{Enabled: true, Encoders: []string{"h264_nvenc", "h264_vaapi", "libx264"}, Ladder: defaultLadder(t),
 		Source: true, Audio: "auto", AudioBitrate: "128k", FFmpeg: "ffmpeg", VAAPIDevice: "/dev/dri/renderD128",
 		StallTimeout: time.Second, StartTimeout: time.Second, MaxLag: time.Second, RestartMin: time.Second, RestartMax: time.Second,

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/config"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Helpers shared by the tests that drive the real Debian ffmpeg.
@@ -49,7 +51,7 @@ func sourceTS(t testing.TB, w, h int, seconds int, offset float64) string {
 // sourceTSCodec is sourceTS with the video encoder named (libx264, libx265).
 func sourceTSCodec(t testing.TB, encoder string, w, h int, seconds int, offset float64) string {
 	t.Helper()
-	requireTools(t, "ffmpeg", "ffprobe")
+	testkit.RequireTools(t, "ffmpeg", "ffprobe")
 	key := fmt.Sprintf("src-%s-%dx%d-%ds-%g.ts", encoder, w, h, seconds, offset)
 	sourceMu.Lock()
 	defer sourceMu.Unlock()
@@ -303,7 +305,7 @@ func checkLadderFrames(t *testing.T, name string, pkts []probedPacket, seg time.
 }
 
 func testSettings(t testing.TB) Settings {
-	requireTools(t, "ffmpeg", "ffprobe")
+	testkit.RequireTools(t, "ffmpeg", "ffprobe")
 	bin, _ := exec.LookPath("ffmpeg")
 	var ladder config.Ladder
 	if err := ladder.UnmarshalText([]byte("1080p:6000k,720p:3000k,360p:600k,240p:300k,144p:150k")); err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Real ffmpeg 5.1 stderr for the failures the fakes reproduce (captured on
@@ -261,7 +263,7 @@ func TestProbeWithoutFFmpeg(t *testing.T) {
 // The real Debian ffmpeg on this machine: libx264 opens; a hardware
 // candidate is either refused with a reason or (on a GPU host) opens.
 func TestProbeRealFFmpeg(t *testing.T) {
-	requireTools(t, "ffmpeg")
+	testkit.RequireTools(t, "ffmpeg")
 	results := Prober{FFmpeg: "ffmpeg", Timeout: 30 * time.Second}.Probe(context.Background(),
 		[]string{"h264_nvenc", "h264_qsv", "h264_vaapi", "libx264"})
 	var out bytes.Buffer

@@ -9,7 +9,7 @@ import (
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// ChaosCase is one fault of `make chaos` (dataplane/internal/cluster/chaos):
+// ChaosCase is one fault of `make chaos` (dataplane/e2e/chaos):
 // a set-up of one node per zone, a1 leading one stream and b1 standing by.
 type ChaosCase struct {
 	Name     string // as the chaos test names it

@@ -3,39 +3,16 @@ package mpegts
 import (
 	"math/rand"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // makeTS produces a real MPEG-TS with ffmpeg (H.264 or H.265 + AAC, 1 s GOP).
 func makeTS(t testing.TB, video string, seconds float64, offset float64) []byte {
 	t.Helper()
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg is required by these tests: run `make deps` (scripts/deps.sh installs it)")
-	}
-	out := filepath.Join(t.TempDir(), "in.ts")
-	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", strconv.FormatFloat(seconds, 'f', 3, 64),
-		"-c:v", video, "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "48k"}
-	if video == "libx265" {
-		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error")
-	} else {
-		args = append(args, "-preset", "ultrafast")
-	}
-	if offset != 0 {
-		args = append(args, "-output_ts_offset", strconv.FormatFloat(offset, 'f', 6, 64))
-	}
-	args = append(args, "-f", "mpegts", out)
-	if b, err := exec.Command(ffmpeg, args...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(testkit.MakeTS(t, t.TempDir(), testkit.TS{Video: video, Size: "160x120", Seconds: seconds, Offset: offset}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 var edgeBin string
@@ -14,12 +16,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	edgeBin = os.Getenv("EDGE_BIN")
-	if edgeBin == "" {
-		if edgeBin, err = BuildEdge(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+	if edgeBin, err = testkit.EdgeBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

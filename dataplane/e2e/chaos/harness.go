@@ -3,15 +3,14 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Harness is a local twin-zone set-up: Redis primary, replica and three
@@ -36,23 +35,6 @@ type Harness struct {
 	cancel  context.CancelFunc
 	faultAt time.Time
 	wg      sync.WaitGroup
-}
-
-// RepoRoot is the repository root (from this file's place).
-func RepoRoot() string {
-	_, f, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(f), "..", "..", "..", "..")
-}
-
-// BuildEdge builds the edge binary into dir.
-func BuildEdge(dir string) (string, error) {
-	bin := filepath.Join(dir, "edge")
-	cmd := exec.Command("go", "build", "-o", bin, "./dataplane/cmd/edge")
-	cmd.Dir = RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build edge: %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // NewHarness starts Redis and the nodes (ids like "a1", "b1": the letter
@@ -84,11 +66,7 @@ func newHarness(t testing.TB, bin string, p Profile, nsNode string, ids ...strin
 		h.Netns, hostIP, redisIP = ns, ns.HostIP, ns.RedisIP
 	}
 	h.Redis = redistest.StartHostT(t, redisIP)
-	certs := filepath.Join(dir, "certs")
-	out, err := exec.Command("bash", append([]string{filepath.Join(RepoRoot(), "scripts", "certs.sh"), certs}, ids...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
-	}
+	certs := testkit.NodeCerts(t, ids...)
 	for _, id := range ids {
 		ip := hostIP
 		if id == nsNode {

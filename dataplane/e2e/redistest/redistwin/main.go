@@ -1,4 +1,4 @@
-// Command redistwin starts the local Redis set of `make run-cluster`: a
+// Command redistwin starts the local Redis set of `make run`: a
 // primary, a replica and three sentinels (real redis-server and
 // redis-sentinel processes) on free loopback ports, writes the sentinel
 // addresses to -addrs, and stops everything on SIGINT/SIGTERM.
@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/zonecast/zonecast/dataplane/internal/cluster/redistest"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
 )
 
 func main() {

@@ -1,6 +1,4 @@
-// Package origintest holds what tests of the origin and of the edge daemon
-// share: a throwaway TLS certificate for 127.0.0.1.
-package origintest
+package testkit
 
 import (
 	"crypto/ecdsa"
@@ -12,6 +10,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -49,4 +48,17 @@ func SelfSignedPEM(t testing.TB) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// NodeCerts runs scripts/certs.sh (openssl), as an operator would, for the
+// given node ids: the relay's mutual-TLS files ca.pem, <id>.pem and
+// <id>-key.pem in a temporary directory of t, which it returns.
+func NodeCerts(t testing.TB, ids ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("bash", append([]string{filepath.Join(RepoRoot(), "scripts", "certs.sh"), dir}, ids...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/certs.sh: %v\n%s", err, out)
+	}
+	return dir
 }

@@ -1,4 +1,8 @@
-# Failover policy as code and the simulator (issue 5).
+# The failover simulator (scripts/sim, policies/failover/sim): its default
+# scenario, its speed, and its predictions beside the chaos measurements.
+# test-policy runs its tests with those of the policy values it models
+# (policies/failover, policies/ports); the Pulumi policy pack is
+# mk/policy-pack.mk.
 POLICY_PKGS := ./policies/failover/... ./policies/ports/... ./scripts/sim/...
 
 TEST_TARGETS  += test-policy
