@@ -18,7 +18,7 @@ import (
 )
 
 // MasterName is the Sentinel master name the tests and `make run` use; it is
-// the one in issue 4's contract file.
+// the one `make run`'s cluster configuration names (scripts/cluster/run.sh).
 const MasterName = "zonecast"
 
 // Cluster is a Redis primary, a replica and three sentinels on loopback.

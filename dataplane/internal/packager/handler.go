@@ -91,7 +91,7 @@ func servePlaylist(w http.ResponseWriter, req *http.Request, body []byte, cache 
 	}
 }
 
-// waitBound is how long a request may wait for media that is about to
+// waitBoundLocked is how long a request may wait for media that is about to
 // exist: three target durations (RFC 8216bis blocking-reload guidance).
 func (r *Rendition) waitBoundLocked() time.Duration {
 	return 3 * time.Duration(r.targetDur) * time.Second
