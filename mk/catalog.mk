@@ -1,7 +1,8 @@
 # The stream catalog: the Stream record, its DynamoDB store, the handshake
-# resolver and its policy, the config sections, all against the local
-# DynamoDB-API server (dynalite, installed by scripts/deps.sh).
-CATALOG_PKGS := ./dataplane/internal/catalog/... ./dataplane/e2e/dynalite/... ./policies/catalog/...
+# resolver and its policy, the control API's handler, all against the local
+# DynamoDB-API server (dynalite, installed by scripts/deps.sh). The config
+# sections are tested with the config package (mk/edge.mk).
+CATALOG_PKGS := ./dataplane/internal/catalog/... ./dataplane/internal/api/... ./dataplane/e2e/dynalite/... ./policies/catalog/...
 
 TEST_TARGETS  += test-catalog
 BENCH_TARGETS += bench-catalog
@@ -9,7 +10,8 @@ BENCH_TARGETS += bench-catalog
 .PHONY: test-catalog bench-catalog
 
 # CRUD, conflicts, validation, create_table, freshness across two
-# resolvers, the store going away, the flood guard: about 20 s.
+# resolvers, the store going away, the flood guard, the API's statuses:
+# about 20 s.
 test-catalog:
 	$(GO) vet $(CATALOG_PKGS) ./dataplane/e2e/catalog/...
 	$(GO) test -race -count=1 -timeout 5m $(CATALOG_PKGS)
