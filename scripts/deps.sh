@@ -38,3 +38,10 @@ if [ ! -f web/node_modules/hls.js/dist/hls.min.js ]; then
   echo "deps: installing hls.js from npm"
   (cd web && npm install --no-audit --no-fund --silent)
 fi
+
+# dynalite, the local DynamoDB-API server of the stream catalog's tests and
+# `make run`: from npm, never committed.
+if [ ! -f tools/dynalite/node_modules/dynalite/cli.js ]; then
+  echo "deps: installing dynalite from npm"
+  (cd tools/dynalite && npm install --no-audit --no-fund --silent)
+fi

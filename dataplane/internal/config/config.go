@@ -22,6 +22,9 @@ type Config struct {
 	Runtime   Runtime   `yaml:"runtime"`
 	Transcode Transcode `yaml:"transcode"`
 	Cluster   Cluster   `yaml:"cluster"`
+	Admin     Admin     `yaml:"admin"`
+	Catalog   Catalog   `yaml:"catalog"`
+	Events    Events    `yaml:"events"`
 }
 
 // Node identifies this node in its region and zone.

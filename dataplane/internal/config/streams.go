@@ -12,10 +12,13 @@ type Stream struct {
 	// chooses the key length (pbkeylen 16, 24 or 32), as with libsrt
 	// listeners. Empty: the stream only accepts unencrypted publishers.
 	Passphrase string `yaml:"passphrase"`
+	// Record keeps the stream in the region's recording bucket. The flag
+	// form cannot say it: a recorded stream needs the YAML file.
+	Record bool `yaml:"record"`
 }
 
 // Streams is the list of configured streams. In YAML it is a list of
-// {name, passphrase}; as a flag or environment variable it is written
+// {name, passphrase, record}; as a flag or environment variable it is written
 // name[:passphrase],name2[:passphrase2] (UnmarshalText).
 type Streams []Stream
 

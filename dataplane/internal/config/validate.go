@@ -9,9 +9,15 @@ import (
 	"strconv"
 )
 
-// streamName is what a stream may be called: it appears in URLs and in the
-// SRT streamid, so it stays URL- and path-safe.
+// streamName is what a stream may be called: it appears as one URL path
+// segment and in the SRT streamid, so it keeps to RFC 3986's unreserved
+// characters (no escaping anywhere) without "~", and leaves out the
+// streamid's separators (",", "=", ":", "/"). A leading letter or digit
+// rules out "." and "..".
 var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// StreamNameRule says streamName in words, for error messages.
+const StreamNameRule = "1–64 of A-Z a-z 0-9 _ . - (starting with a letter or digit)"
 
 // ValidStreamName reports whether name may name a stream.
 func ValidStreamName(name string) bool {
@@ -72,13 +78,13 @@ func (c *Config) Validate() error {
 	if c.Runtime.GCPercent < 10 {
 		bad("runtime.gc_percent %d must be at least 10", c.Runtime.GCPercent)
 	}
-	if len(c.Streams) == 0 {
-		bad("streams: at least one stream must be configured")
+	if len(c.Streams) == 0 && !c.Catalog.Enabled() {
+		bad("streams: at least one stream must be configured (or a catalog: catalog.dynamodb.table)")
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Streams {
 		if !ValidStreamName(s.Name) {
-			bad("streams[%d]: name %q must be 1–64 of A-Z a-z 0-9 _ . - (starting with a letter or digit)", i, s.Name)
+			bad("streams[%d]: name %q must be %s", i, s.Name, StreamNameRule)
 		}
 		if seen[s.Name] {
 			bad("streams[%d]: name %q configured twice", i, s.Name)
@@ -88,7 +94,7 @@ func (c *Config) Validate() error {
 			bad("streams[%d] (%s): passphrase must be 10–80 characters (SRT), got %d", i, s.Name, n)
 		}
 	}
-	// Sections owned by other areas (cluster, transcode) validate themselves.
+	// Sections owned by other areas (cluster, transcode, catalog...) validate themselves.
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		if sv, ok := v.Field(i).Interface().(interface{ Validate() error }); ok {
