@@ -16,13 +16,16 @@ import (
 // lease, the standby goes on from it without renumbering, and takes the
 // lease over when it expires. The forwarding node stays out of the way
 // meanwhile (mayTakeOver) and becomes the source of the new leader's relay.
+// This file is the forwarding node's side; the standby's (keeping the
+// forward aside, then adopting it as its feed) is in inbound.go and
+// standby.go.
 
 // forwardToStandby opens the forward relay to the lease's standby (or, with
 // none recorded, to its holder), unless this node is that node, holds the
 // lease, or relays already.
 func (j *job) forwardToStandby() {
 	j.mu.Lock()
-	busy := j.out != nil || !j.ingest
+	busy := j.ingest.out != nil || !j.ingest.live
 	j.mu.Unlock()
 	if busy {
 		return
@@ -64,13 +67,13 @@ func (j *job) forwardToStandby() {
 	}
 	leading := j.leading()
 	j.mu.Lock()
-	if j.out != nil || !j.ingest || leading {
+	if j.ingest.out != nil || !j.ingest.live || leading {
 		j.mu.Unlock()
 		o.Close()
 		return
 	}
 	actx, stopAlign := context.WithCancel(j.c.ctx)
-	j.out, j.outStandby, j.forwarding, j.stopAlign = o, target, true, stopAlign
+	j.ingest.out, j.ingest.outTo, j.ingest.forwarding, j.ingest.stopAlign = o, target, true, stopAlign
 	j.mu.Unlock()
 	go j.alignWithTarget(actx, target)
 	j.counters.add(func(c *jobCounters) { c.forwardSent++ })
@@ -80,10 +83,10 @@ func (j *job) forwardToStandby() {
 // forwardHealthyLocked: the forward relay is up and the standby at its end
 // answers and reaches Redis, so it (not this node) should take the lease.
 func (j *job) forwardHealthyLocked() bool {
-	if !j.forwarding || j.out == nil || j.out.Err() != nil {
+	if !j.ingest.forwarding || j.ingest.out == nil || j.ingest.out.Err() != nil {
 		return false
 	}
-	st, at := j.out.PeerStatus()
+	st, at := j.ingest.out.PeerStatus()
 	return !at.IsZero() && time.Since(at) < j.c.t.RelayTimeout && st.RedisOK
 }
 
@@ -93,10 +96,10 @@ func (j *job) forwardHealthyLocked() bool {
 func (j *job) stopForward() {
 	j.mu.Lock()
 	var out *relay.Out
-	if j.forwarding {
-		out = j.out
-		j.stopAlign()
-		j.out, j.outStandby, j.forwarding, j.stopAlign = nil, "", false, nil
+	if j.ingest.forwarding {
+		out = j.ingest.out
+		j.ingest.stopAlign()
+		j.ingest.out, j.ingest.outTo, j.ingest.forwarding, j.ingest.stopAlign = nil, "", false, nil
 	}
 	j.mu.Unlock()
 	if out != nil {
@@ -146,63 +149,4 @@ func (j *job) alignWithTarget(ctx context.Context, target string) {
 			j.log.Info("aligned with the leader this node forwards to: serving as its standby", "leader", target)
 		}
 	}
-}
-
-// acceptForward is the standby's side: the forward is kept aside while the
-// leader's relay still delivers, and adopted by its first TS after that.
-func (c *Coordinator) acceptForward(j *job, h relay.Hello) *inbound {
-	j.log.Info("ingest forwarded by a node that does not lead", "from", h.Leader)
-	go j.startAwait()
-	return &inbound{j: j, leader: h.Leader, forward: true}
-}
-
-// adoptForwardLocked makes a forward the feed when the leader's relay has
-// been quiet for half the relay timeout (as a leader judges its own feed
-// quiet before switching to a backup: the broadcaster has evidently moved,
-// so a whole timeout is not needed). The lineage, the alignment and the role
-// stay: the segments continue the same playlists.
-func (j *job) adoptForwardLocked(in *inbound) bool {
-	if j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.FeedQuietAfter() {
-		return false
-	}
-	j.counters.add(func(c *jobCounters) { c.adopted++ })
-	j.log.Info("feeding from the forwarded ingest", "from", in.leader)
-	j.relayIn = in
-	j.leaderLeadingAt = time.Time{}
-	return true
-}
-
-// heldTS is forwarded TS kept while the leader's relay still delivers.
-type heldTS struct {
-	at time.Time
-	b  []byte
-}
-
-// hold keeps a copy of a forward's TS for up to keep (the relay reuses its
-// buffer), so that adopting the forward loses none of what arrived after the
-// leader's relay went quiet.
-func (in *inbound) hold(b []byte, keep time.Duration) {
-	now := time.Now()
-	in.held = append(in.held, heldTS{at: now, b: append([]byte(nil), b...)})
-	drop := 0
-	for drop < len(in.held) && now.Sub(in.held[drop].at) > keep {
-		drop++
-	}
-	in.held = in.held[drop:]
-}
-
-// heldSince hands over (and forgets) the TS that arrived after t: what the
-// leader's relay, silent since t, no longer delivered. Arrival order stands
-// for media order (both senders relay the broadcaster in real time); a few
-// milliseconds of overlap fall before the keyframe the packager waits for
-// after the cut.
-func (in *inbound) heldSince(t time.Time) [][]byte {
-	var out [][]byte
-	for _, h := range in.held {
-		if h.at.After(t) {
-			out = append(out, h.b)
-		}
-	}
-	in.held = nil
-	return out
 }

@@ -17,7 +17,7 @@ type inbound struct {
 	leader string
 	// forward: the sender ingests without leading (relay.Hello.Forward).
 	forward bool
-	held    []heldTS // a forward's TS not yet fed (forward.go), under j.mu
+	held    []heldTS // a forward's TS not yet fed (hold), under j.mu
 	bytes   atomic.Uint64
 }
 
@@ -33,39 +33,21 @@ func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error
 	if h.Forward {
 		return c.acceptForward(j, h), nil
 	}
-	leading := j.leading()
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	// With a local publisher (the backup feed of input redundancy) the relay
-	// carries only control: the local feed wins, one input per pipeline.
-	if !leading && !j.ingest && j.lineage != h.Leader {
-		// Standing by for a new leader: segments of another lineage (this
-		// node's own, from before it was deposed, or another leader's)
-		// would be renumbered into the new leader's playlist. Start afresh.
-		c.cfg.Media(h.Stream).Reset()
-		j.lineage = h.Leader
-	}
-	in := &inbound{j: j, leader: h.Leader}
-	if j.relayIn != nil {
-		j.log.Info("relay replaced", "old_leader", j.relayIn.leader, "leader", h.Leader)
-	}
-	j.relayIn = in
-	j.lastRelay = time.Now()
-	j.aligned = false
-	j.leaderLeadingAt = time.Time{}
-	if h.Token > j.maxToken {
-		j.maxToken = h.Token
-	}
-	j.lastLeader = h.Leader
-	j.lastStandby = c.cfg.Self.ID
+	return j.standBy(h), nil
+}
+
+// acceptForward is the standby's side: the forward is kept aside while the
+// leader's relay still delivers, and adopted by its first TS after that.
+func (c *Coordinator) acceptForward(j *job, h relay.Hello) *inbound {
+	j.log.Info("ingest forwarded by a node that does not lead", "from", h.Leader)
 	go j.startAwait()
-	return in, nil
+	return &inbound{j: j, leader: h.Leader, forward: true}
 }
 
 func (in *inbound) current() bool {
 	in.j.mu.Lock()
 	defer in.j.mu.Unlock()
-	return in.j.relayIn == in
+	return in.j.standby.relay == in
 }
 
 func (in *inbound) WriteTS(b []byte) error {
@@ -74,17 +56,17 @@ func (in *inbound) WriteTS(b []byte) error {
 	j.mu.Lock()
 	var backlog [][]byte
 	switched := false
-	if in.forward && j.relayIn != in {
+	if in.forward && j.standby.relay != in {
 		if !j.adoptForwardLocked(in) {
 			in.hold(b, j.c.t.RelayTimeout)
 			j.mu.Unlock()
 			return nil
 		}
-		switched, backlog = true, in.heldSince(j.lastRelay)
+		switched, backlog = true, in.heldSince(j.standby.lastRelay)
 	}
-	cur, ingest := j.relayIn == in, j.ingest
+	cur, ingest := j.standby.relay == in, j.ingest.live
 	if cur {
-		j.lastRelay = time.Now()
+		j.standby.lastRelay = time.Now()
 	}
 	j.mu.Unlock()
 	if !cur || ingest {
@@ -122,9 +104,9 @@ func (in *inbound) Control(c relay.Control) {
 	if in.current() {
 		j.mu.Lock()
 		if c.Leading {
-			j.leaderLeadingAt = time.Now()
+			j.standby.leaderLeadingAt = time.Now()
 		} else {
-			j.leaderLeadingAt = time.Time{}
+			j.standby.leaderLeadingAt = time.Time{}
 		}
 		j.mu.Unlock()
 	}
@@ -160,11 +142,42 @@ func (in *inbound) Status() relay.Status {
 
 func (in *inbound) Close(err error) {
 	j := in.j
-	j.mu.Lock()
-	if j.relayIn == in {
-		j.relayIn = nil
-	}
-	j.mu.Unlock()
+	j.relayEnded(in)
 	j.log.Info("relay from leader ended", "leader", in.leader, "err", err)
 	j.poke()
+}
+
+// heldTS is forwarded TS kept while the leader's relay still delivers.
+type heldTS struct {
+	at time.Time
+	b  []byte
+}
+
+// hold keeps a copy of a forward's TS for up to keep (the relay reuses its
+// buffer), so that adopting the forward loses none of what arrived after the
+// leader's relay went quiet.
+func (in *inbound) hold(b []byte, keep time.Duration) {
+	now := time.Now()
+	in.held = append(in.held, heldTS{at: now, b: append([]byte(nil), b...)})
+	drop := 0
+	for drop < len(in.held) && now.Sub(in.held[drop].at) > keep {
+		drop++
+	}
+	in.held = in.held[drop:]
+}
+
+// heldSince hands over (and forgets) the TS that arrived after t: what the
+// leader's relay, silent since t, no longer delivered. Arrival order stands
+// for media order (both senders relay the broadcaster in real time); a few
+// milliseconds of overlap fall before the keyframe the packager waits for
+// after the cut.
+func (in *inbound) heldSince(t time.Time) [][]byte {
+	var out [][]byte
+	for _, h := range in.held {
+		if h.at.After(t) {
+			out = append(out, h.b)
+		}
+	}
+	in.held = nil
+	return out
 }

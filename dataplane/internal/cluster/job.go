@@ -1,83 +1,44 @@
 package cluster
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
-
-	"github.com/zonecast/zonecast/dataplane/internal/relay"
-	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// Role is what this node does for one stream.
-type Role int
-
-// Roles.
-const (
-	RoleNone Role = iota
-	RoleStandby
-	RoleLeader
-)
-
-func (r Role) String() string {
-	switch r {
-	case RoleLeader:
-		return "leader"
-	case RoleStandby:
-		return "standby"
-	}
-	return "none"
-}
-
-// job is one stream's cluster state on this node.
+// job is one stream's cluster state on this node. What the node does for
+// the stream is kept in one part per role, each changed only in its own
+// file: the leadership term (leaderState, leader.go), the relay a standby
+// receives (standbyState, standby.go and inbound.go) and the local ingest
+// with the relay that carries it on (ingestState, ingest.go and
+// forward.go). The Role the node reports is decided from them in one place
+// (role.go). Every part is guarded by mu.
 type job struct {
-	c    *Coordinator
-	name string
-	log  *slog.Logger
+	c     *Coordinator
+	name  string
+	log   *slog.Logger
+	nudge chan struct{} // makes the takeover loop look at the lease again
 
-	mu          sync.Mutex
-	keeper      *Keeper // current or last leadership term
-	leadCancel  context.CancelFunc
-	awaitCancel context.CancelFunc
-	nudge       chan struct{}
+	mu      sync.Mutex
+	leader  leaderState
+	standby standbyState
+	ingest  ingestState
+
+	// What this node knows of the stream's lease, kept for when Redis
+	// cannot be asked.
 	maxToken    uint64
 	lastLeader  string
 	lastStandby string
-	leadSince   time.Time
 
-	ingest    bool // a local publisher is live
-	lastLocal time.Time
-	// lastTS is when the local publisher last delivered TS (lastLocal also
-	// counts its connection): only TS makes a backup feed "live".
-	lastTS time.Time
-
-	relayIn   *inbound // the leader's relay, when this node stands by
-	lastRelay time.Time
-	aligned   bool // the standby applied the leader's state in this relay session
-	// leaderLeadingAt is when the relaying leader last said it leads (zero
-	// once it said it no longer does).
-	leaderLeadingAt time.Time
+	// The local copy of the segments.
+	//
 	// lineage is whose playlists the local segments continue: this node's
 	// own id after it led or ingested, else the leader it stood by for.
 	lineage string
 	// alignedTo is the leader whose state this node's segments were last
 	// aligned with (as its standby).
 	alignedTo string
-
-	out        *relay.Out // relay of the local ingest to the standby (or the new leader)
-	outStandby string
-	// outStandbyZone is the standby's zone: this node's own when the twin
-	// zone had no node (a fallback the leader undoes; protection.go).
-	outStandbyZone string
-	protection     Protection
-	protectionWhy  string
-	forwarding     bool // out is a forward: this node ingests but does not lead (forward.go)
-	// stopAlign ends the forward's alignment with its target (forward.go).
-	stopAlign context.CancelFunc
+	aligned   bool // the copy applied its leader's state in this relay session
 
 	counters jobCounters // for /metrics (metrics.go)
 }
@@ -86,53 +47,7 @@ func newJob(c *Coordinator, name string) *job {
 	return &job{c: c, name: name, log: c.log.With("stream", name), nudge: make(chan struct{}, 1)}
 }
 
-func (j *job) leading() bool {
-	j.mu.Lock()
-	k := j.keeper
-	j.mu.Unlock()
-	if k == nil {
-		return false
-	}
-	_, ok := k.Leading()
-	return ok
-}
-
-// term is this node's current leadership: token and since when.
-func (j *job) term() (uint64, time.Time, bool) {
-	j.mu.Lock()
-	k, since := j.keeper, j.leadSince
-	j.mu.Unlock()
-	if k == nil {
-		return 0, time.Time{}, false
-	}
-	tok, ok := k.Leading()
-	return tok, since, ok
-}
-
-func (j *job) role() Role {
-	if j.leading() {
-		return RoleLeader
-	}
-	j.mu.Lock()
-	// A standby serves while its copy is aligned and the relay was alive
-	// recently: through a leader's death it keeps the (frozen) playlist up
-	// until a successor leads.
-	fresh := time.Since(j.lastRelay) < j.c.t.StandbyServesFor()
-	// A node forwarding its ingest to the leader, aligned with that
-	// leader's segments, serves its own copy like a standby (forward.go).
-	fresh = fresh || (j.forwarding && j.alignedTo == j.outStandby && j.ingest &&
-		time.Since(j.lastLocal) < j.c.t.MediaFreshFor())
-	aligned := j.aligned
-	j.mu.Unlock()
-	// A copy that just joined lists only the newest segments: a player
-	// held back behind them by the CDN's choice of this origin would skip
-	// media, so it serves once it lists as many as players hold back.
-	if aligned && fresh && j.listed() >= failover.HoldBackSegments {
-		return RoleStandby
-	}
-	return RoleNone
-}
-
+// listed is the number of complete segments the local playlists list.
 func (j *job) listed() int {
 	if m := j.c.cfg.Media(j.name); m != nil {
 		return m.Listed()
@@ -140,43 +55,13 @@ func (j *job) listed() int {
 	return 0
 }
 
-func (j *job) relayFresh() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout
-}
-
-// mayTakeOver: the takeover loop's eligibility. Only a node with the media
-// takes a lease over, and not while the leader that relays to it says it
-// still leads: after a total Redis outage the leases have expired and the
-// leader, which kept leading autonomously, must get its lease back first.
-func (j *job) mayTakeOver() bool {
-	if !j.hasMedia() {
-		return false
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.forwardHealthyLocked() {
-		return false // the standby fed by this node's forward takes the lease
-	}
-	return j.relayIn == nil || j.leaderLeadingAt.IsZero() ||
-		time.Since(j.leaderLeadingAt) > j.c.t.LeaderSilentAfter()
-}
-
+// hasMedia: the local pipeline is fed, by a live local publisher or by a
+// relay that delivered within the relay timeout.
 func (j *job) hasMedia() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return (j.ingest && time.Since(j.lastLocal) < j.c.t.MediaFreshFor()) ||
-		(j.relayIn != nil && time.Since(j.lastRelay) < j.c.t.RelayTimeout)
-}
-
-// localFresh reports whether the local publisher delivered TS within the
-// relay timeout (a publisher that connected but sends nothing yet is not
-// a live backup feed: both feeds are quiet at a stream's start).
-func (j *job) localFresh() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.ingest && time.Since(j.lastTS) < j.c.t.RelayTimeout
+	return (j.ingest.live && time.Since(j.ingest.lastLocal) < j.c.t.MediaFreshFor()) ||
+		(j.standby.relay != nil && time.Since(j.standby.lastRelay) < j.c.t.RelayTimeout)
 }
 
 func (j *job) lastKnown() (leader, standby string, token uint64) {
@@ -202,442 +87,19 @@ func (j *job) poke() {
 
 func (j *job) stop() {
 	j.mu.Lock()
-	if j.leadCancel != nil {
-		j.leadCancel()
+	if j.leader.cancel != nil {
+		j.leader.cancel()
 	}
-	if j.awaitCancel != nil {
-		j.awaitCancel()
+	if j.leader.await != nil {
+		j.leader.await()
 	}
-	k, out := j.keeper, j.out
-	j.out = nil
+	k, out := j.leader.keeper, j.ingest.out
+	j.ingest.out = nil
 	j.mu.Unlock()
 	if k != nil {
 		k.Stop()
 	}
 	if out != nil {
 		out.Close()
-	}
-}
-
-// --- local ingest ---------------------------------------------------------
-
-func (j *job) ingestStarted() {
-	j.mu.Lock()
-	j.ingest = true
-	j.lastLocal = time.Now()
-	j.lineage = j.c.cfg.Self.ID
-	j.mu.Unlock()
-	if j.leading() {
-		return
-	}
-	// Try at once (the publisher's first bytes wait for this round trip, so
-	// that a resumed state is applied before the first segment).
-	k := j.newKeeper()
-	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
-	g, err := k.Acquire(ctx, j.floor())
-	cancel()
-	if err == nil && g.Held {
-		j.becomeLeader(k, g)
-		return
-	}
-	if err == nil {
-		j.seeToken(g.Current.Token)
-		j.log.Info("ingest while another node leads: waiting for the lease", "leader", g.Current.Holder)
-		go j.forwardToStandby()
-	}
-	j.startAwait()
-}
-
-func (j *job) ingestStopped() {
-	j.mu.Lock()
-	j.ingest = false
-	j.mu.Unlock()
-	j.cutOut()
-	j.stopForward()
-}
-
-func (j *job) ingestTS(b []byte) {
-	j.mu.Lock()
-	j.lastLocal = time.Now()
-	j.lastTS = j.lastLocal
-	out := j.out
-	j.mu.Unlock()
-	if out != nil {
-		_ = out.WriteTS(b)
-	}
-}
-
-func (j *job) ingestCut() { j.cutOut() }
-
-func (j *job) cutOut() {
-	if j.backupLive() {
-		return // the standby's backup feed goes on with the open segment
-	}
-	j.mu.Lock()
-	out := j.out
-	j.mu.Unlock()
-	if out != nil {
-		_ = out.Discontinuity()
-	}
-}
-
-// backupLive: this node leads and its standby, which answered within the
-// relay timeout, receives the backup feed of the same encoder (input
-// redundancy). When this node's own feed stops, its open segment is then
-// left open rather than cut short: the standby, which cut the same parts
-// from the same TS, goes on with it from its feed and takes the lease
-// (switchToBackup), so nothing between the cut and the next keyframe is
-// lost and no number names a short segment here and a whole one there.
-func (j *job) backupLive() bool {
-	if !j.leading() {
-		return false
-	}
-	j.mu.Lock()
-	out := j.out
-	j.mu.Unlock()
-	if out == nil || out.Err() != nil {
-		return false
-	}
-	st, at := out.PeerStatus()
-	return !at.IsZero() && time.Since(at) < j.c.t.RelayTimeout && st.Ingest
-}
-
-// --- leadership -----------------------------------------------------------
-
-func (j *job) floor() uint64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.maxToken
-}
-
-func (j *job) newKeeper() *Keeper {
-	k := NewKeeper(j.c.store, j.name, j.c.cfg.Self.ID, j.c.log)
-	k.Eligible = j.mayTakeOver
-	k.CanKeepWithoutRedis = j.standbyAlsoCutOff
-	return k
-}
-
-// standbyAlsoCutOff: Redis is unreachable from here, and the standby,
-// which answered within the relay timeout, cannot reach it either. Then no
-// node can acquire the lease, and leading on is safe.
-func (j *job) standbyAlsoCutOff() bool {
-	j.mu.Lock()
-	out := j.out
-	j.mu.Unlock()
-	if out == nil || j.c.redisOK.Load() {
-		return false
-	}
-	st, at := out.PeerStatus()
-	return !at.IsZero() && time.Since(at) < j.c.t.RelayTimeout && !st.RedisOK
-}
-
-// startAwait runs the takeover loop unless one runs or this node leads.
-func (j *job) startAwait() {
-	if j.leading() {
-		return
-	}
-	j.mu.Lock()
-	if j.awaitCancel != nil {
-		j.mu.Unlock()
-		return
-	}
-	ctx, cancel := context.WithCancel(j.c.ctx)
-	j.awaitCancel = cancel
-	j.mu.Unlock()
-	go func() {
-		defer func() {
-			j.mu.Lock()
-			j.awaitCancel = nil
-			j.mu.Unlock()
-			cancel()
-		}()
-		k := j.newKeeper()
-		g, err := k.AwaitLease(ctx, j.floor, j.nudge)
-		if err != nil {
-			return
-		}
-		if j.leading() {
-			return // another path (the ingest's own acquisition) won: one term
-		}
-		j.becomeLeader(k, g)
-	}()
-}
-
-func (j *job) becomeLeader(k *Keeper, g Grant) {
-	j.seeToken(g.Token)
-	// Continue the playlists of the previous leader.
-	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
-	st, ok, err := j.c.store.State(ctx, j.name)
-	cancel()
-	media := j.c.cfg.Media(j.name)
-	switch {
-	case err != nil:
-		j.log.Warn("cannot read the successor state; continuing with the local one", "err", err)
-	case ok && st.Token != g.Token && media != nil:
-		j.mu.Lock()
-		cold := st.Holder != j.c.cfg.Self.ID && j.alignedTo != st.Holder
-		j.mu.Unlock()
-		if cold {
-			j.log.Info("cold takeover: resuming after the stored state, one sequence number skipped", "previous", st.Holder)
-		}
-		if err := media.Resume(st.Blob, cold); err != nil {
-			j.log.Warn("resume from the previous leader's state failed", "err", err)
-		}
-	}
-	j.stopForward()
-	lctx, lcancel := context.WithCancel(j.c.ctx)
-	k.OnLost = func(reason string) { j.onLost(k, reason) }
-	j.mu.Lock()
-	if j.leadCancel != nil {
-		j.leadCancel()
-	}
-	j.keeper = k
-	j.leadCancel = lcancel
-	j.lastLeader = j.c.cfg.Self.ID
-	j.leadSince = time.Now()
-	j.lineage = j.c.cfg.Self.ID
-	j.mu.Unlock()
-	j.counters.add(func(c *jobCounters) { c.terms++ })
-	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
-	go k.Run(lctx)
-	go j.leaderLoop(lctx, k)
-}
-
-func (j *job) onLost(k *Keeper, reason string) {
-	j.mu.Lock()
-	if j.keeper == k && j.leadCancel != nil {
-		j.leadCancel()
-		j.leadCancel = nil
-	}
-	ingest := j.ingest
-	j.protection, j.protectionWhy = "", "" // a next term logs its own
-	j.mu.Unlock()
-	j.counters.add(func(c *jobCounters) { c.ended[reason]++ })
-	j.log.Info("no longer leading", "reason", reason, "token", k.Token())
-	j.mu.Lock()
-	out := j.out
-	j.mu.Unlock()
-	if out != nil {
-		_ = out.Control(relay.Control{Token: k.Token()}) // "no longer leading"
-	}
-	// A node that still ingests keeps relaying to whoever it relays to (after
-	// a handover or a partition that is the new leader) and waits to lead
-	// again if needed.
-	if ingest && reason != "stopped" {
-		j.startAwait()
-	}
-}
-
-// leaderLoop writes the successor state (fenced), keeps a standby fed and
-// informed, and gives the lease up when this node has no media any more.
-func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
-	t := j.c.t
-	tick := time.NewTicker(t.PartDuration)
-	defer tick.Stop()
-	var lastMSN map[string]uint64
-	var lastWrite, lastStandbyCheck, mediaSeen time.Time
-	var msnBackSaid bool
-	mediaSeen = time.Now()
-	media := j.c.cfg.Media(j.name)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		token, ok := k.Leading()
-		if !ok {
-			continue // the keeper decides; OnLost cancels ctx
-		}
-		now := time.Now()
-		if j.switchToBackup(ctx, k) {
-			return
-		}
-		if j.hasMedia() {
-			mediaSeen = now
-		} else if now.Sub(mediaSeen) > t.MediaFreshFor() {
-			j.log.Info("leader without media: releasing the lease so that a node with the ingest can lead")
-			rctx, cancel := context.WithTimeout(context.Background(), t.LeaseRenew)
-			_ = k.Release(rctx)
-			cancel()
-			return
-		}
-		if now.Sub(lastStandbyCheck) >= t.LeaseRenew {
-			lastStandbyCheck = now
-			j.ensureStandby(ctx, token)
-		}
-		if media == nil {
-			continue
-		}
-		blob, msn, err := media.State()
-		if err != nil {
-			continue
-		}
-		changed := !maps.Equal(msn, lastMSN)
-		if changed || now.Sub(lastWrite) >= t.LeaseRenew {
-			wctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
-			err := j.c.store.PutState(wctx, j.name, j.c.cfg.Self.ID, token, blob, msn)
-			cancel()
-			switch {
-			case err == nil:
-				lastMSN, lastWrite = msn, now
-			case errors.Is(err, ErrStale):
-				// The lease may just be missing (Redis came back without it):
-				// the renew script takes it back if no newer token was issued.
-				rctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
-				rerr := j.c.store.Renew(rctx, j.name, j.c.cfg.Self.ID, token)
-				cancel()
-				if errors.Is(rerr, ErrStale) {
-					j.log.Warn("state write refused: deposed", "err", err)
-					k.Depose("stale")
-					return
-				}
-			case errors.Is(err, ErrMSNBack):
-				if !msnBackSaid { // loud once a term, not every part
-					msnBackSaid = true
-					j.log.Error("state write refused: media sequence would go back", "err", err)
-				}
-			}
-			j.mu.Lock()
-			out := j.out
-			j.mu.Unlock()
-			if out != nil {
-				_ = out.Control(relay.Control{Token: token, State: blob, Leading: true})
-			}
-		}
-	}
-}
-
-// switchToBackup is input redundancy: this node's feed has gone quiet for
-// half the relay timeout while the standby receives the backup feed of the
-// same stream itself; the lease moves to the standby at once, which goes on
-// publishing from its feed with the same names.
-func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
-	j.mu.Lock()
-	out, sb := j.out, j.outStandby
-	quiet := time.Since(j.lastLocal) > j.c.t.FeedQuietAfter()
-	j.mu.Unlock()
-	if !quiet || !j.backupLive() {
-		return false
-	}
-	tok, err := k.Handover(ctx, sb)
-	if err != nil {
-		j.log.Warn("cannot hand over to the backup feed", "err", err)
-		return false
-	}
-	_ = out.Control(relay.Control{Token: tok, Handover: sb})
-	j.log.Info("input switched: own feed quiet, standby has the backup feed", "to", sb, "token", tok)
-	return true
-}
-
-// ensureStandby opens the relay to a standby chosen by the failover policy
-// when there is none, or when the standby is in this node's zone and the
-// twin zone accepts again, and records it (fenced) in the lease.
-func (j *job) ensureStandby(ctx context.Context, token uint64) {
-	j.mu.Lock()
-	out, ingest, standbyZone := j.out, j.ingest, j.outStandbyZone
-	j.mu.Unlock()
-	self := j.c.cfg.Self
-	if out != nil {
-		select {
-		case <-out.Done():
-			j.log.Info("relay to standby lost", "standby", j.outStandby, "err", out.Err())
-			out = nil
-		default:
-			if standbyZone != self.Zone {
-				return
-			}
-		}
-	}
-	if !ingest {
-		return // only the ingesting node relays
-	}
-	sctx, cancel := context.WithTimeout(ctx, j.c.t.LeaseRenew)
-	defer cancel()
-	sb, ok := j.c.chooseStandby(sctx)
-	if !ok {
-		if out == nil {
-			j.setProtection(ProtectionNone, "", "no other node of the region accepts a standby")
-		}
-		return
-	}
-	if out != nil && sb.Zone == self.Zone {
-		return // the twin zone still has no node: keep the same-zone standby
-	}
-	o, err := j.openRelay(sctx, sb, token)
-	if err != nil {
-		if out == nil {
-			j.setProtection(ProtectionNone, "", err.Error())
-		}
-		return
-	}
-	j.mu.Lock()
-	old := j.out
-	j.out, j.outStandby, j.outStandbyZone, j.lastStandby = o, sb.ID, sb.Zone, sb.ID
-	j.mu.Unlock()
-	if err := j.c.store.SetStandby(sctx, j.name, self.ID, token, sb.ID); err != nil {
-		j.log.Warn("cannot record the standby", "err", err)
-	}
-	if old != nil {
-		// The same-zone standby keeps its feed until the new one has cut
-		// and aligned a segment, then is dismissed.
-		go func() {
-			time.Sleep(2 * j.c.t.SegmentDuration)
-			_ = old.Control(relay.Control{Token: token, Leading: true, Dismiss: true})
-			time.Sleep(j.c.t.PartDuration) // Close drops what is still queued
-			old.Close()
-		}()
-	}
-	p := ProtectionTwinZone
-	if sb.Zone == self.Zone {
-		p = ProtectionSameZone
-	}
-	j.setProtection(p, sb.ID, "")
-	j.log.Info("relaying to standby", "standby", sb.ID, "zone", sb.Zone, "addr", sb.QUIC)
-}
-
-// openRelay dials a standby and opens the stream's relay to it.
-func (j *job) openRelay(ctx context.Context, sb NodeInfo, token uint64) (*relay.Out, error) {
-	p, err := j.c.peer(ctx, sb.QUIC)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach standby %s: %w", sb.ID, err)
-	}
-	o, err := p.Open(ctx, relay.Hello{Stream: j.name, Leader: j.c.cfg.Self.ID, Token: token})
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the relay to standby %s: %w", sb.ID, err)
-	}
-	return o, nil
-}
-
-// handover (drain): move the lease to the standby and wait until it leads.
-func (j *job) handover(ctx context.Context) error {
-	j.mu.Lock()
-	k, out, sb := j.keeper, j.out, j.outStandby
-	j.mu.Unlock()
-	if k == nil {
-		return nil
-	}
-	if out == nil || out.Err() != nil || sb == "" {
-		j.log.Info("no standby: releasing the lease")
-		return k.Release(ctx)
-	}
-	tok, err := k.Handover(ctx, sb)
-	if err != nil {
-		return err
-	}
-	j.log.Info("handed over", "to", sb, "token", tok)
-	_ = out.Control(relay.Control{Token: tok, Handover: sb})
-	for {
-		if st, at := out.PeerStatus(); st.Leading && !at.IsZero() {
-			j.log.Info("handover confirmed", "to", sb)
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-out.Done():
-			return out.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
 }

@@ -86,8 +86,8 @@ func (c *Coordinator) Collect(ch chan<- prometheus.Metric) {
 		gauge(descNoStandby, boolean(p == ProtectionNone), name)
 		gauge(descSameZone, boolean(p == ProtectionSameZone), name)
 		j.mu.Lock()
-		out := j.out
-		in := j.relayIn != nil && time.Since(j.lastRelay) < c.t.RelayTimeout
+		out := j.ingest.out
+		in := j.standby.relay != nil && time.Since(j.standby.lastRelay) < c.t.RelayTimeout
 		j.mu.Unlock()
 		gauge(descRelayOut, boolean(out != nil && out.Err() == nil), name)
 		gauge(descRelayIn, boolean(in), name)

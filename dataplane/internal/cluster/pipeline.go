@@ -60,7 +60,7 @@ func handoverRefusal(leading, relayUp bool, st relay.Status, statusAge, relayTim
 
 func (j *job) pipelineFailed(reason string) bool {
 	j.mu.Lock()
-	k, out, sb, since := j.keeper, j.out, j.outStandby, j.leadSince
+	k, out, sb, since := j.leader.keeper, j.ingest.out, j.ingest.outTo, j.leader.since
 	j.mu.Unlock()
 	if k == nil {
 		return false

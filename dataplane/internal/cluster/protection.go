@@ -22,8 +22,8 @@ const (
 // (not each time the leader retries), with why when there is none.
 func (j *job) setProtection(p Protection, standby, why string) {
 	j.mu.Lock()
-	changed := j.protection != p || (p == ProtectionNone && j.protectionWhy != why)
-	j.protection, j.protectionWhy = p, why
+	changed := j.leader.protection != p || (p == ProtectionNone && j.leader.protectionWhy != why)
+	j.leader.protection, j.leader.protectionWhy = p, why
 	j.mu.Unlock()
 	if !changed {
 		return
@@ -46,8 +46,8 @@ func (j *job) protectionNow() Protection {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !j.ingest {
+	if !j.ingest.live {
 		return ""
 	}
-	return j.protection
+	return j.leader.protection
 }

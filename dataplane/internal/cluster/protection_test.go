@@ -103,7 +103,7 @@ func TestProtection(t *testing.T) {
 func (j *job) protectionReason() string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.protectionWhy
+	return j.leader.protectionWhy
 }
 
 func nodeTTL() time.Duration { return fastTimings().NodeTTL }

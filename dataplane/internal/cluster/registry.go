@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"log/slog"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -75,47 +74,4 @@ func (r *Registry) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// Deregister removes a node's entry at once.
-func (s *Store) Deregister(ctx context.Context, id string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
-		p.Del(ctx, keyNode(id))
-		p.SRem(ctx, keyNodes, id)
-		return nil
-	})
-	return classify(err)
-}
-
-// Nodes lists the live nodes (those whose heartbeat has not expired),
-// sorted by id. Expired ids are pruned from the index.
-func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
-	ids, err := s.rdb.SMembers(ctx, keyNodes).Result()
-	if err != nil {
-		return nil, classify(err)
-	}
-	p := s.rdb.Pipeline()
-	cmds := make([]*mapCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = p.HGetAll(ctx, keyNode(id))
-	}
-	if len(ids) > 0 {
-		if _, err := p.Exec(ctx); err != nil {
-			return nil, classify(err)
-		}
-	}
-	var out []NodeInfo
-	for i, c := range cmds {
-		m := c.Val()
-		if len(m) == 0 {
-			s.rdb.SRem(ctx, keyNodes, ids[i])
-			continue
-		}
-		capacity, _ := strconv.Atoi(m["capacity"])
-		load, _ := strconv.Atoi(m["load"])
-		out = append(out, NodeInfo{ID: m["id"], Region: m["region"], Zone: m["zone"], Capacity: capacity, Load: load,
-			HTTP: m["http"], QUIC: m["quic"], Draining: m["draining"] == "true"})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -126,6 +128,95 @@ func (s *Store) LastToken(ctx context.Context, stream string) (uint64, error) {
 		return 0, nil
 	}
 	return n, classify(err)
+}
+
+// SavedState is the successor state of a stream as stored in Redis: an
+// opaque blob (the packager's JSON State) plus each rendition's next media
+// sequence number, kept beside it so that Redis can refuse a write that
+// would make a media sequence go back.
+type SavedState struct {
+	Blob   []byte
+	MSN    map[string]uint64
+	Token  uint64 // token of the leader that wrote it
+	Holder string
+}
+
+// PutState is the fenced write of a stream's successor state: it succeeds
+// only while node holds the lease with token, and never lets a rendition's
+// media sequence go back.
+func (s *Store) PutState(ctx context.Context, stream, node string, token uint64, blob []byte, msn map[string]uint64) error {
+	args := []any{node, token, blob}
+	names := make([]string, 0, len(msn))
+	for r := range msn {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	for _, r := range names {
+		args = append(args, r, msn[r])
+	}
+	return classify(putStateScript.Run(ctx, s.rdb, []string{keyLease(stream), keyState(stream)}, args...).Err())
+}
+
+// State reads a stream's successor state; ok is false when none is stored.
+func (s *Store) State(ctx context.Context, stream string) (SavedState, bool, error) {
+	m, err := s.rdb.HGetAll(ctx, keyState(stream)).Result()
+	if errors.Is(err, redis.Nil) || (err == nil && len(m) == 0) {
+		return SavedState{}, false, nil
+	}
+	if err != nil {
+		return SavedState{}, false, classify(err)
+	}
+	st := SavedState{Blob: []byte(m["blob"]), MSN: map[string]uint64{}, Holder: m["holder"]}
+	st.Token, _ = strconv.ParseUint(m["token"], 10, 64)
+	for k, v := range m {
+		if r, ok := strings.CutPrefix(k, "msn:"); ok {
+			st.MSN[r], _ = strconv.ParseUint(v, 10, 64)
+		}
+	}
+	return st, true, nil
+}
+
+// Deregister removes a node's entry at once.
+func (s *Store) Deregister(ctx context.Context, id string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
+		p.Del(ctx, keyNode(id))
+		p.SRem(ctx, keyNodes, id)
+		return nil
+	})
+	return classify(err)
+}
+
+// Nodes lists the live nodes (those whose heartbeat has not expired),
+// sorted by id. Expired ids are pruned from the index.
+func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	ids, err := s.rdb.SMembers(ctx, keyNodes).Result()
+	if err != nil {
+		return nil, classify(err)
+	}
+	p := s.rdb.Pipeline()
+	cmds := make([]*mapCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HGetAll(ctx, keyNode(id))
+	}
+	if len(ids) > 0 {
+		if _, err := p.Exec(ctx); err != nil {
+			return nil, classify(err)
+		}
+	}
+	var out []NodeInfo
+	for i, c := range cmds {
+		m := c.Val()
+		if len(m) == 0 {
+			s.rdb.SRem(ctx, keyNodes, ids[i])
+			continue
+		}
+		capacity, _ := strconv.Atoi(m["capacity"])
+		load, _ := strconv.Atoi(m["load"])
+		out = append(out, NodeInfo{ID: m["id"], Region: m["region"], Zone: m["zone"], Capacity: capacity, Load: load,
+			HTTP: m["http"], QUIC: m["quic"], Draining: m["draining"] == "true"})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 func toInt(v any) int64 {

@@ -163,10 +163,10 @@ func (r *Rendition) cutHere(raw int64) bool {
 	if r.cur != nil && r.havePrevKey {
 		return startsSegment(r.prevKeyRaw, raw, r.segTicks)
 	}
-	if !r.stream.othersCutNear(r.name, raw) {
+	if !r.stream.cuts.othersNear(r.name, raw) {
 		return true
 	}
-	if m, ok := r.stream.cutAt(raw); ok && m.raw == raw {
+	if m, ok := r.stream.cuts.at(raw); ok && m.raw == raw {
 		return true // exactly where a sibling cut
 	}
 	return r.havePrevKey && startsSegment(r.prevKeyRaw, raw, r.segTicks)
@@ -175,7 +175,7 @@ func (r *Rendition) cutHere(raw int64) bool {
 // startSegment opens segment r.nextMSN at au.
 func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	s := r.sess
-	mark, marked := r.stream.cutAt(au.RawDTS)
+	mark, marked := r.stream.cuts.at(au.RawDTS)
 	marked = marked && mark.by != r.name
 	if marked && mark.msn > r.nextMSN {
 		if !r.everCut {
@@ -241,7 +241,7 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	}
 	r.cur = seg
 	s.partOpen, s.partStart = true, au.DTS
-	r.stream.recordCut(cutMark{raw: au.RawDTS, msn: seg.msn, pdt: seg.pdt, by: r.name})
+	r.stream.cuts.record(cutMark{raw: au.RawDTS, msn: seg.msn, pdt: seg.pdt, by: r.name})
 }
 
 // finishPart publishes the open part.
@@ -365,7 +365,7 @@ const maxGapSegments = 32
 // stopped short.
 func (r *Rendition) fillGap(mark cutMark) {
 	n := mark.msn - r.nextMSN
-	pdts, ok := r.stream.cutsBy(mark.by, r.nextMSN, mark.msn)
+	pdts, ok := r.stream.cuts.by(mark.by, r.nextMSN, mark.msn)
 	if !ok || pdts[0].Before(r.lastPDTEnd) {
 		start := r.lastPDTEnd
 		span := mark.pdt.Sub(start)

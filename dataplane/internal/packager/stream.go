@@ -29,118 +29,9 @@ type Stream struct {
 	renditions map[string]*Rendition
 	closed     bool
 
-	// cuts records where the renditions started segments, by cut-grid
-	// index (raw DTS of the first keyframe / segment duration), so that
-	// renditions cut at the same grid boundary (a ladder whose keyframes
-	// are forced at the source's, or on the grid) share segment numbers and
-	// program date-times. Its own lock: it is used under a rendition's
-	// lock, and no rendition lock is taken under it.
-	cutMu   sync.Mutex
-	cuts    map[int64]cutMark
-	cutRing []int64
-}
-
-// cutMark is where a rendition started a segment.
-type cutMark struct {
-	raw int64 // raw DTS of the first keyframe
-	msn uint64
-	pdt time.Time
-	by  string // rendition
-}
-
-// maxCuts bounds the cut registry (a few minutes of segments).
-const maxCuts = 256
-
-func (s *Stream) gridIndex(raw int64) int64 {
-	return raw / max(durationToTicks(s.cfg.SegmentDuration), 1)
-}
-
-// cutAt returns the cut recorded at raw's grid boundary.
-func (s *Stream) cutAt(raw int64) (cutMark, bool) {
-	s.cutMu.Lock()
-	defer s.cutMu.Unlock()
-	m, ok := s.cuts[s.gridIndex(raw)]
-	return m, ok
-}
-
-// othersCutNear reports whether a rendition other than name has cut a
-// segment within 10 s of raw (on the 33-bit clock): siblings are cutting
-// the same input timeline right now.
-func (s *Stream) othersCutNear(name string, raw int64) bool {
-	const near = 10 * 90000
-	s.cutMu.Lock()
-	defer s.cutMu.Unlock()
-	for i := len(s.cutRing) - 1; i >= 0; i-- {
-		m := s.cuts[s.cutRing[i]]
-		if m.by != name && abs33(raw-m.raw) < near {
-			return true
-		}
-	}
-	return false
-}
-
-// abs33 is the distance between two 33-bit timestamps.
-func abs33(d int64) int64 {
-	d &= 1<<33 - 1
-	if d > 1<<32 {
-		d = 1<<33 - d
-	}
-	return d
-}
-
-// signed33 is b − a for 33-bit timestamps, taking the shorter way round.
-func signed33(d int64) int64 {
-	d &= 1<<33 - 1
-	if d > 1<<32 {
-		d -= 1 << 33
-	}
-	return d
-}
-
-// cutsBy returns the PDT at which rendition name started each of the
-// segments from..to (inclusive); ok is false when one is unknown.
-func (s *Stream) cutsBy(name string, from, to uint64) (pdts []time.Time, ok bool) {
-	s.cutMu.Lock()
-	defer s.cutMu.Unlock()
-	byMSN := map[uint64]time.Time{}
-	for _, idx := range s.cutRing {
-		if m := s.cuts[idx]; m.by == name && m.msn >= from && m.msn <= to {
-			byMSN[m.msn] = m.pdt
-		}
-	}
-	for msn := from; msn <= to; msn++ {
-		p, found := byMSN[msn]
-		if !found {
-			return nil, false
-		}
-		pdts = append(pdts, p)
-	}
-	return pdts, true
-}
-
-// recordCut records m unless a cut is known at its grid boundary already.
-func (s *Stream) recordCut(m cutMark) {
-	s.cutMu.Lock()
-	defer s.cutMu.Unlock()
-	if s.cuts == nil {
-		s.cuts = make(map[int64]cutMark)
-	}
-	idx := s.gridIndex(m.raw)
-	if _, ok := s.cuts[idx]; ok {
-		return
-	}
-	s.cuts[idx] = m
-	s.cutRing = append(s.cutRing, idx)
-	if len(s.cutRing) > maxCuts {
-		delete(s.cuts, s.cutRing[0])
-		s.cutRing = s.cutRing[1:]
-	}
-}
-
-func (s *Stream) resetCuts() {
-	s.cutMu.Lock()
-	defer s.cutMu.Unlock()
-	s.cuts, s.cutRing = nil, nil
+	// cuts lets sibling renditions cutting the same input share segment
+	// numbers and program date-times.
+	cuts cutRegistry
 }
 
 // NewStream creates the packager of one stream.
@@ -162,6 +53,7 @@ func NewStream(name string, cfg Config, log *slog.Logger) *Stream {
 		log:        log,
 		store:      st,
 		renditions: make(map[string]*Rendition),
+		cuts:       newCutRegistry(cfg.SegmentDuration),
 	}
 }
 
@@ -229,7 +121,7 @@ func (s *Stream) State() State {
 // Resume continues the playlists described by st (from the previous leader).
 // Renditions are created as needed. It never makes a media sequence go back.
 func (s *Stream) Resume(st State) {
-	s.resetCuts() // local numbers are about to change
+	s.cuts.reset() // local numbers are about to change
 	for name, rs := range st.Renditions {
 		s.Rendition(name).Resume(rs)
 	}

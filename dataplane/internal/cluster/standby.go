@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/relay"
+)
+
+// standbyState is the relay this node receives for the stream: from the
+// leader it stands by for, or a forward it adopted as its feed
+// (forward.go). Its end of the relay is an inbound (inbound.go).
+type standbyState struct {
+	relay     *inbound // nil when no relay feeds this node
+	lastRelay time.Time
+	// leaderLeadingAt is when the relaying leader last said it leads (zero
+	// once it said it no longer does).
+	leaderLeadingAt time.Time
+}
+
+// standBy begins standing by for the leader that opened a relay (h): the
+// relay becomes the job's, replacing any earlier one, and the takeover loop
+// starts.
+func (j *job) standBy(h relay.Hello) *inbound {
+	leading := j.leading()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// With a local publisher (the backup feed of input redundancy) the relay
+	// carries only control: the local feed wins, one input per pipeline.
+	if !leading && !j.ingest.live && j.lineage != h.Leader {
+		// Standing by for a new leader: segments of another lineage (this
+		// node's own, from before it was deposed, or another leader's)
+		// would be renumbered into the new leader's playlist. Start afresh.
+		j.c.cfg.Media(j.name).Reset()
+		j.lineage = h.Leader
+	}
+	in := &inbound{j: j, leader: h.Leader}
+	if j.standby.relay != nil {
+		j.log.Info("relay replaced", "old_leader", j.standby.relay.leader, "leader", h.Leader)
+	}
+	j.standby.relay = in
+	j.standby.lastRelay = time.Now()
+	j.aligned = false
+	j.standby.leaderLeadingAt = time.Time{}
+	if h.Token > j.maxToken {
+		j.maxToken = h.Token
+	}
+	j.lastLeader = h.Leader
+	j.lastStandby = j.c.cfg.Self.ID
+	go j.startAwait()
+	return in
+}
+
+// relayFresh: a relay delivered within the relay timeout.
+func (j *job) relayFresh() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.standby.relay != nil && time.Since(j.standby.lastRelay) < j.c.t.RelayTimeout
+}
+
+// mayTakeOver: the takeover loop's eligibility. Only a node with the media
+// takes a lease over, and not while the leader that relays to it says it
+// still leads: after a total Redis outage the leases have expired and the
+// leader, which kept leading autonomously, must get its lease back first.
+func (j *job) mayTakeOver() bool {
+	if !j.hasMedia() {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.forwardHealthyLocked() {
+		return false // the standby fed by this node's forward takes the lease
+	}
+	return j.standby.relay == nil || j.standby.leaderLeadingAt.IsZero() ||
+		time.Since(j.standby.leaderLeadingAt) > j.c.t.LeaderSilentAfter()
+}
+
+// adoptForwardLocked makes a forward the feed when the leader's relay has
+// been quiet for half the relay timeout (as a leader judges its own feed
+// quiet before switching to a backup: the broadcaster has evidently moved,
+// so a whole timeout is not needed). The lineage, the alignment and the role
+// stay: the segments continue the same playlists.
+func (j *job) adoptForwardLocked(in *inbound) bool {
+	if j.standby.relay != nil && time.Since(j.standby.lastRelay) < j.c.t.FeedQuietAfter() {
+		return false
+	}
+	j.counters.add(func(c *jobCounters) { c.adopted++ })
+	j.log.Info("feeding from the forwarded ingest", "from", in.leader)
+	j.standby.relay = in
+	j.standby.leaderLeadingAt = time.Time{}
+	return true
+}
+
+// relayEnded forgets in, unless another relay replaced it already.
+func (j *job) relayEnded(in *inbound) {
+	j.mu.Lock()
+	if j.standby.relay == in {
+		j.standby.relay = nil
+	}
+	j.mu.Unlock()
+}
