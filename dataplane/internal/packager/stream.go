@@ -164,7 +164,7 @@ func (s *Stream) Reset() {
 		}
 	}
 	s.mu.Unlock()
-	s.resetCuts()
+	s.cuts.reset()
 }
 
 // now is the wall clock (replaced in tests).
