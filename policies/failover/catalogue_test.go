@@ -88,7 +88,7 @@ func TestInstanceTypes(t *testing.T) {
 		t.Errorf("idle zone needs the minimum, got %d", n)
 	}
 	if n := (Scaling{TargetUtilisation: 0.6}).NodesFor(144, 24); n != 10 {
-		t.Errorf("144 pipelines at 60 %% of 24 need 10 nodes, got %d", n)
+		t.Errorf("144 streams at 60 %% of 24 need 10 nodes, got %d", n)
 	}
 }
 

@@ -104,7 +104,7 @@ func (s Scaling) Validate() error {
 	return errors.Join(errs...)
 }
 
-// NodesFor is how many nodes a zone needs for load pipeline units at the
+// NodesFor is how many nodes a zone needs for load stream units at the
 // target utilisation, never under the policy's minimum.
 func (s Scaling) NodesFor(load, capacityPerNode int) int {
 	if capacityPerNode <= 0 {
@@ -121,7 +121,7 @@ type InstanceType struct {
 	Name  string
 	GPU   string
 	NVENC int // NVENC engines per GPU
-	// StreamsPerNode is how many stream pipelines (decode, 1080p source
+	// StreamsPerNode is how many streams (decode, 1080p source
 	// plus a 720/480/360 ladder at NVENC preset P3) one node runs: a ladder
 	// costs about 0.75 of a 1080p30 encode, one NVENC engine does about
 	// 20 (T4, A10G) to 43 (L4) 1080p30 encodes; about 10 % is kept free.

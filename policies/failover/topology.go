@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// Node is one edge server. Capacity and Load are in pipeline units: a
-// stream's leader costs one unit per stream-unit, its standby the share the
+// Node is one edge server. Capacity and Load are in stream units: a
+// stream's leader costs one unit, its standby the share the
 // caller chooses (the simulator uses 1000 units per stream so that a
 // fractional standby cost stays integral).
 type Node struct {

@@ -68,7 +68,7 @@ func TestFaultsTranscoder(t *testing.T) {
 	if before.Segments == 0 {
 		t.Fatalf("the reader saw no %s segment before the fault\n%s", ladderRung, dump())
 	}
-	// A term younger than a lease does not hand over for a pipeline failure
+	// A term younger than a lease does not hand over for a ladder failure
 	// (no ping-pong between two failing ladders): fault an established one.
 	if d := Local.Timings.LeaseTTL - time.Since(rolesAt); d > 0 {
 		time.Sleep(d)
@@ -98,7 +98,7 @@ func TestFaultsTranscoder(t *testing.T) {
 			t.Errorf("%s (built with -race) reported a data race:\n%s", n.ID, l[i:min(len(l), i+3000)])
 		}
 	}
-	if !strings.Contains(h.Node("a1").Log(), "pipeline failed: handed over to the standby") {
+	if !strings.Contains(h.Node("a1").Log(), "ladder failed: handed over to the standby") {
 		t.Errorf("a1 did not hand the stream over when its ffmpeg died")
 	}
 	if o := h.Mon.Overlaps(); len(o) > 0 {

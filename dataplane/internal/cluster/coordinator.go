@@ -14,13 +14,14 @@ import (
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// Media is one stream's local pipeline as the coordinator drives it
-// (implemented by the node's wiring over the packager).
+// Media is one stream's packaged media on this node as the coordinator
+// drives it (implemented by the node's wiring over the packager). Its
+// first two methods make it a sink like any other (stream.Sink).
 type Media interface {
-	// Feed writes relayed TS into the local pipeline (standby).
-	Feed(b []byte) error
-	// Cut marks the input as discontinuous.
-	Cut()
+	// WriteTS writes relayed TS into the local packager and ladder (standby).
+	WriteTS(b []byte) error
+	// Discontinuity marks the relayed input as cut.
+	Discontinuity()
 	// State is the successor state (JSON) and each rendition's next MSN.
 	State() (blob []byte, msn map[string]uint64, err error)
 	// Resume continues the playlists described by a leader's state blob.

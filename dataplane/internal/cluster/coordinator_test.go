@@ -23,10 +23,10 @@ type fakeMedia struct {
 	cold    bool
 }
 
-func (m *fakeMedia) Feed(b []byte) error { m.mu.Lock(); m.fed += len(b); m.mu.Unlock(); return nil }
-func (m *fakeMedia) Cut()                {}
-func (m *fakeMedia) Reset()              { m.mu.Lock(); m.resets++; m.mu.Unlock() }
-func (m *fakeMedia) Listed() int         { return 6 }
+func (m *fakeMedia) WriteTS(b []byte) error { m.mu.Lock(); m.fed += len(b); m.mu.Unlock(); return nil }
+func (m *fakeMedia) Discontinuity()         {}
+func (m *fakeMedia) Reset()                 { m.mu.Lock(); m.resets++; m.mu.Unlock() }
+func (m *fakeMedia) Listed() int            { return 6 }
 func (m *fakeMedia) State() ([]byte, map[string]uint64, error) {
 	msn := uint64(time.Since(m.start) / (200 * time.Millisecond))
 	b, _ := json.Marshal(map[string]uint64{"next_msn": msn})
@@ -70,7 +70,7 @@ func publish(ctx context.Context, co *Coordinator) {
 }
 
 // threeNodes starts Redis and coordinators a1, a2 (zone a) and b1 (zone b)
-// for stream cam1, each with a fake pipeline, registered with each other.
+// for stream cam1, each with fake media, registered with each other.
 func threeNodes(t *testing.T) (a1, b1, a2 *Coordinator, ma, mb, mc *fakeMedia) {
 	t.Helper()
 	c := redistest.StartT(t)

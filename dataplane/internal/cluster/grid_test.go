@@ -197,7 +197,7 @@ type gridEncoder struct{ start time.Time }
 func newGridEncoder() *gridEncoder { return &gridEncoder{start: time.Now()} }
 
 // publish connects to n as its local publisher (as the node's stream does:
-// into its pipeline, and to the coordinator) until the returned stop or ctx.
+// into its media, and to the coordinator) until the returned stop or ctx.
 func (e *gridEncoder) publish(ctx context.Context, n *gridNode, stream string) (stop func()) {
 	pctx, cancel := context.WithCancel(ctx)
 	n.media.setLocal(true)
@@ -285,17 +285,17 @@ func (m *gridMedia) write(b []byte) {
 	}
 }
 
-func (m *gridMedia) Feed(b []byte) error {
+func (m *gridMedia) WriteTS(b []byte) error {
 	m.mu.Lock()
 	local := m.local
 	m.mu.Unlock()
-	if !local { // one input per pipeline: the local publisher wins
+	if !local { // one input per stream: the local publisher wins
 		m.write(b)
 	}
 	return nil
 }
 
-func (m *gridMedia) Cut() {
+func (m *gridMedia) Discontinuity() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.open != nil {

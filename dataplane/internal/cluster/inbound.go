@@ -10,7 +10,7 @@ import (
 )
 
 // inbound is the standby's end of a leader's relay for one stream: it
-// feeds the local pipeline, aligns it with the leader's state, and reports
+// feeds the local media, aligns it with the leader's state, and reports
 // back whether this node reaches Redis and whether it leads.
 type inbound struct {
 	j      *job
@@ -28,7 +28,7 @@ func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error
 		return nil, fmt.Errorf("stream %q is not configured here", h.Stream)
 	}
 	if c.cfg.Media(h.Stream) == nil {
-		return nil, errors.New("no pipeline for the stream")
+		return nil, errors.New("no media for the stream here")
 	}
 	if h.Forward {
 		return c.acceptForward(j, h), nil
@@ -78,12 +78,12 @@ func (in *inbound) WriteTS(b []byte) error {
 		// timestamps, so the session goes on across the hole of the
 		// reconnection, as when the broadcaster reconnects to this node.
 		for _, h := range backlog {
-			if err := m.Feed(h); err != nil {
+			if err := m.WriteTS(h); err != nil {
 				return err
 			}
 		}
 	}
-	return m.Feed(b)
+	return m.WriteTS(b)
 }
 
 // Discontinuity mirrors the sender's cut: a standby cuts where its leader
@@ -94,7 +94,7 @@ func (in *inbound) WriteTS(b []byte) error {
 // jump in the timestamps is still found by the demuxer).
 func (in *inbound) Discontinuity() {
 	if in.current() && !in.j.leading() {
-		in.j.c.cfg.Media(in.j.name).Cut()
+		in.j.c.cfg.Media(in.j.name).Discontinuity()
 	}
 }
 

@@ -55,7 +55,7 @@ func (j *job) listed() int {
 	return 0
 }
 
-// hasMedia: the local pipeline is fed, by a live local publisher or by a
+// hasMedia: the local media is fed, by a live local publisher or by a
 // relay that delivered within the relay timeout.
 func (j *job) hasMedia() bool {
 	j.mu.Lock()

@@ -25,7 +25,7 @@ func (j *job) standBy(h relay.Hello) *inbound {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	// With a local publisher (the backup feed of input redundancy) the relay
-	// carries only control: the local feed wins, one input per pipeline.
+	// carries only control: the local feed wins, one input per stream.
 	if !leading && !j.ingest.live && j.lineage != h.Leader {
 		// Standing by for a new leader: segments of another lineage (this
 		// node's own, from before it was deposed, or another leader's)

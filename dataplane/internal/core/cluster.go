@@ -152,12 +152,12 @@ type packagerMedia struct {
 	w *wiring
 }
 
-// Feed writes relayed TS into the source rendition and, with transcoding,
+// WriteTS writes relayed TS into the source rendition and, with transcoding,
 // into the stream's ladder: a standby's ladder is warm, cut at the same
 // timestamps as the leader's (ingest → stream → transcode → package, with
 // the relay in the ingest's place). A node whose own publisher is live
 // takes nothing from the relay: one input per stream.
-func (m packagerMedia) Feed(b []byte) error {
+func (m packagerMedia) WriteTS(b []byte) error {
 	if m.w.stream.Live() {
 		return nil
 	}
@@ -168,12 +168,12 @@ func (m packagerMedia) Feed(b []byte) error {
 	return err
 }
 
-// Cut: the relayed input was cut. The source rendition is cut even under a
+// Discontinuity: the relayed input was cut. The source rendition is cut even under a
 // local publisher (input redundancy: the leader's feed stopped and its
 // segment closed short; the backup's copy closes alike, so one number never
 // names two segments). The ladder is cut only when the relay feeds it: a
 // cut restarts ffmpeg, and a local feed's ladder has no reason to.
-func (m packagerMedia) Cut() {
+func (m packagerMedia) Discontinuity() {
 	m.w.rendition(SourceRendition).Discontinuity()
 	if m.w.ladder != nil && !m.w.stream.Live() {
 		m.w.ladder.Discontinuity()

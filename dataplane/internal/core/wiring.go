@@ -30,7 +30,7 @@ func (n *Node) addStream(name string) error {
 	n.OnClose(w.packager.Close)
 	n.OnClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
 	if n.transcoding != nil {
-		if w.ladder = n.transcoding.ladder(name, w, n.pipelineFailed); w.ladder != nil {
+		if w.ladder = n.transcoding.ladder(name, w, n.ladderFailed); w.ladder != nil {
 			n.OnClose(w.ladder.Close)
 			n.OnClose(st.Subscribe("transcode", n.gateCuts(name, w.ladder)))
 		}
@@ -62,11 +62,11 @@ type renditionInput struct {
 func (r renditionInput) WriteTS(b []byte) error { return r.ps.Rendition(r.name).WriteTS(b) }
 func (r renditionInput) Discontinuity()         { r.ps.Rendition(r.name).Discontinuity() }
 
-// pipelineFailed: a stream's ladder failed here; a cluster leader hands the
+// ladderFailed: a stream's ladder failed here; a cluster leader hands the
 // stream to a standby whose ladder runs.
-func (n *Node) pipelineFailed(name, reason string) {
+func (n *Node) ladderFailed(name, reason string) {
 	if n.cluster != nil {
-		n.cluster.coord.PipelineFailed(name, reason)
+		n.cluster.coord.LadderFailed(name, reason)
 	}
 }
 

@@ -162,7 +162,7 @@ func (s *Server) serveStream(st *quic.Stream, peer string, log *slog.Logger) {
 		switch typ {
 		case frameTS:
 			if err := sink.WriteTS(b); err != nil {
-				log.Warn("standby pipeline refused TS", "err", err)
+				log.Warn("standby media refused TS", "err", err)
 			}
 		case frameDiscont:
 			sink.Discontinuity()

@@ -225,7 +225,7 @@ func TestSurvivesFFmpegFailure(t *testing.T) {
 func TestFallsBehindIsRestarted(t *testing.T) {
 	src := sourceTS(t, 640, 360, 9, 3000)
 	set := testSettings(t)
-	set.MaxLag = time.Millisecond // any real pipeline is further behind than this
+	set.MaxLag = time.Millisecond // any real ladder is further behind than this
 	set.RestartMin = 300 * time.Millisecond
 	outs := newOutputs()
 	tr := newTranscoder("cam", set, outs, NewCapacity(1, "test"), testLogger(t))
@@ -251,7 +251,7 @@ func TestFallsBehindIsRestarted(t *testing.T) {
 func TestFallingBehindDemotesToSourceOnly(t *testing.T) {
 	src := sourceTS(t, 640, 360, 9, 3100)
 	set := testSettings(t)
-	set.MaxLag = time.Millisecond // any real pipeline is further behind than this
+	set.MaxLag = time.Millisecond // any real ladder is further behind than this
 	set.RestartMin = 100 * time.Millisecond
 	set.BehindLimit = 2
 	set.DemoteFor = time.Hour

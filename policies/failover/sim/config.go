@@ -25,7 +25,7 @@ type Config struct {
 	ASGMax int
 
 	// StandbyLoad is what a hot standby costs relative to its leader: 1
-	// when it runs the whole pipeline (decode, ladder, packaging), as the
+	// when it does all of its leader's work (decode, ladder, packaging), as the
 	// data plane's hot standby does.
 	StandbyLoad float64
 	// RedundantShare is the share of streams whose customer sends a backup

@@ -103,7 +103,7 @@ func (e *engine) faultStart(i int) {
 	id := int32(i)
 	switch f.Kind {
 	case failover.StandbyLoss:
-		// Only the standby pipelines of the node die (a node holds leaders
+		// Only the standby roles of the node die (a node holds leaders
 		// too; losing the whole node is NodeLoss): viewers see nothing, the
 		// streams run unprotected until re-placed.
 		z := e.pickZone(f)

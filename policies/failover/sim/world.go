@@ -7,7 +7,7 @@ import (
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// unit is one stream-pipeline's worth of node capacity; a standby costs
+// unit is one stream's worth of node capacity; a standby costs
 // StandbyLoad units of it.
 const unit = 1000
 

@@ -7,28 +7,28 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
 )
 
-// Pipeline failures past the ingest (the transcoder). The standby keeps a
-// warm copy of the pipeline, its own ladder fed by the relayed TS and cut
+// Ladder failures (the transcoder) past the ingest. The standby keeps a
+// warm copy of the ladder, its own transcoder fed by the relayed TS and cut
 // at the same timestamps, so when only the leader's transcoder dies the
 // standby's ladder is continuous: the leader hands the lease over at once
 // (as a drain does) instead of leaving its ladder renditions with a hole
 // while ffmpeg restarts.
 
-// ladderMedia is a Media whose pipeline transcodes (core's wiring).
+// ladderMedia is a Media that transcodes (core's wiring).
 type ladderMedia interface {
 	// LadderProducing: every rendition of the ladder is produced now.
 	LadderProducing() bool
 }
 
-// PipelineFailed is told that the stream's pipeline failed on this node
+// LadderFailed is told that the stream's ladder failed on this node
 // (reason: what failed, for the log). If this node leads and its standby
 // reported a producing ladder within the relay timeout, the lease moves to
 // the standby at once and the call reports true; otherwise nothing changes
 // (the transcoder restarts on its own). It returns once the lease has
 // moved, before the caller cuts its renditions.
-func (c *Coordinator) PipelineFailed(stream, reason string) bool {
+func (c *Coordinator) LadderFailed(stream, reason string) bool {
 	j := c.job(stream)
-	return j != nil && j.pipelineFailed(reason)
+	return j != nil && j.ladderFailed(reason)
 }
 
 // ladderProducing: this node's ladder of the stream produces every
@@ -38,7 +38,7 @@ func (j *job) ladderProducing() bool {
 	return ok && m.LadderProducing()
 }
 
-// handoverRefusal says why a leader whose pipeline failed keeps the lease
+// handoverRefusal says why a leader whose ladder failed keeps the lease
 // ("" = hand over to the standby). ledFor is how long this term has lasted;
 // a term younger than a lease does not hand over again, so that two nodes
 // whose ladders both fail do not pass the stream back and forth.
@@ -58,7 +58,7 @@ func handoverRefusal(leading, relayUp bool, st relay.Status, statusAge, relayTim
 	return ""
 }
 
-func (j *job) pipelineFailed(reason string) bool {
+func (j *job) ladderFailed(reason string) bool {
 	j.mu.Lock()
 	k, out, sb, since := j.leader.keeper, j.ingest.out, j.ingest.outTo, j.leader.since
 	j.mu.Unlock()
@@ -77,7 +77,7 @@ func (j *job) pipelineFailed(reason string) bool {
 	}
 	if why := handoverRefusal(leading, relayUp, st, age, j.c.t.RelayTimeout, time.Since(since), j.c.t.LeaseTTL); why != "" {
 		if leading {
-			j.log.Info("pipeline failed: keeping the lease, restarting locally", "reason", reason, "why", why)
+			j.log.Info("ladder failed: keeping the lease, restarting locally", "reason", reason, "why", why)
 		}
 		return false
 	}
@@ -87,10 +87,10 @@ func (j *job) pipelineFailed(reason string) bool {
 	if err != nil {
 		// The keeper has stopped leading either way; the takeover loop (the
 		// standby's, or this node's if it still ingests) settles the lease.
-		j.log.Warn("pipeline failed: handover to the standby failed", "reason", reason, "to", sb, "err", err)
+		j.log.Warn("ladder failed: handover to the standby failed", "reason", reason, "to", sb, "err", err)
 		return false
 	}
 	_ = out.Control(relay.Control{Token: tok, Handover: sb})
-	j.log.Info("pipeline failed: handed over to the standby, whose ladder runs", "reason", reason, "to", sb, "token", tok)
+	j.log.Info("ladder failed: handed over to the standby, whose ladder runs", "reason", reason, "to", sb, "token", tok)
 	return true
 }

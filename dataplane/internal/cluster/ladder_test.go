@@ -50,12 +50,12 @@ type ladderFake struct {
 
 func (m *ladderFake) LadderProducing() bool { return m.producing.Load() }
 
-// TestPipelineFailedHandsOverToWarmLadder: the leader's transcoder fails;
+// TestLadderFailedHandsOverToWarmLadder: the leader's transcoder fails;
 // while the standby's ladder does not produce, the leader keeps the lease
 // (its own restart path); once the standby reports a producing ladder, the
 // lease moves to it at once under the next token, and the old leader, which
 // still ingests and relays, does not take it back.
-func TestPipelineFailedHandsOverToWarmLadder(t *testing.T) {
+func TestLadderFailedHandsOverToWarmLadder(t *testing.T) {
 	c := redistest.StartT(t)
 	certs := testkit.NodeCerts(t, "a1", "b1")
 	ma := &ladderFake{fakeMedia: &fakeMedia{start: time.Now()}}
@@ -73,10 +73,10 @@ func TestPipelineFailedHandsOverToWarmLadder(t *testing.T) {
 	tm := fastTimings()
 	time.Sleep(tm.LeaseTTL) // past the young-term guard
 
-	if a1.PipelineFailed("cam1", "transcoder: exit") {
+	if a1.LadderFailed("cam1", "transcoder: exit") {
 		t.Fatal("handed over to a standby whose ladder does not produce")
 	}
-	if b1.PipelineFailed("cam1", "transcoder: exit") {
+	if b1.LadderFailed("cam1", "transcoder: exit") {
 		t.Fatal("a standby handed over a lease it does not hold")
 	}
 	if r := row(a1); r.Role != "leader" || r.Token != 1 {
@@ -85,12 +85,12 @@ func TestPipelineFailedHandsOverToWarmLadder(t *testing.T) {
 
 	mb.producing.Store(true)
 	time.Sleep(2 * tm.PartDuration) // the standby's status reaches the leader (every 250 ms)
-	waitFor(t, "a1 hands over", 2*time.Second, func() bool { return a1.PipelineFailed("cam1", "transcoder: exit") })
+	waitFor(t, "a1 hands over", 2*time.Second, func() bool { return a1.LadderFailed("cam1", "transcoder: exit") })
 	waitFor(t, "b1 leads", 2*time.Second, func() bool { return row(b1).Role == "leader" })
 	if r := row(b1); r.Leader != "b1" || r.Token != 2 {
 		t.Fatalf("b1 sees %+v, want b1 leading under token 2", r)
 	}
-	if a1.PipelineFailed("cam1", "transcoder: exit") {
+	if a1.LadderFailed("cam1", "transcoder: exit") {
 		t.Fatal("a node that no longer leads handed over again")
 	}
 	// No flapping: a1 still ingests and relays to b1, and must not take the
