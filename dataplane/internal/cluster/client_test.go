@@ -45,7 +45,7 @@ func TestDirectEndpoint(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rdb.Close()
-			g, err := NewStore(rdb, tm).Acquire(ctx, newStream(t), "n1", 0)
+			g, err := NewLedger(rdb, tm).Acquire(ctx, newStream(t), "n1", 0)
 			if tc.wantErr == "" {
 				if err != nil || !g.Held || g.Token == 0 {
 					t.Fatalf("acquire over the direct endpoint: %+v, %v", g, err)

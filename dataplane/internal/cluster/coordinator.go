@@ -41,7 +41,7 @@ type Media interface {
 type CoordinatorConfig struct {
 	Self    NodeInfo // id, region, zone, capacity, http, quic
 	Streams []string // configured streams
-	Store   *Store
+	Ledger  *Ledger
 	TLS     *relay.TLS
 	Media   func(stream string) Media // nil for unknown streams
 	Log     *slog.Logger
@@ -54,13 +54,13 @@ type CoordinatorConfig struct {
 // Coordinator runs the cluster side of one node: registry heartbeat, the
 // relay listener, and per stream the leader/standby roles.
 type Coordinator struct {
-	cfg   CoordinatorConfig
-	store *Store
-	t     failover.Timings
-	log   *slog.Logger
-	srv   *relay.Server
-	addr  string // the relay address peers dial (AdvertiseAddr)
-	loc   locator
+	cfg    CoordinatorConfig
+	ledger *Ledger
+	t      failover.Timings
+	log    *slog.Logger
+	srv    *relay.Server
+	addr   string // the relay address peers dial (AdvertiseAddr)
+	loc    locator
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,7 +79,7 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	c := &Coordinator{cfg: cfg, store: cfg.Store, t: cfg.Store.timings, log: cfg.Log.With("area", "cluster"),
+	c := &Coordinator{cfg: cfg, ledger: cfg.Ledger, t: cfg.Ledger.timings, log: cfg.Log.With("area", "cluster"),
 		jobs: map[string]*job{}, peers: map[string]*relay.Peer{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	for _, s := range cfg.Streams {
@@ -95,7 +95,7 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		return nil, err
 	}
 	c.log.Info("relay listening", "listen", srv.Addr(), "advertised", c.addr)
-	reg := NewRegistry(c.store, c.self, c.log)
+	reg := NewRegistry(c.ledger, c.self, c.log)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -111,7 +111,7 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			select {
 			case <-c.ctx.Done():
 				dctx, cancel := context.WithTimeout(context.Background(), c.t.NodeHeartbeat)
-				_ = c.store.Deregister(dctx, c.cfg.Self.ID)
+				_ = c.ledger.Deregister(dctx, c.cfg.Self.ID)
 				cancel()
 				return
 			case <-tick.C:
@@ -183,7 +183,7 @@ func (c *Coordinator) Admit(stream string) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.t.LeaseRenew)
 	defer cancel()
-	if _, err := c.store.Lease(ctx, stream); err != nil {
+	if _, err := c.ledger.Lease(ctx, stream); err != nil {
 		return fmt.Errorf("coordination unavailable, refusing a new ingest: %w", err)
 	}
 	return nil
@@ -272,7 +272,7 @@ func (c *Coordinator) Streams(live func(stream string) bool) []StreamInfo {
 			info.LeadingToken, info.LeadingSince = tok, &since
 		}
 		info.Protection = j.protectionNow()
-		if l, err := c.store.Lease(ctx, n); err == nil {
+		if l, err := c.ledger.Lease(ctx, n); err == nil {
 			info.Leader, info.Standby, info.Token = l.Holder, l.Standby, l.Token
 		} else {
 			info.Coordination = "unavailable"
@@ -314,7 +314,7 @@ func (c *Coordinator) peer(ctx context.Context, addr string) (*relay.Peer, error
 // chooseStandby picks the standby for a stream this node leads with the
 // failover policy: a node of the twin zone in this region (registry view).
 func (c *Coordinator) chooseStandby(ctx context.Context) (NodeInfo, bool) {
-	nodes, err := c.store.Nodes(ctx)
+	nodes, err := c.ledger.Nodes(ctx)
 	if err != nil {
 		return NodeInfo{}, false
 	}

@@ -32,7 +32,7 @@ func (j *job) forwardToStandby() {
 	}
 	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
 	defer cancel()
-	l, err := j.c.store.Lease(ctx, j.name)
+	l, err := j.c.ledger.Lease(ctx, j.name)
 	self := j.c.cfg.Self.ID
 	if err != nil || l.Holder == self || l.Holder == "" {
 		return
@@ -131,7 +131,7 @@ func (j *job) alignWithTarget(ctx context.Context, target string) {
 		case <-tick.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, j.c.t.LeaseRenew)
-		st, ok, err := j.c.store.State(rctx, j.name)
+		st, ok, err := j.c.ledger.State(rctx, j.name)
 		cancel()
 		if err != nil || !ok || st.Holder != target || (st.Token == lastToken && maps.Equal(st.MSN, lastMSN)) {
 			continue

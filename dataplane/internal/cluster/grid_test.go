@@ -177,7 +177,7 @@ func newGridCoordinator(t *testing.T, c *redistest.Cluster, certs, certID, id, z
 	co, err := NewCoordinator(CoordinatorConfig{
 		Self:      NodeInfo{ID: id, Region: "grid-" + stream, Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
 		Streams:   []string{stream},
-		Store:     newTestStore(t, c, tm),
+		Ledger:    newTestLedger(t, c, tm),
 		TLS:       loadTestTLS(t, certs, certID),
 		Media:     func(string) Media { return m },
 		Log:       discardLog(),

@@ -15,7 +15,7 @@ import (
 // while this node still believes it leads — also after a freeze (SIGSTOP),
 // since the monotonic clock keeps running while the process is stopped.
 type Keeper struct {
-	store  *Store
+	ledger *Ledger
 	stream string
 	node   string
 	log    *slog.Logger
@@ -43,25 +43,25 @@ type Keeper struct {
 }
 
 // NewKeeper prepares a keeper; call Acquire, then Run.
-func NewKeeper(store *Store, stream, node string, log *slog.Logger) *Keeper {
+func NewKeeper(ledger *Ledger, stream, node string, log *slog.Logger) *Keeper {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Keeper{store: store, stream: stream, node: node, log: log.With("stream", stream, "node", node),
+	return &Keeper{ledger: ledger, stream: stream, node: node, log: log.With("stream", stream, "node", node),
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Acquire tries to take the lease; floor is the highest token seen so far.
 func (k *Keeper) Acquire(ctx context.Context, floor uint64) (Grant, error) {
 	start := time.Now()
-	g, err := k.store.Acquire(ctx, k.stream, k.node, floor)
+	g, err := k.ledger.Acquire(ctx, k.stream, k.node, floor)
 	if err != nil || !g.Held {
 		return g, err
 	}
 	k.replicate(ctx)
 	k.mu.Lock()
 	k.token = g.Token
-	k.deadline = start.Add(k.store.timings.LeaseTTL - k.store.timings.LeaseClockMargin())
+	k.deadline = start.Add(k.ledger.timings.LeaseTTL - k.ledger.timings.LeaseClockMargin())
 	k.lost = false
 	k.mu.Unlock()
 	return g, nil
@@ -70,9 +70,9 @@ func (k *Keeper) Acquire(ctx context.Context, floor uint64) (Grant, error) {
 // replicate waits briefly for the replica to have what was just written, so
 // that a Sentinel failover right now does not resurrect an older expiry.
 func (k *Keeper) replicate(ctx context.Context) {
-	wctx, cancel := context.WithTimeout(ctx, k.store.timings.LeaseRenew/2)
+	wctx, cancel := context.WithTimeout(ctx, k.ledger.timings.LeaseRenew/2)
 	defer cancel()
-	if n, err := k.store.rdb.Do(wctx, "WAIT", 1, (k.store.timings.LeaseRenew / 4).Milliseconds()).Int64(); err == nil && n < 1 {
+	if n, err := k.ledger.rdb.Do(wctx, "WAIT", 1, (k.ledger.timings.LeaseRenew / 4).Milliseconds()).Int64(); err == nil && n < 1 {
 		k.log.Debug("lease write not yet on a replica")
 	}
 }
@@ -84,9 +84,9 @@ func (k *Keeper) replicate(ctx context.Context) {
 // lost lease within milliseconds; nudge (relay lost, handover announced)
 // makes it look again at once. floor returns the highest token seen.
 func (k *Keeper) AwaitLease(ctx context.Context, floor func() uint64, nudge <-chan struct{}) (Grant, error) {
-	t := k.store.timings
+	t := k.ledger.timings
 	for {
-		l, err := k.store.Lease(ctx, k.stream)
+		l, err := k.ledger.Lease(ctx, k.stream)
 		wait := t.PartDuration
 		if err == nil {
 			if (l.Holder == "" || l.Holder == k.node) && (k.Eligible == nil || k.Eligible()) {
@@ -150,7 +150,7 @@ func (k *Keeper) Autonomous() bool {
 // Run renews the lease every LeaseRenew until it is lost or Stop is called.
 func (k *Keeper) Run(ctx context.Context) {
 	defer close(k.done)
-	t := k.store.timings
+	t := k.ledger.timings
 	tick := time.NewTicker(t.LeaseRenew)
 	defer tick.Stop()
 	failing := false
@@ -179,7 +179,7 @@ func (k *Keeper) Run(ctx context.Context) {
 			// the standby stop confirming the outage): one last renewal.
 			start := time.Now()
 			rctx, cancel := context.WithTimeout(ctx, t.LeaseRenew/2)
-			err := k.store.Renew(rctx, k.stream, k.node, k.Token())
+			err := k.ledger.Renew(rctx, k.stream, k.node, k.Token())
 			cancel()
 			if err == nil {
 				k.confirm(start)
@@ -192,7 +192,7 @@ func (k *Keeper) Run(ctx context.Context) {
 		}
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
-		err := k.store.Renew(rctx, k.stream, k.node, k.Token())
+		err := k.ledger.Renew(rctx, k.stream, k.node, k.Token())
 		if err == nil {
 			k.replicate(rctx)
 		}
@@ -216,7 +216,7 @@ func (k *Keeper) Run(ctx context.Context) {
 
 // confirm records a successful renewal sent at start.
 func (k *Keeper) confirm(start time.Time) {
-	t := k.store.timings
+	t := k.ledger.timings
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.autonomous {
@@ -240,7 +240,7 @@ func (k *Keeper) mayContinueWithoutRedis() bool {
 	k.autonomous = true
 	// Renewal period plus the early check's lead: the next check comes
 	// one renewal period from now, before this deadline.
-	t := k.store.timings
+	t := k.ledger.timings
 	k.deadline = time.Now().Add(t.LeaseRenew + t.LeaseRenew/4)
 	return true
 }
@@ -276,7 +276,7 @@ func (k *Keeper) Release(ctx context.Context) error {
 	tok := k.Token()
 	k.lose("released")
 	k.Stop()
-	_, err := k.store.Release(ctx, k.stream, k.node, tok)
+	_, err := k.ledger.Release(ctx, k.stream, k.node, tok)
 	return err
 }
 
@@ -294,7 +294,7 @@ func (k *Keeper) Handover(ctx context.Context, successor string) (uint64, error)
 	k.mu.Unlock()
 	k.lose("handover")
 	k.Stop()
-	next, err := k.store.Handover(ctx, k.stream, k.node, tok, successor)
+	next, err := k.ledger.Handover(ctx, k.stream, k.node, tok, successor)
 	if cb != nil {
 		cb("handover")
 	}

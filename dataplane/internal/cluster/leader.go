@@ -76,7 +76,7 @@ func (j *job) floor() uint64 {
 }
 
 func (j *job) newKeeper() *Keeper {
-	k := NewKeeper(j.c.store, j.name, j.c.cfg.Self.ID, j.c.log)
+	k := NewKeeper(j.c.ledger, j.name, j.c.cfg.Self.ID, j.c.log)
 	k.Eligible = j.mayTakeOver
 	k.CanKeepWithoutRedis = j.standbyAlsoCutOff
 	return k
@@ -133,7 +133,7 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	j.seeToken(g.Token)
 	// Continue the playlists of the previous leader.
 	ctx, cancel := context.WithTimeout(j.c.ctx, j.c.t.LeaseRenew)
-	st, ok, err := j.c.store.State(ctx, j.name)
+	st, ok, err := j.c.ledger.State(ctx, j.name)
 	cancel()
 	media := j.c.cfg.Media(j.name)
 	switch {
@@ -243,7 +243,7 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 		changed := !maps.Equal(msn, lastMSN)
 		if changed || now.Sub(lastWrite) >= t.LeaseRenew {
 			wctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
-			err := j.c.store.PutState(wctx, j.name, j.c.cfg.Self.ID, token, blob, msn)
+			err := j.c.ledger.PutState(wctx, j.name, j.c.cfg.Self.ID, token, blob, msn)
 			cancel()
 			switch {
 			case err == nil:
@@ -252,7 +252,7 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 				// The lease may just be missing (Redis came back without it):
 				// the renew script takes it back if no newer token was issued.
 				rctx, cancel := context.WithTimeout(ctx, t.LeaseRenew)
-				rerr := j.c.store.Renew(rctx, j.name, j.c.cfg.Self.ID, token)
+				rerr := j.c.ledger.Renew(rctx, j.name, j.c.cfg.Self.ID, token)
 				cancel()
 				if errors.Is(rerr, ErrStale) {
 					j.log.Warn("state write refused: deposed", "err", err)
@@ -342,7 +342,7 @@ func (j *job) ensureStandby(ctx context.Context, token uint64) {
 	old := j.ingest.out
 	j.ingest.out, j.ingest.outTo, j.ingest.outZone, j.lastStandby = o, sb.ID, sb.Zone, sb.ID
 	j.mu.Unlock()
-	if err := j.c.store.SetStandby(sctx, j.name, self.ID, token, sb.ID); err != nil {
+	if err := j.c.ledger.SetStandby(sctx, j.name, self.ID, token, sb.ID); err != nil {
 		j.log.Warn("cannot record the standby", "err", err)
 	}
 	if old != nil {

@@ -21,14 +21,14 @@ func newStream(t *testing.T) string {
 	return fmt.Sprintf("s%d-%d", time.Now().UnixNano()%1e6, streamSeq.Add(1))
 }
 
-func newTestStore(t *testing.T, c *redistest.Cluster, tm failover.Timings) *Store {
+func newTestLedger(t *testing.T, c *redistest.Cluster, tm failover.Timings) *Ledger {
 	t.Helper()
 	rdb, err := NewRedis(RedisEndpoint{Sentinels: c.SentinelAddrs(), Master: c.Master}, tm)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	return NewStore(rdb, tm)
+	return NewLedger(rdb, tm)
 }
 
 // fastTimings shortens the lease so that expiry cases run quickly; they keep
@@ -43,7 +43,7 @@ func fastTimings() failover.Timings {
 // TestLeaseScripts runs each step of a lease's life against real Redis.
 func TestLeaseScripts(t *testing.T) {
 	c := redistest.StartT(t)
-	s := newTestStore(t, c, fastTimings())
+	s := newTestLedger(t, c, fastTimings())
 	ctx := context.Background()
 
 	type step struct {
@@ -203,7 +203,7 @@ func TestLeaseScripts(t *testing.T) {
 func TestKeeperDeadlineBeforeExpiry(t *testing.T) {
 	c := redistest.StartT(t)
 	tm := fastTimings()
-	s := newTestStore(t, c, tm)
+	s := newTestLedger(t, c, tm)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stream := newStream(t)
@@ -254,7 +254,7 @@ func TestKeeperDeadlineBeforeExpiry(t *testing.T) {
 func TestKeeperRun(t *testing.T) {
 	c := redistest.StartT(t)
 	tm := fastTimings()
-	s := newTestStore(t, c, tm)
+	s := newTestLedger(t, c, tm)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stream := newStream(t)

@@ -35,7 +35,7 @@ func (c *Coordinator) ServingNodes(ctx context.Context, stream string) ([]NodeIn
 	l.mu.Unlock()
 
 	var holder, standby string
-	lease, err := c.store.Lease(ctx, stream)
+	lease, err := c.ledger.Lease(ctx, stream)
 	if err == nil {
 		holder, standby = lease.Holder, lease.Standby
 	} else if j := c.job(stream); j != nil {
@@ -69,7 +69,7 @@ func (c *Coordinator) registry(ctx context.Context, now time.Time) (map[string]N
 		return l.nodes, nil
 	}
 	l.mu.Unlock()
-	list, err := c.store.Nodes(ctx)
+	list, err := c.ledger.Nodes(ctx)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {

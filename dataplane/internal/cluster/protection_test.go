@@ -125,7 +125,7 @@ func newLoggedCoordinator(t *testing.T, c *redistest.Cluster, certs, id, zone st
 	co, err := NewCoordinator(CoordinatorConfig{
 		Self:    NodeInfo{ID: id, Region: "local", Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
 		Streams: []string{"cam1"},
-		Store:   newTestStore(t, c, tm),
+		Ledger:  newTestLedger(t, c, tm),
 		TLS:     loadTestTLS(t, certs, id),
 		Media:   func(string) Media { return media },
 		Log:     log,

@@ -31,7 +31,7 @@ func watchLeading(ctx context.Context, k *Keeper) *atomic.Int64 {
 func TestLeaseSurvivesSentinelFailover(t *testing.T) {
 	c := redistest.StartT(t)
 	tm := failover.DefaultTimings
-	s := newTestStore(t, c, tm)
+	s := newTestLedger(t, c, tm)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	stream := newStream(t)
@@ -82,7 +82,7 @@ func TestLeaseSurvivesSentinelFailover(t *testing.T) {
 func TestRedisGoneEntirely(t *testing.T) {
 	c := redistest.StartT(t)
 	tm := failover.DefaultTimings
-	s := newTestStore(t, c, tm)
+	s := newTestLedger(t, c, tm)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -154,7 +154,7 @@ func TestRegistry(t *testing.T) {
 	tm := fastTimings()
 	tm.NodeHeartbeat = 100 * time.Millisecond
 	tm.NodeTTL = 400 * time.Millisecond
-	s := newTestStore(t, c, tm)
+	s := newTestLedger(t, c, tm)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	nodes := []NodeInfo{

@@ -21,25 +21,25 @@ type NodeInfo struct {
 
 // Registry keeps this node registered with a TTL heartbeat.
 type Registry struct {
-	store *Store
-	log   *slog.Logger
+	ledger *Ledger
+	log    *slog.Logger
 	// Self returns the node's current description (load changes).
 	Self func() NodeInfo
 }
 
 // NewRegistry registers self() every NodeHeartbeat once Run is called.
-func NewRegistry(store *Store, self func() NodeInfo, log *slog.Logger) *Registry {
+func NewRegistry(ledger *Ledger, self func() NodeInfo, log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registry{store: store, Self: self, log: log}
+	return &Registry{ledger: ledger, Self: self, log: log}
 }
 
 // Heartbeat writes the node's entry once, with the node TTL.
 func (r *Registry) Heartbeat(ctx context.Context) error {
 	n := r.Self()
-	t := r.store.timings
-	_, err := r.store.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
+	t := r.ledger.timings
+	_, err := r.ledger.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
 		p.HSet(ctx, keyNode(n.ID), map[string]any{
 			"id": n.ID, "region": n.Region, "zone": n.Zone,
 			"capacity": n.Capacity, "load": n.Load, "http": n.HTTP, "quic": n.QUIC,
@@ -54,11 +54,11 @@ func (r *Registry) Heartbeat(ctx context.Context) error {
 
 // Run heartbeats until ctx ends, then removes the entry (best effort).
 func (r *Registry) Run(ctx context.Context) {
-	t := time.NewTicker(r.store.timings.NodeHeartbeat)
+	t := time.NewTicker(r.ledger.timings.NodeHeartbeat)
 	defer t.Stop()
 	failing := false
 	for {
-		hctx, cancel := context.WithTimeout(ctx, r.store.timings.NodeHeartbeat)
+		hctx, cancel := context.WithTimeout(ctx, r.ledger.timings.NodeHeartbeat)
 		err := r.Heartbeat(hctx)
 		cancel()
 		if err != nil && !failing && ctx.Err() == nil {
@@ -67,8 +67,8 @@ func (r *Registry) Run(ctx context.Context) {
 		failing = err != nil
 		select {
 		case <-ctx.Done():
-			dctx, cancel := context.WithTimeout(context.Background(), r.store.timings.NodeHeartbeat)
-			_ = r.store.Deregister(dctx, r.Self().ID)
+			dctx, cancel := context.WithTimeout(context.Background(), r.ledger.timings.NodeHeartbeat)
+			_ = r.ledger.Deregister(dctx, r.Self().ID)
 			cancel()
 			return
 		case <-t.C:

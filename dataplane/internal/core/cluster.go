@@ -72,7 +72,7 @@ func newClustering(n *Node) (*clustering, error) {
 		Self: cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
 			Capacity: cc.Capacity, HTTP: httpAddr, QUIC: cc.QUIC.Listen},
 		Streams: names,
-		Store:   cluster.NewStore(rdb, t),
+		Ledger:  cluster.NewLedger(rdb, t),
 		TLS:     tl,
 		Media: func(name string) cluster.Media {
 			if w := n.wiring(name); w != nil {

@@ -159,7 +159,7 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 // Packager returns a stream's packager (nil when unknown).
-func (n *Node) Packager(name string) *packager.Stream {
+func (n *Node) Packager(name string) *packager.Muxer {
 	if w := n.wiring(name); w != nil {
 		return w.packager
 	}

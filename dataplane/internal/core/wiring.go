@@ -14,7 +14,7 @@ import (
 // another lineage's segments resets the packager in place.
 type wiring struct {
 	stream   *stream.Stream
-	packager *packager.Stream
+	packager *packager.Muxer
 	// ladder is nil without transcoding, or when the manager declined it.
 	ladder *transcode.Transcoder
 }
@@ -26,7 +26,7 @@ func (n *Node) addStream(name string) error {
 	if err != nil {
 		return err
 	}
-	w := &wiring{stream: st, packager: packager.NewStream(name, n.packaging, n.Log)}
+	w := &wiring{stream: st, packager: packager.NewMuxer(name, n.packaging, n.Log)}
 	n.OnClose(w.packager.Close)
 	n.OnClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
 	if n.transcoding != nil {
@@ -55,7 +55,7 @@ func (w *wiring) Rendition(name string) transcode.Sink { return w.rendition(name
 
 // renditionInput writes TS into one rendition of a stream's packager.
 type renditionInput struct {
-	ps   *packager.Stream
+	ps   *packager.Muxer
 	name string
 }
 

@@ -18,13 +18,13 @@ import (
 
 // liveStream is a real packager stream fed with 5 s of real media (1 s
 // segments) and left live: its open segment has parts and a preload hint.
-func liveStream(t *testing.T) *packager.Stream {
+func liveStream(t *testing.T) *packager.Muxer {
 	t.Helper()
 	data, err := os.ReadFile(testkit.MakeTS(t, t.TempDir(), testkit.TS{Seconds: 5}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := packager.NewStream("cam1", packager.Config{SegmentDuration: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := packager.NewMuxer("cam1", packager.Config{SegmentDuration: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(s.Close)
 	if err := s.Rendition("source").WriteTS(data); err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func BenchmarkPackager(b *testing.B) {
 	runtime.ReadMemStats(&ms0)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s := NewStream("bench", Config{}, log)
+		s := NewMuxer("bench", Config{}, log)
 		r := s.Rendition("source")
 		writeSRTChunks(b, r.WriteTS, data)
 		r.Discontinuity()
@@ -134,7 +134,7 @@ func BenchmarkPackager(b *testing.B) {
 // (done once per segment, on first request), per TS packet of input.
 func BenchmarkClassicSegment(b *testing.B) {
 	data := benchInput(b)
-	s := NewStream("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewMuxer("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer s.Close()
 	r := s.Rendition("source")
 	writeSRTChunks(b, r.WriteTS, data)
@@ -162,7 +162,7 @@ func BenchmarkClassicSegment(b *testing.B) {
 // once per change: viewers' reloads share the cached result).
 func BenchmarkPlaylist(b *testing.B) {
 	data := benchInput(b)
-	s := NewStream("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewMuxer("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer s.Close()
 	r := s.Rendition("source")
 	writeSRTChunks(b, r.WriteTS, data)
@@ -189,7 +189,7 @@ func BenchmarkPartLatency(b *testing.B) {
 	interval := 10 * time.Second / time.Duration(chunks)
 	var lats []time.Duration
 	for i := 0; i < b.N; i++ {
-		s := NewStream("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		s := NewMuxer("bench", Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		r := s.Rendition("source")
 		var lastWrite atomic.Int64
 		var mu sync.Mutex
@@ -232,9 +232,9 @@ func BenchmarkRealTimeStreams(b *testing.B) {
 			interval := 10 * time.Second / time.Duration(chunks)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			for i := 0; i < b.N; i++ {
-				streams := make([]*Stream, n)
+				streams := make([]*Muxer, n)
 				for k := range streams {
-					streams[k] = NewStream("s"+strconv.Itoa(k), Config{}, log)
+					streams[k] = NewMuxer("s"+strconv.Itoa(k), Config{}, log)
 				}
 				runtime.GC()
 				var ru0, ru1 syscall.Rusage

@@ -132,7 +132,7 @@ func (r *Rendition) serveMediaPlaylist(w http.ResponseWriter, req *http.Request,
 // the cached playlist.
 func (r *Rendition) withRenditionReports(body []byte) []byte {
 	var out []byte
-	for _, o := range r.stream.renditionList() {
+	for _, o := range r.muxer.renditionList() {
 		if o == r {
 			continue
 		}

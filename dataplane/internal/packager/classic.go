@@ -154,7 +154,7 @@ func (r *Rendition) classicSegment(msn uint64) ([]byte, bool) {
 	}
 	body, initName := seg.fmp4, seg.initName
 	r.mu.Unlock()
-	init, ok := r.stream.store.Get(r.name + "/" + initName)
+	init, ok := r.muxer.store.Get(r.name + "/" + initName)
 	if !ok {
 		return nil, false
 	}
@@ -170,7 +170,7 @@ func (r *Rendition) classicSegment(msn uint64) ([]byte, bool) {
 	}
 	if seg.ts == nil {
 		seg.ts = ts
-		_ = r.stream.store.Put(r.name+"/"+tsName(msn), ts)
+		_ = r.muxer.store.Put(r.name+"/"+tsName(msn), ts)
 		r.stats.BytesOut += uint64(len(ts))
 	}
 	return seg.ts, true

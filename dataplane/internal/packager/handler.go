@@ -16,7 +16,7 @@ import (
 // <rendition>/classic.m3u8, <rendition>/init.mp4 (the current init),
 // <rendition>/init<MSN>.mp4, <rendition>/seg<MSN>.m4s,
 // <rendition>/part<MSN>.<i>.m4s, <rendition>/seg<MSN>.ts.
-func (s *Stream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (s *Muxer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		ServeError(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -100,7 +100,7 @@ func (r *Rendition) waitBoundLocked() time.Duration {
 // active reports an input session in progress (something to wait for).
 func (r *Rendition) activeLocked() bool { return r.sess != nil || r.tracks != nil }
 
-func (s *Stream) serveMultivariant(w http.ResponseWriter, req *http.Request, fmp4 bool) {
+func (s *Muxer) serveMultivariant(w http.ResponseWriter, req *http.Request, fmp4 bool) {
 	deadline := time.Now().Add(3 * s.cfg.SegmentDuration)
 	for {
 		if body, ok := s.multivariant(fmp4); ok {
@@ -152,13 +152,13 @@ func (r *Rendition) serveMedia(w http.ResponseWriter, req *http.Request, file st
 	key := r.name + "/" + file
 	var deadline time.Time
 	for {
-		if o, ok := r.stream.store.Get(key); ok {
+		if o, ok := r.muxer.store.Get(key); ok {
 			serveObject(w, req, o, cacheImmutable)
 			return
 		}
 		if msn, ok := parseTSName(file); ok {
 			if _, ok := r.classicSegment(msn); ok {
-				if o, ok := r.stream.store.Get(key); ok {
+				if o, ok := r.muxer.store.Get(key); ok {
 					serveObject(w, req, o, cacheImmutable)
 					return
 				}

@@ -44,9 +44,9 @@ func readFile(t testing.TB, p string) []byte {
 	return b
 }
 
-func newTestStream(t testing.TB, cfg Config) (*Stream, *httptest.Server) {
+func newTestStream(t testing.TB, cfg Config) (*Muxer, *httptest.Server) {
 	t.Helper()
-	s := NewStream("cam1", cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewMuxer("cam1", cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(http.StripPrefix("/live/cam1", s))
 	t.Cleanup(func() { srv.Close(); s.Close() })
 	return s, srv
@@ -206,7 +206,7 @@ func mustRequest(t testing.TB, srv *httptest.Server, path string, hdr map[string
 
 // settle waits until the demuxer goroutine has finished the bytes it took
 // (WriteTS returns once they are read, not yet packaged).
-func settle(t testing.TB, s *Stream) {
+func settle(t testing.TB, s *Muxer) {
 	t.Helper()
 	prev := s.Stats()
 	for i := 0; i < 1000; i++ {

@@ -165,7 +165,7 @@ func (r *Rendition) variant(fmp4 bool) (*playlist.MultivariantVariant, bool) {
 
 // multivariant is the stream's multivariant playlist (LL-HLS or classic);
 // ok is false while no rendition has a complete segment.
-func (s *Stream) multivariant(fmp4 bool) ([]byte, bool) {
+func (s *Muxer) multivariant(fmp4 bool) ([]byte, bool) {
 	m := playlist.Multivariant{Version: 9, IndependentSegments: true}
 	if !fmp4 {
 		m.Version = 6

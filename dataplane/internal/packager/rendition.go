@@ -16,7 +16,7 @@ const graceSegments = 1
 // Rendition is one variant of a stream (the source, or a ladder rung): its
 // demuxer, segmenter and playlists.
 type Rendition struct {
-	stream              *Stream
+	muxer              *Muxer
 	name                string
 	log                 *slog.Logger
 	segTicks, partTicks int64
@@ -66,9 +66,9 @@ type Rendition struct {
 	onPart func()
 }
 
-func newRendition(s *Stream, name string) *Rendition {
+func newRendition(s *Muxer, name string) *Rendition {
 	r := &Rendition{
-		stream:     s,
+		muxer:     s,
 		name:       name,
 		log:        s.log.With("rendition", name),
 		segTicks:   durationToTicks(s.cfg.SegmentDuration),
@@ -99,7 +99,7 @@ func (r *Rendition) WriteTS(p []byte) error {
 	r.stats.BytesIn += uint64(len(p))
 	r.mu.Unlock()
 	if closed {
-		return fmt.Errorf("packager: rendition %s/%s is closed", r.stream.name, r.name)
+		return fmt.Errorf("packager: rendition %s/%s is closed", r.muxer.name, r.name)
 	}
 	_, err := r.demux.Write(p)
 	return err
@@ -156,7 +156,7 @@ func (r *Rendition) close() {
 	if r.curInit != "" {
 		names = append(names, r.name+"/"+r.curInit)
 	}
-	r.stream.store.Delete(names...)
+	r.muxer.store.Delete(names...)
 	r.segs, r.evicted, r.cur = nil, nil, nil
 	lastDecodeLog.Delete(r)
 	r.notifyLocked()

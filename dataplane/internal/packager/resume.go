@@ -208,7 +208,7 @@ func (r *Rendition) renumber(delta int64) {
 	if delta == 0 {
 		return
 	}
-	st := r.stream.store
+	st := r.muxer.store
 	type move struct {
 		from, to string
 	}
@@ -275,11 +275,11 @@ func (r *Rendition) dropUnmatched(refs []SegmentRef) {
 	for len(r.segs) > 0 && !known[r.segs[0].rawStartDTS] {
 		old := r.segs[0]
 		r.segs = r.segs[1:]
-		r.stream.store.Delete(r.segmentObjects(old)...)
+		r.muxer.store.Delete(r.segmentObjects(old)...)
 	}
 	// Evicted segments were numbered before the leader's window: drop them.
 	for _, old := range r.evicted {
-		r.stream.store.Delete(r.segmentObjects(old)...)
+		r.muxer.store.Delete(r.segmentObjects(old)...)
 	}
 	r.evicted = nil
 }
@@ -304,7 +304,7 @@ func (r *Rendition) adoptInitNames(refs []SegmentRef) {
 	if len(rename) == 0 {
 		return
 	}
-	st := r.stream.store
+	st := r.muxer.store
 	for from, to := range rename {
 		if o, ok := st.Get(r.name + "/" + from); ok {
 			_ = st.Put(r.name+"/"+to, o.Data)
@@ -343,7 +343,7 @@ func (r *Rendition) rewriteMedia(delta int64) {
 		r.sess.shiftTime(delta)
 	}
 	scales := map[int]int64{}
-	if o, ok := r.stream.store.Get(r.name + "/" + r.curInit); ok {
+	if o, ok := r.muxer.store.Get(r.name + "/" + r.curInit); ok {
 		var init fmp4.Init
 		if init.Unmarshal(bytes.NewReader(o.Data)) == nil {
 			for _, t := range init.Tracks {
@@ -351,7 +351,7 @@ func (r *Rendition) rewriteMedia(delta int64) {
 			}
 		}
 	}
-	st := r.stream.store
+	st := r.muxer.store
 	for _, seg := range r.allSegmentsLocked() {
 		if seg.gap {
 			continue // no media

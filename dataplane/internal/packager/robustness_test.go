@@ -87,7 +87,7 @@ func TestCorruptInput(t *testing.T) {
 		bad = append(bad, chunk...)
 	}
 	s, srv := newTestStream(t, Config{})
-	good := NewStream("cam2", Config{}, nil)
+	good := NewMuxer("cam2", Config{}, nil)
 	defer good.Close()
 	feed(t, s.Rendition("source"), bad)
 	feed(t, good.Rendition("source"), data)
@@ -111,7 +111,7 @@ func TestCorruptInput(t *testing.T) {
 	// Pure garbage never yields a playlist nor an error from WriteTS.
 	junk := make([]byte, 200000)
 	rng.Read(junk)
-	g := NewStream("junk", Config{}, nil)
+	g := NewMuxer("junk", Config{}, nil)
 	defer g.Close()
 	feed(t, g.Rendition("source"), junk)
 	if g.Stats().SegmentsWritten != 0 {

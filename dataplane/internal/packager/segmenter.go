@@ -163,10 +163,10 @@ func (r *Rendition) cutHere(raw int64) bool {
 	if r.cur != nil && r.havePrevKey {
 		return startsSegment(r.prevKeyRaw, raw, r.segTicks)
 	}
-	if !r.stream.cuts.othersNear(r.name, raw) {
+	if !r.muxer.cuts.othersNear(r.name, raw) {
 		return true
 	}
-	if m, ok := r.stream.cuts.at(raw); ok && m.raw == raw {
+	if m, ok := r.muxer.cuts.at(raw); ok && m.raw == raw {
 		return true // exactly where a sibling cut
 	}
 	return r.havePrevKey && startsSegment(r.prevKeyRaw, raw, r.segTicks)
@@ -175,7 +175,7 @@ func (r *Rendition) cutHere(raw int64) bool {
 // startSegment opens segment r.nextMSN at au.
 func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	s := r.sess
-	mark, marked := r.stream.cuts.at(au.RawDTS)
+	mark, marked := r.muxer.cuts.at(au.RawDTS)
 	marked = marked && mark.by != r.name
 	if marked && mark.msn > r.nextMSN {
 		if !r.everCut {
@@ -195,7 +195,7 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 			// names it the same and it can be cached forever.
 			r.curInit = initName(r.nextMSN)
 			r.curInitData = r.pendingInit
-			if err := r.stream.store.Put(r.name+"/"+r.curInit, r.curInitData); err != nil {
+			if err := r.muxer.store.Put(r.name+"/"+r.curInit, r.curInitData); err != nil {
 				r.log.Warn("disk copy failed", "err", err)
 			}
 			r.stats.BytesOut += uint64(len(r.curInitData))
@@ -236,12 +236,12 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	if bps := r.measure.bytesPerSecond; bps > 0 {
 		// Sized from the previous segment's bit rate so that parts
 		// (sub-slices of it) rarely force a reallocation.
-		sz := int(bps * r.stream.cfg.SegmentDuration.Seconds())
+		sz := int(bps * r.muxer.cfg.SegmentDuration.Seconds())
 		seg.fmp4 = make([]byte, 0, sz+sz/8)
 	}
 	r.cur = seg
 	s.partOpen, s.partStart = true, au.DTS
-	r.stream.cuts.record(cutMark{raw: au.RawDTS, msn: seg.msn, pdt: seg.pdt, by: r.name})
+	r.muxer.cuts.record(cutMark{raw: au.RawDTS, msn: seg.msn, pdt: seg.pdt, by: r.name})
 }
 
 // finishPart publishes the open part.
@@ -283,7 +283,7 @@ func (r *Rendition) finishPart() {
 	p := &part{index: len(seg.parts), duration: ticksToDuration(ticks), independent: independent, from: off, to: len(body)}
 	seg.parts = append(seg.parts, p)
 	// The part shares the segment's bytes: both are immutable.
-	if err := r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), seg.fmp4[off:len(seg.fmp4):len(seg.fmp4)]); err != nil {
+	if err := r.muxer.store.Put(r.name+"/"+partName(seg.msn, p.index), seg.fmp4[off:len(seg.fmp4):len(seg.fmp4)]); err != nil {
 		r.log.Warn("disk copy failed", "err", err)
 	}
 	r.stats.PartsWritten++
@@ -320,7 +320,7 @@ func (r *Rendition) finishSegment(end int64) {
 	}
 	seg.complete = true
 	r.compact(seg)
-	st := r.stream.store
+	st := r.muxer.store
 	if err := st.Put(r.name+"/"+segName(seg.msn), seg.fmp4); err != nil {
 		r.log.Warn("disk copy failed", "err", err)
 	}
@@ -350,7 +350,7 @@ func (r *Rendition) compact(seg *segment) {
 	copy(body, seg.fmp4)
 	seg.fmp4 = body
 	for _, p := range seg.parts {
-		_ = r.stream.store.Put(r.name+"/"+partName(seg.msn, p.index), body[p.from:p.to:p.to])
+		_ = r.muxer.store.Put(r.name+"/"+partName(seg.msn, p.index), body[p.from:p.to:p.to])
 	}
 	seg.grew = false
 }
@@ -365,12 +365,12 @@ const maxGapSegments = 32
 // stopped short.
 func (r *Rendition) fillGap(mark cutMark) {
 	n := mark.msn - r.nextMSN
-	pdts, ok := r.stream.cuts.by(mark.by, r.nextMSN, mark.msn)
+	pdts, ok := r.muxer.cuts.by(mark.by, r.nextMSN, mark.msn)
 	if !ok || pdts[0].Before(r.lastPDTEnd) {
 		start := r.lastPDTEnd
 		span := mark.pdt.Sub(start)
 		if start.IsZero() || span <= 0 {
-			span = time.Duration(n) * r.stream.cfg.SegmentDuration
+			span = time.Duration(n) * r.muxer.cfg.SegmentDuration
 			start = mark.pdt.Add(-span)
 		}
 		pdts = pdts[:0]

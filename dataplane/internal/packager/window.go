@@ -3,7 +3,7 @@ package packager
 // slideWindow keeps WindowSegments segments in the playlist and frees what
 // fell out of the grace period.
 func (r *Rendition) slideWindow() {
-	for len(r.segs) > r.stream.cfg.WindowSegments {
+	for len(r.segs) > r.muxer.cfg.WindowSegments {
 		old := r.segs[0]
 		r.segs = r.segs[1:]
 		// The sequence counts the discontinuity tags that left the playlist.
@@ -15,9 +15,9 @@ func (r *Rendition) slideWindow() {
 	for len(r.evicted) > graceSegments {
 		old := r.evicted[0]
 		r.evicted = r.evicted[1:]
-		r.stream.store.Delete(r.segmentObjects(old)...)
+		r.muxer.store.Delete(r.segmentObjects(old)...)
 		if !r.initInUse(old.initName) {
-			r.stream.store.Delete(r.name + "/" + old.initName)
+			r.muxer.store.Delete(r.name + "/" + old.initName)
 		}
 	}
 }

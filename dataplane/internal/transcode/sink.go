@@ -8,7 +8,7 @@ type Sink interface {
 }
 
 // Outputs gives the transcoder the packager renditions of its stream,
-// creating them on first use (packager.Stream.Rendition, adapted).
+// creating them on first use (packager.Muxer.Rendition, adapted).
 type Outputs interface {
 	Rendition(name string) Sink
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/store"
 )
 
-// Stream is one live stream: its renditions and their playlists.
-type Stream struct {
+// Muxer is one live stream's HLS: its renditions and their playlists,
+// served over HTTP (the field's word for it: gohlslib's and MediaMTX's HLS
+// muxer). stream.Stream is the stream itself, before packaging.
+type Muxer struct {
 	name  string
 	cfg   Config
 	log   *slog.Logger
@@ -34,8 +36,8 @@ type Stream struct {
 	cuts cutRegistry
 }
 
-// NewStream creates the packager of one stream.
-func NewStream(name string, cfg Config, log *slog.Logger) *Stream {
+// NewMuxer creates the packager of one stream.
+func NewMuxer(name string, cfg Config, log *slog.Logger) *Muxer {
 	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.Default()
@@ -47,7 +49,7 @@ func NewStream(name string, cfg Config, log *slog.Logger) *Stream {
 		log.Error("on-disk copy disabled", "dir", cfg.Dir, "err", err)
 		st, _ = store.New("", name)
 	}
-	return &Stream{
+	return &Muxer{
 		name:       name,
 		cfg:        cfg,
 		log:        log,
@@ -58,10 +60,10 @@ func NewStream(name string, cfg Config, log *slog.Logger) *Stream {
 }
 
 // Name is the stream's name.
-func (s *Stream) Name() string { return s.name }
+func (s *Muxer) Name() string { return s.name }
 
 // Rendition returns the named rendition, created on first use.
-func (s *Stream) Rendition(name string) *Rendition {
+func (s *Muxer) Rendition(name string) *Rendition {
 	s.mu.RLock()
 	r := s.renditions[name]
 	s.mu.RUnlock()
@@ -84,7 +86,7 @@ func (s *Stream) Rendition(name string) *Rendition {
 
 // renditionList returns the renditions in a stable order: source first, then
 // by name.
-func (s *Stream) renditionList() []*Rendition {
+func (s *Muxer) renditionList() []*Rendition {
 	s.mu.RLock()
 	out := make([]*Rendition, 0, len(s.renditions))
 	for _, r := range s.renditions {
@@ -101,7 +103,7 @@ func (s *Stream) renditionList() []*Rendition {
 }
 
 // Stats sums the counters of every rendition.
-func (s *Stream) Stats() Stats {
+func (s *Muxer) Stats() Stats {
 	var st Stats
 	for _, r := range s.renditionList() {
 		st.add(r.Stats())
@@ -110,7 +112,7 @@ func (s *Stream) Stats() Stats {
 }
 
 // State is what a successor node needs to continue this stream's playlists.
-func (s *Stream) State() State {
+func (s *Muxer) State() State {
 	out := State{Stream: s.name, Renditions: make(map[string]RenditionState)}
 	for _, r := range s.renditionList() {
 		out.Renditions[r.name] = r.State()
@@ -120,7 +122,7 @@ func (s *Stream) State() State {
 
 // Resume continues the playlists described by st (from the previous leader).
 // Renditions are created as needed. It never makes a media sequence go back.
-func (s *Stream) Resume(st State) {
+func (s *Muxer) Resume(st State) {
 	s.cuts.reset() // local numbers are about to change
 	for name, rs := range st.Renditions {
 		s.Rendition(name).Resume(rs)
@@ -128,7 +130,7 @@ func (s *Stream) Resume(st State) {
 }
 
 // Close stops every rendition and frees the stored objects.
-func (s *Stream) Close() {
+func (s *Muxer) Close() {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -152,7 +154,7 @@ func (s *Stream) Close() {
 // rendition and is refused. The old renditions are closed before they
 // leave the map, so that a new rendition's objects never share the store
 // with the old one's deletions.
-func (s *Stream) Reset() {
+func (s *Muxer) Reset() {
 	old := s.renditionList()
 	for _, r := range old {
 		r.close()

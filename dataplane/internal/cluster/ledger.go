@@ -14,23 +14,25 @@ import (
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// Store is zonecast's view of Redis: leases, fenced writes and state.
+// Ledger is zonecast's record in Redis, which the twin zones agree on:
+// leases, fenced writes, successor state and the node registry. (store.Store
+// is something else: a node's media objects.)
 // It is safe for concurrent use.
-type Store struct {
+type Ledger struct {
 	rdb     redis.UniversalClient
 	timings failover.Timings
 }
 
-// NewStore uses rdb (normally from NewRedis) with the given timings.
-func NewStore(rdb redis.UniversalClient, t failover.Timings) *Store {
-	return &Store{rdb: rdb, timings: t}
+// NewLedger uses rdb (normally from NewRedis) with the given timings.
+func NewLedger(rdb redis.UniversalClient, t failover.Timings) *Ledger {
+	return &Ledger{rdb: rdb, timings: t}
 }
 
 // Redis is the underlying client.
-func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+func (s *Ledger) Redis() redis.UniversalClient { return s.rdb }
 
-// Timings are the failover timings the store was built with.
-func (s *Store) Timings() failover.Timings { return s.timings }
+// Timings are the failover timings the ledger was built with.
+func (s *Ledger) Timings() failover.Timings { return s.timings }
 
 // Lease is a stream's current lease as Redis sees it.
 type Lease struct {
@@ -53,7 +55,7 @@ func ms(d time.Duration) int64 { return d.Milliseconds() }
 
 // Acquire tries to take the stream's lease for node. floor is the highest
 // token the caller has seen for the stream (0 if none).
-func (s *Store) Acquire(ctx context.Context, stream, node string, floor uint64) (Grant, error) {
+func (s *Ledger) Acquire(ctx context.Context, stream, node string, floor uint64) (Grant, error) {
 	res, err := acquireScript.Run(ctx, s.rdb, []string{keyLease(stream), keyToken(stream)}, node, ms(s.timings.LeaseTTL), floor).Slice()
 	if err != nil {
 		return Grant{}, classify(err)
@@ -74,18 +76,18 @@ func (s *Store) Acquire(ctx context.Context, stream, node string, floor uint64) 
 }
 
 // Renew extends node's lease held with token. ErrStale means it is lost.
-func (s *Store) Renew(ctx context.Context, stream, node string, token uint64) error {
+func (s *Ledger) Renew(ctx context.Context, stream, node string, token uint64) error {
 	return classify(renewScript.Run(ctx, s.rdb, []string{keyLease(stream), keyToken(stream)}, node, token, ms(s.timings.LeaseTTL)).Err())
 }
 
 // Release gives the lease up (true if it was still held).
-func (s *Store) Release(ctx context.Context, stream, node string, token uint64) (bool, error) {
+func (s *Ledger) Release(ctx context.Context, stream, node string, token uint64) (bool, error) {
 	n, err := releaseScript.Run(ctx, s.rdb, []string{keyLease(stream)}, node, token).Int()
 	return n == 1, classify(err)
 }
 
 // Handover moves node's lease to successor under a new token and returns it.
-func (s *Store) Handover(ctx context.Context, stream, node string, token uint64, successor string) (uint64, error) {
+func (s *Ledger) Handover(ctx context.Context, stream, node string, token uint64, successor string) (uint64, error) {
 	n, err := handoverScript.Run(ctx, s.rdb, []string{keyLease(stream), keyToken(stream)}, node, token, successor, ms(s.timings.LeaseTTL)).Int64()
 	if err != nil {
 		return 0, classify(err)
@@ -94,12 +96,12 @@ func (s *Store) Handover(ctx context.Context, stream, node string, token uint64,
 }
 
 // SetStandby records the stream's standby node, fenced by the leader's token.
-func (s *Store) SetStandby(ctx context.Context, stream, node string, token uint64, standby string) error {
+func (s *Ledger) SetStandby(ctx context.Context, stream, node string, token uint64, standby string) error {
 	return classify(fencedHSetScript.Run(ctx, s.rdb, []string{keyLease(stream), keyLease(stream)}, node, token, "standby", standby).Err())
 }
 
 // Lease reads the stream's current lease.
-func (s *Store) Lease(ctx context.Context, stream string) (Lease, error) {
+func (s *Ledger) Lease(ctx context.Context, stream string) (Lease, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HMGet(ctx, keyLease(stream), "holder", "token", "standby")
 	ttl := pipe.PTTL(ctx, keyLease(stream))
@@ -122,7 +124,7 @@ func (s *Store) Lease(ctx context.Context, stream string) (Lease, error) {
 }
 
 // LastToken is the highest token ever issued for the stream.
-func (s *Store) LastToken(ctx context.Context, stream string) (uint64, error) {
+func (s *Ledger) LastToken(ctx context.Context, stream string) (uint64, error) {
 	n, err := s.rdb.Get(ctx, keyToken(stream)).Uint64()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
@@ -144,7 +146,7 @@ type SavedState struct {
 // PutState is the fenced write of a stream's successor state: it succeeds
 // only while node holds the lease with token, and never lets a rendition's
 // media sequence go back.
-func (s *Store) PutState(ctx context.Context, stream, node string, token uint64, blob []byte, msn map[string]uint64) error {
+func (s *Ledger) PutState(ctx context.Context, stream, node string, token uint64, blob []byte, msn map[string]uint64) error {
 	args := []any{node, token, blob}
 	names := make([]string, 0, len(msn))
 	for r := range msn {
@@ -158,7 +160,7 @@ func (s *Store) PutState(ctx context.Context, stream, node string, token uint64,
 }
 
 // State reads a stream's successor state; ok is false when none is stored.
-func (s *Store) State(ctx context.Context, stream string) (SavedState, bool, error) {
+func (s *Ledger) State(ctx context.Context, stream string) (SavedState, bool, error) {
 	m, err := s.rdb.HGetAll(ctx, keyState(stream)).Result()
 	if errors.Is(err, redis.Nil) || (err == nil && len(m) == 0) {
 		return SavedState{}, false, nil
@@ -177,7 +179,7 @@ func (s *Store) State(ctx context.Context, stream string) (SavedState, bool, err
 }
 
 // Deregister removes a node's entry at once.
-func (s *Store) Deregister(ctx context.Context, id string) error {
+func (s *Ledger) Deregister(ctx context.Context, id string) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
 		p.Del(ctx, keyNode(id))
 		p.SRem(ctx, keyNodes, id)
@@ -188,7 +190,7 @@ func (s *Store) Deregister(ctx context.Context, id string) error {
 
 // Nodes lists the live nodes (those whose heartbeat has not expired),
 // sorted by id. Expired ids are pruned from the index.
-func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
+func (s *Ledger) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	ids, err := s.rdb.SMembers(ctx, keyNodes).Result()
 	if err != nil {
 		return nil, classify(err)
