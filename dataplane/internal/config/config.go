@@ -17,11 +17,12 @@ type Config struct {
 	SRT       SRT       `yaml:"srt"`
 	HTTP      HTTP      `yaml:"http"`
 	HLS       HLS       `yaml:"hls"`
-	Streams   Streams   `yaml:"streams" usage:"configured streams; as a flag or variable: name[:passphrase],name2[:passphrase2]"`
+	Streams   Streams   `yaml:"streams" usage:"configured streams; as a flag or variable: name[+record][:passphrase],name2[:passphrase2] (+record: recorded to recording.bucket)"`
 	Log       Log       `yaml:"log"`
 	Runtime   Runtime   `yaml:"runtime"`
 	Transcode Transcode `yaml:"transcode"`
 	Cluster   Cluster   `yaml:"cluster"`
+	Recording Recording `yaml:"recording"`
 }
 
 // Node identifies this node in its region and zone.
