@@ -214,7 +214,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // metric reads one sample of the recorder's metrics: a counter or gauge
 // value, or a histogram's sample count (name_count) or sum (name_sum).
-func metric(t *testing.T, rec *Recorder, name string, labels ...string) float64 {
+func metric(t testing.TB, rec *Recorder, name string, labels ...string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(rec)

@@ -47,7 +47,7 @@ func newMetrics(s *Spool) *metrics {
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "zonecast_recording_upload_lag_seconds", Help: "Time from a segment's completion to its upload.",
-			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600},
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600},
 		}),
 		gapSeconds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zonecast_recording_gap_seconds_total", Help: "Media missing from closed recordings (reported in their gaps).",

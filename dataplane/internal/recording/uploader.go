@@ -20,7 +20,8 @@ type uploader struct {
 	stream string
 	log    *slog.Logger
 
-	cur *open // the recording being written; nil between recordings
+	cur      *open     // the recording being written; nil between recordings
+	lastWarn time.Time // of the last failed-upload line (one per loudEvery)
 }
 
 // open is a recording being written.
@@ -71,8 +72,12 @@ func (u *uploader) run(ctx context.Context) {
 			return
 		}
 		backoff = min(max(2*backoff, 100*time.Millisecond), u.rec.opts.RetryMax)
-		u.log.Warn("recording: upload failed, kept in the spool", "kind", e.Kind, "rendition", e.Rendition,
-			"msn", e.MSN, "retry_in", backoff, "err", err)
+		if time.Since(u.lastWarn) >= loudEvery {
+			// Every failure is counted; a line per stream says it goes on.
+			u.lastWarn = time.Now()
+			u.log.Warn("recording: upload failed, kept in the spool", "kind", e.Kind, "rendition", e.Rendition,
+				"msn", e.MSN, "retry_in", backoff, "spool_entries", u.rec.spool.Len(), "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
