@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +72,36 @@ func TestStopRestart(t *testing.T) {
 	// What was written before the outage survived it.
 	if got, err := get("a/b/one"); err != nil || got != "first" {
 		t.Fatalf("after restart: %q %v", got, err)
+	}
+}
+
+// A missing binary is an error that names the make target building it.
+func TestMissingBinary(t *testing.T) {
+	cases := []struct {
+		name  string
+		env   string
+		chdir bool // into a repository without bin/versitygw
+	}{
+		{"VERSITYGW_BIN points nowhere", "/nonexistent/versitygw", false},
+		{"not built at the repository root", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("VERSITYGW_BIN", tc.env)
+			if tc.chdir {
+				repo := t.TempDir()
+				if err := os.WriteFile(filepath.Join(repo, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Chdir(repo)
+			}
+			_, err := Binary()
+			if err == nil || !strings.Contains(err.Error(), "make versitygw") {
+				t.Fatalf("err %v, want it to name `make versitygw`", err)
+			}
+			if _, err := Start(t.TempDir(), "b"); err == nil || !strings.Contains(err.Error(), "make versitygw") {
+				t.Fatalf("Start: err %v", err)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -59,6 +60,10 @@ func (u *uploader) run(ctx context.Context) {
 			continue
 		}
 		err := u.process(ctx, e)
+		if errors.Is(err, errDropped) {
+			u.rec.spool.remove(e)
+			continue
+		}
 		if err == nil {
 			if e.Kind == kindSegment {
 				u.rec.metrics.uploaded.Inc()
@@ -86,6 +91,9 @@ func (u *uploader) run(ctx context.Context) {
 	}
 }
 
+// errDropped: the entry was dropped (and counted), not uploaded.
+var errDropped = errors.New("recording: entry dropped")
+
 func (u *uploader) process(ctx context.Context, e *entry) error {
 	if e.Kind == kindClose {
 		return u.closeRecording(ctx)
@@ -94,7 +102,7 @@ func (u *uploader) process(ctx context.Context, e *entry) error {
 	if err != nil {
 		u.log.Error("recording: spooled segment unreadable", "err", err)
 		u.rec.drop(e, dropUnreadable)
-		return nil
+		return errDropped
 	}
 	seg := e.segment()
 	if u.cur != nil && seg.ProgramDateTime.Sub(u.cur.end) > u.rec.cfg.IdleClose {
