@@ -227,10 +227,7 @@ func TestOutage(t *testing.T) {
 	g.drain(t)
 
 	// In order: the segments after the outage follow each other once put.
-	var got []string
-	for _, p := range g.proxy.puts(".m4s") {
-		got = append(got, p)
-	}
+	got := g.proxy.puts(".m4s")
 	seen := map[string]bool{}
 	var order []string
 	for _, p := range got[before:] {
