@@ -62,20 +62,15 @@ func (s *Stream) Completed(rendition string, msn uint64) []Completed {
 			}
 			if !seg.gap {
 				c.Data = seg.fmp4
+				// Read under r.mu (the segmenter stores under it too):
+				// the window cannot evict the init meanwhile.
+				if o, ok := s.store.Get(r.name + "/" + seg.initName); ok {
+					c.InitData = o.Data
+				}
 			}
 			out = append(out, c)
 		}
 	}
 	r.mu.Unlock()
-	// The init objects stay stored while a held segment uses them; the
-	// store has its own lock.
-	for i := range out {
-		if out[i].Init == "" || out[i].Gap {
-			continue
-		}
-		if o, ok := s.store.Get(r.name + "/" + out[i].Init); ok {
-			out[i].InitData = o.Data
-		}
-	}
 	return out
 }
