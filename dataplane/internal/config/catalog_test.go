@@ -124,7 +124,7 @@ func TestStreamsRequiredWithoutCatalog(t *testing.T) {
 }
 
 func TestStreamRecordKey(t *testing.T) {
-	cfg, err := Load([]string{"-config", writeFile(t, "streams: [{name: cam1, passphrase: correct-horse-battery, record: true}, {name: cam2}]\n")}, envOf(nil), &bytes.Buffer{})
+	cfg, err := Load([]string{"-config", writeFile(t, "recording: {bucket: b, region: local, spool_dir: /tmp/spool}\nstreams: [{name: cam1, passphrase: correct-horse-battery, record: true}, {name: cam2}]\n")}, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ type Config struct {
 	SRT       SRT       `yaml:"srt"`
 	HTTP      HTTP      `yaml:"http"`
 	HLS       HLS       `yaml:"hls"`
-	Streams   Streams   `yaml:"streams" usage:"configured streams; as a flag or variable: name[:passphrase],name2[:passphrase2]"`
+	Streams   Streams   `yaml:"streams" usage:"configured streams; as a flag or variable: name[+record][:passphrase],name2[:passphrase2] (+record: recorded to recording.bucket)"`
 	Log       Log       `yaml:"log"`
 	Runtime   Runtime   `yaml:"runtime"`
 	Transcode Transcode `yaml:"transcode"`
@@ -25,6 +25,7 @@ type Config struct {
 	Admin     Admin     `yaml:"admin"`
 	Catalog   Catalog   `yaml:"catalog"`
 	Events    Events    `yaml:"events"`
+	Recording Recording `yaml:"recording"`
 }
 
 // Node identifies this node in its region and zone.

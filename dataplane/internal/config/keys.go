@@ -25,6 +25,7 @@ const EnvPrefix = "ZONECAST_"
 
 var (
 	durationType        = reflect.TypeOf(time.Duration(0))
+	sizeType            = reflect.TypeOf(Size(0))
 	textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 )
 
@@ -70,6 +71,8 @@ func typeName(t reflect.Type) string {
 	switch {
 	case t == durationType:
 		return "duration"
+	case t == sizeType:
+		return "size"
 	case reflect.PointerTo(t).Implements(textUnmarshalerType):
 		return "list"
 	case t.Kind() == reflect.Slice:

@@ -12,15 +12,19 @@ type Stream struct {
 	// chooses the key length (pbkeylen 16, 24 or 32), as with libsrt
 	// listeners. Empty: the stream only accepts unencrypted publishers.
 	Passphrase string `yaml:"passphrase"`
-	// Record keeps the stream in the region's recording bucket. The flag
-	// form cannot say it: a recorded stream needs the YAML file.
+	// Record writes the stream to the recording bucket (recording.bucket).
 	Record bool `yaml:"record"`
 }
 
 // Streams is the list of configured streams. In YAML it is a list of
-// {name, passphrase, record}; as a flag or environment variable it is written
-// name[:passphrase],name2[:passphrase2] (UnmarshalText).
+// {name, passphrase, record}; as a flag or environment variable it is
+// written name[+record][:passphrase],name2... (UnmarshalText). The option
+// rides on the name because a name cannot hold "+" while a passphrase may
+// hold anything, colons included.
 type Streams []Stream
+
+// recordOption marks a recorded stream in the flag form.
+const recordOption = "+record"
 
 // UnmarshalText parses the flag/env form.
 func (s *Streams) UnmarshalText(b []byte) error {
@@ -31,10 +35,14 @@ func (s *Streams) UnmarshalText(b []byte) error {
 			continue
 		}
 		name, pass, _ := strings.Cut(item, ":")
+		name, record := strings.CutSuffix(name, recordOption)
 		if name == "" {
 			return fmt.Errorf("stream %q: empty name", item)
 		}
-		out = append(out, Stream{Name: name, Passphrase: pass})
+		if strings.Contains(name, "+") {
+			return fmt.Errorf("stream %q: unknown option (the only one is %s)", item, recordOption)
+		}
+		out = append(out, Stream{Name: name, Passphrase: pass, Record: record})
 	}
 	*s = out
 	return nil
@@ -45,6 +53,9 @@ func (s Streams) MarshalText() ([]byte, error) {
 	parts := make([]string, len(s))
 	for i, st := range s {
 		parts[i] = st.Name
+		if st.Record {
+			parts[i] += recordOption
+		}
 		if st.Passphrase != "" {
 			parts[i] += ":***"
 		}

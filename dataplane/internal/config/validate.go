@@ -93,6 +93,9 @@ func (c *Config) Validate() error {
 		if n := len(s.Passphrase); n != 0 && (n < 10 || n > 80) {
 			bad("streams[%d] (%s): passphrase must be 10–80 characters (SRT), got %d", i, s.Name, n)
 		}
+		if s.Record && !c.Recording.Enabled() {
+			bad("streams[%d] (%s): record needs recording.bucket", i, s.Name)
+		}
 	}
 	// Sections owned by other areas (cluster, transcode, catalog...) validate themselves.
 	v := reflect.ValueOf(c).Elem()
