@@ -16,7 +16,7 @@ const graceSegments = 1
 // Rendition is one variant of a stream (the source, or a ladder rung): its
 // demuxer, segmenter and playlists.
 type Rendition struct {
-	muxer              *Muxer
+	muxer               *Muxer
 	name                string
 	log                 *slog.Logger
 	segTicks, partTicks int64
@@ -68,7 +68,7 @@ type Rendition struct {
 
 func newRendition(s *Muxer, name string) *Rendition {
 	r := &Rendition{
-		muxer:     s,
+		muxer:      s,
 		name:       name,
 		log:        s.log.With("rendition", name),
 		segTicks:   durationToTicks(s.cfg.SegmentDuration),
