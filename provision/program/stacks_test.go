@@ -410,3 +410,31 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestEveryStackPreviewedInCI: the pull-request workflow previews every
+// stack shipped in stacks/, the dev global stack included.
+func TestEveryStackPreviewedInCI(t *testing.T) {
+	raw, err := os.ReadFile("../../.github/workflows/preview.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Strategy struct {
+				Matrix struct {
+					Stack []string `yaml:"stack"`
+				} `yaml:"matrix"`
+			} `yaml:"strategy"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatal(err)
+	}
+	for name, job := range wf.Jobs {
+		got := append([]string(nil), job.Strategy.Matrix.Stack...)
+		sort.Strings(got)
+		if strings.Join(got, " ") != strings.Join(stackNames(t), " ") {
+			t.Errorf("preview.yml job %s previews %v, stacks/ ships %v", name, got, stackNames(t))
+		}
+	}
+}

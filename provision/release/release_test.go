@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestPinValidate(t *testing.T) {
@@ -104,5 +106,41 @@ func TestMakeReleaseIsReproducible(t *testing.T) {
 	bad := exec.Command("make", "--no-print-directory", "-C", root, "release", "VERSION=latest", "DIST="+t.TempDir())
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "semantic version") {
 		t.Errorf("make release VERSION=latest: %v\n%s", err, out)
+	}
+}
+
+// TestReleaseWorkflow: the workflow that publishes releases builds them
+// with `make release` (what the test above runs) and uploads every file it
+// writes.
+func TestReleaseWorkflow(t *testing.T) {
+	raw, err := os.ReadFile("../../.github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On   map[string]any `yaml:"on"`
+		Jobs map[string]struct {
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatalf("release.yml: %v", err)
+	}
+	if _, ok := wf.On["push"]; !ok {
+		t.Error("release.yml does not run on pushed tags")
+	}
+	var runs string
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			runs += s.Run + "\n"
+		}
+	}
+	for _, want := range []string{`make release VERSION="${GITHUB_REF_NAME#v}"`, Artifact + " ", Artifact + ".sha256",
+		"zonecast-edge-component.yaml", "gh release create"} {
+		if !strings.Contains(runs, want) {
+			t.Errorf("release.yml lacks %q", want)
+		}
 	}
 }
