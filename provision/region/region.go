@@ -144,7 +144,8 @@ func RelayTLSParameters(stack string) zone.RelayTLSParameters {
 // newRelayTLSParameters puts the relay's TLS material in SSM (SecureString,
 // Standard tier: 4 KB each, which a certificate or key of any usual size
 // fits; a larger value is refused here rather than by AWS).
-func newRelayTLSParameters(ctx *pulumi.Context, args *Args, opts ...pulumi.ResourceOption) error {
+func newRelayTLSParameters(ctx *pulumi.Context, args *Args, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
 	names := RelayTLSParameters(args.Stack)
 	for _, p := range []struct {
 		suffix, name, what string
@@ -162,17 +163,19 @@ func newRelayTLSParameters(ctx *pulumi.Context, args *Args, opts ...pulumi.Resou
 			}
 			return v, nil
 		}).(pulumi.StringOutput)
-		if _, err := ssm.NewParameter(ctx, "relay-"+p.suffix, &ssm.ParameterArgs{
+		param, err := ssm.NewParameter(ctx, "relay-"+p.suffix, &ssm.ParameterArgs{
 			Name:        pulumi.String(p.name),
 			Description: pulumi.String("zonecast relay TLS: " + p.what),
 			Type:        pulumi.String("SecureString"),
 			Tier:        pulumi.String("Standard"),
 			Value:       pulumi.ToSecret(value).(pulumi.StringOutput),
-		}, opts...); err != nil {
-			return err
+		}, opts...)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, param)
 	}
-	return nil
+	return out, nil
 }
 
 // New creates the region.
@@ -201,7 +204,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	if err := newRelayTLSParameters(ctx, &args, child); err != nil {
+	relayParams, err := newRelayTLSParameters(ctx, &args, child)
+	if err != nil {
 		return nil, err
 	}
 	redisSG, err := newRedisSecurityGroup(ctx, net.vpc, edgeSG, child)
@@ -278,6 +282,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			AutoScalingGroupName:        groups[i],
 			ConfigParameter:             ConfigParameter(args.Stack, key),
 			Edge:                        edge,
+			BootDependencies:            append([]pulumi.Resource{role}, relayParams...),
 			Redundancy:                  args.Redundancy,
 			Timings:                     args.Timings,
 			Provisioning:                args.Provisioning,

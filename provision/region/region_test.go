@@ -466,3 +466,27 @@ func TestSubnet(t *testing.T) {
 		}
 	}
 }
+
+// TestNodesLaunchAfterWhatTheyReadAtBoot: a node that boots before the
+// relay's parameters or its role's policy exist fails its boot script.
+func TestNodesLaunchAfterWhatTheyReadAtBoot(t *testing.T) {
+	m, err := runRegion(t, testArgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, name := range []string{"relay-ca", "relay-cert", "relay-key"} {
+		p, _ := m.Get("aws:ssm/parameter:Parameter", name)
+		want = append(want, p.URN)
+	}
+	// Depending on the role component is depending on its children.
+	policy, _ := m.Get("aws:iam/rolePolicy:RolePolicy", "edge-role-policy")
+	want = append(want, policy.URN)
+	for _, asg := range m.OfType("aws:autoscaling/group:Group") {
+		for _, urn := range want {
+			if !slices.Contains(asg.Dependencies, urn) {
+				t.Errorf("%s does not wait for %s", asg.Name, urn)
+			}
+		}
+	}
+}

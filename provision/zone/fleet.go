@@ -164,7 +164,7 @@ func newFleet(ctx *pulumi.Context, name string, args *Args, nlb *loadBalancer, o
 		Tags: autoscaling.GroupTagArray{
 			autoscaling.GroupTagArgs{Key: pulumi.String("zonecast:zone"), Value: pulumi.String(args.LoadDimension()), PropagateAtLaunch: pulumi.Bool(true)},
 		},
-	}, opts...)
+	}, append(opts, pulumi.DependsOn(args.BootDependencies))...)
 	if err != nil {
 		return nil, err
 	}

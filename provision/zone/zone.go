@@ -54,6 +54,10 @@ type Args struct {
 	ConfigParameter string
 
 	Edge EdgeSettings
+	// BootDependencies are what a node reads as it boots besides its own
+	// zone's settings (the region's relay TLS parameters, its role's
+	// policy): the group launches nodes only once they exist.
+	BootDependencies []pulumi.Resource
 
 	Redundancy   *failover.Redundancy
 	Timings      *failover.Timings
