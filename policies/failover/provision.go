@@ -39,6 +39,61 @@ type Provisioning struct {
 	// update never lowers a zone's capacity.
 	RefreshMinHealthyPercent int
 	RefreshMaxHealthyPercent int
+	// RefreshCheckpoints pause an instance refresh after that share of the
+	// zone was replaced, for RefreshCheckpointDelay, so that a bad release
+	// shows itself (the rollback alarm, the operator's eyes) on part of the
+	// fleet before the rest is replaced.
+	RefreshCheckpoints     []int
+	RefreshCheckpointDelay time.Duration
+	// RollbackAlarmPeriods of RollbackAlarmPeriod with an unhealthy target
+	// in a zone's target group fail a running instance refresh.
+	RollbackAlarmPeriods int
+	RollbackAlarmPeriod  time.Duration
+
+	// FleetInstanceTypes are the NVENC instance types a zone may launch, in
+	// order of preference after the stack's own type: when AWS has no
+	// capacity of one GPU type in the zone, the group launches the next
+	// rather than stalling. L4 first (two NVENC engines), then A10G, then
+	// T4. Never an H100-class type (p5): it has no NVENC at all.
+	FleetInstanceTypes []string
+
+	// BootGracePeriod is how long the auto-scaling group ignores a new
+	// node's load-balancer health: the GPU AMI's boot, ffmpeg's install
+	// when the AMI does not carry it, the edge's download and first
+	// /readyz. Longer than InstanceWarmup, which only paces scaling.
+	BootGracePeriod time.Duration
+	// CapacityWaitTimeout is how long `pulumi up` waits for a new zone's
+	// nodes to be healthy behind its load balancer before it fails.
+	CapacityWaitTimeout time.Duration
+
+	// DrainPollInterval is how often a node's drain watcher reads its
+	// target lifecycle state; DrainStopMargin is what systemd grants the
+	// edge beyond the drain deadline to exit.
+	DrainPollInterval time.Duration
+	DrainStopMargin   time.Duration
+}
+
+// DeregistrationDelay is how long the zone's target groups keep a
+// deregistered node's flows before closing them. The auto-scaling group
+// deregisters a terminating node first and runs the termination hook only
+// after this delay, while the node's drain watcher has already seen the
+// Terminated target state and SIGTERMed the edge: the flows must outlive
+// the watcher's poll, the edge's drain and its exit, so that every led
+// stream is handed over before the load balancer cuts a broadcaster.
+func (p Provisioning) DeregistrationDelay(t Timings) time.Duration {
+	return p.DrainPollInterval + t.DrainDeadline + p.DrainStopMargin
+}
+
+// FleetTypes is the instance types of a zone whose stack asks for
+// primary: primary first, then the policy's other types.
+func (p Provisioning) FleetTypes(primary string) []string {
+	out := []string{primary}
+	for _, t := range p.FleetInstanceTypes {
+		if t != primary {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // DefaultProvisioning is what zonecast provisions with.
@@ -53,6 +108,15 @@ var DefaultProvisioning = Provisioning{
 	InstanceWarmup:           180 * time.Second,
 	RefreshMinHealthyPercent: 100,
 	RefreshMaxHealthyPercent: 200,
+	RefreshCheckpoints:       []int{50, 100},
+	RefreshCheckpointDelay:   5 * time.Minute,
+	RollbackAlarmPeriods:     3,
+	RollbackAlarmPeriod:      time.Minute,
+	FleetInstanceTypes:       []string{"g6.xlarge", "g5.xlarge", "g4dn.xlarge"},
+	BootGracePeriod:          10 * time.Minute,
+	CapacityWaitTimeout:      20 * time.Minute,
+	DrainPollInterval:        5 * time.Second,
+	DrainStopMargin:          10 * time.Second,
 }
 
 // EncoderFamilies maps the EC2 instance families with an NVIDIA hardware

@@ -2,6 +2,8 @@ package global
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
@@ -75,7 +77,38 @@ func newCachePolicy(ctx *pulumi.Context, name string, ttl CacheTTLs, queryString
 	}, opts...)
 }
 
-func newCDN(ctx *pulumi.Context, args Args, acceleratorDNS pulumi.StringOutput, opts ...pulumi.ResourceOption) (*cdn, error) {
+// hostName is a DNS name CloudFront takes as a custom origin: labels of
+// letters, digits and hyphens, at least two of them.
+var hostName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateOrigins checks the CDN's two origin names. Both are required:
+// there is no name zonecast could default to that an edge certificate can
+// cover (the accelerator's own *.awsglobalaccelerator.com name is AWS's, so
+// CloudFront's TLS check against it fails and every request would be a
+// 502), and a failover member with the same name would only ask the same
+// path again.
+func ValidateOrigins(primary, secondary string) error {
+	for _, o := range []struct{ setting, name string }{
+		{"zonecast:originDomain", primary}, {"zonecast:secondaryOriginDomain", secondary},
+	} {
+		switch {
+		case o.name == "":
+			return fmt.Errorf("%s is required: a host name the edges' TLS certificate covers "+
+				"(originDomain points at the accelerator, secondaryOriginDomain reaches the edges another way; docs/provision.md)", o.setting)
+		case len(o.name) > 253 || !hostName.MatchString(o.name):
+			return fmt.Errorf("%s %q is not a DNS host name", o.setting, o.name)
+		case strings.HasSuffix(o.name, ".awsglobalaccelerator.com") || strings.HasSuffix(o.name, ".amazonaws.com"):
+			return fmt.Errorf("%s %q is an AWS name no certificate of yours can cover: CloudFront would refuse the edges' TLS", o.setting, o.name)
+		}
+	}
+	if primary == secondary {
+		return fmt.Errorf("zonecast:secondaryOriginDomain must differ from zonecast:originDomain (%q): "+
+			"the origin group's failover would ask the same name again", primary)
+	}
+	return nil
+}
+
+func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn, error) {
 	if args.Redundancy.CDNOrigins != 2 {
 		return nil, fmt.Errorf("global: policy asks for %d CDN origins; a CloudFront origin group has exactly 2", args.Redundancy.CDNOrigins)
 	}
@@ -88,15 +121,8 @@ func newCDN(ctx *pulumi.Context, args Args, acceleratorDNS pulumi.StringOutput, 
 		return nil, err
 	}
 
-	primary := acceleratorDNS
-	if args.OriginDomain != "" {
-		primary = pulumi.String(args.OriginDomain).ToStringOutput()
-	}
-	secondary := primary
-	if args.SecondaryOriginDomain != "" {
-		secondary = pulumi.String(args.SecondaryOriginDomain).ToStringOutput()
-	}
-	origin := func(id string, domain pulumi.StringOutput) cloudfront.DistributionOriginArgs {
+	primary, secondary := pulumi.String(args.OriginDomain), pulumi.String(args.SecondaryOriginDomain)
+	origin := func(id string, domain pulumi.StringInput) cloudfront.DistributionOriginArgs {
 		return cloudfront.DistributionOriginArgs{
 			OriginId:   pulumi.String(id),
 			DomainName: domain,

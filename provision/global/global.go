@@ -21,14 +21,15 @@ const Type = "zonecast:provision:Global"
 type Args struct {
 	// Name names the accelerator (and prefixes what needs a unique AWS name).
 	Name string
-	// OriginDomain is the host name CloudFront fetches from over HTTPS. It
-	// must be covered by the edge's TLS certificate and resolve to the
-	// accelerator (CNAME or alias). Empty: the accelerator's own DNS name,
-	// which only works if the edge's certificate covers it.
+	// OriginDomain is the host name CloudFront fetches from over HTTPS
+	// first. The operator owns it: the edges' TLS certificate must cover
+	// it (CloudFront checks), and it points (CNAME or alias) at the
+	// accelerator. See ValidateOrigins.
 	OriginDomain string
-	// SecondaryOriginDomain is the origin group's failover member. Empty: the
-	// same host as OriginDomain under a second origin id — the retry opens a
-	// new connection, which the accelerator may steer to another zone.
+	// SecondaryOriginDomain is the origin group's failover member: another
+	// name the certificate covers, reaching the edges by another path (a
+	// Route 53 latency record over each region's zone-b load balancer, for
+	// example), so that a failover does not ask the same path again.
 	SecondaryOriginDomain string
 	// PriceClass is the CloudFront price class.
 	PriceClass string
@@ -56,6 +57,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.Name == "" {
 		return nil, fmt.Errorf("global: Args.Name is empty")
 	}
+	if err := ValidateOrigins(args.OriginDomain, args.SecondaryOriginDomain); err != nil {
+		return nil, fmt.Errorf("global: %w", err)
+	}
 	args.Redundancy = policydefault.Or(args.Redundancy, failover.DefaultRedundancy)
 	args.Timings = policydefault.Or(args.Timings, failover.DefaultTimings)
 	if args.PriceClass == "" {
@@ -71,7 +75,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	cdn, err := newCDN(ctx, args, acc.dnsName, child)
+	cdn, err := newCDN(ctx, args, child)
 	if err != nil {
 		return nil, err
 	}

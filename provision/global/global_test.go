@@ -11,6 +11,10 @@ import (
 	"github.com/zonecast/zonecast/provision/internal/mockaws"
 )
 
+func testArgs() Args {
+	return Args{Name: "zonecast", OriginDomain: "origin.example.com", SecondaryOriginDomain: "origin-b.example.com"}
+}
+
 func runGlobal(t *testing.T, args Args) (*mockaws.Mocks, error) {
 	t.Helper()
 	m := mockaws.New("zonecast", "global", "us-west-2")
@@ -22,7 +26,7 @@ func runGlobal(t *testing.T, args Args) (*mockaws.Mocks, error) {
 }
 
 func TestGlobalResources(t *testing.T) {
-	m, err := runGlobal(t, Args{Name: "zonecast"})
+	m, err := runGlobal(t, testArgs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +59,7 @@ func TestGlobalResources(t *testing.T) {
 }
 
 func TestAccelerator(t *testing.T) {
-	m, err := runGlobal(t, Args{Name: "zonecast"})
+	m, err := runGlobal(t, testArgs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +106,7 @@ func TestAccelerator(t *testing.T) {
 }
 
 func TestCDN(t *testing.T) {
-	m, err := runGlobal(t, Args{Name: "zonecast", OriginDomain: "origin.example.com"})
+	m, err := runGlobal(t, testArgs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +125,9 @@ func TestCDN(t *testing.T) {
 	}
 	if got := mockaws.Str(in, "origins", 0, "domainName"); got != "origin.example.com" {
 		t.Errorf("primary origin %q, want the configured origin domain", got)
+	}
+	if got := mockaws.Str(in, "origins", 1, "domainName"); got != "origin-b.example.com" {
+		t.Errorf("secondary origin %q, want the configured secondary domain", got)
 	}
 	if got := mockaws.Str(in, "origins", 0, "customOriginConfig", "originProtocolPolicy"); got != "https-only" {
 		t.Errorf("origin protocol %q, want https-only", got)
@@ -176,10 +183,41 @@ func TestCDN(t *testing.T) {
 func TestGlobalRefusesPolicyItCannotMeet(t *testing.T) {
 	r := failover.DefaultRedundancy
 	r.StaticIPv4 = 3
-	if _, err := runGlobal(t, Args{Name: "zonecast", Redundancy: &r}); err == nil || !strings.Contains(err.Error(), "static IPv4") {
+	if _, err := runGlobal(t, Args{Name: "zonecast", OriginDomain: "origin.example.com", SecondaryOriginDomain: "origin-b.example.com", Redundancy: &r}); err == nil || !strings.Contains(err.Error(), "static IPv4") {
 		t.Fatalf("got %v, want an error about static IPv4 addresses", err)
 	}
 	if _, err := runGlobal(t, Args{}); err == nil {
 		t.Fatal("no error without a name")
+	}
+}
+
+// TestOriginsRequired: the CDN cannot default its origins. The
+// accelerator's own name is AWS's (no certificate of the operator's covers
+// it, so CloudFront's TLS check fails every request with a 502), and a
+// secondary origin of the same name fails over to the same path.
+func TestOriginsRequired(t *testing.T) {
+	tests := []struct {
+		name               string
+		primary, secondary string
+		want               string
+	}{
+		{"no origin", "", "origin-b.example.com", "zonecast:originDomain is required"},
+		{"no secondary", "origin.example.com", "", "zonecast:secondaryOriginDomain is required"},
+		{"same name twice", "origin.example.com", "origin.example.com", "must differ"},
+		{"accelerator's name", "a1234567890abcdef.awsglobalaccelerator.com", "origin-b.example.com", "AWS name"},
+		{"load balancer's name", "origin.example.com", "zone-b-nlb-0123.elb.eu-west-1.amazonaws.com", "AWS name"},
+		{"not a host name", "https://origin.example.com", "origin-b.example.com", "not a DNS host name"},
+		{"single label", "origin", "origin-b.example.com", "not a DNS host name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runGlobal(t, Args{Name: "zonecast", OriginDomain: tt.primary, SecondaryOriginDomain: tt.secondary})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+	if err := ValidateOrigins("origin.zonecast.example", "origin-eu.zonecast.example"); err != nil {
+		t.Errorf("valid names refused: %v", err)
 	}
 }

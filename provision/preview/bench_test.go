@@ -58,8 +58,14 @@ func mockedRuns(b *testing.B, root string) time.Duration {
 		if err := parseConfig(raw, cfg); err != nil {
 			b.Fatal(err)
 		}
-		for k, v := range placeholderSecrets {
-			cfg[k] = v
+		secret, plain, err := placeholders(settings(cfg).kind(stack))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, set := range []map[string]string{secret, plain} {
+			for k, v := range set {
+				cfg[k] = v
+			}
 		}
 		js, _ := json.Marshal(cfg)
 		b.Setenv("PULUMI_CONFIG", string(js))

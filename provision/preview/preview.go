@@ -6,9 +6,12 @@
 // found on PATH. Policy packs are passed through to the engine, so a pack
 // that refuses the stack fails the preview with its violations.
 //
-// A regional stack reads the global stack's outputs through a
-// StackReference; the harness first runs `up` on the global stack in the
-// same temporary backend (against the stand-in), then previews the region.
+// A regional stack reads its global stack's outputs through a
+// StackReference; the harness first runs `up` on that global stack (global,
+// or the one its zonecast:globalStack names) in the same temporary backend
+// (against the stand-in), then previews the region. Settings that belong to
+// a deployment, not to stacks/ (secrets, the release pin, the CDN's origin
+// names), get placeholders when unset.
 package preview
 
 import (
@@ -35,22 +38,45 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zonecast/zonecast/provision/program"
+	"github.com/zonecast/zonecast/provision/relaytls"
 )
 
 // Project is the Pulumi project name (Pulumi.yaml).
 const Project = "zonecast"
 
-// GlobalStack is the stack a regional stack's StackReference reads.
+// GlobalStack is the stack a regional stack's StackReference reads unless
+// its zonecast:globalStack names another (dev reads dev-global).
 const GlobalStack = "global"
 
 // Passphrase encrypts the temporary backend's secrets; nothing leaves it.
 const Passphrase = "zonecast-offline-preview"
 
-// Placeholder secrets for the stack settings an operator sets with
-// `pulumi config set --secret` and that are therefore not in stacks/.
-var placeholderSecrets = map[string]string{
-	program.Namespace + ":redisAuthToken": "preview-placeholder-auth-token",
-	program.Namespace + ":streams":        "preview:preview-placeholder-passphrase",
+// Placeholders for the settings that belong to one deployment and are
+// therefore not in stacks/: a region's secrets (set with `pulumi config
+// set --secret`; the relay's TLS material is made fresh for each preview)
+// and release pin, and a global stack's CDN origin names.
+func placeholders(kind string) (secret, plain map[string]string, err error) {
+	ns := program.Namespace + ":"
+	if kind == program.KindGlobal {
+		return nil, map[string]string{
+			ns + "originDomain":          "origin.preview.invalid",
+			ns + "secondaryOriginDomain": "origin-b.preview.invalid",
+		}, nil
+	}
+	relay, err := relaytls.Generate()
+	if err != nil {
+		return nil, nil, err
+	}
+	return map[string]string{
+			ns + "redisAuthToken": "preview-placeholder-auth-token",
+			ns + "streams":        "preview:preview-placeholder-passphrase",
+			ns + "relayCa":        relay.CA,
+			ns + "relayCert":      relay.Cert,
+			ns + "relayKey":       relay.Key,
+		}, map[string]string{
+			ns + "edgeVersion": "0.0.0-preview",
+			ns + "edgeSha256":  strings.Repeat("0", 64),
+		}, nil
 }
 
 // Options configures a preview.
@@ -63,8 +89,8 @@ type Options struct {
 	Stack string
 	// StackFile overrides the stack settings file (tests use altered copies).
 	StackFile string
-	// GlobalStackFile overrides stacks/Pulumi.global.yaml for the global
-	// stack a region reads.
+	// GlobalStackFile overrides stacks/Pulumi.<global stack>.yaml for the
+	// global stack a region reads.
 	GlobalStackFile string
 	// Config sets extra (plain) settings on the previewed stack, e.g.
 	// "zonecast:minNodesPerZone": "1".
@@ -181,11 +207,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.StackFile == "" {
 		opts.StackFile = stackFile(opts.Root, opts.Stack)
 	}
-	if opts.GlobalStackFile == "" {
-		opts.GlobalStackFile = stackFile(opts.Root, GlobalStack)
-	}
-	if _, err := os.Stat(opts.StackFile); err != nil {
+	settings, err := readSettings(opts.StackFile)
+	if err != nil {
 		return nil, fmt.Errorf("preview: stack %q has no settings file: %w", opts.Stack, err)
+	}
+	kind, globalStack := settings.kind(opts.Stack), settings.globalStack()
+	if opts.GlobalStackFile == "" {
+		opts.GlobalStackFile = stackFile(opts.Root, globalStack)
 	}
 	if opts.WorkDir == "" {
 		dir, err := os.MkdirTemp("", "zonecast-preview-")
@@ -203,9 +231,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	if opts.Stack != GlobalStack {
+	if kind != program.KindGlobal {
 		// The region's StackReference needs the global stack's outputs.
-		g, err := h.stack(ctx, GlobalStack, opts.GlobalStackFile, nil)
+		g, err := h.stack(ctx, globalStack, opts.GlobalStackFile, program.KindGlobal, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +241,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("preview: `up` of the global stack in the temporary backend: %w", err)
 		}
 	}
-	st, err := h.stack(ctx, opts.Stack, opts.StackFile, opts.Config)
+	st, err := h.stack(ctx, opts.Stack, opts.StackFile, kind, opts.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +250,42 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 func stackFile(root, stack string) string {
 	return filepath.Join(root, "stacks", "Pulumi."+stack+".yaml")
+}
+
+// settings are a stack settings file's flat config.
+type settings map[string]string
+
+func readSettings(file string) (settings, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	s := settings{}
+	if err := parseConfig(raw, s); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return s, nil
+}
+
+// kind is what the stack builds, as program.Kind decides it.
+func (s settings) kind(stack string) string {
+	if k := s[program.Namespace+":kind"]; k != "" {
+		return k
+	}
+	if stack == GlobalStack {
+		return program.KindGlobal
+	}
+	return program.KindRegion
+}
+
+// globalStack is the stack name a region's StackReference reads (the last
+// part of an <org>/<project>/<stack> reference).
+func (s settings) globalStack() string {
+	g := s[program.Namespace+":globalStack"]
+	if g == "" {
+		return GlobalStack
+	}
+	return g[strings.LastIndex(g, "/")+1:]
 }
 
 type harness struct {
@@ -264,7 +328,7 @@ func newHarness(opts Options) (*harness, error) {
 // stack creates (or selects) a stack in its own workspace directory, with
 // its settings copied from settingsFile so that the repository's stack
 // files are never written to (the engine adds an encryption salt).
-func (h *harness) stack(ctx context.Context, name, settingsFile string, extra map[string]string) (auto.Stack, error) {
+func (h *harness) stack(ctx context.Context, name, settingsFile, kind string, extra map[string]string) (auto.Stack, error) {
 	dir := filepath.Join(h.opts.WorkDir, "workspace-"+name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return auto.Stack{}, err
@@ -300,10 +364,17 @@ func (h *harness) stack(ctx context.Context, name, settingsFile string, extra ma
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("preview: config of %s: %w", name, err)
 	}
-	if name != GlobalStack {
-		for key, value := range placeholderSecrets {
+	secret, plain, err := placeholders(kind)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	for _, set := range []struct {
+		values map[string]string
+		secret bool
+	}{{secret, true}, {plain, false}} {
+		for key, value := range set.values {
 			if _, ok := cfg[key]; !ok {
-				if err := st.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: true}); err != nil {
+				if err := st.SetConfig(ctx, key, auto.ConfigValue{Value: value, Secret: set.secret}); err != nil {
 					return auto.Stack{}, err
 				}
 			}

@@ -28,6 +28,10 @@ func root(t testing.TB) string {
 	return r
 }
 
+// regionResources is what a regional stack creates, components, stack and
+// providers included.
+const regionResources = 66
+
 func run(t *testing.T, opts Options) (*Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -84,6 +88,8 @@ func TestPreviewRegionThroughTheEngine(t *testing.T) {
 			"aws:ssm/parameter:Parameter zone-" + z + "-edge-config",
 			"aws:ec2/subnet:Subnet private-" + z,
 			"aws:ec2/natGateway:NatGateway nat-" + z,
+			"aws:autoscaling/lifecycleHook:LifecycleHook zone-" + z + "-drain",
+			"aws:cloudwatch/metricAlarm:MetricAlarm zone-" + z + "-unhealthy",
 		} {
 			if !strings.Contains(lines, "\n"+want+"\n") {
 				t.Errorf("preview lacks %q", want)
@@ -95,11 +101,22 @@ func TestPreviewRegionThroughTheEngine(t *testing.T) {
 			t.Errorf("preview lacks the %s endpoint group", l)
 		}
 	}
+	for _, want := range []string{
+		"aws:ec2/securityGroup:SecurityGroup nlb-sg",
+		"aws:ec2/securityGroupRule:SecurityGroupRule nlb-https-from-cloudfront",
+		"aws:ec2/securityGroupRule:SecurityGroupRule nlb-srt-from-accelerator",
+		"aws:ec2/securityGroupRule:SecurityGroupRule nlb-to-nodes",
+		"aws:ssm/parameter:Parameter relay-ca", "aws:ssm/parameter:Parameter relay-cert", "aws:ssm/parameter:Parameter relay-key",
+	} {
+		if !strings.Contains(lines, "\n"+want+"\n") {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
 	if strings.Contains(lines, "Accelerator accelerator") {
 		t.Error("a regional stack creates an accelerator")
 	}
-	if n := len(res.Resources); n != 55 {
-		t.Errorf("%d resources, want 55:%s", n, lines)
+	if n := len(res.Resources); n != regionResources {
+		t.Errorf("%d resources, want %d:%s", n, regionResources, lines)
 	}
 	// Unknown until apply, but the ARNs from the global stack are known.
 	for _, r := range res.Resources {
@@ -112,6 +129,17 @@ func TestPreviewRegionThroughTheEngine(t *testing.T) {
 			if min, _ := r.Inputs["minSize"].(float64); int(min) < failover.DefaultRedundancy.MinNodesPerZone {
 				t.Errorf("%s minSize %v", r.Name, r.Inputs["minSize"])
 			}
+		}
+		// Security groups are given when the load balancer is created.
+		if r.Type == "aws:lb/loadBalancer:LoadBalancer" {
+			if sgs, _ := r.Inputs["securityGroups"].([]any); len(sgs) != 1 {
+				t.Errorf("%s security groups %v", r.Name, r.Inputs["securityGroups"])
+			}
+		}
+		// The accelerator's group is looked up once the endpoint groups
+		// exist, so in a first preview it is not known yet.
+		if r.Name == "nlb-srt-from-accelerator" && r.Inputs["sourceSecurityGroupId"] != "<computed>" {
+			t.Errorf("SRT rule source %v, want the accelerator's group, computed after the endpoint groups", r.Inputs["sourceSecurityGroupId"])
 		}
 	}
 }
@@ -138,8 +166,8 @@ func TestShippedRegionPassesThePolicyPack(t *testing.T) {
 	for _, v := range res.Violations {
 		t.Logf("%s", v)
 	}
-	if len(res.Resources) != 55 {
-		t.Errorf("%d resources", len(res.Resources))
+	if len(res.Resources) != regionResources {
+		t.Errorf("%d resources, want %d", len(res.Resources), regionResources)
 	}
 }
 
@@ -221,7 +249,7 @@ func TestPreviewReusesWorkDir(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
-		if i == 0 && len(res.Resources) != 55 {
+		if i == 0 && len(res.Resources) != regionResources {
 			t.Errorf("run 1: %d resources", len(res.Resources))
 		}
 	}

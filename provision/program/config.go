@@ -3,11 +3,16 @@ package program
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/global"
+	"github.com/zonecast/zonecast/provision/redis"
+	"github.com/zonecast/zonecast/provision/relaytls"
+	"github.com/zonecast/zonecast/provision/release"
 )
 
 // Namespace is the project's configuration namespace (Pulumi.yaml name).
@@ -28,7 +33,7 @@ const (
 	DefaultInstanceType    = "g6.xlarge"
 	DefaultAMIParameter    = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id"
 	DefaultRedisNodeType   = "cache.r7g.large"
-	DefaultEdgeArtifactURL = "https://github.com/zonecast/zonecast/releases/latest/download/edge-linux-amd64"
+	DefaultSubnetsPerZone  = 1
 )
 
 // GlobalConfig is the global stack's configuration.
@@ -45,16 +50,22 @@ type RegionConfig struct {
 	GlobalStack       string
 	AvailabilityZones []string // empty: the region's first zones
 	VpcCidr           string
-	InstanceType      string
-	MinNodesPerZone   int
-	MaxNodesPerZone   int
-	AMIParameter      string
-	RedisNodeType     string
-	RedisAuthToken    pulumi.StringOutput // secret
-	Streams           pulumi.StringOutput // secret
-	EdgeArtifactURL   string
-	EdgeArtifactSHA   string
-	EdgeLoadGauge     string
+	// InstanceTypes are the NVENC types the zones may launch, preferred
+	// first: zonecast:instanceTypes, or zonecast:instanceType followed by
+	// the policy's other types.
+	InstanceTypes   []string
+	SubnetsPerZone  int
+	MinNodesPerZone int
+	MaxNodesPerZone int
+	AMIParameter    string
+	RedisNodeType   string
+	RedisAuthToken  pulumi.StringOutput // secret
+	Streams         pulumi.StringOutput // secret
+	// RelayCA, RelayCert and RelayKey are the relay's TLS material
+	// (secrets, checked together).
+	RelayCA, RelayCert, RelayKey pulumi.StringOutput
+	EdgeRelease                  release.Pin
+	EdgeLoadGauge                string
 }
 
 func or[T comparable](v, def T) T {
@@ -81,14 +92,15 @@ func Kind(ctx *pulumi.Context) (string, error) {
 }
 
 // LoadGlobal reads the global stack's configuration.
-func LoadGlobal(ctx *pulumi.Context) GlobalConfig {
+func LoadGlobal(ctx *pulumi.Context) (GlobalConfig, error) {
 	cfg := config.New(ctx, Namespace)
-	return GlobalConfig{
+	c := GlobalConfig{
 		AcceleratorName:       or(cfg.Get("acceleratorName"), DefaultAcceleratorName),
 		OriginDomain:          cfg.Get("originDomain"),
 		SecondaryOriginDomain: cfg.Get("secondaryOriginDomain"),
 		PriceClass:            or(cfg.Get("priceClass"), DefaultPriceClass),
 	}
+	return c, global.ValidateOrigins(c.OriginDomain, c.SecondaryOriginDomain)
 }
 
 // LoadRegion reads a regional stack's configuration; secrets stay secret.
@@ -99,20 +111,38 @@ func LoadRegion(ctx *pulumi.Context) (RegionConfig, error) {
 		Region:          aws.Get("region"),
 		GlobalStack:     or(cfg.Get("globalStack"), DefaultGlobalStack),
 		VpcCidr:         or(cfg.Get("vpcCidr"), DefaultVpcCidr),
-		InstanceType:    or(cfg.Get("instanceType"), DefaultInstanceType),
+		SubnetsPerZone:  or(cfg.GetInt("subnetsPerZone"), DefaultSubnetsPerZone),
 		MinNodesPerZone: or(cfg.GetInt("minNodesPerZone"), failover.DefaultRedundancy.MinNodesPerZone),
 		MaxNodesPerZone: or(cfg.GetInt("maxNodesPerZone"), failover.DefaultProvisioning.MaxNodesPerZone),
 		AMIParameter:    or(cfg.Get("amiParameter"), DefaultAMIParameter),
 		RedisNodeType:   or(cfg.Get("redisNodeType"), DefaultRedisNodeType),
-		EdgeArtifactURL: or(cfg.Get("edgeArtifactUrl"), DefaultEdgeArtifactURL),
-		EdgeArtifactSHA: cfg.Get("edgeArtifactSha256"),
-		EdgeLoadGauge:   cfg.Get("edgeLoadGauge"),
+		EdgeRelease: release.Pin{
+			Version:     cfg.Get("edgeVersion"),
+			SHA256:      cfg.Get("edgeSha256"),
+			URLTemplate: cfg.Get("edgeArtifactUrl"),
+		},
+		EdgeLoadGauge: cfg.Get("edgeLoadGauge"),
 	}
 	if c.Region == "" {
 		return c, fmt.Errorf("aws:region is not set: a regional stack needs `pulumi config set aws:region <region>`")
 	}
 	if err := cfg.TryObject("availabilityZones", &c.AvailabilityZones); err != nil && !errors.Is(err, config.ErrMissingVar) {
 		return c, fmt.Errorf("%s:availabilityZones: %w", Namespace, err)
+	}
+	if err := cfg.TryObject("instanceTypes", &c.InstanceTypes); err != nil && !errors.Is(err, config.ErrMissingVar) {
+		return c, fmt.Errorf("%s:instanceTypes: %w", Namespace, err)
+	}
+	switch primary := cfg.Get("instanceType"); {
+	case len(c.InstanceTypes) > 0 && primary != "":
+		return c, fmt.Errorf("%s:instanceType and %s:instanceTypes are both set: keep one (instanceTypes lists every type, preferred first)", Namespace, Namespace)
+	case len(c.InstanceTypes) == 0:
+		c.InstanceTypes = failover.DefaultProvisioning.FleetTypes(or(primary, DefaultInstanceType))
+	}
+	if cfg.Get("edgeArtifactSha256") != "" {
+		return c, fmt.Errorf("%s:edgeArtifactSha256 is now %s:edgeSha256, with %s:edgeVersion beside it", Namespace, Namespace, Namespace)
+	}
+	if err := c.EdgeRelease.Validate(); err != nil {
+		return c, err
 	}
 	var err error
 	if c.RedisAuthToken, err = cfg.TrySecret("redisAuthToken"); err != nil {
@@ -122,10 +152,20 @@ func LoadRegion(ctx *pulumi.Context) (RegionConfig, error) {
 		return c, fmt.Errorf("%s:streams is not set: `pulumi config set --secret %s:streams name:passphrase,…`", Namespace, Namespace)
 	}
 	c.RedisAuthToken = c.RedisAuthToken.ApplyT(func(t string) (string, error) {
-		if len(t) < 16 || len(t) > 128 {
-			return "", fmt.Errorf("%s:redisAuthToken must be 16–128 characters (ElastiCache), got %d", Namespace, len(t))
-		}
-		return t, nil
+		return t, redis.ValidateAuthToken(t)
 	}).(pulumi.StringOutput)
+	relay := map[string]*pulumi.StringOutput{"relayCa": &c.RelayCA, "relayCert": &c.RelayCert, "relayKey": &c.RelayKey}
+	for _, key := range []string{"relayCa", "relayCert", "relayKey"} {
+		if *relay[key], err = cfg.TrySecret(key); err != nil {
+			return c, fmt.Errorf("%s:%s is not set: the relay's TLS material (scripts/certs.sh DIR makes ca.pem, node.pem, node-key.pem); "+
+				"`%s config set --secret %s:relayCa < DIR/ca.pem`, relayCert < DIR/node.pem, relayKey < DIR/node-key.pem", Namespace, key, "pulumi", Namespace)
+		}
+	}
+	// Checked together: the key must match the certificate, the CA sign it.
+	checked := pulumi.All(c.RelayCA, c.RelayCert, c.RelayKey).ApplyT(func(v []any) ([]string, error) {
+		m := relaytls.Material{CA: v[0].(string), Cert: v[1].(string), Key: v[2].(string)}
+		return []string{m.CA, m.Cert, m.Key}, m.Validate(time.Now())
+	}).(pulumi.StringArrayOutput)
+	c.RelayCA, c.RelayCert, c.RelayKey = checked.Index(pulumi.Int(0)), checked.Index(pulumi.Int(1)), checked.Index(pulumi.Int(2))
 	return c, nil
 }

@@ -33,7 +33,11 @@ func Run(ctx *pulumi.Context) error {
 		return err
 	}
 	if kind == KindGlobal {
-		return runGlobal(ctx, LoadGlobal(ctx))
+		cfg, err := LoadGlobal(ctx)
+		if err != nil {
+			return err
+		}
+		return runGlobal(ctx, cfg)
 	}
 	cfg, err := LoadRegion(ctx)
 	if err != nil {
@@ -116,17 +120,18 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 		VpcCidr:           cfg.VpcCidr,
 		Partition:         partition,
 		AccountID:         caller.AccountId,
-		InstanceType:      cfg.InstanceType,
+		InstanceTypes:     cfg.InstanceTypes,
+		SubnetsPerZone:    cfg.SubnetsPerZone,
 		ImageID:           pulumi.String(ami.Value),
 		MinNodesPerZone:   cfg.MinNodesPerZone,
 		MaxNodesPerZone:   cfg.MaxNodesPerZone,
 		RedisNodeType:     cfg.RedisNodeType,
 		RedisAuthToken:    cfg.RedisAuthToken,
+		RelayTLS:          region.RelayTLS{CA: cfg.RelayCA, Cert: cfg.RelayCert, Key: cfg.RelayKey},
 		Edge: zone.EdgeSettings{
-			ArtifactURL:    cfg.EdgeArtifactURL,
-			ArtifactSHA256: cfg.EdgeArtifactSHA,
-			Streams:        cfg.Streams,
-			LoadGauge:      cfg.EdgeLoadGauge,
+			Release:   cfg.EdgeRelease,
+			Streams:   cfg.Streams,
+			LoadGauge: cfg.EdgeLoadGauge,
 		},
 		Listeners: region.Listeners{
 			SRT:   listener(OutputSRTListener),
@@ -139,6 +144,7 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 	}
 	ctx.Export("availabilityZones", pulumi.ToStringArray(zones))
 	ctx.Export("imageId", pulumi.String(ami.Value))
+	ctx.Export("edgeVersion", pulumi.String(cfg.EdgeRelease.Version))
 	ctx.Export("vpcId", r.VpcID)
 	ctx.Export("loadBalancerDnsNames", r.LoadBalancerDNSNames)
 	ctx.Export("redisEndpoints", r.RedisEndpoints)

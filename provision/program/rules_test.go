@@ -173,6 +173,8 @@ func TestPreviewLetsThePackJudge(t *testing.T) {
 	}{
 		{"one node per zone", map[string]string{"zonecast:minNodesPerZone": "1"}, "asg-min-size"},
 		{"CPU instances", map[string]string{"zonecast:instanceType": "c7i.8xlarge"}, "gpu-video-encoder"},
+		// H100-class GPUs have no NVENC: as a fallback type, too.
+		{"H100 fallback", map[string]string{"zonecast:instanceType": "", "zonecast:instanceTypes": `["g6.xlarge","p5.48xlarge"]`}, "gpu-video-encoder"},
 		{"one zone", map[string]string{"zonecast:availabilityZones": `["eu-west-1a"]`}, "region-two-zones"},
 	}
 	for _, tt := range tests {

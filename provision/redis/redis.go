@@ -7,6 +7,7 @@ package redis
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -125,4 +126,26 @@ func tags(zone string) pulumi.StringMap {
 		return nil
 	}
 	return pulumi.StringMap{"zonecast:zone": pulumi.String(zone)}
+}
+
+// authTokenSpecials are the only characters besides letters and digits
+// that ElastiCache accepts in an AUTH token (it refuses, among others, @,
+// " and /, which also break Redis URLs and the edge's environment file).
+const authTokenSpecials = "!&#$^<>-"
+
+// ValidateAuthToken reports what ElastiCache would refuse in an AUTH
+// token — 16 to 128 characters, letters, digits and !&#$^<>- only —
+// before `pulumi up` sends it.
+func ValidateAuthToken(token string) error {
+	if n := len(token); n < 16 || n > 128 {
+		return fmt.Errorf("zonecast:redisAuthToken must be 16–128 characters (ElastiCache), got %d", n)
+	}
+	for _, c := range token {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.ContainsRune(authTokenSpecials, c):
+		default:
+			return fmt.Errorf("zonecast:redisAuthToken holds %q: ElastiCache takes letters, digits and %s only", c, authTokenSpecials)
+		}
+	}
+	return nil
 }

@@ -114,3 +114,32 @@ func TestRedisRefusesLessRedundancy(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateAuthToken(t *testing.T) {
+	tests := []struct {
+		token string
+		want  string // "" = accepted
+	}{
+		{"unit-test-auth-token-0123456789", ""},
+		{"Aa0!&#$^<>-Aa0!&#$^<>-", ""},
+		{strings.Repeat("x", 16), ""},
+		{strings.Repeat("x", 128), ""},
+		{strings.Repeat("x", 15), "16–128"},
+		{strings.Repeat("x", 129), "16–128"},
+		{"with-an-at-sign-@-0123", `'@'`},
+		{`with-a-quote-"-012345`, `'"'`},
+		{"with-a-slash-/-0123456", `'/'`},
+		{"with a space 0123456789", `' '`},
+		{"with-a-percent-%-01234", `'%'`},
+		{"non-ascii-ümlaut-0123456", `'ü'`},
+	}
+	for _, tt := range tests {
+		err := ValidateAuthToken(tt.token)
+		if tt.want == "" && err != nil {
+			t.Errorf("%q refused: %v", tt.token, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%q: got %v, want an error mentioning %s", tt.token, err, tt.want)
+		}
+	}
+}

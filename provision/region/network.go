@@ -1,13 +1,17 @@
 package region
 
 import (
+	"strconv"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// zoneSubnets are one zone's subnets, both in the zone's AZ.
+// zoneSubnets are one zone's subnets, all in the zone's AZ: one public,
+// and one or more private ones for its nodes.
 type zoneSubnets struct {
-	public, private *ec2.Subnet
+	public  *ec2.Subnet
+	private []*ec2.Subnet
 }
 
 type network struct {
@@ -16,18 +20,21 @@ type network struct {
 }
 
 // Subnet layout of the VPC (/20s of a /16): public subnets from index 0,
-// private ones from index 8, one of each per zone.
+// one per zone; private ones from index 8, the first of every zone, then
+// the second of every zone, and so on (so the first ones keep their
+// ranges when a zone gets more).
 const (
 	subnetBits     = 4
 	privateOffset  = 8
+	privateSlots   = 8
 	anywhereIPv4   = "0.0.0.0/0"
 	allProtocols   = "-1"
 	zoneKeyLetters = "abcdefgh"
 )
 
 // newNetwork creates the VPC over the region's zones: per zone a public
-// subnet (the zone's NLB and NAT gateway) and a private one (its nodes and
-// Redis), each zone with its own NAT gateway so a zone outage never cuts the
+// subnet (the zone's NLB and NAT gateway) and SubnetsPerZone private ones
+// (its nodes; the first also holds Redis), each zone with its own NAT gateway so a zone outage never cuts the
 // twin's egress.
 func newNetwork(ctx *pulumi.Context, args *Args, opts ...pulumi.ResourceOption) (*network, error) {
 	vpc, err := ec2.NewVpc(ctx, "vpc", &ec2.VpcArgs{
@@ -58,10 +65,6 @@ func newNetwork(ctx *pulumi.Context, args *Args, opts ...pulumi.ResourceOption) 
 		if err != nil {
 			return nil, err
 		}
-		privCIDR, err := Subnet(args.VpcCidr, subnetBits, privateOffset+i)
-		if err != nil {
-			return nil, err
-		}
 		pub, err := ec2.NewSubnet(ctx, "public-"+key, &ec2.SubnetArgs{
 			VpcId:               vpc.ID(),
 			CidrBlock:           pulumi.String(pubCIDR),
@@ -87,15 +90,6 @@ func newNetwork(ctx *pulumi.Context, args *Args, opts ...pulumi.ResourceOption) 
 		if err != nil {
 			return nil, err
 		}
-		priv, err := ec2.NewSubnet(ctx, "private-"+key, &ec2.SubnetArgs{
-			VpcId:            vpc.ID(),
-			CidrBlock:        pulumi.String(privCIDR),
-			AvailabilityZone: pulumi.String(az),
-			Tags:             pulumi.StringMap{"Name": pulumi.String("zonecast-" + args.Stack + "-private-" + key)},
-		}, opts...)
-		if err != nil {
-			return nil, err
-		}
 		rt, err := ec2.NewRouteTable(ctx, "private-"+key, &ec2.RouteTableArgs{
 			VpcId:  vpc.ID(),
 			Routes: ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String(anywhereIPv4), NatGatewayId: nat.ID()}},
@@ -103,12 +97,33 @@ func newNetwork(ctx *pulumi.Context, args *Args, opts ...pulumi.ResourceOption) 
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, "private-"+key, &ec2.RouteTableAssociationArgs{
-			SubnetId: priv.ID(), RouteTableId: rt.ID(),
-		}, opts...); err != nil {
-			return nil, err
+		zs := zoneSubnets{public: pub}
+		for j := 0; j < args.SubnetsPerZone; j++ {
+			name := "private-" + key // the first keeps its original name
+			if j > 0 {
+				name += strconv.Itoa(j + 1)
+			}
+			cidr, err := Subnet(args.VpcCidr, subnetBits, privateOffset+j*len(args.AvailabilityZones)+i)
+			if err != nil {
+				return nil, err
+			}
+			priv, err := ec2.NewSubnet(ctx, name, &ec2.SubnetArgs{
+				VpcId:            vpc.ID(),
+				CidrBlock:        pulumi.String(cidr),
+				AvailabilityZone: pulumi.String(az),
+				Tags:             pulumi.StringMap{"Name": pulumi.String("zonecast-" + args.Stack + "-" + name)},
+			}, opts...)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := ec2.NewRouteTableAssociation(ctx, name, &ec2.RouteTableAssociationArgs{
+				SubnetId: priv.ID(), RouteTableId: rt.ID(),
+			}, opts...); err != nil {
+				return nil, err
+			}
+			zs.private = append(zs.private, priv)
 		}
-		n.zones = append(n.zones, zoneSubnets{public: pub, private: priv})
+		n.zones = append(n.zones, zs)
 	}
 	return n, nil
 }

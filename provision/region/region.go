@@ -1,9 +1,11 @@
 // Package region is the Region component: one AWS region of zonecast — a VPC
 // over the policy's number of availability zones (two twin zones), security
-// groups open only on policies/ports, the least-privilege instance role, per
-// zone a Redis replication group and a Zone (fleet + NLB), and one endpoint
-// group on each of the global accelerator's listeners with every zone's NLB
-// as an endpoint.
+// groups open only on policies/ports (the load balancers' admitting SRT only
+// from the accelerator and HTTPS only from CloudFront; the nodes' only the
+// load balancers and the VPC), the relay's TLS material in SSM, the
+// least-privilege instance role, per zone a Redis replication group and a
+// Zone (fleet + NLB), and one endpoint group on each of the global
+// accelerator's listeners with every zone's NLB as an endpoint.
 package region
 
 import (
@@ -35,7 +37,12 @@ type Args struct {
 	Partition string
 	AccountID string
 
-	InstanceType    string
+	// InstanceTypes are the NVENC types every zone may launch, the
+	// preferred first.
+	InstanceTypes []string
+	// SubnetsPerZone is the number of private subnets (for the nodes) in
+	// each zone, all in the zone's AZ; 0 means 1.
+	SubnetsPerZone  int
 	ImageID         pulumi.StringInput
 	MinNodesPerZone int
 	MaxNodesPerZone int
@@ -43,8 +50,12 @@ type Args struct {
 	RedisNodeType  string
 	RedisAuthToken pulumi.StringInput // secret
 
-	// Edge carries the artifact, streams and load gauge; the Redis fields
-	// are filled per zone.
+	// RelayTLS is the relay's mutual-TLS material (secrets), which the
+	// region puts in SSM for its nodes.
+	RelayTLS RelayTLS
+
+	// Edge carries the release, streams and load gauge; the Redis and
+	// relay TLS fields are filled here.
 	Edge zone.EdgeSettings
 
 	Listeners Listeners
@@ -78,6 +89,16 @@ func (a *Args) defaults() error {
 	}
 	if a.Listeners.SRT == nil || a.Listeners.HTTPS == nil || a.Listeners.HTTP3 == nil {
 		return fmt.Errorf("region %s: the global stack's listener ARNs are required", a.Region)
+	}
+	if a.RelayTLS.CA == nil || a.RelayTLS.Cert == nil || a.RelayTLS.Key == nil {
+		return fmt.Errorf("region %s: the relay's TLS material (CA, certificate, key) is required", a.Region)
+	}
+	if a.SubnetsPerZone == 0 {
+		a.SubnetsPerZone = 1
+	}
+	if a.SubnetsPerZone < 0 || a.SubnetsPerZone*len(a.AvailabilityZones) > privateSlots {
+		return fmt.Errorf("region %s: %d private subnets per zone; the VPC layout has room for %d over %d zones",
+			a.Region, a.SubnetsPerZone, privateSlots, len(a.AvailabilityZones))
 	}
 	return nil
 }
@@ -125,7 +146,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	edgeSG, err := newEdgeSecurityGroup(ctx, &args, net.vpc, child)
+	nlbSG, err := newLoadBalancerSecurityGroup(ctx, &args, net.vpc, child)
+	if err != nil {
+		return nil, err
+	}
+	edgeSG, err := newEdgeSecurityGroup(ctx, &args, net.vpc, nlbSG, child)
+	if err != nil {
+		return nil, err
+	}
+	relayParams, err := newRelayTLSParameters(ctx, &args, child)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +165,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	var private pulumi.StringArray
 	var groups []string
 	for i, z := range net.zones {
-		private = append(private, z.private.ID())
+		for _, s := range z.private {
+			private = append(private, s.ID())
+		}
 		groups = append(groups, AutoScalingGroupName(args.Stack, ZoneKey(i)))
 	}
 	subnetGroup, err := elasticache.NewSubnetGroup(ctx, "redis-subnets", &elasticache.SubnetGroupArgs{
@@ -178,26 +209,33 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		edge := args.Edge
 		edge.RedisAddress = rd.PrimaryEndpoint
 		edge.RedisAuthToken = rd.AuthToken
+		edge.RelayTLS = RelayTLSParameters(args.Stack)
+		var nodeSubnets []pulumi.StringInput
+		for _, s := range net.zones[i].private {
+			nodeSubnets = append(nodeSubnets, s.ID())
+		}
 		z, err := zone.New(ctx, "zone-"+key, zone.Args{
-			Region:               args.Region,
-			Stack:                args.Stack,
-			Key:                  key,
-			AvailabilityZone:     az,
-			VpcID:                net.vpc.ID(),
-			PublicSubnetID:       net.zones[i].public.ID(),
-			PrivateSubnetID:      net.zones[i].private.ID(),
-			SecurityGroupID:      edgeSG.ID(),
-			InstanceProfileArn:   role.InstanceProfileArn,
-			InstanceType:         args.InstanceType,
-			ImageID:              args.ImageID,
-			MinSize:              args.MinNodesPerZone,
-			MaxSize:              args.MaxNodesPerZone,
-			AutoScalingGroupName: groups[i],
-			ConfigParameter:      ConfigParameter(args.Stack, key),
-			Edge:                 edge,
-			Redundancy:           args.Redundancy,
-			Timings:              args.Timings,
-			Provisioning:         args.Provisioning,
+			Region:                      args.Region,
+			Stack:                       args.Stack,
+			Key:                         key,
+			AvailabilityZone:            az,
+			VpcID:                       net.vpc.ID(),
+			PublicSubnetID:              net.zones[i].public.ID(),
+			PrivateSubnetIDs:            nodeSubnets,
+			SecurityGroupID:             edgeSG.ID(),
+			LoadBalancerSecurityGroupID: nlbSG.ID(),
+			InstanceProfileArn:          role.InstanceProfileArn,
+			InstanceTypes:               args.InstanceTypes,
+			ImageID:                     args.ImageID,
+			MinSize:                     args.MinNodesPerZone,
+			MaxSize:                     args.MaxNodesPerZone,
+			AutoScalingGroupName:        groups[i],
+			ConfigParameter:             ConfigParameter(args.Stack, key),
+			Edge:                        edge,
+			BootDependencies:            append([]pulumi.Resource{role}, relayParams...),
+			Redundancy:                  args.Redundancy,
+			Timings:                     args.Timings,
+			Provisioning:                args.Provisioning,
 		}, child)
 		if err != nil {
 			return nil, err
@@ -210,6 +248,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	egs, err := newEndpointGroups(ctx, &args, nlbArns, child)
 	if err != nil {
+		return nil, err
+	}
+	if err := allowAcceleratorSRT(ctx, net.vpc, nlbSG, egs, child); err != nil {
 		return nil, err
 	}
 	var egArr pulumi.StringArray

@@ -1,17 +1,37 @@
 package region
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/policies/ports"
+	"github.com/zonecast/zonecast/provision/internal/fakeaws"
 	"github.com/zonecast/zonecast/provision/internal/mockaws"
+	"github.com/zonecast/zonecast/provision/relaytls"
+	"github.com/zonecast/zonecast/provision/release"
 	"github.com/zonecast/zonecast/provision/zone"
 )
+
+var relayMaterial = func() relaytls.Material {
+	m, err := relaytls.Generate()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+func secret(s string) pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.String(s)).(pulumi.StringOutput)
+}
 
 func testArgs() Args {
 	return Args{
@@ -19,13 +39,14 @@ func testArgs() Args {
 		AvailabilityZones: []string{"eu-west-1a", "eu-west-1b"},
 		VpcCidr:           "10.40.0.0/16",
 		Partition:         "aws", AccountID: "123456789012",
-		InstanceType: "g6.xlarge", ImageID: pulumi.String("ami-0123"),
+		InstanceTypes: failover.DefaultProvisioning.FleetTypes("g6.xlarge"), ImageID: pulumi.String("ami-0123"),
 		MinNodesPerZone: 2, MaxNodesPerZone: 10,
 		RedisNodeType:  "cache.r7g.large",
-		RedisAuthToken: pulumi.ToSecret(pulumi.String("region-test-token-0123456789")).(pulumi.StringOutput),
+		RedisAuthToken: secret("region-test-token-0123456789"),
+		RelayTLS:       RelayTLS{CA: secret(relayMaterial.CA), Cert: secret(relayMaterial.Cert), Key: secret(relayMaterial.Key)},
 		Edge: zone.EdgeSettings{
-			ArtifactURL: "https://example.com/edge",
-			Streams:     pulumi.ToSecret(pulumi.String("cam1:correct-horse-battery")).(pulumi.StringOutput),
+			Release: release.Pin{Version: "1.2.3", SHA256: strings.Repeat("ab", 32)},
+			Streams: secret("cam1:correct-horse-battery"),
 		},
 		Listeners: Listeners{
 			SRT:   pulumi.String("arn:listener/srt"),
@@ -63,15 +84,18 @@ func TestRegionResourceCounts(t *testing.T) {
 		"aws:ec2/routeTableAssociation:RouteTableAssociation": 2 * z,
 		"aws:ec2/eip:Eip":                                     z,
 		"aws:ec2/natGateway:NatGateway":                       z,
-		"aws:ec2/securityGroup:SecurityGroup":                 2,
+		"aws:ec2/securityGroup:SecurityGroup":                 3,
+		"aws:ec2/securityGroupRule:SecurityGroupRule":         3,
 		"aws:elasticache/subnetGroup:SubnetGroup":             1,
 		"aws:elasticache/replicationGroup:ReplicationGroup":   z,
 		"aws:iam/role:Role":                                   1,
 		"aws:iam/rolePolicy:RolePolicy":                       1,
 		"aws:iam/instanceProfile:InstanceProfile":             1,
-		"aws:ssm/parameter:Parameter":                         z,
+		"aws:ssm/parameter:Parameter":                         z + 3,
 		"aws:ec2/launchTemplate:LaunchTemplate":               z,
 		"aws:autoscaling/group:Group":                         z,
+		"aws:autoscaling/lifecycleHook:LifecycleHook":         z,
+		"aws:cloudwatch/metricAlarm:MetricAlarm":              z,
 		"aws:autoscaling/policy:Policy":                       z,
 		"aws:lb/loadBalancer:LoadBalancer":                    z,
 		"aws:lb/targetGroup:TargetGroup":                      2 * z,
@@ -180,41 +204,221 @@ func TestEndpointGroupsCoverBothZones(t *testing.T) {
 	}
 }
 
-func TestSecurityGroupsOpenOnlyPolicyPorts(t *testing.T) {
+// TestSecurityGroups: the load balancers' group admits SRT only from the
+// accelerator's group and HTTPS only from CloudFront's prefix list; the
+// nodes admit the public ports only from the load balancers, and the relay
+// and node-to-node HTTPS only from the VPC. Nothing is open to the world.
+func TestSecurityGroups(t *testing.T) {
+	args := testArgs()
+	m, err := runRegion(t, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nlbSG, _ := m.Get("aws:ec2/securityGroup:SecurityGroup", "nlb-sg")
+	nlbID := mockaws.Str(nlbSG.Outputs, "id")
+	for _, lb := range m.OfType("aws:lb/loadBalancer:LoadBalancer") {
+		if got := mockaws.Strings(lb.Inputs, "securityGroups"); len(got) != 1 || got[0] != nlbID {
+			t.Errorf("%s created with security groups %v, want the load balancers' group", lb.Name, got)
+		}
+	}
+	// The load balancers' group: rules as separate resources only.
+	if !mockaws.Path(nlbSG.Inputs, "ingress").IsNull() || !mockaws.Path(nlbSG.Inputs, "egress").IsNull() {
+		t.Error("the load balancers' group mixes inline rules with rule resources")
+	}
+	type rule struct{ kind, proto, port, source string }
+	var got []rule
+	for _, r := range m.OfType("aws:ec2/securityGroupRule:SecurityGroupRule") {
+		in := r.Inputs
+		if mockaws.Str(in, "securityGroupId") != nlbID {
+			t.Errorf("%s on group %q", r.Name, mockaws.Str(in, "securityGroupId"))
+		}
+		source := strings.Join(append(append(mockaws.Strings(in, "cidrBlocks"), mockaws.Strings(in, "prefixListIds")...),
+			mockaws.Str(in, "sourceSecurityGroupId")), "")
+		got = append(got, rule{mockaws.Str(in, "type"), mockaws.Str(in, "protocol"), itoa(int(mockaws.Num(in, "fromPort"))) + "-" +
+			itoa(int(mockaws.Num(in, "toPort"))), source})
+	}
+	want := []rule{
+		{"egress", "-1", "0-0", args.VpcCidr},
+		{"ingress", "tcp", "443-443", fakeaws.FakeCloudFrontPrefixList},
+		{"ingress", "udp", "9000-9000", fakeaws.FakeAcceleratorGroup},
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].kind+got[i].port < got[j].kind+got[j].port })
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("load balancers' rules %v, want %v", got, want)
+	}
+	// The lookups: CloudFront's list by name, the accelerator's group in this VPC.
+	for _, tok := range []string{"aws:ec2/getManagedPrefixList:getManagedPrefixList", "aws:ec2/getSecurityGroup:getSecurityGroup"} {
+		if !slices.Contains(m.Invokes(), tok) {
+			t.Errorf("no %s lookup", tok)
+		}
+	}
+
+	edge, _ := m.Get("aws:ec2/securityGroup:SecurityGroup", "edge-sg")
+	fromLB, fromVPC := map[string]bool{}, map[string]bool{}
+	for i := range mockaws.Path(edge.Inputs, "ingress").ArrayValue() {
+		key := mockaws.Str(edge.Inputs, "ingress", i, "protocol") + "/" + itoa(int(mockaws.Num(edge.Inputs, "ingress", i, "fromPort")))
+		sgs, cidrs := mockaws.Strings(edge.Inputs, "ingress", i, "securityGroups"), mockaws.Strings(edge.Inputs, "ingress", i, "cidrBlocks")
+		switch {
+		case len(sgs) == 1 && sgs[0] == nlbID && len(cidrs) == 0:
+			fromLB[key] = true
+		case len(cidrs) == 1 && cidrs[0] == args.VpcCidr && len(sgs) == 0:
+			fromVPC[key] = true
+		default:
+			t.Errorf("edge rule %s from %v %v", key, sgs, cidrs)
+		}
+	}
+	for _, p := range ports.PublicPorts() {
+		if !fromLB[p.Protocol+"/"+itoa(p.Number)] {
+			t.Errorf("edge nodes do not admit %s/%d from the load balancers", p.Protocol, p.Number)
+		}
+	}
+	if len(fromLB) != len(ports.PublicPorts()) || !fromVPC["udp/9100"] || !fromVPC["tcp/443"] || len(fromVPC) != 2 {
+		t.Errorf("edge rules from the load balancers %v, from the VPC %v", fromLB, fromVPC)
+	}
+	for _, sg := range m.OfType("aws:ec2/securityGroup:SecurityGroup") {
+		for _, dir := range []string{"ingress"} {
+			for i := range entries(sg.Inputs, dir) {
+				if slices.Contains(mockaws.Strings(sg.Inputs, dir, i, "cidrBlocks"), "0.0.0.0/0") {
+					t.Errorf("%s admits the world", sg.Name)
+				}
+			}
+		}
+	}
+}
+
+// descriptionChars is what AWS accepts in security group and rule
+// descriptions (up to 255 characters).
+var descriptionChars = regexp.MustCompile(`^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$`)
+
+// TestAWSLimits checks what AWS would refuse only at apply time: the
+// characters and lengths of security group descriptions, the lengths of
+// SSM parameter names and of names AWS caps.
+func TestAWSLimits(t *testing.T) {
 	m, err := runRegion(t, testArgs())
 	if err != nil {
 		t.Fatal(err)
 	}
-	public := map[string]bool{}
-	for _, p := range ports.PublicPorts() {
-		public[p.Protocol+"/"+itoa(p.Number)] = true
-	}
 	for _, sg := range m.OfType("aws:ec2/securityGroup:SecurityGroup") {
-		rules := mockaws.Path(sg.Inputs, "ingress").ArrayValue()
-		for i := range rules {
-			proto := mockaws.Str(sg.Inputs, "ingress", i, "protocol")
-			from, to := int(mockaws.Num(sg.Inputs, "ingress", i, "fromPort")), int(mockaws.Num(sg.Inputs, "ingress", i, "toPort"))
-			cidrs := mockaws.Strings(sg.Inputs, "ingress", i, "cidrBlocks")
-			world := len(cidrs) > 0 && cidrs[0] == "0.0.0.0/0"
-			if from != to {
-				t.Errorf("%s: port range %d–%d", sg.Name, from, to)
+		descs := []string{mockaws.Str(sg.Inputs, "description")}
+		for _, dir := range []string{"ingress", "egress"} {
+			for i := range entries(sg.Inputs, dir) {
+				descs = append(descs, mockaws.Str(sg.Inputs, dir, i, "description"))
 			}
-			if world && !public[proto+"/"+itoa(from)] {
-				t.Errorf("%s: %s/%d open to the world, not a public port", sg.Name, proto, from)
-			}
-			if !world && proto+"/"+itoa(from) != ports.Relay.Protocol+"/"+itoa(ports.Relay.Number) &&
-				proto+"/"+itoa(from) != ports.Redis.Protocol+"/"+itoa(ports.Redis.Number) {
-				t.Errorf("%s: unexpected private rule %s/%d", sg.Name, proto, from)
+		}
+		for _, d := range descs {
+			if !descriptionChars.MatchString(d) {
+				t.Errorf("%s: description %q has characters or a length AWS refuses", sg.Name, d)
 			}
 		}
 	}
-	edge, _ := m.Get("aws:ec2/securityGroup:SecurityGroup", "edge-sg")
-	if n := len(mockaws.Path(edge.Inputs, "ingress").ArrayValue()); n != len(ports.PublicPorts())+1 {
-		t.Errorf("edge group has %d ingress rules, want the %d public ports and the relay", n, len(ports.PublicPorts()))
+	for _, r := range m.OfType("aws:ec2/securityGroupRule:SecurityGroupRule") {
+		if d := mockaws.Str(r.Inputs, "description"); !descriptionChars.MatchString(d) {
+			t.Errorf("%s: description %q has characters or a length AWS refuses", r.Name, d)
+		}
+	}
+	for _, p := range m.OfType("aws:ssm/parameter:Parameter") {
+		name := mockaws.Str(p.Inputs, "name")
+		if len(name) > 1011 || strings.Count(name, "/") > 15 {
+			t.Errorf("SSM parameter name %q too long or too deep", name)
+		}
+		if len(mockaws.Str(p.Inputs, "description")) > 1024 {
+			t.Errorf("SSM parameter %s: description over 1024 characters", name)
+		}
+	}
+	for _, c := range []struct {
+		typ, key string
+		max      int
+	}{
+		{"aws:autoscaling/group:Group", "name", 255},
+		{"aws:autoscaling/lifecycleHook:LifecycleHook", "name", 255},
+		{"aws:ec2/launchTemplate:LaunchTemplate", "description", 255},
+		{"aws:lb/loadBalancer:LoadBalancer", "name", 32},
+		{"aws:lb/targetGroup:TargetGroup", "name", 32},
+		{"aws:cloudwatch/metricAlarm:MetricAlarm", "name", 255},
+	} {
+		for _, r := range m.OfType(c.typ) {
+			if v := mockaws.Str(r.Inputs, c.key); v == "" || len(v) > c.max {
+				t.Errorf("%s %s: %s %q empty or over %d characters", c.typ, r.Name, c.key, v, c.max)
+			}
+		}
+	}
+}
+
+// TestRelayTLSParameters: the relay's material reaches the nodes through
+// SSM, secret, and every zone's user data fetches it.
+func TestRelayTLSParameters(t *testing.T) {
+	m, err := runRegion(t, testArgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := RelayTLSParameters("eu-west-1")
+	for _, c := range []struct{ resource, name, value string }{
+		{"relay-ca", names.CA, relayMaterial.CA}, {"relay-cert", names.Cert, relayMaterial.Cert}, {"relay-key", names.Key, relayMaterial.Key},
+	} {
+		p, err := m.Get("aws:ssm/parameter:Parameter", c.resource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mockaws.Str(p.Inputs, "name") != c.name || mockaws.Str(p.Inputs, "type") != "SecureString" ||
+			!mockaws.IsSecret(p.Inputs, "value") || mockaws.Str(p.Inputs, "value") != c.value {
+			t.Errorf("%s: %v", c.resource, p.Inputs)
+		}
+	}
+	a := testArgs()
+	a.RelayTLS.Key = secret(strings.Repeat("k", 4097))
+	if _, err := runRegion(t, a); err == nil || !strings.Contains(err.Error(), "4096") {
+		t.Errorf("an oversized key: %v", err)
+	}
+}
+
+// TestMoreSubnetsPerZone: a zone's nodes may spread over several private
+// subnets, all in the zone's AZ, the first keeping its range.
+func TestMoreSubnetsPerZone(t *testing.T) {
+	a := testArgs()
+	a.SubnetsPerZone = 3
+	m, err := runRegion(t, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subnetAZ, cidrs := map[string]string{}, map[string]string{}
+	for _, s := range m.OfType("aws:ec2/subnet:Subnet") {
+		subnetAZ[mockaws.Str(s.Outputs, "id")] = mockaws.Str(s.Inputs, "availabilityZone")
+		cidr := mockaws.Str(s.Inputs, "cidrBlock")
+		if other, dup := cidrs[cidr]; dup {
+			t.Errorf("%s and %s share %s", s.Name, other, cidr)
+		}
+		cidrs[cidr] = s.Name
+	}
+	if cidrs["10.40.128.0/20"] != "private-a" || cidrs["10.40.144.0/20"] != "private-b" {
+		t.Errorf("the first private subnets moved: %v", cidrs)
+	}
+	for i, az := range a.AvailabilityZones {
+		asg, _ := m.Get("aws:autoscaling/group:Group", "zone-"+ZoneKey(i)+"-edges")
+		ids := mockaws.Strings(asg.Inputs, "vpcZoneIdentifiers")
+		if len(ids) != 3 {
+			t.Errorf("zone %s nodes in %d subnets, want 3", ZoneKey(i), len(ids))
+		}
+		for _, id := range ids {
+			if subnetAZ[id] != az {
+				t.Errorf("zone %s node subnet %s in %s", ZoneKey(i), id, subnetAZ[id])
+			}
+		}
+	}
+	a.SubnetsPerZone = 5
+	if _, err := runRegion(t, a); err == nil || !strings.Contains(err.Error(), "private subnets per zone") {
+		t.Errorf("five subnets per zone: %v", err)
 	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// entries are the elements of a list input, none when it is absent.
+func entries(pm resource.PropertyMap, key string) []resource.PropertyValue {
+	if v := mockaws.Path(pm, key); v.IsArray() {
+		return v.ArrayValue()
+	}
+	return nil
+}
 
 func TestRegionRefusesBadTopology(t *testing.T) {
 	tests := []struct {
@@ -227,6 +431,7 @@ func TestRegionRefusesBadTopology(t *testing.T) {
 		{"twins in one AZ", func(a *Args) { a.AvailabilityZones = []string{"eu-west-1a", "eu-west-1a"} }, "used twice"},
 		{"no listeners", func(a *Args) { a.Listeners = Listeners{} }, "listener"},
 		{"bad CIDR", func(a *Args) { a.VpcCidr = "10.40.0.0/33" }, "CIDR"},
+		{"no relay TLS", func(a *Args) { a.RelayTLS = RelayTLS{} }, "relay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +463,30 @@ func TestSubnet(t *testing.T) {
 		got, err := Subnet(tt.base, tt.bits, tt.index)
 		if (err != nil) != tt.err || got != tt.want {
 			t.Errorf("Subnet(%s, %d, %d) = %q, %v; want %q (error %v)", tt.base, tt.bits, tt.index, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// TestNodesLaunchAfterWhatTheyReadAtBoot: a node that boots before the
+// relay's parameters or its role's policy exist fails its boot script.
+func TestNodesLaunchAfterWhatTheyReadAtBoot(t *testing.T) {
+	m, err := runRegion(t, testArgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, name := range []string{"relay-ca", "relay-cert", "relay-key"} {
+		p, _ := m.Get("aws:ssm/parameter:Parameter", name)
+		want = append(want, p.URN)
+	}
+	// Depending on the role component is depending on its children.
+	policy, _ := m.Get("aws:iam/rolePolicy:RolePolicy", "edge-role-policy")
+	want = append(want, policy.URN)
+	for _, asg := range m.OfType("aws:autoscaling/group:Group") {
+		for _, urn := range want {
+			if !slices.Contains(asg.Dependencies, urn) {
+				t.Errorf("%s does not wait for %s", asg.Name, urn)
+			}
 		}
 	}
 }

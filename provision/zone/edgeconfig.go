@@ -2,6 +2,7 @@ package zone
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,14 +11,16 @@ import (
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/policies/ports"
+	"github.com/zonecast/zonecast/provision/relaytls"
+	"github.com/zonecast/zonecast/provision/release"
 )
 
 // EdgeSettings is what a zone hands to its `edge` daemons.
 type EdgeSettings struct {
-	// ArtifactURL is where nodes download the edge binary (linux/amd64);
-	// ArtifactSHA256, when set, is checked before it is installed.
-	ArtifactURL    string
-	ArtifactSHA256 string
+	// Release is the edge release every node runs: its version, checksum
+	// and download address (`make release`). Part of the user data, so a
+	// new release is a new launch template version.
+	Release release.Pin
 	// Streams is the edge's stream list in its flag form
 	// "name[:passphrase],…" — a Pulumi secret, since it holds passphrases.
 	Streams pulumi.StringInput
@@ -25,6 +28,10 @@ type EdgeSettings struct {
 	// RedisAuthToken its secret token.
 	RedisAddress   pulumi.StringInput
 	RedisAuthToken pulumi.StringInput
+	// RelayTLS names the SSM parameters holding the relay's CA,
+	// certificate and key (the region creates them from the stack's
+	// secrets); nodes copy them to RelayCAFile, RelayCertFile, RelayKeyFile.
+	RelayTLS RelayTLSParameters
 	// LoadGauge, when set, names a Prometheus gauge (0–100) on the edge's
 	// /metrics that the node publishes as its load. Empty: the load is the
 	// share of the node's transcode capacity in use,
@@ -39,24 +46,42 @@ const (
 	CapacityLaddersGauge = "zonecast_transcode_capacity_ladders"
 )
 
+// RelayTLSParameters are SSM parameter names.
+type RelayTLSParameters struct {
+	CA, Cert, Key string
+}
+
 func (e *EdgeSettings) validate() error {
+	relay := []string{e.RelayTLS.CA, e.RelayTLS.Cert, e.RelayTLS.Key}
 	switch {
 	case strings.ContainsAny(e.LoadGauge, "'\"\n $`\\{}"):
 		return fmt.Errorf("load gauge %q is not a metric name", e.LoadGauge)
-	case !strings.HasPrefix(e.ArtifactURL, "https://"):
-		return fmt.Errorf("edge artifact URL %q must be https://", e.ArtifactURL)
-	case strings.ContainsAny(e.ArtifactURL+e.ArtifactSHA256, "'\"\n $`\\"):
-		return fmt.Errorf("edge artifact URL or checksum holds characters a shell would interpret")
 	case e.Streams == nil || e.RedisAddress == nil || e.RedisAuthToken == nil:
 		return fmt.Errorf("edge streams, Redis address and Redis auth token are required")
+	case slices.Contains(relay, ""):
+		return fmt.Errorf("the relay TLS parameters (CA, certificate, key) are required")
+	case strings.ContainsAny(strings.Join(relay, ""), "'\"\n $`\\"):
+		return fmt.Errorf("relay TLS parameter names hold characters a shell would interpret")
 	}
-	return nil
+	return e.Release.Validate()
 }
 
-// TLS files the boot script installs from SSM (see docs/provision.md).
+// Files the boot script installs from SSM (see docs/provision.md): the
+// HTTPS certificate and key the operator put there, and the relay's
+// mutual-TLS material the region created from the stack's secrets.
 const (
-	TLSCertFile = "/etc/zonecast/tls/cert.pem"
-	TLSKeyFile  = "/etc/zonecast/tls/key.pem"
+	TLSCertFile   = "/etc/zonecast/tls/cert.pem"
+	TLSKeyFile    = "/etc/zonecast/tls/key.pem"
+	RelayCAFile   = "/etc/zonecast/relay/ca.pem"
+	RelayCertFile = "/etc/zonecast/relay/cert.pem"
+	RelayKeyFile  = "/etc/zonecast/relay/key.pem"
+)
+
+// SSM parameter values: at most 4 KB in the Standard tier, 8 KB in the
+// Advanced tier.
+const (
+	StandardParameterBytes = 4096
+	AdvancedParameterBytes = 8192
 )
 
 // EnvFile renders the edge's environment file (systemd EnvironmentFile):
@@ -75,6 +100,11 @@ func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.
 		"ZONECAST_HLS_PART_DURATION":    t.PartDuration.String(),
 		"ZONECAST_TRANSCODE_ENABLED":    "true",
 		"ZONECAST_CLUSTER_QUIC_LISTEN":  ":" + strconv.Itoa(ports.Relay.Number),
+		// The relay's mutual TLS; peers must carry the stack's node name.
+		"ZONECAST_CLUSTER_TLS_CA":        RelayCAFile,
+		"ZONECAST_CLUSTER_TLS_CERT":      RelayCertFile,
+		"ZONECAST_CLUSTER_TLS_KEY":       RelayKeyFile,
+		"ZONECAST_CLUSTER_TLS_PEER_NAME": relaytls.PeerName,
 		// The NLB spreads the CDN's requests over every node of the zone:
 		// a node with no role for a stream fetches it from the leader.
 		"ZONECAST_CLUSTER_VIEWERS_PROXY": "true",
@@ -99,6 +129,10 @@ func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.
 		// systemd EnvironmentFile: double quotes, backslash escapes.
 		v = strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v)
 		fmt.Fprintf(&b, "%s=\"%s\"\n", k, v)
+	}
+	if n := b.Len(); n > AdvancedParameterBytes {
+		return "", fmt.Errorf("the edge environment of zone %s is %d bytes; its SSM parameter (Advanced tier) holds %d: "+
+			"the stream list (zonecast:streams, %d bytes) is too long for the environment", zone, n, AdvancedParameterBytes, len(streams))
 	}
 	return b.String(), nil
 }

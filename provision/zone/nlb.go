@@ -65,6 +65,9 @@ func HealthCheck(t failover.Timings) *lb.TargetGroupHealthCheckArgs {
 type loadBalancer struct {
 	arn, dnsName    pulumi.StringOutput
 	targetGroupArns pulumi.StringArrayOutput
+	// arnSuffix and srtArnSuffix are the CloudWatch dimensions of the
+	// load balancer and its SRT target group.
+	arnSuffix, srtArnSuffix pulumi.StringOutput
 }
 
 func newLoadBalancer(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*loadBalancer, error) {
@@ -76,11 +79,17 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *Args, opts ...pulum
 		// has its own NLB; the accelerator chooses between them.
 		Subnets:                      pulumi.StringArray{args.PublicSubnetID},
 		EnableCrossZoneLoadBalancing: pulumi.Bool(false),
-		Tags:                         pulumi.StringMap{"zonecast:zone": pulumi.String(args.LoadDimension())},
+		// Security groups can only be given when an NLB is created, and
+		// Global Accelerator preserves client addresses only for NLBs that
+		// have them. The group (the region's) admits SRT only from the
+		// accelerator and HTTPS only from CloudFront.
+		SecurityGroups: pulumi.StringArray{args.LoadBalancerSecurityGroupID},
+		Tags:           pulumi.StringMap{"zonecast:zone": pulumi.String(args.LoadDimension())},
 	}, opts...)
 	if err != nil {
 		return nil, err
 	}
+	out := &loadBalancer{arn: nlb.Arn, dnsName: nlb.DnsName, arnSuffix: nlb.ArnSuffix}
 	var arns pulumi.StringArray
 	for _, l := range Listeners() {
 		tg, err := lb.NewTargetGroup(ctx, name+"-"+l.Suffix, &lb.TargetGroupArgs{
@@ -88,9 +97,11 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *Args, opts ...pulum
 			TargetType: pulumi.String("instance"),
 			Port:       pulumi.Int(l.Port),
 			Protocol:   pulumi.String(l.Protocol),
-			// A deregistered (draining) node keeps its flows for the whole
-			// drain deadline, then they are closed so clients reconnect.
-			DeregistrationDelay:   pulumi.Int(int(args.Timings.DrainDeadline / time.Second)),
+			// A deregistered node keeps its flows while its edge drains
+			// and exits (see failover.Provisioning.DeregistrationDelay);
+			// whatever is left after that is closed, so clients reconnect
+			// to a live node instead of talking to a terminated one.
+			DeregistrationDelay:   pulumi.Int(int(args.Provisioning.DeregistrationDelay(*args.Timings) / time.Second)),
 			ConnectionTermination: pulumi.Bool(true),
 			PreserveClientIp:      pulumi.String("true"),
 			HealthCheck:           HealthCheck(*args.Timings),
@@ -110,6 +121,10 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *Args, opts ...pulum
 			return nil, err
 		}
 		arns = append(arns, tg.Arn)
+		if l.Port == ports.SRT.Number {
+			out.srtArnSuffix = tg.ArnSuffix
+		}
 	}
-	return &loadBalancer{arn: nlb.Arn, dnsName: nlb.DnsName, targetGroupArns: arns.ToStringArrayOutput()}, nil
+	out.targetGroupArns = arns.ToStringArrayOutput()
+	return out, nil
 }

@@ -5,45 +5,71 @@ import (
 	"fmt"
 	"text/template"
 	"time"
+
+	"github.com/zonecast/zonecast/provision/nodesetup"
 )
 
-// UserData is the node's boot script: it installs `edge` as a systemd unit
-// with its environment from SSM, a drain watcher that stops `edge` when the
-// auto-scaling group starts terminating the node (SIGTERM: every led stream
-// is handed to its twin-zone standby within the drain deadline) and then
-// completes the lifecycle action, and a timer that publishes the edge's load
-// gauge to CloudWatch for target tracking.
+// MaxUserDataBytes is what EC2 accepts as user data, before base64.
+const MaxUserDataBytes = 16 * 1024
+
+// UserData is the node's boot script: it makes sure ffmpeg (NVENC) and the
+// pinned edge release are installed (both already are on an image baked
+// with provision/ami), copies the edge's environment and TLS files from
+// SSM, and installs the edge as a systemd unit, a drain watcher that stops
+// the edge when the auto-scaling group starts terminating the node
+// (SIGTERM: every led stream is handed to its twin-zone standby within the
+// drain deadline) and then completes the lifecycle action, and a timer
+// that publishes the edge's load gauge to CloudWatch for target tracking.
 func UserData(args *Args) (string, error) {
+	edge, err := nodesetup.InstallEdge(args.Edge.Release, nodesetup.EdgeBinary)
+	if err != nil {
+		return "", fmt.Errorf("user data: %w", err)
+	}
+	p, t := args.Provisioning, args.Timings
+	poll := p.DrainPollInterval
+	if poll < time.Second {
+		return "", fmt.Errorf("user data: drain poll interval %v is below a second", poll)
+	}
 	var b bytes.Buffer
-	err := userDataTemplate.Execute(&b, map[string]any{
+	err = userDataTemplate.Execute(&b, map[string]any{
 		"Region":          args.Region,
 		"Stack":           args.Stack,
 		"ConfigParameter": args.ConfigParameter,
 		"TLSPrefix":       tlsParameterPrefix(args.Stack),
-		"ArtifactURL":     args.Edge.ArtifactURL,
-		"ArtifactSHA256":  args.Edge.ArtifactSHA256,
+		"InstallFFmpeg":   nodesetup.InstallFFmpeg(),
+		"InstallEdge":     edge,
+		"EdgeBinary":      nodesetup.EdgeBinary,
 		"GroupName":       args.AutoScalingGroupName,
 		"HookName":        LifecycleHookName,
 		// systemd gives edge the drain deadline plus a margin to exit.
-		"StopTimeout":   int((args.Timings.DrainDeadline + 10*time.Second) / time.Second),
-		"Namespace":     args.Provisioning.LoadMetricNamespace,
-		"Metric":        args.Provisioning.LoadMetricName,
-		"Dimension":     args.Provisioning.LoadMetricDimension,
+		"StopTimeout":   int((t.DrainDeadline + p.DrainStopMargin) / time.Second),
+		"Namespace":     p.LoadMetricNamespace,
+		"Metric":        p.LoadMetricName,
+		"Dimension":     p.LoadMetricDimension,
 		"DimensionVal":  args.LoadDimension(),
 		"LoadGauge":     args.Edge.LoadGauge,
 		"ActiveGauge":   ActiveLaddersGauge,
 		"CapacityGauge": CapacityLaddersGauge,
 		"TLSCertFile":   TLSCertFile,
 		"TLSKeyFile":    TLSKeyFile,
-		"HTTPSPort":     443,
-		"PollInterval":  5,
-		"MetricSeconds": 60,
+		"Relay": []struct{ Parameter, File string }{
+			{args.Edge.RelayTLS.CA, RelayCAFile},
+			{args.Edge.RelayTLS.Cert, RelayCertFile},
+			{args.Edge.RelayTLS.Key, RelayKeyFile},
+		},
+		"HTTPSPort":    443,
+		"PollInterval": int(poll / time.Second),
+		// The hook starts only once the load balancer has let the node's
+		// flows go (the deregistration delay), and lasts its heartbeat
+		// timeout: retry completing it for all of that.
+		"CompleteAttempts": int((p.DeregistrationDelay(*t) + t.LifecycleHookTimeout) / poll),
+		"MetricSeconds":    60,
 	})
 	if err != nil {
 		return "", fmt.Errorf("user data: %w", err)
 	}
-	if b.Len() > 16*1024 {
-		return "", fmt.Errorf("user data is %d bytes; EC2 allows 16 KiB", b.Len())
+	if b.Len() > MaxUserDataBytes {
+		return "", fmt.Errorf("user data is %d bytes; EC2 allows %d", b.Len(), MaxUserDataBytes)
 	}
 	return b.String(), nil
 }
@@ -60,15 +86,12 @@ var userDataTemplate = template.Must(template.New("userdata").Parse(`#!/bin/bash
 set -euo pipefail
 export AWS_DEFAULT_REGION={{.Region}}
 
-install -d -m 0755 /etc/zonecast /etc/zonecast/tls /usr/local/lib/zonecast
+install -d -m 0755 /etc/zonecast /etc/zonecast/tls /etc/zonecast/relay /usr/local/lib/zonecast
 id zonecast >/dev/null 2>&1 || useradd --system --home /var/lib/zonecast --create-home zonecast
 usermod -aG video zonecast || true
 
-# The edge binary.
-curl -fsSL --retry 10 --retry-connrefused -o /usr/local/bin/edge.new '{{.ArtifactURL}}'
-{{if .ArtifactSHA256}}echo '{{.ArtifactSHA256}}  /usr/local/bin/edge.new' | sha256sum -c -
-{{end}}chmod 0755 /usr/local/bin/edge.new && mv /usr/local/bin/edge.new /usr/local/bin/edge
-
+{{.InstallFFmpeg}}
+{{.InstallEdge}}
 imds() {
   local token
   token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
@@ -78,11 +101,13 @@ INSTANCE_ID=$(imds instance-id)
 
 # Settings and TLS from SSM (SecureString; the instance role reads only {{.Stack}}'s path).
 umask 077
-aws ssm get-parameter --with-decryption --name '{{.ConfigParameter}}' --query Parameter.Value --output text > /etc/zonecast/edge.env
+ssm() { aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text; }
+ssm '{{.ConfigParameter}}' > /etc/zonecast/edge.env
 echo "ZONECAST_NODE_ID=\"$INSTANCE_ID\"" >> /etc/zonecast/edge.env
-aws ssm get-parameter --with-decryption --name '{{.TLSPrefix}}cert.pem' --query Parameter.Value --output text > {{.TLSCertFile}}
-aws ssm get-parameter --with-decryption --name '{{.TLSPrefix}}key.pem' --query Parameter.Value --output text > {{.TLSKeyFile}}
-chown -R zonecast /etc/zonecast
+ssm '{{.TLSPrefix}}cert.pem' > {{.TLSCertFile}}
+ssm '{{.TLSPrefix}}key.pem' > {{.TLSKeyFile}}
+{{range .Relay}}ssm '{{.Parameter}}' > {{.File}}
+{{end}}chown -R zonecast /etc/zonecast
 umask 022
 
 cat > /etc/systemd/system/zonecast-edge.service <<'UNIT'
@@ -95,7 +120,7 @@ After=network-online.target
 User=zonecast
 EnvironmentFile=/etc/zonecast/edge.env
 Environment=NVIDIA_DRIVER_CAPABILITIES=compute,video,utility
-ExecStart=/usr/local/bin/edge
+ExecStart={{.EdgeBinary}}
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 LimitNOFILE=1048576
 Restart=always
@@ -107,9 +132,11 @@ TimeoutStopSec={{.StopTimeout}}
 WantedBy=multi-user.target
 UNIT
 
-# Drain on scale-in and instance refresh: the termination lifecycle hook
-# holds the node in Terminating:Wait; stop edge (SIGTERM drains it), then let
-# the group continue.
+# Drain on scale-in and instance refresh. The group sets the target state
+# to Terminated and deregisters the node; its flows stay for the
+# deregistration delay, in which the edge drains (SIGTERM) and exits. Only
+# then does the termination hook hold the node in Terminating:Wait, so
+# completing it fails until then: it is retried, as after any API error.
 cat > /usr/local/lib/zonecast/drain-watch <<'SCRIPT'
 #!/bin/bash
 set -u
@@ -118,14 +145,21 @@ imds() {
   token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') || return 1
   curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
 }
+until instance=$(imds instance-id); do sleep {{.PollInterval}}; done
 while sleep {{.PollInterval}}; do
-  if [ "$(imds autoscaling/target-lifecycle-state 2>/dev/null)" = Terminated ]; then
-    systemctl stop zonecast-edge.service
-    aws autoscaling complete-lifecycle-action --region {{.Region}} \
+  [ "$(imds autoscaling/target-lifecycle-state 2>/dev/null)" = Terminated ] || continue
+  systemctl stop zonecast-edge.service
+  for attempt in $(seq {{.CompleteAttempts}}); do
+    if aws autoscaling complete-lifecycle-action --region {{.Region}} \
       --auto-scaling-group-name '{{.GroupName}}' --lifecycle-hook-name '{{.HookName}}' \
-      --instance-id "$(imds instance-id)" --lifecycle-action-result CONTINUE
-    exit 0
-  fi
+      --instance-id "$instance" --lifecycle-action-result CONTINUE; then
+      exit 0
+    fi
+    echo "drain-watch: completing the lifecycle action failed (attempt $attempt); retrying" >&2
+    sleep {{.PollInterval}}
+  done
+  echo "drain-watch: gave up completing the lifecycle action; the hook's timeout releases the node" >&2
+  exit 1
 done
 SCRIPT
 

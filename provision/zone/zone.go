@@ -3,7 +3,8 @@
 // auto-scaling group pinned to the zone's subnet that scales on the edge's
 // own load metric, rolls updates by instance refresh and lets `edge` drain
 // through a termination lifecycle hook, and a network load balancer in the
-// zone (UDP for SRT, TCP+UDP for HTTPS and HTTP/3) whose target groups
+// zone (UDP for SRT, TCP+UDP for HTTPS and HTTP/3), created with the
+// region's load-balancer security group, whose target groups
 // health-check `/readyz`. Global Accelerator judges the NLB by these target
 // groups, so their timings are the zone's failover timings.
 package zone
@@ -30,15 +31,20 @@ type Args struct {
 	Key              string
 	AvailabilityZone string
 
-	VpcID           pulumi.StringInput
-	PublicSubnetID  pulumi.StringInput // the NLB's subnet, in AvailabilityZone
-	PrivateSubnetID pulumi.StringInput // the nodes' subnet, in AvailabilityZone
-	SecurityGroupID pulumi.StringInput
+	VpcID            pulumi.StringInput
+	PublicSubnetID   pulumi.StringInput   // the NLB's subnet, in AvailabilityZone
+	PrivateSubnetIDs []pulumi.StringInput // the nodes' subnets, all in AvailabilityZone
+	SecurityGroupID  pulumi.StringInput   // the nodes'
+	// LoadBalancerSecurityGroupID is the NLB's group; an NLB takes
+	// security groups only when it is created.
+	LoadBalancerSecurityGroupID pulumi.StringInput
 
 	InstanceProfileArn pulumi.StringInput
-	InstanceType       string             // g4dn, g5, g6 or g6e family
-	ImageID            pulumi.StringInput // AMI with the NVIDIA driver
-	MinSize, MaxSize   int
+	// InstanceTypes are the NVENC types (g4dn, g5, g6, g6e families) the
+	// zone may launch, the preferred first.
+	InstanceTypes    []string
+	ImageID          pulumi.StringInput // AMI with the NVIDIA driver
+	MinSize, MaxSize int
 
 	// AutoScalingGroupName is set, not generated, so that the instance
 	// role can name the group before it exists.
@@ -48,6 +54,10 @@ type Args struct {
 	ConfigParameter string
 
 	Edge EdgeSettings
+	// BootDependencies are what a node reads as it boots besides its own
+	// zone's settings (the region's relay TLS parameters, its role's
+	// policy): the group launches nodes only once they exist.
+	BootDependencies []pulumi.Resource
 
 	Redundancy   *failover.Redundancy
 	Timings      *failover.Timings
@@ -69,8 +79,10 @@ func (a *Args) validate(name string) error {
 	a.Timings = policydefault.Or(a.Timings, failover.DefaultTimings)
 	a.Provisioning = policydefault.Or(a.Provisioning, failover.DefaultProvisioning)
 	switch {
-	case a.Region == "" || a.Stack == "" || a.Key == "" || a.AvailabilityZone == "" || a.InstanceType == "":
-		return fmt.Errorf("zone %s: region, stack, key, availability zone and instance type are required", name)
+	case a.Region == "" || a.Stack == "" || a.Key == "" || a.AvailabilityZone == "" || len(a.InstanceTypes) == 0:
+		return fmt.Errorf("zone %s: region, stack, key, availability zone and instance types are required", name)
+	case len(a.PrivateSubnetIDs) == 0 || a.LoadBalancerSecurityGroupID == nil:
+		return fmt.Errorf("zone %s: the nodes' subnets and the load balancer's security group are required", name)
 	case a.MaxSize < a.MinSize:
 		return fmt.Errorf("zone %s: maximum size %d below minimum %d", name, a.MaxSize, a.MinSize)
 	case a.AutoScalingGroupName == "" || a.ConfigParameter == "":
@@ -84,9 +96,12 @@ func (a *Args) validate(name string) error {
 // policyViolation reports what breaks the redundancy policy (see
 // provision/internal/policygate).
 func (a *Args) policyViolation(name string) error {
+	for _, t := range a.InstanceTypes {
+		if !failover.HasHardwareEncoder(t) {
+			return fmt.Errorf("zone %s: instance type %q has no NVENC encoder (families: g4dn, g5, g6, g6e)", name, t)
+		}
+	}
 	switch {
-	case !failover.HasHardwareEncoder(a.InstanceType):
-		return fmt.Errorf("zone %s: instance type %q has no NVENC encoder (families: g4dn, g5, g6, g6e)", name, a.InstanceType)
 	case a.MinSize < a.Redundancy.MinNodesPerZone:
 		return fmt.Errorf("zone %s: minimum size %d below the policy's %d nodes per zone", name, a.MinSize, a.Redundancy.MinNodesPerZone)
 	}
@@ -114,7 +129,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	fleet, err := newFleet(ctx, name, &args, nlb.targetGroupArns, child)
+	fleet, err := newFleet(ctx, name, &args, nlb, child)
 	if err != nil {
 		return nil, err
 	}

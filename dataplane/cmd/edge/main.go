@@ -1,7 +1,8 @@
 // Command edge is zonecast's data-plane daemon: SRT in, HLS and LL-HLS out.
 //
 //	edge -config edge.yaml
-//	edge -h     documents every key (YAML, flag and ZONECAST_* variable)
+//	edge -h        documents every key (YAML, flag and ZONECAST_* variable)
+//	edge -version  prints the release version (`make release` stamps it)
 package main
 
 import (
@@ -19,7 +20,15 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/core"
 )
 
+// version is the release, stamped by `make release` (-ldflags -X
+// main.version=x.y.z); a plain `go build` reports its module version.
+var version = ""
+
 func main() {
+	if _, found := withoutFlag(os.Args[1:], "version"); found {
+		fmt.Println(releaseVersion())
+		os.Exit(0)
+	}
 	handleEncoders(os.Args[1:]) // `edge -encoders` (encoders.go) prints the probe and exits
 	cfg, err := config.Load(os.Args[1:], os.LookupEnv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -43,6 +52,16 @@ func main() {
 	if err := node.Run(ctx); err != nil {
 		os.Exit(1)
 	}
+}
+
+func releaseVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
 }
 
 func newLogger(c config.Log) *slog.Logger {

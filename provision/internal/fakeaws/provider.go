@@ -92,6 +92,7 @@ var autonamed = map[string]int{
 	"aws:cloudfront/cachePolicy:CachePolicy":  128,
 	"aws:ec2/launchTemplate:LaunchTemplate":   128,
 	"aws:ec2/securityGroup:SecurityGroup":     255,
+	"aws:cloudwatch/metricAlarm:MetricAlarm":  255,
 }
 
 func suffix(s string, n int) string {
@@ -194,6 +195,8 @@ func Computed(typ, name, urn, region string) map[string]any {
 	case "aws:lb/loadBalancer:LoadBalancer":
 		out["dnsName"] = name + "-" + suffix(urn, 8) + ".elb." + region + ".amazonaws.com"
 		out["arnSuffix"] = "net/" + name + "/" + suffix(urn, 16)
+	case "aws:lb/targetGroup:TargetGroup":
+		out["arnSuffix"] = "targetgroup/" + name + "/" + suffix(urn, 16)
 	case "aws:cloudfront/distribution:Distribution":
 		out["domainName"] = "d" + suffix(urn, 13) + ".cloudfront.net"
 	case "aws:elasticache/replicationGroup:ReplicationGroup":

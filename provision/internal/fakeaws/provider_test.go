@@ -37,6 +37,12 @@ func TestInvokes(t *testing.T) {
 		{"aws:ssm/getParameter:getParameter", map[string]any{"name": "/zonecast/secret"}, "", "", "not found"},
 		{"aws:index/getCallerIdentity:getCallerIdentity", nil, "accountId", AccountID, ""},
 		{"aws:index/getRegion:getRegion", nil, "name", "eu-west-1", ""},
+		{"aws:ec2/getManagedPrefixList:getManagedPrefixList", map[string]any{"name": CloudFrontPrefixListName}, "id", FakeCloudFrontPrefixList, ""},
+		{"aws:ec2/getManagedPrefixList:getManagedPrefixList", map[string]any{"name": "com.amazonaws.eu-west-1.s3"}, "", "", "not found"},
+		{"aws:ec2/getSecurityGroup:getSecurityGroup", map[string]any{"vpcId": "vpc-1", "filters": []any{
+			map[string]any{"name": "group-name", "values": []any{AcceleratorGroupName}}}}, "id", FakeAcceleratorGroup, ""},
+		{"aws:ec2/getSecurityGroup:getSecurityGroup", map[string]any{"vpcId": "vpc-1", "filters": []any{
+			map[string]any{"name": "group-name", "values": []any{"default"}}}}, "", "", "not found"},
 		{"aws:s3/getBucket:getBucket", nil, "", "", "not stood in for"},
 	}
 	for _, tt := range tests {

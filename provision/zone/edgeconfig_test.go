@@ -1,0 +1,124 @@
+package zone
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zonecast/zonecast/policies/failover"
+)
+
+// edgeBinary builds the edge from this repository (or takes EDGE_BIN).
+func edgeBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("EDGE_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "edge")
+	cmd := exec.Command("go", "build", "-o", bin, "./dataplane/cmd/edge")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the edge: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// environmentFile reads a systemd EnvironmentFile the way systemd does for
+// the lines EnvFile writes: KEY="value" with \" and \\ escapes.
+func environmentFile(t *testing.T, file string) []string {
+	t.Helper()
+	var env []string
+	for _, line := range strings.Split(file, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+			t.Fatalf("not a quoted assignment: %q", line)
+		}
+		v = strings.NewReplacer(`\\`, `\`, `\"`, `"`).Replace(v[1 : len(v)-1])
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// loadInEdge hands the environment file, with the line the boot script
+// appends, to the edge's own configuration loader. `edge -encoders` loads
+// the configuration first and says on standard error when it cannot.
+func loadInEdge(t *testing.T, bin, file string) string {
+	t.Helper()
+	file += "ZONECAST_NODE_ID=\"i-0123456789abcdef0\"\n"
+	cmd := exec.Command(bin, "-encoders")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, environmentFile(t, file)...)
+	out, _ := cmd.CombinedOutput() // the encoder probe's verdict does not matter here
+	return string(out)
+}
+
+// TestEnvFileLoadsInTheEdge: every node of every region runs `edge` with
+// exactly this file; an edge that refuses it crash-loops under systemd.
+func TestEnvFileLoadsInTheEdge(t *testing.T) {
+	bin := edgeBinary(t)
+	env, err := EnvFile("eu-west-1", "a", "master.zone-a-redis.abc123.euw1.cache.amazonaws.com",
+		"Tok3n-with!special&chars#$^<>-0123", "cam1:correct-horse-battery,cam2:second-camera-pass", failover.DefaultTimings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := loadInEdge(t, bin, env); strings.Contains(out, "configuration not loaded") {
+		t.Fatalf("the edge refuses the environment provision writes:\n%s\n%s", out, env)
+	}
+	// The same check catches a file without the relay's TLS material.
+	var broken []string
+	for _, l := range strings.Split(env, "\n") {
+		if !strings.HasPrefix(l, "ZONECAST_CLUSTER_TLS_") {
+			broken = append(broken, l)
+		}
+	}
+	if out := loadInEdge(t, bin, strings.Join(broken, "\n")); !strings.Contains(out, "cluster.tls needs ca, cert and key") {
+		t.Fatalf("an environment without relay TLS was not refused:\n%s", out)
+	}
+}
+
+// TestEnvFileSizeLimit computes how many streams of a realistic size the
+// edge environment holds in its SSM parameter (Advanced tier, 8 KB), and
+// checks that one more is refused with the reason instead of failing in
+// AWS.
+func TestEnvFileSizeLimit(t *testing.T) {
+	// A realistic stream: a 24-character name and a generated 32-character
+	// passphrase (what the control API hands out).
+	stream := func(i int) string {
+		return fmt.Sprintf("league-match-%04d-feed-a:%s", i, strings.Repeat("p", 32))
+	}
+	streams := func(n int) string {
+		var s []string
+		for i := 0; i < n; i++ {
+			s = append(s, stream(i))
+		}
+		return strings.Join(s, ",")
+	}
+	redis := "master.zone-a-redis.abc123.apse1.cache.amazonaws.com"
+	token := strings.Repeat("t", 128) // the longest token ElastiCache takes
+	fits := 0
+	for n := 1; ; n++ {
+		if _, err := EnvFile("ap-southeast-1", "a", redis, token, streams(n), failover.DefaultTimings); err != nil {
+			if !strings.Contains(err.Error(), "Advanced tier") || !strings.Contains(err.Error(), "zonecast:streams") {
+				t.Fatalf("the limit's error does not say what to change: %v", err)
+			}
+			break
+		}
+		fits = n
+	}
+	env, _ := EnvFile("ap-southeast-1", "a", redis, token, streams(fits), failover.DefaultTimings)
+	base, _ := EnvFile("ap-southeast-1", "a", redis, token, "", failover.DefaultTimings)
+	t.Logf("edge environment: %d bytes without streams; %d streams of %d bytes fit in %d bytes (%d used)",
+		len(base), fits, len(stream(0))+1, AdvancedParameterBytes, len(env))
+	if len(base) > StandardParameterBytes/2 {
+		t.Errorf("the environment without streams is already %d bytes", len(base))
+	}
+	// The Standard tier (4 KB) would have held about half as many.
+	if fits < 100 {
+		t.Errorf("only %d realistic streams fit; the stream catalog must take them out of the environment", fits)
+	}
+}
