@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"net"
 	"os"
 	"os/exec"
@@ -28,7 +29,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  bytes.Buffer
+	out  testkit.Output
 }
 
 // Options tune the server; the zero value is what the tests use.
@@ -80,7 +81,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
-	port, err := freePort(opts.Host)
+	port, err := testkit.FreePort(opts.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func (s *Server) start(opts Options) error {
 	ms := strconv.FormatInt(delay.Milliseconds(), 10)
 	cmd := exec.Command("node", script, "--host", s.Host, "--port", strconv.Itoa(s.Port),
 		"--createTableMs", ms, "--deleteTableMs", ms, "--updateTableMs", ms)
-	cmd.Stdout = &lockedWriter{mu: &s.mu, w: &s.out}
+	cmd.Stdout = &s.out
 	cmd.Stderr = cmd.Stdout
 	// Own process group, so a test's SIGINT does not reach it, and killed
 	// with its parent, so no server outlives a crashed test.
@@ -174,31 +175,5 @@ func (s *Server) Restart() error {
 
 // Output is what the server printed.
 func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return strings.TrimSpace(s.out.String())
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w.Len() > 1<<20 { // keep the last MiB or so
-		l.w.Reset()
-	}
-	return l.w.Write(p)
-}
-
-// freePort asks the kernel for an unused TCP port on host.
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 }
 
 func newRedis(base, host, name string, primaryPort int) (*Server, error) {
-	port, err := freePort(host)
+	port, err := testkit.FreePort(host)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ replica-announce-ip %s
 }
 
 func newSentinel(base, host string, i, primaryPort int, downAfter time.Duration) (*Server, error) {
-	port, err := freePort(host)
+	port, err := testkit.FreePort(host)
 	if err != nil {
 		return nil, err
 	}

@@ -5,9 +5,9 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"net"
 	"os"
 	"os/exec"
@@ -31,7 +31,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  bytes.Buffer
+	out  testkit.Output
 }
 
 // Addr is the server's loopback address.
@@ -46,7 +46,7 @@ func (s *Server) Start() error {
 	}
 	cmd := exec.Command(s.binary, s.conf)
 	cmd.Dir = s.Dir
-	cmd.Stdout = &lockedWriter{mu: &s.mu, w: &s.out}
+	cmd.Stdout = &s.out
 	cmd.Stderr = cmd.Stdout
 	// Own process group: a test's SIGINT does not reach it, Close does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -116,33 +116,7 @@ func (s *Server) Running() bool {
 
 // Output is what the process printed (its log).
 func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.out.String()
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w.Len() > 1<<20 { // keep the last MiB or so
-		l.w.Reset()
-	}
-	return l.w.Write(p)
-}
-
-// freePort asks the kernel for an unused TCP port on host.
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func writeConf(dir, name, body string) (string, error) {

@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -95,7 +97,8 @@ func Start(dir, bucket string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freePort()
+	port, err := testkit.FreePort("127.0.0.1")
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +123,6 @@ func Start(dir, bucket string) (*Server, error) {
 		return nil, fmt.Errorf("create bucket %s: %w", bucket, err)
 	}
 	return s, nil
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // Restart starts the process again (after Stop) on the same port and

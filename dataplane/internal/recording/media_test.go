@@ -3,10 +3,8 @@ package recording
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,34 +12,15 @@ import (
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 )
-
-// requireTool fails (never skips) when a tool the tests need is missing.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is required by these tests and was not found on PATH: run `make deps` (scripts/deps.sh installs it)", name)
-	}
-	return p
-}
 
 // makeTS has the real ffmpeg make seconds of H.264 + AAC at size, with
 // keyframes every second and timestamps starting at offset seconds.
 func makeTS(t testing.TB, dir, size string, seconds, offset int) []byte {
 	t.Helper()
-	out := filepath.Join(dir, fmt.Sprintf("%s-%d.ts", size, offset))
-	cmd := exec.Command(requireTool(t, "ffmpeg"), "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", strconv.Itoa(seconds),
-		"-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0",
-		"-c:a", "aac", "-b:a", "64k", "-output_ts_offset", strconv.Itoa(offset), "-f", "mpegts", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(testkit.MakeTS(t, dir, testkit.TS{Size: size, Seconds: float64(seconds), Offset: float64(offset)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +31,8 @@ func makeTS(t testing.TB, dir, size string, seconds, offset int) []byte {
 // real ffprobe; any error it prints fails the test.
 func ffprobeDuration(t *testing.T, file string) float64 {
 	t.Helper()
-	cmd := exec.Command(requireTool(t, "ffprobe"), "-v", "error", "-allowed_extensions", "ALL",
+	testkit.RequireTools(t, "ffprobe")
+	cmd := exec.Command("ffprobe", "-v", "error", "-allowed_extensions", "ALL",
 		"-show_entries", "format=duration", "-of", "default=nw=1:nk=1", file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
