@@ -39,7 +39,7 @@ type counter map[string]int
 
 func (c counter) ObserveRequest(kind string, code int) { c[kind+" "+http.StatusText(code)]++ }
 
-func newTestServer(t *testing.T, ready func() error) (*Server, *fakePackager, counter) {
+func newTestServer(t *testing.T, ready func() error, tweak ...func(*Options)) (*Server, *fakePackager, counter) {
 	t.Helper()
 	web := t.TempDir()
 	dist := filepath.Join(web, "node_modules", "hls.js", "dist")
@@ -47,7 +47,7 @@ func newTestServer(t *testing.T, ready func() error) (*Server, *fakePackager, co
 	os.WriteFile(filepath.Join(dist, "hls.min.js"), []byte("/* hls */"), 0o644)
 	fp := &fakePackager{}
 	reqs := counter{}
-	s, err := Listen(Options{
+	opts := Options{
 		Listen:     "127.0.0.1:0",
 		CORSOrigin: "*",
 		WebDir:     web,
@@ -61,10 +61,15 @@ func newTestServer(t *testing.T, ready func() error) (*Server, *fakePackager, co
 		Ready:    ready,
 		Requests: reqs,
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	s, err := Listen(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	t.Cleanup(func() { s.ln.Close() })
 	return s, fp, reqs
 }
