@@ -6,7 +6,13 @@ CDN_PKGS := ./dataplane/e2e/cdn/...
 
 TEST_TARGETS += test-cdn
 
-.PHONY: test-cdn cdn-vcl run-cdn
+.PHONY: test-cdn cdn-vcl run-cdn cdn-standin
+
+# `make run` puts the stand-in in front of the local twin zones.
+cdn-standin:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/cdn-standin ./dataplane/e2e/cdn/standin
+run-cluster: cdn-standin
 
 # Collapsing per response kind, blocking reloads, playlist freshness,
 # failover (5xx, frozen, refused), the origin secret: about 30 s.

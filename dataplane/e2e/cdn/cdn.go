@@ -93,6 +93,8 @@ func Start(opts Options) (*StandIn, error) {
 			return nil, err
 		}
 		s.tempDir = true
+	} else if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
 	}
 	s.VCL = filepath.Join(s.opts.Dir, "zonecast.vcl")
 	if err := os.WriteFile(s.VCL, []byte(vcl), 0o600); err != nil { // it holds the secret
