@@ -75,7 +75,7 @@ func TestLiveHeadersComeFromThePackager(t *testing.T) {
 			}
 			return nil
 		},
-		Requests: counter{},
+		Requests: &lockedCounter{c: counter{}}, // the subtests run in parallel
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -38,6 +39,18 @@ func (f *fakePackager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type counter map[string]int
 
 func (c counter) ObserveRequest(kind string, code int) { c[kind+" "+http.StatusText(code)]++ }
+
+// lockedCounter is a counter for concurrent requests.
+type lockedCounter struct {
+	mu sync.Mutex
+	c  counter
+}
+
+func (l *lockedCounter) ObserveRequest(kind string, code int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.c.ObserveRequest(kind, code)
+}
 
 func newTestServer(t *testing.T, ready func() error, tweak ...func(*Options)) (*Server, *fakePackager, counter) {
 	t.Helper()
