@@ -19,6 +19,8 @@ want openssl openssl
 want curl curl
 want node nodejs
 want npm npm
+# The CDN stand-in (Varnish); Debian installs varnishd in /usr/sbin.
+command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || need_apt+=(varnish)
 # The synthetic broadcaster of `make run` burns in a clock with this font.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need_apt+=(fonts-dejavu-core)
 
@@ -30,8 +32,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# Debian starts redis-server as a service on install; zonecast's tests and
-# `make run` start their own on other ports, so the packaged one is left alone.
+# Debian starts redis-server (and varnish) as a service on install;
+# zonecast's tests and `make run` start their own on other ports, so the
+# packaged ones are left alone.
 
 # hls.js for the player page and the browser tests: from npm, never committed.
 if [ ! -f web/node_modules/hls.js/dist/hls.min.js ]; then

@@ -59,6 +59,14 @@ type Timings struct {
 	// the other origin is right.
 	OriginResponseTimeout time.Duration
 
+	// OriginHold is the longest the origin holds a request on purpose: a
+	// blocking playlist reload, the part a playlist hints at, the
+	// multivariant playlist at a stream's start. It must end, with an
+	// answer, OriginHoldMargin before the CDN's OriginResponseTimeout:
+	// a hold the CDN cuts short is retried on the other origin, which
+	// holds the same way, and the viewer gets a 504 instead of an answer.
+	OriginHold time.Duration
+
 	// The broadcaster's side of SRT, which zonecast does not control but
 	// which bounds every failover that moves the ingest. SRTPeerIdleTimeout
 	// is how long a sender takes to notice a silent peer (libsrt's
@@ -78,6 +86,12 @@ type Timings struct {
 // complete segments than this (a standby that just joined) would make a
 // player positioned there skip media, so such a node does not serve yet.
 const HoldBackSegments = 3
+
+// OriginHoldMargin is what separates the end of the origin's longest hold
+// from the CDN's origin response timeout: the round trip between a CDN
+// edge and a distant origin (the timeout runs from the request sent to the
+// first byte back) plus the origin writing its answer.
+const OriginHoldMargin = 300 * time.Millisecond
 
 // DefaultTimings are the timings zonecast ships with.
 var DefaultTimings = Timings{
@@ -107,7 +121,13 @@ var DefaultTimings = Timings{
 	SegmentDuration: 2 * time.Second,
 	PartDuration:    200 * time.Millisecond,
 
+	// The shortest timeout CloudFront allows: every second of it is what
+	// a frozen origin costs a viewer on each request before the other
+	// origin answers (docs/cdn.md weighs it against longer holds).
 	OriginResponseTimeout: 1 * time.Second,
+	// Three parts: the next part of a blocking reload or a hinted part
+	// arrives within one, with two of slack for a late input.
+	OriginHold: 600 * time.Millisecond,
 
 	SRTPeerIdleTimeout: 5 * time.Second,
 	SRTConnectTimeout:  3 * time.Second,
@@ -130,7 +150,7 @@ func (t Timings) Validate() error {
 		{"NodeHeartbeat", t.NodeHeartbeat}, {"NodeTTL", t.NodeTTL}, {"LeaseTTL", t.LeaseTTL}, {"LeaseRenew", t.LeaseRenew},
 		{"RedisFailover", t.RedisFailover}, {"SentinelDownAfter", t.SentinelDownAfter}, {"RelayTimeout", t.RelayTimeout},
 		{"DrainDeadline", t.DrainDeadline}, {"LifecycleHookTimeout", t.LifecycleHookTimeout},
-		{"SegmentDuration", t.SegmentDuration}, {"PartDuration", t.PartDuration}, {"GATrafficShift", t.GATrafficShift},
+		{"SegmentDuration", t.SegmentDuration}, {"PartDuration", t.PartDuration}, {"GATrafficShift", t.GATrafficShift}, {"OriginHold", t.OriginHold},
 		{"SRTPeerIdleTimeout", t.SRTPeerIdleTimeout}, {"SRTConnectTimeout", t.SRTConnectTimeout}, {"BroadcasterRetry", t.BroadcasterRetry},
 	}
 	for _, p := range positive {
@@ -162,8 +182,12 @@ func (t Timings) Validate() error {
 	check(t.RelayTimeout >= 2*t.PartDuration, "relay timeout %v must span at least two parts of %v", t.RelayTimeout, t.PartDuration)
 	check(t.OriginResponseTimeout >= time.Second && t.OriginResponseTimeout <= 60*time.Second && t.OriginResponseTimeout%time.Second == 0,
 		"origin response timeout %v must be whole seconds within CloudFront's 1–60 s", t.OriginResponseTimeout)
-	// A healthy blocking reload (the next part) must never trip the failover.
-	check(t.OriginResponseTimeout >= 3*t.PartDuration, "origin response timeout %v must span three parts of %v (a blocking reload's wait)", t.OriginResponseTimeout, t.PartDuration)
+	// A healthy blocking reload (the next part) must be answered within
+	// the hold, and every hold must end before the CDN gives up on it.
+	check(t.OriginHold >= 3*t.PartDuration, "origin hold %v must span three parts of %v (a blocking reload's wait for the next part, with slack)", t.OriginHold, t.PartDuration)
+	check(t.OriginHold+OriginHoldMargin <= t.OriginResponseTimeout,
+		"origin hold %v plus a margin of %v exceeds the CDN's origin response timeout %v (the CDN would cut held requests and retry the other origin)",
+		t.OriginHold, OriginHoldMargin, t.OriginResponseTimeout)
 	check(t.LifecycleHookTimeout > t.DrainDeadline, "lifecycle hook %v must outlast the drain deadline %v", t.LifecycleHookTimeout, t.DrainDeadline)
 	// A drain hands its streams over, waits until the NLB has stopped sending
 	// new flows to it (unhealthy threshold × interval), then closes the
@@ -185,9 +209,11 @@ func (t Timings) ForCadence(segment, part time.Duration) Timings {
 	if t.RelayTimeout >= segment {
 		t.RelayTimeout = max(segment-part, 2*part)
 	}
-	// Likewise the CDN's wait must cover a blocking reload (whole seconds).
-	if t.OriginResponseTimeout < 3*part {
-		t.OriginResponseTimeout = (3*part + time.Second - 1).Truncate(time.Second)
+	// Likewise the origin's hold must cover a blocking reload, and the
+	// CDN's wait the hold (whole seconds).
+	t.OriginHold = max(t.OriginHold, 3*part)
+	if need := t.OriginHold + OriginHoldMargin; t.OriginResponseTimeout < need {
+		t.OriginResponseTimeout = (need + time.Second - 1).Truncate(time.Second)
 	}
 	return t
 }

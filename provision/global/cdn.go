@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/policies/ports"
@@ -48,25 +49,147 @@ func SegmentTTLs() CacheTTLs {
 	return CacheTTLs{Min: 0, Default: 86400, Max: 31536000}
 }
 
+// Distribution is the CDN zonecast declares, as plain values: newCDN gives
+// them to CloudFront and VCL renders the local stand-in (Varnish) from
+// them, so that the two cannot drift apart.
+type Distribution struct {
+	// Origins are the origin group's members, the primary first.
+	Origins [2]Origin
+	// GroupID names the origin group every behaviour targets.
+	GroupID string
+	// FailoverStatusCodes send a request on to the second origin.
+	FailoverStatusCodes []int
+	// Behaviors are matched in order, the first match wins; Default takes
+	// what none matches.
+	Behaviors []Behavior
+	Default   Behavior
+	// SecretHeader is the custom origin header carrying the origin secret
+	// (its value is a stack secret, never part of this description).
+	SecretHeader string
+	// ErrorCaching is CloudFront's error caching minimum TTL, in seconds,
+	// by origin status: 0 lets the edge's no-store decide (it never wants
+	// an error kept once the media exists).
+	ErrorCaching map[int]int
+	// NegativeTTL is how long the stand-in keeps an error: CloudFront
+	// keeps none here, but Varnish's waiting list hands an object to the
+	// viewers collapsed on its fetch only if the object is cached, so the
+	// stand-in keeps errors for a part's duration, no longer.
+	NegativeTTL time.Duration
+}
+
+// Origin is one origin of the group.
+type Origin struct {
+	ID                 string
+	ConnectionAttempts int           // CloudFront: 1–3
+	ConnectionTimeout  time.Duration // CloudFront: 1–10 s
+	// ResponseTimeout is the origin response (read) timeout: the policy's
+	// OriginResponseTimeout, which the edge's holds stay under.
+	ResponseTimeout  time.Duration
+	KeepaliveTimeout time.Duration
+	HTTPSPort        int
+}
+
+// Behavior is one cache behaviour.
+type Behavior struct {
+	PathPattern    string // CloudFront's pattern: * any characters, ? one
+	Policy         CachePolicy
+	AllowedMethods []string
+	CachedMethods  []string
+	Compress       bool
+}
+
+// CachePolicy is a cache policy: its TTL bounds and the query strings in
+// its cache key (forwarded to the origin too); none: the query string is
+// dropped.
+type CachePolicy struct {
+	Name         string
+	TTLs         CacheTTLs
+	QueryStrings []string
+}
+
+// DefaultSecretHeader is the origin secret's header, the edge's default
+// (origin.secret_header).
+const DefaultSecretHeader = "X-Origin-Secret"
+
+// NewDistribution is the CDN for the policy's timings.
+func NewDistribution(t failover.Timings) Distribution {
+	playlists := CachePolicy{Name: "playlists", TTLs: PlaylistTTLs(t), QueryStrings: LLHLSQueryStrings}
+	segments := CachePolicy{Name: "segments", TTLs: SegmentTTLs()}
+	readOnly := []string{"GET", "HEAD", "OPTIONS"} // origin groups serve only these
+	cached := []string{"GET", "HEAD"}
+	behavior := func(pattern string, p CachePolicy) Behavior {
+		return Behavior{PathPattern: pattern, Policy: p, AllowedMethods: readOnly, CachedMethods: cached, Compress: true}
+	}
+	origin := func(id string) Origin {
+		return Origin{
+			ID: id,
+			// One attempt, short timeout: a dead origin fails over fast.
+			ConnectionAttempts: 1,
+			ConnectionTimeout:  2 * time.Second,
+			// The policy's origin response timeout: what a frozen origin
+			// (which still accepts connections) costs before failover.
+			ResponseTimeout:  t.OriginResponseTimeout,
+			KeepaliveTimeout: 5 * time.Second,
+			HTTPSPort:        ports.HTTPS.Number,
+		}
+	}
+	errorCaching := map[int]int{}
+	for _, code := range []int{400, 403, 404, 405, 500, 502, 503, 504} {
+		errorCaching[code] = 0
+	}
+	return Distribution{
+		Origins:             [2]Origin{origin(primaryOriginID), origin(secondaryOriginID)},
+		GroupID:             originGroupID,
+		FailoverStatusCodes: FailoverStatusCodes,
+		// Playlists first: CloudFront takes the first matching pattern.
+		Behaviors: []Behavior{
+			behavior("*.m3u8", playlists),
+			behavior("*.m4s", segments),
+			behavior("*.mp4", segments),
+			behavior("*.ts", segments),
+		},
+		// Everything else (the player page) is not cached long.
+		Default:      behavior("*", playlists),
+		SecretHeader: DefaultSecretHeader,
+		ErrorCaching: errorCaching,
+		NegativeTTL:  t.PartDuration,
+	}
+}
+
+// Policies are the distinct cache policies of the behaviours, in order of
+// first use.
+func (d Distribution) Policies() []CachePolicy {
+	var out []CachePolicy
+	seen := map[string]bool{}
+	for _, b := range append(append([]Behavior(nil), d.Behaviors...), d.Default) {
+		if !seen[b.Policy.Name] {
+			seen[b.Policy.Name] = true
+			out = append(out, b.Policy)
+		}
+	}
+	return out
+}
+
 type cdn struct {
 	id, domainName pulumi.StringOutput
 }
 
-func newCachePolicy(ctx *pulumi.Context, name string, ttl CacheTTLs, queryStrings []string, opts ...pulumi.ResourceOption) (*cloudfront.CachePolicy, error) {
+func newCachePolicy(ctx *pulumi.Context, p CachePolicy, opts ...pulumi.ResourceOption) (*cloudfront.CachePolicy, error) {
+	name := "cache-" + p.Name
 	qs := &cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs{
 		QueryStringBehavior: pulumi.String("none"),
 	}
-	if len(queryStrings) > 0 {
+	if len(p.QueryStrings) > 0 {
 		qs.QueryStringBehavior = pulumi.String("whitelist")
 		qs.QueryStrings = &cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigQueryStringsArgs{
-			Items: pulumi.ToStringArray(queryStrings),
+			Items: pulumi.ToStringArray(p.QueryStrings),
 		}
 	}
 	return cloudfront.NewCachePolicy(ctx, name, &cloudfront.CachePolicyArgs{
 		Comment:    pulumi.String("zonecast " + name),
-		MinTtl:     pulumi.Int(ttl.Min),
-		DefaultTtl: pulumi.Int(ttl.Default),
-		MaxTtl:     pulumi.Int(ttl.Max),
+		MinTtl:     pulumi.Int(p.TTLs.Min),
+		DefaultTtl: pulumi.Int(p.TTLs.Default),
+		MaxTtl:     pulumi.Int(p.TTLs.Max),
 		ParametersInCacheKeyAndForwardedToOrigin: &cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs{
 			CookiesConfig:              &cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs{CookieBehavior: pulumi.String("none")},
 			HeadersConfig:              &cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs{HeaderBehavior: pulumi.String("none")},
@@ -108,51 +231,72 @@ func ValidateOrigins(primary, secondary string) error {
 	return nil
 }
 
+// OriginSecretKey is the global stack's secret configuration key holding
+// the origin secret CloudFront sends; unset, it sends none (and the edges,
+// whose origin.secrets must then be empty, check none).
+const OriginSecretKey = "zonecast:originSecret"
+
 func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn, error) {
 	if args.Redundancy.CDNOrigins != 2 {
 		return nil, fmt.Errorf("global: policy asks for %d CDN origins; a CloudFront origin group has exactly 2", args.Redundancy.CDNOrigins)
 	}
-	playlists, err := newCachePolicy(ctx, "cache-playlists", PlaylistTTLs(*args.Timings), LLHLSQueryStrings, opts...)
-	if err != nil {
-		return nil, err
-	}
-	segments, err := newCachePolicy(ctx, "cache-segments", SegmentTTLs(), nil, opts...)
-	if err != nil {
-		return nil, err
+	d := NewDistribution(*args.Timings)
+	policyIDs := map[string]pulumi.IDOutput{}
+	for _, p := range d.Policies() {
+		res, err := newCachePolicy(ctx, p, opts...)
+		if err != nil {
+			return nil, err
+		}
+		policyIDs[p.Name] = res.ID()
 	}
 
-	primary, secondary := pulumi.String(args.OriginDomain), pulumi.String(args.SecondaryOriginDomain)
-	origin := func(id string, domain pulumi.StringInput) cloudfront.DistributionOriginArgs {
+	// ValidateOrigins (in global.go) made both names required and distinct.
+	primary := pulumi.String(args.OriginDomain).ToStringOutput()
+	secondary := pulumi.String(args.SecondaryOriginDomain).ToStringOutput()
+	var headers cloudfront.DistributionOriginCustomHeaderArray
+	if config.Get(ctx, OriginSecretKey) != "" {
+		headers = cloudfront.DistributionOriginCustomHeaderArray{cloudfront.DistributionOriginCustomHeaderArgs{
+			Name: pulumi.String(d.SecretHeader), Value: config.GetSecret(ctx, OriginSecretKey),
+		}}
+	}
+	origin := func(o Origin, domain pulumi.StringOutput) cloudfront.DistributionOriginArgs {
 		return cloudfront.DistributionOriginArgs{
-			OriginId:   pulumi.String(id),
-			DomainName: domain,
-			// One attempt, short timeout: a dead origin fails over fast.
-			ConnectionAttempts: pulumi.Int(1),
-			ConnectionTimeout:  pulumi.Int(2),
+			OriginId:           pulumi.String(o.ID),
+			DomainName:         domain,
+			ConnectionAttempts: pulumi.Int(o.ConnectionAttempts),
+			ConnectionTimeout:  pulumi.Int(int(o.ConnectionTimeout / time.Second)),
+			CustomHeaders:      headers,
 			CustomOriginConfig: &cloudfront.DistributionOriginCustomOriginConfigArgs{
-				HttpPort:             pulumi.Int(80),
-				HttpsPort:            pulumi.Int(ports.HTTPS.Number),
-				OriginProtocolPolicy: pulumi.String("https-only"),
-				OriginSslProtocols:   pulumi.ToStringArray([]string{"TLSv1.2"}),
-				// The policy's origin response timeout: what a frozen origin
-				// (which still accepts connections) costs before failover.
-				OriginReadTimeout:      pulumi.Int(int(args.Timings.OriginResponseTimeout / time.Second)),
-				OriginKeepaliveTimeout: pulumi.Int(5),
+				HttpPort:               pulumi.Int(80),
+				HttpsPort:              pulumi.Int(o.HTTPSPort),
+				OriginProtocolPolicy:   pulumi.String("https-only"),
+				OriginSslProtocols:     pulumi.ToStringArray([]string{"TLSv1.2"}),
+				OriginReadTimeout:      pulumi.Int(int(o.ResponseTimeout / time.Second)),
+				OriginKeepaliveTimeout: pulumi.Int(int(o.KeepaliveTimeout / time.Second)),
 			},
 		}
 	}
-	readOnly := pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS"}) // origin groups serve only these
-	cached := pulumi.ToStringArray([]string{"GET", "HEAD"})
-	behavior := func(pattern string, policy *cloudfront.CachePolicy) cloudfront.DistributionOrderedCacheBehaviorArgs {
+	behavior := func(b Behavior) cloudfront.DistributionOrderedCacheBehaviorArgs {
 		return cloudfront.DistributionOrderedCacheBehaviorArgs{
-			PathPattern:          pulumi.String(pattern),
-			TargetOriginId:       pulumi.String(originGroupID),
-			AllowedMethods:       readOnly,
-			CachedMethods:        cached,
-			CachePolicyId:        policy.ID(),
-			Compress:             pulumi.Bool(true),
+			PathPattern:          pulumi.String(b.PathPattern),
+			TargetOriginId:       pulumi.String(d.GroupID),
+			AllowedMethods:       pulumi.ToStringArray(b.AllowedMethods),
+			CachedMethods:        pulumi.ToStringArray(b.CachedMethods),
+			CachePolicyId:        policyIDs[b.Policy.Name],
+			Compress:             pulumi.Bool(b.Compress),
 			ViewerProtocolPolicy: pulumi.String("redirect-to-https"),
 		}
+	}
+	var ordered cloudfront.DistributionOrderedCacheBehaviorArray
+	for _, b := range d.Behaviors {
+		ordered = append(ordered, behavior(b))
+	}
+	var errorResponses cloudfront.DistributionCustomErrorResponseArray
+	for _, code := range sortedKeys(d.ErrorCaching) {
+		errorResponses = append(errorResponses, cloudfront.DistributionCustomErrorResponseArgs{
+			ErrorCode:          pulumi.Int(code),
+			ErrorCachingMinTtl: pulumi.Int(d.ErrorCaching[code]),
+		})
 	}
 
 	dist, err := cloudfront.NewDistribution(ctx, "cdn", &cloudfront.DistributionArgs{
@@ -162,35 +306,29 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 		IsIpv6Enabled: pulumi.Bool(true),
 		PriceClass:    pulumi.String(args.PriceClass),
 		Origins: cloudfront.DistributionOriginArray{
-			origin(primaryOriginID, primary),
-			origin(secondaryOriginID, secondary),
+			origin(d.Origins[0], primary),
+			origin(d.Origins[1], secondary),
 		},
 		OriginGroups: cloudfront.DistributionOriginGroupArray{cloudfront.DistributionOriginGroupArgs{
-			OriginId: pulumi.String(originGroupID),
+			OriginId: pulumi.String(d.GroupID),
 			FailoverCriteria: &cloudfront.DistributionOriginGroupFailoverCriteriaArgs{
-				StatusCodes: pulumi.ToIntArray(FailoverStatusCodes),
+				StatusCodes: pulumi.ToIntArray(d.FailoverStatusCodes),
 			},
 			Members: cloudfront.DistributionOriginGroupMemberArray{
-				cloudfront.DistributionOriginGroupMemberArgs{OriginId: pulumi.String(primaryOriginID)},
-				cloudfront.DistributionOriginGroupMemberArgs{OriginId: pulumi.String(secondaryOriginID)},
+				cloudfront.DistributionOriginGroupMemberArgs{OriginId: pulumi.String(d.Origins[0].ID)},
+				cloudfront.DistributionOriginGroupMemberArgs{OriginId: pulumi.String(d.Origins[1].ID)},
 			},
 		}},
-		// Playlists first: CloudFront takes the first matching pattern.
-		OrderedCacheBehaviors: cloudfront.DistributionOrderedCacheBehaviorArray{
-			behavior("*.m3u8", playlists),
-			behavior("*.m4s", segments),
-			behavior("*.mp4", segments),
-			behavior("*.ts", segments),
-		},
-		// Everything else (the player page, the API) is not cached long.
+		OrderedCacheBehaviors: ordered,
 		DefaultCacheBehavior: &cloudfront.DistributionDefaultCacheBehaviorArgs{
-			TargetOriginId:       pulumi.String(originGroupID),
-			AllowedMethods:       readOnly,
-			CachedMethods:        cached,
-			CachePolicyId:        playlists.ID(),
-			Compress:             pulumi.Bool(true),
+			TargetOriginId:       pulumi.String(d.GroupID),
+			AllowedMethods:       pulumi.ToStringArray(d.Default.AllowedMethods),
+			CachedMethods:        pulumi.ToStringArray(d.Default.CachedMethods),
+			CachePolicyId:        policyIDs[d.Default.Policy.Name],
+			Compress:             pulumi.Bool(d.Default.Compress),
 			ViewerProtocolPolicy: pulumi.String("redirect-to-https"),
 		},
+		CustomErrorResponses: errorResponses,
 		Restrictions: &cloudfront.DistributionRestrictionsArgs{
 			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},

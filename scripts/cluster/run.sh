@@ -57,6 +57,15 @@ for port in 8080 8081 8082 8083; do
   [ -n "$up" ] || { echo "run-cluster: node on :$port did not come up; see $RUN/*.log" >&2; exit 1; }
 done
 
+# The CDN stand-in (Varnish, rendered from the declared distribution) in
+# front of a1 and b1 as its origin group's primary and secondary.
+cdn=""
+if [ -x "$BIN/cdn-standin" ] && { command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ]; }; then
+  "$BIN/cdn-standin" -primary 127.0.0.1:8080 -secondary 127.0.0.1:8082 -listen 127.0.0.1:8090 -dir "$RUN/cdn" > "$RUN/cdn.log" 2>&1 &
+  pids+=($!)
+  cdn="  Through the CDN stand-in (docs/cdn.md): http://127.0.0.1:8090/?stream=cam1"
+fi
+
 # The broadcaster: like an encoder behind the accelerator, it reconnects to
 # the first ready node when its connection breaks.
 broadcast() {
@@ -84,6 +93,7 @@ cat <<MSG
   Nodes:  a1 http://127.0.0.1:8080  a2 :8081   (zone a)
           b1 http://127.0.0.1:8082  b2 :8083   (zone b)
   Player page (shows leader/standby):  http://127.0.0.1:8080/?stream=cam1
+$cdn
   LL-HLS from any node (a node with no role fetches from the leader): http://127.0.0.1:8083/live/cam1/index.m3u8
   Streams API:                         curl -s http://127.0.0.1:8082/api/v1/streams
   Drain a node:  curl -X POST -H 'Authorization: Bearer local-admin-token' http://127.0.0.1:8080/api/v1/drain

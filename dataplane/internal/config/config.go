@@ -16,6 +16,7 @@ type Config struct {
 	Node      Node      `yaml:"node"`
 	SRT       SRT       `yaml:"srt"`
 	HTTP      HTTP      `yaml:"http"`
+	Origin    Origin    `yaml:"origin"`
 	HLS       HLS       `yaml:"hls"`
 	Streams   Streams   `yaml:"streams" usage:"configured streams; as a flag or variable: name[+record][:passphrase],name2[:passphrase2] (+record: recorded to recording.bucket)"`
 	Log       Log       `yaml:"log"`

@@ -127,6 +127,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		Routes:     n.routes(),
 		Requests:   n.Metrics,
 		Log:        n.Log,
+		// The operator's endpoints on the private admin listener when
+		// provision sets one; the public one keeps media and health.
+		AdminListen: cfg.Admin.Listen,
+		// Media only for the CDN, when secrets are configured.
+		SecretHeader: cfg.Origin.SecretHeader,
+		Secrets:      cfg.Origin.Secrets,
 	})
 	if err != nil {
 		n.SRT.Close()

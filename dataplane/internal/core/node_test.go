@@ -84,3 +84,54 @@ func TestNodeWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With admin.listen and origin secrets, core.New puts the operator's
+// endpoints on the admin listener only and guards media with the secrets;
+// health stays on the public listener for the load balancer.
+func TestNodeAdminListenerAndOriginSecret(t *testing.T) {
+	cfg, err := config.Load([]string{"-srt.listen", "127.0.0.1:0", "-http.listen", "127.0.0.1:0", "-admin.listen", "127.0.0.1:0",
+		"-origin.secrets", "current-secret-value,previous-secret-value", "-streams", "cam1"}, func(string) (string, bool) { return "", false }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- n.Run(ctx) }()
+	public, admin := "http://"+n.Origin.Addr().String(), "http://"+n.Origin.AdminAddr().String()
+	cases := []struct {
+		url, secret string
+		want        int
+	}{
+		{public + "/metrics", "", 404},
+		{public + "/api/v1/streams", "", 404},
+		{public + "/healthz", "", 200},
+		{public + "/readyz", "", 200},
+		{public + "/live/cam1/index.m3u8", "", 403},
+		{public + "/live/cam1/index.m3u8", "retired-secret-value", 403},
+		{public + "/live/cam1/index.m3u8", "previous-secret-value", 404}, // admitted; nothing published yet
+		{admin + "/metrics", "", 200},
+		{admin + "/api/v1/streams", "", 200},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest("GET", tc.url, nil)
+		if tc.secret != "" {
+			req.Header.Set("X-Origin-Secret", tc.secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s (secret %q): %d, want %d", tc.url, tc.secret, resp.StatusCode, tc.want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

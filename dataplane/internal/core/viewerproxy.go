@@ -30,8 +30,14 @@ func newViewerProxy(n *Node, c *cluster.Coordinator, t failover.Timings) (*viewe
 		tr.TLSClientConfig = tc
 	}
 	self := n.Config.Node.ID
+	var header http.Header
+	if o := n.Config.Origin; len(o.Secrets) > 0 {
+		header = http.Header{}
+		header.Set(o.SecretHeader, o.Secrets[0])
+	}
 	return &viewerproxy.Proxy{
-		Self: self,
+		Header: header,
+		Self:   self,
 		// A dead peer must fail within a part so that the standby is tried
 		// well inside the CDN's origin response timeout.
 		Client: viewerproxy.NewClient(tr, max(t.PartDuration, t.OriginResponseTimeout/4)),

@@ -75,7 +75,7 @@ func TestLiveHeadersComeFromThePackager(t *testing.T) {
 			}
 			return nil
 		},
-		Requests: counter{},
+		Requests: &lockedCounter{c: counter{}}, // the subtests run in parallel
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -113,7 +113,7 @@ func TestLiveHeadersComeFromThePackager(t *testing.T) {
 		{"503", "GET", fmt.Sprintf("source/index.m3u8?_HLS_msn=%d", open+1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel() // the 503 waits three target durations
+			t.Parallel() // the 503 waits for the packager's hold
 			fromPackager := make(chan answer, 1)
 			go func() { fromPackager <- fetch(tc.method, direct.URL+"/live/cam1/"+tc.path) }()
 			got := fetch(tc.method, origin+"/live/cam1/"+tc.path)

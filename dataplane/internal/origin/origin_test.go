@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -39,7 +40,19 @@ type counter map[string]int
 
 func (c counter) ObserveRequest(kind string, code int) { c[kind+" "+http.StatusText(code)]++ }
 
-func newTestServer(t *testing.T, ready func() error) (*Server, *fakePackager, counter) {
+// lockedCounter is a counter for concurrent requests.
+type lockedCounter struct {
+	mu sync.Mutex
+	c  counter
+}
+
+func (l *lockedCounter) ObserveRequest(kind string, code int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.c.ObserveRequest(kind, code)
+}
+
+func newTestServer(t *testing.T, ready func() error, tweak ...func(*Options)) (*Server, *fakePackager, counter) {
 	t.Helper()
 	web := t.TempDir()
 	dist := filepath.Join(web, "node_modules", "hls.js", "dist")
@@ -47,7 +60,7 @@ func newTestServer(t *testing.T, ready func() error) (*Server, *fakePackager, co
 	os.WriteFile(filepath.Join(dist, "hls.min.js"), []byte("/* hls */"), 0o644)
 	fp := &fakePackager{}
 	reqs := counter{}
-	s, err := Listen(Options{
+	opts := Options{
 		Listen:     "127.0.0.1:0",
 		CORSOrigin: "*",
 		WebDir:     web,
@@ -61,10 +74,15 @@ func newTestServer(t *testing.T, ready func() error) (*Server, *fakePackager, co
 		Ready:    ready,
 		Requests: reqs,
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	s, err := Listen(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	t.Cleanup(func() { s.ln.Close() })
 	return s, fp, reqs
 }

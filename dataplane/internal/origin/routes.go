@@ -8,26 +8,50 @@ import (
 	"path/filepath"
 )
 
+// routes is the public listener's mux: media, health, the player page, and
+// the operator's endpoints too unless an admin listener serves them.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/live/", s.cors(http.HandlerFunc(s.serveLive)))
+	s.health(mux)
+	if s.webDir != "" {
+		mux.Handle("GET /hls.js/", http.StripPrefix("/hls.js/", http.FileServer(http.Dir(filepath.Join(s.webDir, "node_modules", "hls.js", "dist")))))
+	}
+	mux.HandleFunc("GET /{$}", s.servePage)
+	if s.opts.AdminListen == "" {
+		s.operator(mux)
+	}
+	return mux
+}
+
+// adminRoutes is the admin listener's mux.
+func (s *Server) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
+	s.health(mux)
+	s.operator(mux)
+	return mux
+}
+
+// health is /healthz and /readyz, on the public listener always: the load
+// balancer's health checks reach the node there.
+func (s *Server) health(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
+}
+
+// operator is what only the operator asks for: metrics, the streams API,
+// the extra routes (drain, transcode report).
+func (s *Server) operator(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/streams", s.cors(http.HandlerFunc(s.serveStreams)))
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
 	}
-	if s.webDir != "" {
-		mux.Handle("GET /hls.js/", http.StripPrefix("/hls.js/", http.FileServer(http.Dir(filepath.Join(s.webDir, "node_modules", "hls.js", "dist")))))
-	}
-	mux.HandleFunc("GET /{$}", s.servePage)
 	for pattern, h := range s.opts.Routes {
 		mux.Handle(pattern, h)
 	}
-	return mux
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {

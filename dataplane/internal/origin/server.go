@@ -1,6 +1,11 @@
 // Package origin is the HTTP side of the edge: HLS for players and CDNs over
 // HTTP/1.1, HTTP/2 (with TLS) and HTTP/3 (with TLS, announced by Alt-Svc),
 // plus health, readiness, metrics, the streams API and a player page.
+//
+// With an admin listener, the operator's endpoints (metrics, /api/*) are
+// served there only, and the public listener answers media, health and
+// the player page; with origin secrets, media is served only to requests
+// carrying one (the CDN's).
 package origin
 
 import (
@@ -44,10 +49,21 @@ type Options struct {
 	// (e.g. the free transcode capacity); it never changes the status.
 	ReadyInfo func() string
 	Metrics   http.Handler // /metrics
-	// Routes are extra handlers by ServeMux pattern (the cluster's drain).
-	Routes   map[string]http.Handler
-	Requests RequestObserver
-	Log      *slog.Logger
+	// Routes are extra operator endpoints by ServeMux pattern (the
+	// cluster's drain, the transcode report): on the admin listener when
+	// there is one.
+	Routes map[string]http.Handler
+	// AdminListen, when set, is a second, plain-HTTP listener (a private
+	// address) for /metrics, /api/* and Routes, which the public listener
+	// then no longer answers. /healthz and /readyz stay public (the load
+	// balancer's health checks reach the public port) and are on both.
+	AdminListen string
+	// SecretHeader and Secrets guard media (Guarded paths): with any
+	// secret set, a request without one of them in SecretHeader gets 403.
+	SecretHeader string
+	Secrets      []string
+	Requests     RequestObserver
+	Log          *slog.Logger
 }
 
 // Server serves HTTP.
@@ -57,6 +73,8 @@ type Server struct {
 	ln      net.Listener
 	http    *http.Server
 	h3      *http3.Server
+	adminLn net.Listener // nil without an admin listener
+	admin   *http.Server
 	closing sync.Once
 	closed  chan struct{}
 	webDir  string
@@ -72,7 +90,7 @@ func Listen(opts Options) (*Server, error) {
 	if s.webDir == "" {
 		s.log.Warn("hls.js not found: the player page will not play (run `make deps`)", "web_dir", opts.WebDir)
 	}
-	handler := s.routes()
+	handler := s.guard(s.routes())
 	var tlsConf *tls.Config
 	if opts.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
@@ -99,9 +117,23 @@ func Listen(opts Options) (*Server, error) {
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		// No WriteTimeout: blocking playlist reloads hold a request for up
-		// to three target durations.
+		// No WriteTimeout: blocking playlist reloads hold a request (for
+		// the packager's hold, under the CDN's origin response timeout).
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if opts.AdminListen != "" {
+		aln, err := net.Listen("tcp", opts.AdminListen)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("admin listen %s: %w", opts.AdminListen, err)
+		}
+		s.adminLn = aln
+		s.admin = &http.Server{
+			Handler:           s.adminRoutes(),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
 	}
 	return s, nil
 }
@@ -109,12 +141,20 @@ func Listen(opts Options) (*Server, error) {
 // Addr is the TCP listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// AdminAddr is the admin listener's address; nil without one.
+func (s *Server) AdminAddr() net.Addr {
+	if s.adminLn == nil {
+		return nil
+	}
+	return s.adminLn.Addr()
+}
+
 // TLS reports whether HTTPS (and HTTP/3) is on.
 func (s *Server) TLS() bool { return s.h3 != nil }
 
 // Serve serves until Close.
 func (s *Server) Serve() error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	proto := "HTTP/1.1"
 	if s.h3 != nil {
 		proto = "HTTPS (HTTP/1.1, HTTP/2) and HTTP/3"
@@ -124,7 +164,15 @@ func (s *Server) Serve() error {
 			}
 		}()
 	}
-	s.log.Info("HTTP listening", "addr", s.ln.Addr().String(), "protocols", proto)
+	s.log.Info("HTTP listening", "addr", s.ln.Addr().String(), "protocols", proto, "origin_secrets", len(s.opts.Secrets))
+	if s.admin != nil {
+		s.log.Info("admin HTTP listening", "addr", s.adminLn.Addr().String())
+		go func() {
+			if err := s.admin.Serve(s.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("admin: %w", err)
+			}
+		}()
+	}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -141,6 +189,9 @@ func (s *Server) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = s.http.Shutdown(ctx)
+		if s.admin != nil {
+			_ = s.admin.Shutdown(ctx)
+		}
 		if s.h3 != nil {
 			_ = s.h3.Close()
 		}

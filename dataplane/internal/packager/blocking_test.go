@@ -2,17 +2,21 @@ package packager
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 func TestBlockingReload(t *testing.T) {
 	dir := t.TempDir()
 	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 8}))
-	s, srv := newTestStream(t, Config{})
+	// A hold long enough for a loaded machine to feed the media in: the
+	// semantics, not the bound, are under test here.
+	s, srv := newTestStream(t, Config{Hold: 10 * time.Second})
 	r := s.Rendition("source")
 	half := len(data) / 2 / 188 * 188
 	feed(t, r, data[:half])
@@ -107,23 +111,47 @@ func TestBlockingReload(t *testing.T) {
 	}
 }
 
-// A blocking request that cannot be satisfied in time gets 503 after the
-// bound (three target durations), never hangs.
-func TestBlockingReloadBound(t *testing.T) {
+// A request that cannot be satisfied in time is answered when the hold
+// ends, never later than the CDN's origin response timeout would allow and
+// never hanging: 503 for a blocking reload, 404 for a hinted part and for
+// the multivariant playlist of a stream that has not started. The default
+// hold is the policy's for the cadence.
+func TestHoldBound(t *testing.T) {
 	dir := t.TempDir()
 	data := readFile(t, testkit.MakeTS(t, dir, testkit.TS{Seconds: 3, NoAudio: true}))
-	s, srv := newTestStream(t, Config{SegmentDuration: time.Second, PartDuration: 200 * time.Millisecond})
+	cfg := Config{SegmentDuration: time.Second, PartDuration: 200 * time.Millisecond}
+	hold := failover.DefaultTimings.ForCadence(cfg.SegmentDuration, cfg.PartDuration).OriginHold
+	if err := failover.DefaultTimings.ForCadence(cfg.SegmentDuration, cfg.PartDuration).Validate(); err != nil {
+		t.Fatalf("the policy's timings for this cadence: %v", err)
+	}
+	s, srv := newTestStream(t, cfg)
+	idle, empty := newTestStream(t, cfg)
+	idle.Rendition("source").WriteTS(data[:188*20]) // fed (so waited for), nothing cut
 	r := s.Rendition("source")
 	feed(t, r, data)
 	waitUntil(t, "a segment", func() bool { return s.Stats().SegmentsWritten > 0 })
 	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
-	next := m.MediaSequence + len(m.Segments) + 1 // the segment after the open one
-	start := time.Now()
-	res := get(t, srv, fmt.Sprintf("source/index.m3u8?_HLS_msn=%d", next))
-	if res.status != 503 {
-		t.Fatalf("status %d, want 503: %s", res.status, res.body)
+	open := m.MediaSequence + len(m.Segments)
+	cases := []struct {
+		name   string
+		srv    *httptest.Server
+		path   string
+		status int
+	}{
+		{"blocking reload of the segment after the open one", srv, fmt.Sprintf("source/index.m3u8?_HLS_msn=%d", open+1), 503},
+		{"hinted part that never comes", srv, "source/" + m.PreloadHint.URI, 404},
+		{"multivariant before the first segment", empty, "index.m3u8", 404},
 	}
-	if waited := time.Since(start); waited < 2*time.Second {
-		t.Errorf("gave up after %v, before the 3 × target duration bound", waited)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			res := get(t, c.srv, c.path)
+			if res.status != c.status {
+				t.Fatalf("status %d, want %d: %s", res.status, c.status, res.body)
+			}
+			if waited := time.Since(start); waited < hold {
+				t.Errorf("gave up after %v, before the hold of %v", waited, hold)
+			}
+		})
 	}
 }

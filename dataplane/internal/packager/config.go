@@ -12,6 +12,11 @@ type Config struct {
 	PartDuration    time.Duration // default 0.2 s (policies/failover.DefaultTimings)
 	WindowSegments  int           // sliding window, default 6 segments
 	Dir             string        // optional on-disk copy of every object ("" = memory only)
+	// Hold bounds every deliberate wait of a request (a blocking reload,
+	// a hinted part, the multivariant playlist at a stream's start); it
+	// stays under the CDN's origin response timeout (default: the
+	// policy's OriginHold for this cadence, policies/failover).
+	Hold time.Duration
 }
 
 // DefaultWindowSegments is the sliding window when Config.WindowSegments is 0.
@@ -27,6 +32,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PartDuration > c.SegmentDuration/2 {
 		c.PartDuration = c.SegmentDuration / 2
+	}
+	if c.Hold <= 0 {
+		c.Hold = failover.DefaultTimings.ForCadence(c.SegmentDuration, c.PartDuration).OriginHold
 	}
 	if c.WindowSegments <= 0 {
 		c.WindowSegments = DefaultWindowSegments

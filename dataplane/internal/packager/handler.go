@@ -92,16 +92,19 @@ func servePlaylist(w http.ResponseWriter, req *http.Request, body []byte, cache 
 }
 
 // waitBoundLocked is how long a request may wait for media that is about to
-// exist: three target durations (RFC 8216bis blocking-reload guidance).
+// exist: the configured hold, not RFC 8216bis's three target durations,
+// because a CDN in front gives up on its origin sooner (Config.Hold).
 func (r *Rendition) waitBoundLocked() time.Duration {
-	return 3 * time.Duration(r.targetDur) * time.Second
+	return r.muxer.cfg.Hold
 }
 
 // active reports an input session in progress (something to wait for).
 func (r *Rendition) activeLocked() bool { return r.sess != nil || r.tracks != nil }
 
 func (s *Muxer) serveMultivariant(w http.ResponseWriter, req *http.Request, fmp4 bool) {
-	deadline := time.Now().Add(3 * s.cfg.SegmentDuration)
+	// The same hold as a blocking reload: a player tuning in at a stream's
+	// start gets 404 and retries rather than a CDN timeout.
+	deadline := time.Now().Add(s.cfg.Hold)
 	for {
 		if body, ok := s.multivariant(fmp4); ok {
 			servePlaylist(w, req, body, playlistCache(targetDuration(s.cfg.SegmentDuration)))

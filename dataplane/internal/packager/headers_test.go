@@ -75,12 +75,12 @@ func TestResponseHeaders(t *testing.T) {
 		{name: "404 expired classic segment", path: "source/" + tsName(expired), status: 404, ctype: errorType, cache: never},
 		{name: "404 future segment", path: "source/" + segName(open+1), status: 404, ctype: errorType, cache: never},
 		{name: "404 future part beyond the hint", path: "source/" + partName(open, parts+1), status: 404, ctype: errorType, cache: never},
-		// The hinted part is waited for (three target durations), then
+		// The hinted part is waited for (the hold, Config.Hold), then
 		// refused: a CDN must not keep that 404 once the part exists.
 		{name: "404 hinted part that never came", path: "source/" + m.PreloadHint.URI, status: 404, ctype: errorType, cache: never},
 		{name: "404 stream not started", path: "index.m3u8", notStarted: true, status: 404, ctype: errorType, cache: never},
 		{name: "405", path: "source/" + segName(last), method: http.MethodPost, status: 405, ctype: errorType, cache: never},
-		// The next segment's completion, waited for three target durations.
+		// The next segment's completion, waited for the hold.
 		{name: "503 blocking reload not satisfied in time", path: fmt.Sprintf("source/index.m3u8?_HLS_msn=%d", open+1), status: 503, ctype: errorType, cache: never},
 	}
 	// In parallel: the two answers that wait do so at the same time.

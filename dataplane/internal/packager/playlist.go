@@ -118,7 +118,7 @@ func (r *Rendition) renderPlaylistLocked(fmp4 bool) ([]byte, bool) {
 			b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt(r.cur.pdt) + "\n")
 		}
 		parts(r.cur)
-		b.WriteString("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + partName(r.cur.msn, len(r.cur.parts)) + "\"\n")
+		b.WriteString("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + r.hintLocked() + "\"\n")
 	}
 	return []byte(b.String()), true
 }

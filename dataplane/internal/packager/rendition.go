@@ -40,6 +40,12 @@ type Rendition struct {
 	aligned     bool
 	prevKeyRaw  int64 // raw DTS of the previous keyframe (cut rule)
 	havePrevKey bool
+	// The next keyframe is expected keyInterval after the last one (at
+	// DTS lastKeyDTS), and the next part starts at partEnd: together they
+	// tell whether the open segment's next part will ever exist (hint).
+	keyInterval int64
+	lastKeyDTS  int64
+	partEnd     int64
 
 	// playlist
 	nextMSN         uint64

@@ -102,7 +102,7 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 			r.finishSegment(au.DTS)
 			r.startSegment(au)
 		}
-		r.prevKeyRaw, r.havePrevKey = au.RawDTS, true
+		r.keyframeAt(au.RawDTS, au.DTS)
 	}
 	if r.cur == nil {
 		return // waiting for the first keyframe (or the first aligned one)
@@ -117,6 +117,7 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 	}
 	r.cur.frames++
 	if partDue(s.partStart, au.DTS, dur, r.partTicks) {
+		r.partEnd = au.DTS + dur
 		r.finishPart()
 	}
 }
@@ -137,7 +138,7 @@ func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 			r.finishSegment(f.DTS)
 			r.startSegment(f)
 		}
-		r.prevKeyRaw, r.havePrevKey = f.RawDTS, true
+		r.keyframeAt(f.RawDTS, f.DTS)
 		if r.cur == nil {
 			continue // waiting for the first aligned frame
 		}
@@ -149,9 +150,41 @@ func (r *Rendition) onDriverAudio(au *mpegts.AccessUnit) {
 			return
 		}
 		if partDue(s.partStart, f.DTS, dur, r.partTicks) {
+			r.partEnd = f.DTS + dur
 			r.finishPart()
 		}
 	}
+}
+
+// keyframeAt remembers a keyframe (raw and monotonic DTS) for the cut rule
+// and for predicting the next one: encoders keep a fixed GOP, so the next
+// keyframe comes one interval after this one. The interval outlives a
+// reconnect (the same encoder, most likely the same GOP); before a
+// stream's second keyframe it is unknown, and the hint cannot foresee
+// the first cut.
+func (r *Rendition) keyframeAt(raw, dts int64) {
+	if r.havePrevKey && raw > r.prevKeyRaw {
+		r.keyInterval = raw - r.prevKeyRaw
+	}
+	r.prevKeyRaw, r.havePrevKey, r.lastKeyDTS = raw, true, dts
+}
+
+// hintLocked names the part EXT-X-PRELOAD-HINT announces: the open
+// segment's next part, unless the next keyframe is due where that part
+// would begin (within half a frame) and the cut rule makes it start a
+// segment. Then the part would still be empty at the cut and never exist
+// (a 404 for every player and CDN edge following hints, once a segment),
+// and the next part to exist is the first of the next segment.
+func (r *Rendition) hintLocked() string {
+	seg := r.cur
+	if r.sess != nil && r.havePrevKey && r.keyInterval > 0 && len(seg.parts) > 0 {
+		next := r.lastKeyDTS + r.keyInterval
+		half := r.sess.frameInterval() / 2
+		if next >= r.partEnd-half && next <= r.partEnd+half && startsSegment(r.prevKeyRaw, r.prevKeyRaw+r.keyInterval, r.segTicks) {
+			return partName(seg.msn+1, 0)
+		}
+	}
+	return partName(seg.msn, len(seg.parts))
 }
 
 // cutHere applies the cut rule to a keyframe with raw DTS raw. A session's

@@ -33,6 +33,9 @@ type Proxy struct {
 	Self   string // this node's id, sent in HopHeader
 	Locate Locator
 	Client *http.Client // its Timeout must allow a blocking playlist reload
+	// Header is added to every forwarded request: the origin secret, which
+	// a peer asks of it like of any request for media.
+	Header http.Header
 	// Observe, when set, counts each request's outcome: ok, failover (the
 	// first node failed, a later one answered), no_answer (502),
 	// unlocated (503), unknown_stream or hop (404).
@@ -110,6 +113,9 @@ func (p *Proxy) fetch(r *http.Request, url string) (*http.Response, error) {
 		if v := r.Header.Get(h); v != "" {
 			req.Header.Set(h, v)
 		}
+	}
+	for k, vs := range p.Header {
+		req.Header[k] = vs
 	}
 	req.Header.Set(HopHeader, p.Self)
 	// The peer's certificate is the edge certificate, named for the host

@@ -159,3 +159,21 @@ func TestProxyStreams(t *testing.T) {
 		t.Fatal("the viewer left but the fetch from the peer went on")
 	}
 }
+
+// TestProxyHeader: a forwarded request carries the configured header (the
+// origin secret the peer asks for), whatever the viewer's request had in it.
+func TestProxyHeader(t *testing.T) {
+	s, got := peer(t, 200, "#EXTM3U\n")
+	p := &Proxy{Self: "a2", Client: NewClient(nil, time.Second), Header: http.Header{"X-Origin-Secret": {"current-secret-value"}},
+		Locate: func(context.Context, string) ([]string, error) { return []string{s.URL}, nil }}
+	req := httptest.NewRequest(http.MethodGet, "/index.m3u8", nil)
+	req.Header.Set("X-Origin-Secret", "whatever-the-viewer-sent")
+	rec := httptest.NewRecorder()
+	p.Handler("cam1").ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if v := got.Header.Values("X-Origin-Secret"); len(v) != 1 || v[0] != "current-secret-value" {
+		t.Fatalf("the peer got X-Origin-Secret %q, want the configured secret only", v)
+	}
+}

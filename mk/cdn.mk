@@ -1,0 +1,32 @@
+# The viewer path through a CDN: the Varnish stand-in rendered from the
+# distribution the global stack declares (provision/global: Distribution,
+# VCL), and the tests that run players through it against two live edges.
+# See docs/cdn.md.
+CDN_PKGS := ./dataplane/e2e/cdn/...
+
+TEST_TARGETS += test-cdn
+
+.PHONY: test-cdn cdn-vcl run-cdn cdn-standin
+
+# `make run` puts the stand-in in front of the local twin zones.
+cdn-standin:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/cdn-standin ./dataplane/e2e/cdn/standin
+run-cluster: cdn-standin
+
+# Collapsing per response kind, blocking reloads, playlist freshness,
+# failover (5xx, frozen, refused), the origin secret: about 30 s.
+test-cdn:
+	$(GO) vet $(CDN_PKGS)
+	$(GO) test -count=1 -timeout 5m -v $(CDN_PKGS) 2>&1 | grep -E '^(\s*--- |PASS|FAIL|ok|panic)|_test.go'; exit $${PIPESTATUS[0]}
+
+# Renders the stand-in's VCL (never written by hand) for origins at
+# CDN_PRIMARY and CDN_SECONDARY; the origin secret from ZONECAST_CDN_SECRET.
+CDN_PRIMARY   ?= 127.0.0.1:8080
+CDN_SECONDARY ?= 127.0.0.1:8082
+cdn-vcl:
+	@$(GO) run ./dataplane/e2e/cdn/standin -primary $(CDN_PRIMARY) -secondary $(CDN_SECONDARY) -vcl .cache/cdn/zonecast.vcl
+
+# The stand-in on 127.0.0.1:8090 in front of two running edges.
+run-cdn: deps
+	$(GO) run ./dataplane/e2e/cdn/standin -primary $(CDN_PRIMARY) -secondary $(CDN_SECONDARY) -listen 127.0.0.1:8090
