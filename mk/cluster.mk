@@ -19,10 +19,15 @@ test-cluster: test-cluster-unit test-cluster-faults
 
 # Leases, fencing, Sentinel failover, Redis loss, registry, relay, the
 # takeover grid over timing sets: real redis-server/redis-sentinel and
-# ffmpeg-made TS. The grid's runs mostly wait: -parallel lets them overlap.
+# ffmpeg-made TS, under the race detector. The takeover grid then runs
+# alone and without it: it measures stalls against the timings that ship,
+# and the detector's several-fold slow-down on two cores shared with other
+# test binaries is not what ships (it broke the grid's bounds on old and
+# new code alike). Its runs mostly wait: -parallel lets them overlap.
 test-cluster-unit:
 	$(GO) vet $(CLUSTER_PKGS) ./dataplane/e2e/chaos
-	$(GO) test -race -count=1 -timeout 10m -parallel 64 $(CLUSTER_PKGS)
+	$(GO) test -race -count=1 -timeout 10m -parallel 64 -skip '^TestTakeoverGrid$$' $(CLUSTER_PKGS)
+	$(GO) test -count=1 -timeout 10m -parallel 64 -run '^TestTakeoverGrid$$' ./dataplane/internal/cluster
 
 # Real edge processes under faults: every fault at the local timings, and
 # the basic ones at the shipped timings (about 11 minutes).

@@ -7,7 +7,6 @@
 package cdn
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/provision/global"
 )
@@ -51,10 +51,7 @@ type StandIn struct {
 	params  []string
 	tempDir bool
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  bytes.Buffer
+	proc testkit.Proc
 }
 
 // Varnishd finds varnishd (Debian installs it in /usr/sbin, which a
@@ -150,20 +147,10 @@ func (s *StandIn) start() error {
 		args = append(args, "-p", p)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout = &lockedWriter{mu: &s.mu, w: &s.out}
-	cmd.Stderr = cmd.Stdout
-	// Own process group, so a test's SIGINT does not reach it, and killed
-	// with its parent, so no varnishd outlives a crashed test.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	s.mu.Lock()
-	if err := cmd.Start(); err != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("start varnishd: %w", err)
+	if err := s.proc.Start(cmd); err != nil {
+		return fmt.Errorf("varnishd: %w", err)
 	}
-	done := make(chan struct{})
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-	go func() { _ = cmd.Wait(); close(done) }()
+	done := s.proc.Exited()
 
 	// Ready when the VCL answers by itself: a method no behaviour allows is
 	// refused without asking an origin (so no origin counts a probe).
@@ -194,22 +181,7 @@ func (s *StandIn) Stop() {
 	s.removeDir()
 }
 
-func (s *StandIn) stop() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
-}
+func (s *StandIn) stop() { s.proc.Stop(syscall.SIGTERM, 10*time.Second) }
 
 func (s *StandIn) removeDir() {
 	if s.tempDir {
@@ -225,28 +197,9 @@ func (s *StandIn) Restart() error {
 }
 
 // Output is what varnishd printed.
-func (s *StandIn) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
+func (s *StandIn) Output() string { return s.proc.Out.String() }
 
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	port, err := testkit.FreePort("127.0.0.1")
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), err
 }

@@ -4,20 +4,19 @@
 package dynalite
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Server is one dynalite process. Its tables live in its memory: Stop loses
@@ -26,10 +25,7 @@ type Server struct {
 	Host string
 	Port int
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  testkit.Output
+	proc testkit.Proc
 }
 
 // Options tune the server; the zero value is what the tests use.
@@ -41,39 +37,19 @@ type Options struct {
 	CreateTableDelay time.Duration
 }
 
+// repoRoot is where tools/dynalite is looked for (a test moves it).
+var repoRoot = testkit.RepoRoot
+
 // Script returns dynalite's entry point, or an error saying how to install it.
 func Script() (string, error) {
 	if _, err := exec.LookPath("node"); err != nil {
 		return "", errors.New("node not found on PATH: run `bash scripts/deps.sh` (Debian package nodejs)")
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	script := filepath.Join(root, "tools", "dynalite", "node_modules", "dynalite", "cli.js")
+	script := filepath.Join(repoRoot(), "tools", "dynalite", "node_modules", "dynalite", "cli.js")
 	if _, err := os.Stat(script); err != nil {
 		return "", fmt.Errorf("dynalite not installed (%s missing): run `bash scripts/deps.sh`", script)
 	}
 	return script, nil
-}
-
-// repoRoot walks up from the working directory to zonecast's go.mod: tests
-// run in their package's directory, commands from the root.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/zonecast/zonecast\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("dynalite: not inside the zonecast repository (no go.mod found above the working directory)")
-		}
-		dir = parent
-	}
 }
 
 // Start launches dynalite and waits until it answers.
@@ -118,20 +94,10 @@ func (s *Server) start(opts Options) error {
 	ms := strconv.FormatInt(delay.Milliseconds(), 10)
 	cmd := exec.Command("node", script, "--host", s.Host, "--port", strconv.Itoa(s.Port),
 		"--createTableMs", ms, "--deleteTableMs", ms, "--updateTableMs", ms)
-	cmd.Stdout = &s.out
-	cmd.Stderr = cmd.Stdout
-	// Own process group, so a test's SIGINT does not reach it, and killed
-	// with its parent, so no server outlives a crashed test.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	s.mu.Lock()
-	if err := cmd.Start(); err != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("start dynalite: %w", err)
+	if err := s.proc.Start(cmd); err != nil {
+		return fmt.Errorf("dynalite: %w", err)
 	}
-	done := make(chan struct{})
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-	go func() { _ = cmd.Wait(); close(done) }()
+	done := s.proc.Exited()
 
 	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	deadline := time.Now().Add(20 * time.Second)
@@ -152,20 +118,7 @@ func (s *Server) start(opts Options) error {
 
 // Stop kills the server and waits until its port is closed. The tables are
 // gone with it.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-	}
-}
+func (s *Server) Stop() { s.proc.Stop(syscall.SIGKILL, 5*time.Second) }
 
 // Restart starts a stopped server again on the same port, empty.
 func (s *Server) Restart() error {
@@ -175,5 +128,5 @@ func (s *Server) Restart() error {
 
 // Output is what the server printed.
 func (s *Server) Output() string {
-	return strings.TrimSpace(s.out.String())
+	return strings.TrimSpace(s.proc.Out.String())
 }

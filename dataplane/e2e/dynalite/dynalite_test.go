@@ -3,8 +3,6 @@ package dynalite
 import (
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +53,9 @@ func TestStartStop(t *testing.T) {
 // TestMissingSaysHow: without dynalite installed, the error says how to get it.
 func TestMissingSaysHow(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module github.com/zonecast/zonecast\n\ngo 1.26\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(dir)
+	saved := repoRoot
+	repoRoot = func() string { return dir }
+	t.Cleanup(func() { repoRoot = saved })
 	_, err := Start(Options{})
 	if err == nil || !strings.Contains(err.Error(), "bash scripts/deps.sh") {
 		t.Fatalf("err %v, want one naming bash scripts/deps.sh", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"github.com/zonecast/zonecast/policies/failover"
 )
 

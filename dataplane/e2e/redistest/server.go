@@ -7,15 +7,15 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Server is one redis-server or redis-sentinel process that can be killed,
@@ -28,10 +28,7 @@ type Server struct {
 	binary string
 	conf   string // path of the config file
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  testkit.Output
+	proc testkit.Proc
 }
 
 // Addr is the server's loopback address.
@@ -39,27 +36,12 @@ func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.
 
 // Start launches the process and waits until its port accepts connections.
 func (s *Server) Start() error {
-	s.mu.Lock()
-	if s.cmd != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("%s already running", s.Name)
-	}
 	cmd := exec.Command(s.binary, s.conf)
 	cmd.Dir = s.Dir
-	cmd.Stdout = &s.out
-	cmd.Stderr = cmd.Stdout
-	// Own process group: a test's SIGINT does not reach it, Close does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("start %s: %w", s.Name, err)
+	if err := s.proc.Start(cmd); err != nil {
+		return fmt.Errorf("%s: %w", s.Name, err)
 	}
-	s.cmd = cmd
-	done := make(chan struct{})
-	s.done = done
-	s.mu.Unlock()
-	go func() { _ = cmd.Wait(); close(done) }()
-
+	done := s.proc.Exited()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
@@ -76,48 +58,20 @@ func (s *Server) Start() error {
 	return fmt.Errorf("%s on %s did not come up; output:\n%s", s.Name, s.Addr(), s.Output())
 }
 
-// Kill sends SIGKILL and waits for the port to close.
-func (s *Server) Kill() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGCONT) // a frozen process must die too
-	_ = cmd.Process.Kill()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-	}
-}
+// Kill sends SIGKILL (to a frozen process too) and waits for it to end.
+func (s *Server) Kill() { s.proc.Stop(syscall.SIGKILL, 5*time.Second) }
 
-// Freeze sends SIGSTOP; Thaw sends SIGCONT.
-func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+// Freeze sends SIGSTOP.
+func (s *Server) Freeze() { s.proc.Signal(syscall.SIGSTOP) }
 
 // Thaw resumes a frozen process.
-func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
-
-func (s *Server) signal(sig syscall.Signal) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		_ = s.cmd.Process.Signal(sig)
-	}
-}
+func (s *Server) Thaw() { s.proc.Signal(syscall.SIGCONT) }
 
 // Running reports whether the process was started and not killed.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cmd != nil
-}
+func (s *Server) Running() bool { return s.proc.Running() }
 
 // Output is what the process printed (its log).
-func (s *Server) Output() string {
-	return s.out.String()
-}
+func (s *Server) Output() string { return s.proc.Out.String() }
 
 func writeConf(dir, name, body string) (string, error) {
 	p := filepath.Join(dir, name)

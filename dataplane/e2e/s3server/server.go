@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"net"
 	"net/http"
 	"os"
@@ -17,12 +16,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Credentials and region of the local server: fixed, since it only ever
@@ -44,8 +46,8 @@ type Server struct {
 	log  string
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc testkit.Proc
+	logf *os.File
 }
 
 // Binary finds the versitygw executable: $VERSITYGW_BIN, else bin/versitygw
@@ -131,7 +133,7 @@ func Start(dir, bucket string) (*Server, error) {
 func (s *Server) Restart() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
+	if s.proc.Running() {
 		return nil
 	}
 	logf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -143,19 +145,18 @@ func (s *Server) Restart() error {
 		"--port", s.addr, "--quiet",
 		"posix", s.Dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	if err := s.proc.Start(cmd); err != nil {
 		logf.Close()
-		return fmt.Errorf("start %s: %w", s.bin, err)
+		return fmt.Errorf("versitygw: %w", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	s.cmd, s.done = cmd, done
+	s.logf = logf
+	done := s.proc.Exited()
 	// Ready when it answers HTTP (403 to an unsigned request is an answer).
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			s.cmd = nil
+			s.stopLocked()
 			b, _ := os.ReadFile(s.log)
 			return fmt.Errorf("versitygw exited at start: %s", b)
 		default:
@@ -175,20 +176,19 @@ func (s *Server) Restart() error {
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
+	s.stopLocked()
+}
+
+func (s *Server) stopLocked() {
+	s.proc.Stop(syscall.SIGKILL, 5*time.Second)
+	if s.logf != nil {
+		s.logf.Close()
+		s.logf = nil
 	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	s.cmd = nil
 }
 
 // Running reports whether the process is up.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cmd != nil
-}
+func (s *Server) Running() bool { return s.proc.Running() }
 
 // Client is an S3 client for this server (path-style addressing, static
 // credentials).

@@ -1,12 +1,12 @@
 package packager
 
 import (
-	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
-
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // TestResponseHeaders pins what every kind of answer says to players and

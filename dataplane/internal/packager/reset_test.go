@@ -1,11 +1,11 @@
 package packager
 
 import (
-	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
-
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Reset drops a lineage in place: the old segments and their stored

@@ -1,0 +1,96 @@
+package testkit
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Proc is a server process that a test harness runs (redis-server,
+// dynalite, varnishd, versitygw). It gets its own process group, so a
+// test's SIGINT does not reach it, and it dies with the test process
+// (Pdeathsig), so none outlives a crashed test. What it prints is kept in
+// Out unless the command already has somewhere to write.
+type Proc struct {
+	Out Output
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// ErrRunning is returned by Start when the process already runs.
+var ErrRunning = errors.New("already running")
+
+// Start runs cmd. Exited tells when it ends.
+func (p *Proc) Start(cmd *exec.Cmd) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return ErrRunning
+	}
+	if cmd.Stdout == nil {
+		cmd.Stdout = &p.Out
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = cmd.Stdout
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	done := make(chan struct{})
+	p.cmd, p.done = cmd, done
+	go func() { _ = cmd.Wait(); close(done) }()
+	return nil
+}
+
+// Exited is closed when the process last started has ended (nil before
+// any start).
+func (p *Proc) Exited() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+// Running reports whether a process was started and not stopped since.
+func (p *Proc) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil
+}
+
+// Signal sends sig to the process (SIGSTOP and SIGCONT freeze and thaw it).
+func (p *Proc) Signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
+// Stop sends sig to the process group and waits up to grace for it to
+// end, then kills the group. A frozen process is continued first so that
+// it can die. Stopping a stopped Proc does nothing.
+func (p *Proc) Stop(sig syscall.Signal, grace time.Duration) {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	group := -cmd.Process.Pid
+	_ = syscall.Kill(group, syscall.SIGCONT)
+	_ = syscall.Kill(group, sig)
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(group, syscall.SIGKILL)
+	<-done
+}
