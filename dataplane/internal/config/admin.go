@@ -15,6 +15,16 @@ type Admin struct {
 	Token  string `yaml:"token" usage:"bearer token of every control API request that changes a stream or reveals a secret; empty: such requests are refused"`
 }
 
+// AdminToken is the bearer token of the operator's endpoints (the control
+// API, the drain): admin.token, or the older cluster.admin_token when only
+// that is set.
+func (c *Config) AdminToken() string {
+	if c.Admin.Token != "" {
+		return c.Admin.Token
+	}
+	return c.Cluster.AdminToken
+}
+
 // Validate reports every problem of the admin section.
 func (a Admin) Validate() error {
 	var errs []error

@@ -132,3 +132,33 @@ func TestStreamRecordKey(t *testing.T) {
 		t.Fatalf("streams %+v", cfg.Streams)
 	}
 }
+
+// One token guards the operator's endpoints: admin.token, or the older
+// cluster.admin_token alone; two different ones are refused.
+func TestAdminToken(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want, wantErr string
+	}{
+		{"admin only", "admin: {token: tok-a}\n", "tok-a", ""},
+		{"cluster only", "cluster: {admin_token: tok-c}\n", "tok-c", ""},
+		{"both alike", "admin: {token: tok-a}\ncluster: {admin_token: tok-a}\n", "tok-a", ""},
+		{"both differ", "admin: {token: tok-a}\ncluster: {admin_token: tok-c}\n", "", "cluster.admin_token and admin.token differ"},
+		{"neither", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load([]string{"-config", writeFile(t, tc.yaml+"streams: [{name: cam1}]\n")}, envOf(nil), &bytes.Buffer{})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.AdminToken(); got != tc.want {
+				t.Fatalf("AdminToken %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -22,8 +22,9 @@ type Cluster struct {
 	// streams it can lead or stand by for.
 	Capacity int            `yaml:"capacity" default:"16" usage:"streams this node can lead or stand by for (announced in the registry)"`
 	Viewers  ClusterViewers `yaml:"viewers"`
-	// AdminToken protects POST /api/v1/drain.
-	AdminToken string `yaml:"admin_token" usage:"bearer token for POST /api/v1/drain; empty disables the endpoint"`
+	// AdminToken protects POST /api/v1/drain. admin.token replaces it (and
+	// wins when both are set alike); kept so that existing files load.
+	AdminToken string `yaml:"admin_token" usage:"older name of admin.token for POST /api/v1/drain; empty (and no admin.token) disables the endpoint"`
 }
 
 // ClusterQUIC is the hot-standby relay listener.

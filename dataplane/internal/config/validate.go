@@ -97,6 +97,11 @@ func (c *Config) Validate() error {
 			bad("streams[%d] (%s): record needs recording.bucket", i, s.Name)
 		}
 	}
+	// One token guards the operator's endpoints; the cluster's older key
+	// still works alone, but two different tokens would be two doors.
+	if c.Admin.Token != "" && c.Cluster.AdminToken != "" && c.Admin.Token != c.Cluster.AdminToken {
+		bad("cluster.admin_token and admin.token differ: set admin.token only (it guards the drain too)")
+	}
 	// Sections owned by other areas (cluster, transcode, catalog...) validate themselves.
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {

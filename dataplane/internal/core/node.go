@@ -242,8 +242,8 @@ func (n *Node) routes() map[string]http.Handler {
 	if n.transcoding != nil {
 		r[TranscodeRoute] = n.transcoding.reportHandler()
 	}
-	if n.cluster != nil && n.Config.Cluster.AdminToken != "" {
-		r[DrainRoute] = n.cluster.drainHandler(n.Config.Cluster.AdminToken)
+	if token := n.Config.AdminToken(); n.cluster != nil && token != "" {
+		r[DrainRoute] = n.cluster.drainHandler(token)
 	}
 	return r
 }
