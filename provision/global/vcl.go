@@ -119,14 +119,7 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 	w("sub vcl_recv {\n")
 	w("    # Behaviours in order, the first whose path pattern matches.\n")
 	for i, bh := range all {
-		switch {
-		case i == 0:
-			w("    if (regsub(req.url, \"\\?.*$\", \"\") ~ %s) {\n", vq(PatternRegexp(bh.PathPattern)))
-		case i < len(all)-1:
-			w("    } elsif (regsub(req.url, \"\\?.*$\", \"\") ~ %s) {\n", vq(PatternRegexp(bh.PathPattern)))
-		default:
-			w("    } else {\n")
-		}
+		w("%s", behaviorBranch("req.url", i, len(all), bh))
 		w("        # Behaviour %q, cache policy %q.\n", bh.PathPattern, bh.Policy.Name)
 		w("        if (req.method !~ %s) {\n", vq("^("+strings.Join(bh.AllowedMethods, "|")+")$"))
 		w("            return (synth(403, \"Method not allowed by the distribution\"));\n")
@@ -231,14 +224,7 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 	w("        return (deliver);\n")
 	w("    }\n")
 	for i, bh := range all {
-		switch {
-		case i == 0:
-			w("    if (regsub(bereq.url, \"\\?.*$\", \"\") ~ %s) {\n", vq(PatternRegexp(bh.PathPattern)))
-		case i < len(all)-1:
-			w("    } elsif (regsub(bereq.url, \"\\?.*$\", \"\") ~ %s) {\n", vq(PatternRegexp(bh.PathPattern)))
-		default:
-			w("    } else {\n")
-		}
+		w("%s", behaviorBranch("bereq.url", i, len(all), bh))
 		w("        call policy_%s_ttl;\n", bh.Policy.Name)
 	}
 	w("    }\n")
@@ -273,6 +259,21 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 
 // vq quotes s as a VCL string, which knows no escapes (a backslash is
 // itself, as regular expressions want it); VCL only forbids the quote.
+// behaviorBranch opens the branch of the i-th of n behaviours (the last is
+// the default) in an if/elsif chain that matches url's path as CloudFront
+// matches path patterns: the first match wins.
+func behaviorBranch(url string, i, n int, bh Behavior) string {
+	match := fmt.Sprintf("(regsub(%s, \"\\?.*$\", \"\") ~ %s)", url, vq(PatternRegexp(bh.PathPattern)))
+	switch {
+	case i == 0:
+		return "    if " + match + " {\n"
+	case i < n-1:
+		return "    } elsif " + match + " {\n"
+	default:
+		return "    } else {\n"
+	}
+}
+
 func vq(s string) string {
 	if strings.ContainsAny(s, "\"\r\n") {
 		panic("vcl: a string with a quote or a line break: " + s)

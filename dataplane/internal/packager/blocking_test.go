@@ -23,7 +23,7 @@ func TestBlockingReload(t *testing.T) {
 	waitUntil(t, "parts", func() bool { return s.Stats().PartsWritten > 3 })
 	settle(t, s)
 
-	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	m := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	if m.PreloadHint == nil {
 		t.Fatal("no preload hint on a live playlist")
 	}
@@ -130,7 +130,7 @@ func TestHoldBound(t *testing.T) {
 	r := s.Rendition("source")
 	feed(t, r, data)
 	waitUntil(t, "a segment", func() bool { return s.Stats().SegmentsWritten > 0 })
-	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	m := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	open := m.MediaSequence + len(m.Segments)
 	cases := []struct {
 		name   string

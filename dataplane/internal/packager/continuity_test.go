@@ -69,7 +69,7 @@ func TestReconnectContinuesPlaylist(t *testing.T) {
 		t.Errorf("segments did not accumulate: %d, %d, %d", v1.segs, v2.segs, v3.segs)
 	}
 	// The init of each part of the playlist decodes with its segments.
-	m := parseMedia(t, []byte(v2.text))
+	m := testkit.ParseMedia(t, []byte(v2.text))
 	last := m.Segments[len(m.Segments)-1]
 	mapURI := lastMap(v2.text)
 	pr := probe(t, writeTemp(t, dir, "after.mp4", mustGet(t, srv, "source/"+mapURI), mustGet(t, srv, "source/"+last.URI)))

@@ -20,7 +20,7 @@ func TestDiskCopy(t *testing.T) {
 		feed(t, r, data)
 		r.Discontinuity()
 	}
-	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	m := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	last := m.Segments[len(m.Segments)-1].URI
 	b, err := os.ReadFile(filepath.Join(out, "cam1", "source", last))
 	if err != nil {

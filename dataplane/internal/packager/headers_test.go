@@ -23,7 +23,7 @@ func TestResponseHeaders(t *testing.T) {
 	waitUntil(t, "four segments", func() bool { return s.Stats().SegmentsWritten >= 4 })
 	settle(t, s)
 
-	m := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	m := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	open := uint64(m.MediaSequence + len(m.Segments)) // the segment being cut
 	parts := len(m.Parts)                             // its published parts
 	if m.MediaSequence < 2 || parts == 0 || m.PreloadHint == nil || m.Map == nil {

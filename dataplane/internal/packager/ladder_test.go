@@ -1,12 +1,13 @@
 package packager
 
 import (
-	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
@@ -60,7 +61,7 @@ func TestLadderRenditions(t *testing.T) {
 	if !strings.Contains(b, `#EXT-X-RENDITION-REPORT:URI="../source/index.m3u8",LAST-MSN=`) {
 		t.Errorf("180p playlist has no report for source:\n%s", b)
 	}
-	ma, mb := parseMedia(t, []byte(a)), parseMedia(t, []byte(b))
+	ma, mb := testkit.ParseMedia(t, []byte(a)), testkit.ParseMedia(t, []byte(b))
 	if ma.MediaSequence != mb.MediaSequence || len(ma.Segments) != len(mb.Segments) {
 		t.Fatalf("renditions not aligned: %d+%d vs %d+%d", ma.MediaSequence, len(ma.Segments), mb.MediaSequence, len(mb.Segments))
 	}
@@ -98,7 +99,7 @@ func TestLateRenditionJoinsAligned(t *testing.T) {
 	s.Rendition("source").Discontinuity()
 	s.Rendition("180p").Discontinuity()
 
-	a := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	a := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	b := checkMediaPlaylist(t, mustGet(t, srv, "180p/index.m3u8"), true)
 	if b.MediaSequence <= a.MediaSequence {
 		t.Fatalf("late rendition starts at MSN %d, source at %d", b.MediaSequence, a.MediaSequence)
@@ -141,7 +142,7 @@ func TestRestartedRenditionRealigns(t *testing.T) {
 
 	body := string(mustGet(t, srv, "180p/index.m3u8"))
 	b := checkMediaPlaylist(t, []byte(body), true)
-	a := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	a := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	if !strings.Contains(body, "#EXT-X-GAP") {
 		t.Fatalf("no EXT-X-GAP after the restart:\n%s", body)
 	}
@@ -189,7 +190,7 @@ func TestGridKeyframeLadderNumbering(t *testing.T) {
 	feed(t, s.Rendition("source"), src[half:])
 	s.Rendition("source").Discontinuity()
 	s.Rendition("180p").Discontinuity()
-	a := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	a := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	b := checkMediaPlaylist(t, mustGet(t, srv, "180p/index.m3u8"), true)
 	t.Logf("source from %d: %v", a.MediaSequence, durations(a))
 	t.Logf("180p from %d: %v", b.MediaSequence, durations(b))

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
-
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
@@ -79,19 +77,6 @@ func mustGet(t testing.TB, srv *httptest.Server, path string) []byte {
 		t.Fatalf("GET %s: status %d: %s", path, r.status, r.body)
 	}
 	return r.body
-}
-
-func parseMedia(t testing.TB, b []byte) *playlist.Media {
-	t.Helper()
-	pl, err := playlist.Unmarshal(b)
-	if err != nil {
-		t.Fatalf("playlist does not parse: %v\n%s", err, b)
-	}
-	m, ok := pl.(*playlist.Media)
-	if !ok {
-		t.Fatalf("not a media playlist:\n%s", b)
-	}
-	return m
 }
 
 // probe runs ffprobe on a file and returns its packets and streams.

@@ -25,7 +25,7 @@ func checkMediaPlaylist(t *testing.T, body []byte, ll bool) *playlist.Media {
 // the 85 % minimum part duration, which lost frames legitimately break.
 func checkPlaylistRules(t *testing.T, body []byte, ll, strict bool) *playlist.Media {
 	t.Helper()
-	m := parseMedia(t, body)
+	m := testkit.ParseMedia(t, body)
 	text := string(body)
 	for i, s := range m.Segments {
 		if rd := int(math.Round(s.Duration.Seconds())); rd > m.TargetDuration {

@@ -20,7 +20,7 @@ func TestResetInPlace(t *testing.T) {
 	if before.Listed() == 0 || s.store.Len() == 0 {
 		t.Fatalf("before reset: %d segments listed, %d objects stored", before.Listed(), s.store.Len())
 	}
-	pl := parseMedia(t, mustGet(t, srv, "source/index.m3u8"))
+	pl := testkit.ParseMedia(t, mustGet(t, srv, "source/index.m3u8"))
 	old := "source/" + pl.Segments[0].URI
 	mustGet(t, srv, old)
 

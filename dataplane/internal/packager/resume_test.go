@@ -55,7 +55,7 @@ func TestStandbyResumeMatchesLeader(t *testing.T) {
 	leader.Rendition("source").Discontinuity()
 	standby.Rendition("source").Discontinuity()
 
-	lm := parseMedia(t, mustGet(t, lsrv, "source/index.m3u8"))
+	lm := testkit.ParseMedia(t, mustGet(t, lsrv, "source/index.m3u8"))
 	sm := checkMediaPlaylist(t, mustGet(t, ssrv, "source/index.m3u8"), true)
 	leaderSegs := map[string]time.Duration{}
 	leaderPDT := map[string]time.Time{}
@@ -203,7 +203,7 @@ func TestResumeAfterEncoderRestart(t *testing.T) {
 	settle(t, standby)
 	st := leader.State()
 	standby.Resume(st) // aligned, as the relay's controls keep it
-	before := parseMedia(t, mustGet(t, ssrv, "source/index.m3u8"))
+	before := testkit.ParseMedia(t, mustGet(t, ssrv, "source/index.m3u8"))
 	lastBefore := uint64(before.MediaSequence + len(before.Segments) - 1)
 
 	// The leader and the encoder die; a new encoder connects 20 s later.

@@ -112,7 +112,7 @@ func TestRecordRealMedia(t *testing.T) {
 	keys := Keys{Prefix: "rec"}
 	for _, name := range []string{"source", "low"} {
 		body := g.object(t, keys.Playlist("cam1", e.ID, name))
-		m := parseMedia(t, body)
+		m := testkit.ParseMedia(t, body)
 		if !m.Endlist || m.PlaylistType == nil || *m.PlaylistType != playlist.MediaPlaylistTypeVOD {
 			t.Fatalf("%s: not VOD:\n%s", name, body)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/s3server"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 	"github.com/zonecast/zonecast/dataplane/internal/config"
 )
 
@@ -54,21 +55,6 @@ func TestKeys(t *testing.T) {
 			t.Fatalf("ParseSegmentName(%s) accepted", bad)
 		}
 	}
-}
-
-// parseMedia parses a media playlist with gohlslib and checks what every
-// recorded playlist must hold.
-func parseMedia(t *testing.T, b []byte) *playlist.Media {
-	t.Helper()
-	pl, err := playlist.Unmarshal(b)
-	if err != nil {
-		t.Fatalf("playlist does not parse: %v\n%s", err, b)
-	}
-	m, ok := pl.(*playlist.Media)
-	if !ok {
-		t.Fatalf("not a media playlist:\n%s", b)
-	}
-	return m
 }
 
 func segmentMSNs(t *testing.T, m *playlist.Media) []uint64 {
@@ -117,7 +103,7 @@ func TestRecordAndClose(t *testing.T) {
 	}
 	keys := Keys{Prefix: "rec"}
 	for _, r := range []string{"source", "360p"} {
-		m := parseMedia(t, g.object(t, keys.Playlist("cam1", e.ID, r)))
+		m := testkit.ParseMedia(t, g.object(t, keys.Playlist("cam1", e.ID, r)))
 		if m.PlaylistType == nil || *m.PlaylistType != playlist.MediaPlaylistTypeVOD || !m.Endlist {
 			t.Fatalf("%s: not a closed VOD playlist", r)
 		}
@@ -162,7 +148,7 @@ func TestIdempotentReupload(t *testing.T) {
 	g.rec.End("cam1")
 	g.drain(t)
 	e := g.recordings(t, "cam1")[0]
-	m := parseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, "source")))
+	m := testkit.ParseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, "source")))
 	if got := segmentMSNs(t, m); !equalMSNs(got, span(0, 9)) {
 		t.Fatalf("playlist lists %v", got)
 	}
@@ -250,7 +236,7 @@ func TestOutage(t *testing.T) {
 		t.Fatalf("entry %+v", e)
 	}
 	for _, r := range []string{"source", "360p"} {
-		m := parseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, r)))
+		m := testkit.ParseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, r)))
 		if got := segmentMSNs(t, m); !equalMSNs(got, span(0, 24)) {
 			t.Fatalf("%s lists %v", r, got)
 		}
@@ -288,7 +274,7 @@ func TestSpoolFull(t *testing.T) {
 	g.rec.End("cam1")
 	g.drain(t)
 	e := g.recordings(t, "cam1")[0]
-	m := parseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, "source")))
+	m := testkit.ParseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, "source")))
 	if got := segmentMSNs(t, m); !equalMSNs(got, append(span(0, 9), span(30, 34)...)) {
 		t.Fatalf("playlist lists %v", got)
 	}
@@ -355,7 +341,7 @@ func TestGapReported(t *testing.T) {
 	if metric(t, g.rec, "zonecast_recording_gap_seconds_total") != 6 {
 		t.Fatal("gap seconds not counted")
 	}
-	m := parseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, "source")))
+	m := testkit.ParseMedia(t, g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", e.ID, "source")))
 	for i, s := range m.Segments {
 		msn, _ := ParseSegmentName(s.URI)
 		if s.Discontinuity != (msn == 8) {
@@ -399,7 +385,7 @@ func TestReconnect(t *testing.T) {
 			}
 			if tc.recordings == 1 {
 				body := g.object(t, Keys{Prefix: "rec"}.Playlist("cam1", es[0].ID, "source"))
-				m := parseMedia(t, body)
+				m := testkit.ParseMedia(t, body)
 				if len(m.Segments) != 10 || !m.Segments[5].Discontinuity || m.Segments[4].Discontinuity {
 					t.Fatalf("playlist:\n%s", body)
 				}
@@ -458,7 +444,7 @@ func TestTakeover(t *testing.T) {
 				t.Fatalf("index %+v", es)
 			}
 			for _, r := range []string{"source", "360p"} {
-				m := parseMedia(t, b.object(t, Keys{Prefix: "rec"}.Playlist("cam1", es[0].ID, r)))
+				m := testkit.ParseMedia(t, b.object(t, Keys{Prefix: "rec"}.Playlist("cam1", es[0].ID, r)))
 				if got := segmentMSNs(t, m); !equalMSNs(got, span(0, 19)) {
 					t.Fatalf("%s lists %v", r, got)
 				}
