@@ -20,8 +20,11 @@ deps:
 include $(sort $(wildcard mk/*.mk))
 
 # `make check` (mk/check.mk: gofmt, go vet, staticcheck) runs first.
+# Each target's wall time is printed, so that the 30-minute budget of a
+# clean clone can be read off any run's log.
 test: deps
-	@set -e; for t in check $(TEST_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
+	@set -e; for t in check $(TEST_TARGETS); do echo "=== make $$t"; s=$$SECONDS; \
+	  $(MAKE) --no-print-directory $$t; echo "=== make $$t took $$((SECONDS-s)) s"; done
 
 bench: deps
 	@set -e; for t in $(BENCH_TARGETS); do echo "=== make $$t"; $(MAKE) --no-print-directory $$t; done
