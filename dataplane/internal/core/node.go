@@ -262,14 +262,19 @@ func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
 	}, true
 }
 
-// ready: this node can take publishers and viewers unless it drains.
-// Transcoding capacity never makes it unready: above capacity a stream
-// is published source-only.
+// ready is what the load balancer's health check (/readyz) asks: may this
+// node be sent new ingests? Not while it drains, and not while it cannot
+// reach Redis (it would refuse them: a new ingest needs coordination).
+// Transcoding capacity never makes it unready: above capacity, or with no
+// encoder, a stream is published source-only.
 func (n *Node) ready() error {
-	if n.cluster != nil && n.cluster.coord.Draining() {
+	if n.cluster == nil {
+		return nil
+	}
+	if n.cluster.coord.Draining() {
 		return errors.New("cluster: draining")
 	}
-	return nil
+	return n.cluster.coord.RedisReachable()
 }
 
 // readyInfo is the extra /readyz body: free ladder capacity.
