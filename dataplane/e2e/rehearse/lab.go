@@ -149,13 +149,13 @@ func (l *Lab) newCA() error {
 }
 
 // serverCert issues a certificate for name, signed by the lab's CA.
-func (l *Lab) serverCert(dir, name string) (cert, key string, err error) {
+func (l *Lab) serverCert(dir string, names ...string) (cert, key string, err error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", "", err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
+		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, l.caCert, &k.PublicKey, l.caKey)
 	if err != nil {
@@ -183,17 +183,17 @@ type Redis struct {
 }
 
 // StartRedis runs redis-server at ip:port, TLS only, requiring token, with a
-// certificate for host (the endpoint name the rendering gave).
-func (l *Lab) StartRedis(host, ip string, port int, token string) (*Redis, error) {
+// certificate for hosts (the endpoint names the rendering gave).
+func (l *Lab) StartRedis(hosts []string, ip string, port int, token string) (*Redis, error) {
 	dir := filepath.Join(l.Dir, "redis-"+ip)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cert, key, err := l.serverCert(dir, host)
+	cert, key, err := l.serverCert(dir, hosts...)
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{Host: host, IP: ip, Port: port, dir: dir, args: []string{"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", ip,
+	r := &Redis{Host: hosts[0], IP: ip, Port: port, dir: dir, args: []string{"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", ip,
 		"--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", l.caFile, "--tls-auth-clients", "no",
 		"--requirepass", token, "--save", "", "--appendonly", "no", "--dir", dir}}
 	return r, r.Start()
@@ -285,9 +285,10 @@ func (m *Metadata) Terminate(ip string) {
 	m.mu.Unlock()
 }
 
-// WaitCompleted waits until the drain watcher completed the lifecycle
-// action of instance id (recorded by the aws stand-in).
-func waitFile(ctx context.Context, path string) (string, error) {
+// waitFile waits for path to hold something (the aws stand-in's record).
+func waitFile(ctx context.Context, path string, within time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
 	for ctx.Err() == nil {
 		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
 			return string(b), nil

@@ -3,6 +3,8 @@ package rehearse
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -53,7 +55,7 @@ func (l *Lab) NewNode(z *Zone, id, ip string, hosts []string) (*Node, error) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	// The rendering's HTTPS certificate is a self-signed test value.
 	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ResponseHeaderTimeout: 5 * time.Second}
-	proxy.ErrorLog = nil
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // a stopped node refuses: the reader fails over
 	n.front = &http.Server{Handler: proxy}
 	go n.front.Serve(ln)
 	n.Chaos = &chaos.Node{ID: id, Zone: z.Name, SRT: ip + ":9000", HTTP: ln.Addr().String()}
@@ -284,3 +286,48 @@ func (n *Node) Close() {
 	}
 	n.front.Close()
 }
+
+// DrainWatch runs the rendered drain watcher as its unit does (root, in the
+// node's namespace), with the metadata address pointed at the stand-in and
+// two commands standing in on PATH: systemctl (stop: the unit's KillSignal,
+// then up to TimeoutStopSec for the exit) and aws (records the call). It
+// returns the file the aws stand-in writes.
+func (n *Node) DrainWatch() (calls string, cmd *exec.Cmd, err error) {
+	script := strings.ReplaceAll(n.Zone.DrainWatch, "http://169.254.169.254", n.lab.Metadata.URL)
+	n.substitute("drain-watch: instance metadata http://169.254.169.254 → the stand-in %s; systemctl and aws are stand-ins on PATH", n.lab.Metadata.URL)
+	bin := filepath.Join(n.Root, "usr/local/lib/zonecast")
+	stubs := filepath.Join(n.Root, "stand-ins")
+	calls = filepath.Join(n.Root, "aws-calls")
+	timeout := n.Zone.Unit.TimeoutStopSec
+	if timeout == "" {
+		timeout = "90"
+	}
+	files := map[string]string{
+		filepath.Join(bin, "drain-watch"): script,
+		filepath.Join(stubs, "systemctl"): fmt.Sprintf(`#!/bin/bash
+# stand-in for: systemctl stop zonecast-edge.service
+[ "$1 $2" = "stop zonecast-edge.service" ] || { echo "systemctl stand-in: unexpected $*" >&2; exit 1; }
+pid=$(cat %s/edge.pid)
+kill -TERM "$pid" 2>/dev/null || exit 0
+for _ in $(seq $((%s * 10))); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
+kill -KILL "$pid"
+`, n.Root, timeout),
+		filepath.Join(stubs, "aws"): fmt.Sprintf("#!/bin/bash\necho \"$*\" >> %s\n", calls),
+	}
+	for p, body := range files {
+		if err := writeFile(p, body, 0o755); err != nil {
+			return "", nil, err
+		}
+	}
+	cmd = exec.Command("ip", "netns", "exec", n.ID, "env", "PATH="+stubs+":/usr/sbin:/usr/bin:/sbin:/bin", "bash", filepath.Join(bin, "drain-watch"))
+	logf, err := os.OpenFile(n.logPath+".drain-watch", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return calls, cmd, cmd.Start()
+}
+
+// Done closes when the edge exits.
+func (n *Node) Done() <-chan struct{} { return n.done }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,8 +108,15 @@ func TestRehearsal(t *testing.T) {
 
 	// Each zone's Redis (its ElastiCache primary endpoint) on an address
 	// of its own, TLS and AUTH with the rendered token.
-	var hosts []string
-	redisIP := map[string]string{}
+	// REHEARSE_ONE_REDIS=1 gives both zones the first zone's Redis: the
+	// region as the data plane needs it (one registry for the twin zones),
+	// not as the stack renders it (a replication group per zone).
+	oneRedis := os.Getenv("REHEARSE_ONE_REDIS") == "1"
+	var hosts, names []string
+	for _, z := range zones {
+		host, _, _ := net.SplitHostPort(envValue(z.Env, "ZONECAST_CLUSTER_REDIS_ADDRESS"))
+		names = append(names, host)
+	}
 	for i, z := range zones {
 		host, portText, err := net.SplitHostPort(envValue(z.Env, "ZONECAST_CLUSTER_REDIS_ADDRESS"))
 		if err != nil {
@@ -116,16 +124,24 @@ func TestRehearsal(t *testing.T) {
 		}
 		port, _ := strconv.Atoi(portText)
 		ip := fmt.Sprintf("10.79.0.%d", 2+i)
+		if oneRedis && i > 0 {
+			hosts = append(hosts, "10.79.0.2 "+host)
+			t.Logf("substitution (REHEARSE_ONE_REDIS): Redis endpoint %s resolves to zone-a's Redis", host)
+			continue
+		}
 		if err := lab.AddHostAddress(ip); err != nil {
 			t.Fatal(err)
 		}
-		r, err := lab.StartRedis(host, ip, port, envValue(z.Env, "ZONECAST_CLUSTER_REDIS_PASSWORD"))
+		certNames := []string{host}
+		if oneRedis {
+			certNames = names
+		}
+		r, err := lab.StartRedis(certNames, ip, port, envValue(z.Env, "ZONECAST_CLUSTER_REDIS_PASSWORD"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer r.Stop()
 		hosts = append(hosts, ip+" "+host)
-		redisIP[z.Name] = ip
 		t.Logf("substitution: Redis endpoint %s resolves to %s:%d (the namespaces' /etc/hosts), redis-server TLS-only with requirepass", host, ip, port)
 	}
 
@@ -237,7 +253,9 @@ func TestRehearsal(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				sort.Strings(missing)
-				t.Fatalf("the stream does not play from %v (broadcaster on %q)", missing, broadcaster.ConnectedTo())
+				t.Fatalf("the stream does not play from %v (broadcaster on %q); if these are the twin zone's nodes: each zone's edges "+
+					"use their own zone's Redis (a replication group per zone), so the twin zones share no registry — no twin-zone "+
+					"standby, no viewer proxy across zones (REHEARSE_ONE_REDIS=1 rehearses the region with one)", missing, broadcaster.ConnectedTo())
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -250,6 +268,101 @@ func TestRehearsal(t *testing.T) {
 	if broadcaster != nil {
 		defer broadcaster.Stop()
 	}
+	if t.Failed() {
+		return
+	}
+
+	// The CDN's origin group: zone a's NLB first, zone b's second; each
+	// NLB sends to its zone's nodes that are in service.
+	inService := map[string]bool{}
+	for _, n := range nodes {
+		inService[n.ID] = true
+	}
+	var serviceMu sync.Mutex
+	origins := func() []*chaos.Node {
+		serviceMu.Lock()
+		defer serviceMu.Unlock()
+		var out []*chaos.Node
+		for _, n := range nodes {
+			if inService[n.ID] && !n.Exited() {
+				out = append(out, n.Chaos)
+			}
+		}
+		return out
+	}
+	viewer := chaos.NewReader(origins, profile.Part(), profile.Segment())
+	go viewer.Run(ctx)
+
+	t.Run("DrainHandsOverToTwinZone", func(t *testing.T) {
+		leader := nodes[0]
+		for _, n := range nodes {
+			if broadcaster.ConnectedTo() == n.ID {
+				leader = n
+			}
+		}
+		time.Sleep(2 * profile.Segment())
+		calls, watch, err := leader.DrainWatch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer watch.Process.Kill()
+		viewer.ResetStall()
+		before := viewer.Report()
+		// The group terminates the node: target state Terminated, and the
+		// load balancer deregisters it (no new flows, no new requests).
+		lab.Metadata.Terminate(leader.IP)
+		serviceMu.Lock()
+		inService[leader.ID] = false
+		serviceMu.Unlock()
+		start := time.Now()
+		select {
+		case <-leader.Done():
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("%s did not stop after its target state turned Terminated", leader.ID)
+		}
+		stopped := time.Since(start)
+		out, err := waitFile(ctx, calls, 30*time.Second)
+		if err != nil {
+			t.Fatalf("drain-watch did not complete the lifecycle action: %v", err)
+		}
+		if !strings.Contains(out, "complete-lifecycle-action") || !strings.Contains(out, "--instance-id "+leader.ID) ||
+			!strings.Contains(out, "--lifecycle-action-result CONTINUE") {
+			t.Fatalf("drain-watch called aws %q", out)
+		}
+		if err := watch.Wait(); err != nil {
+			t.Fatalf("drain-watch exited %v", err)
+		}
+		// The stream went to the twin zone: the drained leader relayed to
+		// a standby there, which leads now.
+		twin := "zone=b"
+		if leader.Zone.Name == "zone-b" {
+			twin = "zone=a"
+		}
+		relayed := false
+		for _, line := range strings.Split(leader.Log(), "\n") {
+			relayed = relayed || (strings.Contains(line, "relaying to standby") && strings.Contains(line, twin))
+		}
+		if !relayed || !strings.Contains(leader.Log(), "drain") {
+			t.Errorf("%s did not hand its stream to a twin-zone standby:\n%s", leader.ID, tail(leader.Log(), 3000))
+		}
+		for _, sub := range leader.Substitutions {
+			if strings.HasPrefix(sub, "drain-watch") {
+				t.Logf("substitution: %s", sub)
+			}
+		}
+		time.Sleep(3 * profile.Segment())
+		rep := viewer.Report()
+		t.Logf("FIGURE drain %s: edge stopped %v after Terminated; viewer stall %v, media lost %v, %d new segments, served by %v; lifecycle: %s",
+			leader.ID, stopped.Round(10*time.Millisecond), rep.MaxStall.Round(10*time.Millisecond), rep.MediaLost, rep.Segments-before.Segments, rep.ServedBy, strings.TrimSpace(out))
+		// The stall stays under a segment. What the broadcaster sends
+		// between the old node closing its connection and the new one
+		// taking it is lost, up to the next keyframe: at most a GOP (the
+		// rehearsal's encoder: a segment), never a skipped segment.
+		if rep.MaxStall >= profile.Segment() || rep.MediaLost > profile.GOP || len(rep.Skipped) > 0 {
+			t.Errorf("the drain cost the viewer a stall of %v (limit a segment, %v), lost %v (limit a GOP, %v), skipped %v",
+				rep.MaxStall, profile.Segment(), rep.MediaLost, profile.GOP, rep.Skipped)
+		}
+	})
 }
 
 func tail(s string, n int) string {
