@@ -29,5 +29,5 @@ rehearse: pulumi-cli provision-tools
 	  -config zonecast:streams=cam1:correct-horse-battery
 	REHEARSE_RENDER=$(REHEARSE_OUT) REHEARSE_ONE_REDIS=$(REHEARSE_ONE_REDIS) \
 	  REHEARSE_EDGE_1=$(REHEARSE_DIST)/v$(REHEARSE_V1)/edge-linux-amd64 \
-	  REHEARSE_EDGE_2=$(REHEARSE_DIST)/v$(REHEARSE_V2)/edge-linux-amd64 \
+	  REHEARSE_EDGE_2=$(REHEARSE_DIST)/v$(REHEARSE_V2)/edge-linux-amd64 REHEARSE_VERSION_2=$(REHEARSE_V2) \
 	  $(GO) test -count=1 -v -timeout 10m ./dataplane/e2e/rehearse/

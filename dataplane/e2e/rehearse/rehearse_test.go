@@ -363,6 +363,63 @@ func TestRehearsal(t *testing.T) {
 				rep.MaxStall, profile.Segment(), rep.MediaLost, profile.GOP, rep.Skipped)
 		}
 	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("RollingUpdate", func(t *testing.T) {
+		next := os.Getenv("REHEARSE_VERSION_2")
+		if next == "" {
+			next = version + "-next"
+		}
+		binV2 := edgeBuild(t, 2, next)
+		out, err := exec.Command(binV2, "-version").Output()
+		if err != nil || strings.TrimSpace(string(out)) == version {
+			t.Fatalf("the second build reports %q (%v): it must differ from %s", out, err, version)
+		}
+		next = strings.TrimSpace(string(out))
+		viewer.ResetStall()
+		before := viewer.Report()
+		start := time.Now()
+		// As an instance refresh: one node at a time leaves service (the
+		// load balancer deregisters it), drains and stops; its replacement
+		// runs the new release and rejoins once ready.
+		for _, n := range nodes {
+			serviceMu.Lock()
+			inService[n.ID] = false
+			serviceMu.Unlock()
+			n.Stop(90 * time.Second)
+			if err := n.Install(binV2, n.Zone.Env); err != nil {
+				t.Fatal(err)
+			}
+			begin := time.Now()
+			if err := n.Start(); err != nil {
+				t.Fatal(err)
+			}
+			took, err := n.WaitReady(begin, 90*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			serviceMu.Lock()
+			inService[n.ID] = true
+			serviceMu.Unlock()
+			got, _ := exec.Command(n.rooted(n.Zone.Unit.ExecStart), "-version").Output()
+			if strings.TrimSpace(string(got)) != next {
+				t.Fatalf("%s runs %q after its replacement, want %s", n.ID, got, next)
+			}
+			t.Logf("%s replaced: release %s, ready %v after its start", n.ID, next, took.Round(10*time.Millisecond))
+			// The refresh's warm-up: the new node takes its standby role
+			// before the next one leaves.
+			time.Sleep(2 * profile.Segment())
+		}
+		rep := viewer.Report()
+		t.Logf("FIGURE update: 4 nodes replaced in %v; viewer stall %v, media lost %v, %d new segments, skipped %v, served by %v",
+			time.Since(start).Round(time.Second), rep.MaxStall.Round(10*time.Millisecond), rep.MediaLost, rep.Segments-before.Segments, rep.Skipped, rep.ServedBy)
+		if rep.MaxStall >= profile.Segment() || rep.MediaLost > 2*profile.GOP || len(rep.Skipped) > 0 {
+			t.Errorf("the rolling update cost the viewer a stall of %v (limit a segment, %v), lost %v, skipped %v",
+				rep.MaxStall, profile.Segment(), rep.MediaLost, rep.Skipped)
+		}
+	})
 }
 
 func tail(s string, n int) string {
