@@ -33,8 +33,6 @@ type Lab struct {
 	bridge   string
 	mu       sync.Mutex
 	netns    []string
-	addrs    []string
-	logf     func(format string, args ...any)
 
 	Metadata *Metadata
 	caFile   string // the trust store standing in for the node's system roots
@@ -51,13 +49,13 @@ func sh(args ...string) error {
 }
 
 // NewLab creates the bridge (needs root and iproute2).
-func NewLab(dir string, logf func(string, ...any)) (*Lab, error) {
+func NewLab(dir string) (*Lab, error) {
 	for _, tool := range []string{"ip", "prlimit", "setpriv", "redis-server", "ffmpeg", "bash", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("%s not found: run `make deps` (bash scripts/deps.sh)", tool)
 		}
 	}
-	l := &Lab{Dir: dir, BridgeIP: "10.79.0.1", bridge: "zcrh0", logf: logf}
+	l := &Lab{Dir: dir, BridgeIP: "10.79.0.1", bridge: "zcrh0"}
 	_ = sh("ip", "link", "del", l.bridge) // a previous run's
 	for _, s := range [][]string{
 		{"ip", "link", "add", l.bridge, "type", "bridge"},
@@ -226,11 +224,10 @@ type Metadata struct {
 	URL string
 	srv *http.Server
 
-	mu       sync.Mutex
-	ids      map[string]string // node IP → instance id
-	state    map[string]string // node IP → target lifecycle state
-	polls    map[string]int
-	complete []string // instance ids whose lifecycle action completed
+	mu    sync.Mutex
+	ids   map[string]string // node IP → instance id
+	state map[string]string // node IP → target lifecycle state
+	polls map[string]int
 }
 
 func startMetadata(ip string) (*Metadata, error) {

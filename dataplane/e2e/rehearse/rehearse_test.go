@@ -99,7 +99,7 @@ func TestRehearsal(t *testing.T) {
 	if err := os.Chmod(labDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	lab, err := NewLab(labDir, t.Logf)
+	lab, err := NewLab(labDir)
 	if err != nil {
 		t.Fatal(err)
 	}
