@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/chaos"
@@ -331,3 +332,18 @@ kill -KILL "$pid"
 
 // Done closes when the edge exits.
 func (n *Node) Done() <-chan struct{} { return n.done }
+
+// ServerVersion is the release /api/v1/streams names (its Server header).
+func (n *Node) ServerVersion(t testing.TB) string {
+	t.Helper()
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	r, err := c.Get("https://" + n.IP + ":443/api/v1/streams")
+	if err != nil {
+		t.Fatalf("%s: /api/v1/streams: %v", n.ID, err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%s: /api/v1/streams %d", n.ID, r.StatusCode)
+	}
+	return r.Header.Get("Server")
+}

@@ -207,6 +207,9 @@ func TestRehearsal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got := n.ServerVersion(t); got != "zonecast-edge/"+version {
+				t.Errorf("%s's /api/v1/streams answers as %q, want the pinned release %s", n.ID, got, version)
+			}
 			t.Logf("FIGURE boot %s: /readyz 200 %v after the unit's start", n.ID, took.Round(10*time.Millisecond))
 		}
 		for _, s := range nodes[0].Substitutions {
@@ -403,9 +406,8 @@ func TestRehearsal(t *testing.T) {
 			serviceMu.Lock()
 			inService[n.ID] = true
 			serviceMu.Unlock()
-			got, _ := exec.Command(n.rooted(n.Zone.Unit.ExecStart), "-version").Output()
-			if strings.TrimSpace(string(got)) != next {
-				t.Fatalf("%s runs %q after its replacement, want %s", n.ID, got, next)
+			if got := n.ServerVersion(t); got != "zonecast-edge/"+next {
+				t.Fatalf("%s's /api/v1/streams answers as %q after its replacement, want release %s", n.ID, got, next)
 			}
 			t.Logf("%s replaced: release %s, ready %v after its start", n.ID, next, took.Round(10*time.Millisecond))
 			// The refresh's warm-up: the new node takes its standby role

@@ -55,7 +55,9 @@ type Node struct {
 
 // New builds the node: streams with their packagers and ladders, the
 // cluster, then the SRT and HTTP listeners (opened, not yet serving).
-func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
+// version is the edge's release (`edge -version`), which every HTTP answer
+// names so that a rolling update can be followed node by node.
+func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 	log = log.With("node", cfg.Node.ID)
 	n := &Node{
 		Config:  cfg,
@@ -121,6 +123,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		WebDir:     cfg.HTTP.WebDir,
 		Packagers:  n.mediaHandler,
 		Streams:    n.streamsReport,
+		Version:    version,
 		Ready:      n.ready,
 		ReadyInfo:  n.readyInfo,
 		Metrics:    n.Metrics.Handler(),
