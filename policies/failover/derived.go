@@ -29,3 +29,11 @@ func (t Timings) StandbyServesFor() time.Duration { return t.LeaseTTL + t.Segmen
 // that after a total Redis outage the leader, which kept leading, gets its
 // lease back first.
 func (t Timings) LeaderSilentAfter() time.Duration { return t.LeaseRenew + t.RelayTimeout }
+
+// RedisUnreadyAfter is how long after a node last reached Redis its
+// /readyz turns 503 (it refuses new ingests from the first failed
+// heartbeat; readiness tells the load balancer). A whole Redis failover
+// budget: a promotion within budget, or a lost heartbeat, never takes a
+// node out of service, and with the NLB's 2 × 5 s checks a node cut off
+// from Redis stops receiving new flows about 15 s later.
+func (t Timings) RedisUnreadyAfter() time.Duration { return t.RedisFailover }

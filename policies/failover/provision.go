@@ -57,6 +57,20 @@ type Provisioning struct {
 	// T4. Never an H100-class type (p5): it has no NVENC at all.
 	FleetInstanceTypes []string
 
+	// GroupHealthCheck is the auto-scaling groups' health check type:
+	// "EC2", not "ELB". /readyz (the load balancer's check) is readiness:
+	// it fails while a node drains or cannot reach Redis, so that no new
+	// ingest is sent there. With "ELB" the group would also replace every
+	// node the load balancer finds unhealthy: a zone's Redis outage longer
+	// than RedisUnreadyAfter plus two checks would replace the whole
+	// zone's fleet at once, cutting every running stream, for a fault a
+	// replacement cannot fix. The group replaces nodes whose instance
+	// fails (EC2 status checks); systemd restarts an edge that exits; a
+	// release whose nodes never become ready is stopped by the capacity
+	// wait (MinElbCapacity counts load-balancer health whatever the type)
+	// and by the instance refresh's unhealthy alarm.
+	GroupHealthCheck string
+
 	// BootGracePeriod is how long the auto-scaling group ignores a new
 	// node's load-balancer health: the GPU AMI's boot, ffmpeg's install
 	// when the AMI does not carry it, the edge's download and first
@@ -113,6 +127,7 @@ var DefaultProvisioning = Provisioning{
 	RollbackAlarmPeriods:     3,
 	RollbackAlarmPeriod:      time.Minute,
 	FleetInstanceTypes:       []string{"g6.xlarge", "g5.xlarge", "g4dn.xlarge"},
+	GroupHealthCheck:         "EC2",
 	BootGracePeriod:          10 * time.Minute,
 	CapacityWaitTimeout:      20 * time.Minute,
 	DrainPollInterval:        5 * time.Second,

@@ -171,6 +171,8 @@ func (t Timings) Validate() error {
 	// missed renewal plus the whole promotion.
 	check(t.LeaseTTL > t.LeaseRenew+t.RedisFailover,
 		"lease TTL %v must outlive a missed renewal (%v) plus a Redis failover (%v)", t.LeaseTTL, t.LeaseRenew, t.RedisFailover)
+	// Readiness outlasts a lost heartbeat (see RedisUnreadyAfter).
+	check(t.RedisUnreadyAfter() >= 2*t.NodeHeartbeat, "readiness's Redis grace %v must span two node heartbeats (%v)", t.RedisUnreadyAfter(), t.NodeHeartbeat)
 	check(t.RedisFailover > t.SentinelDownAfter, "Redis failover budget %v must exceed Sentinel's down-after %v", t.RedisFailover, t.SentinelDownAfter)
 	// The registry must notice a dead node no later than its leases lapse,
 	// so that the standby it fed is re-placed by the time it leads.

@@ -186,20 +186,32 @@ func CheckTools(root string) error {
 
 // Run previews opts.Stack.
 func Run(ctx context.Context, opts Options) (*Result, error) {
+	h, st, cleanup, err := prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	return h.preview(ctx, st)
+}
+
+// prepare makes the harness and the stack opts names, after `up` of the
+// global stack a region reads; cleanup removes a temporary WorkDir.
+func prepare(ctx context.Context, opts Options) (h *harness, st auto.Stack, cleanup func(), err error) {
+	cleanup = func() {}
 	if opts.Stack == "" {
-		return nil, errors.New("preview: no stack given")
+		return nil, st, cleanup, errors.New("preview: no stack given")
 	}
 	if opts.Root == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return nil, err
+			return nil, st, cleanup, err
 		}
 		if opts.Root, err = FindRoot(wd); err != nil {
-			return nil, err
+			return nil, st, cleanup, err
 		}
 	}
 	if err := CheckTools(opts.Root); err != nil {
-		return nil, err
+		return nil, st, cleanup, err
 	}
 	if opts.Program == nil {
 		opts.Program = program.Run
@@ -209,7 +221,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	settings, err := readSettings(opts.StackFile)
 	if err != nil {
-		return nil, fmt.Errorf("preview: stack %q has no settings file: %w", opts.Stack, err)
+		return nil, st, cleanup, fmt.Errorf("preview: stack %q has no settings file: %w", opts.Stack, err)
 	}
 	kind, globalStack := settings.kind(opts.Stack), settings.globalStack()
 	if opts.GlobalStackFile == "" {
@@ -218,34 +230,39 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.WorkDir == "" {
 		dir, err := os.MkdirTemp("", "zonecast-preview-")
 		if err != nil {
-			return nil, err
+			return nil, st, cleanup, err
 		}
-		defer os.RemoveAll(dir)
+		cleanup = func() { os.RemoveAll(dir) }
 		opts.WorkDir = dir
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
-	h, err := newHarness(opts)
-	if err != nil {
-		return nil, err
+	ok := false
+	defer func() {
+		if !ok {
+			cleanup()
+		}
+	}()
+	if h, err = newHarness(opts); err != nil {
+		return nil, st, cleanup, err
 	}
 
 	if kind != program.KindGlobal {
 		// The region's StackReference needs the global stack's outputs.
 		g, err := h.stack(ctx, globalStack, opts.GlobalStackFile, program.KindGlobal, nil)
 		if err != nil {
-			return nil, err
+			return nil, st, cleanup, err
 		}
 		if _, err := g.Up(ctx, optup.ProgressStreams(opts.Progress), optup.SuppressProgress()); err != nil {
-			return nil, fmt.Errorf("preview: `up` of the global stack in the temporary backend: %w", err)
+			return nil, st, cleanup, fmt.Errorf("preview: `up` of the global stack in the temporary backend: %w", err)
 		}
 	}
-	st, err := h.stack(ctx, opts.Stack, opts.StackFile, kind, opts.Config)
-	if err != nil {
-		return nil, err
+	if st, err = h.stack(ctx, opts.Stack, opts.StackFile, kind, opts.Config); err != nil {
+		return nil, st, cleanup, err
 	}
-	return h.preview(ctx, st)
+	ok = true
+	return h, st, cleanup, nil
 }
 
 func stackFile(root, stack string) string {

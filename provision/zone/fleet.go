@@ -131,8 +131,9 @@ func newFleet(ctx *pulumi.Context, name string, args *Args, nlb *loadBalancer, o
 		// and it stays off.
 		CapacityRebalance: pulumi.Bool(false),
 		TargetGroupArns:   nlb.targetGroupArns,
-		// The load balancer's /readyz decides health, as for the accelerator.
-		HealthCheckType:        pulumi.String("ELB"),
+		// The instance's own health, not the load balancer's /readyz,
+		// which is readiness (see failover.Provisioning.GroupHealthCheck).
+		HealthCheckType:        pulumi.String(p.GroupHealthCheck),
 		HealthCheckGracePeriod: pulumi.Int(seconds(p.BootGracePeriod)),
 		DefaultInstanceWarmup:  pulumi.Int(seconds(p.InstanceWarmup)),
 		// `pulumi up` of a new zone fails unless its minimum of nodes

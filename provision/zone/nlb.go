@@ -45,8 +45,15 @@ func Listeners() []Listener {
 
 // HealthCheck is the target groups' health check, from policies/failover.
 // NLB UDP target groups cannot be checked over UDP: the check is HTTPS on
-// the edge's delivery port, path /readyz, which fails as soon as the node
-// stops taking new streams (draining, lost Redis, no encoder).
+// the edge's delivery port, path /readyz, which is readiness — may this
+// node be sent new ingests? It fails at once when the node drains and
+// once it has not reached Redis for the policy's RedisUnreadyAfter (it
+// would refuse new ingests); never for transcode capacity or a missing
+// encoder (streams go source-only). An unhealthy node's flows are cut by
+// the NLB, so its broadcasters reconnect to a ready node; when every node
+// of a zone is unhealthy (the zone's Redis is down) the NLB fails open and
+// keeps them. The auto-scaling group does not act on this check
+// (failover.Provisioning.GroupHealthCheck).
 func HealthCheck(t failover.Timings) *lb.TargetGroupHealthCheckArgs {
 	interval := int(t.NLBHealthCheckInterval / time.Second)
 	return &lb.TargetGroupHealthCheckArgs{

@@ -190,8 +190,10 @@ func TestFleetScalingDrainAndRefresh(t *testing.T) {
 	if got := int(mockaws.Num(asg, "minSize")); got < failover.DefaultRedundancy.MinNodesPerZone {
 		t.Errorf("min size %d below the policy's %d", got, failover.DefaultRedundancy.MinNodesPerZone)
 	}
-	if mockaws.Str(asg, "healthCheckType") != "ELB" {
-		t.Error("group does not use the load balancer's health")
+	// /readyz fails on a Redis outage: with the load balancer's health the
+	// group would replace a whole zone's nodes for it.
+	if got := mockaws.Str(asg, "healthCheckType"); got != "EC2" {
+		t.Errorf("group health check type %q: the load balancer's readiness would replace every node on a Redis outage", got)
 	}
 	// AWS reads initialLifecycleHooks only when it creates the group.
 	if !mockaws.Path(asg, "initialLifecycleHooks").IsNull() {

@@ -42,7 +42,7 @@ func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(cfg.Runtime.GCPercent)
 	}
-	node, err := core.New(cfg, log)
+	node, err := core.New(cfg, log, releaseVersion())
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		os.Exit(1)

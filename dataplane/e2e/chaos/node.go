@@ -165,3 +165,13 @@ func (n *Node) Alive() bool {
 		return true
 	}
 }
+
+// Adopt makes n follow a process started elsewhere (the rehearsal starts
+// nodes as their rendered systemd unit says), so that the broadcaster's
+// readiness probe and Alive, Term, Kill and Wait act on it; done closes
+// when it exits.
+func (n *Node) Adopt(cmd *exec.Cmd, done chan struct{}) {
+	n.mu.Lock()
+	n.cmd, n.done = cmd, done
+	n.mu.Unlock()
+}

@@ -68,6 +68,9 @@ type Coordinator struct {
 
 	draining atomic.Bool
 	redisOK  atomic.Bool // the last registry heartbeat reached Redis
+	// redisSeen is when a registry heartbeat last reached Redis (Unix
+	// nanoseconds; 0 before the first), for readiness (RedisReachable).
+	redisSeen atomic.Int64
 
 	mu    sync.Mutex
 	jobs  map[string]*job
@@ -105,6 +108,9 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			hctx, cancel := context.WithTimeout(c.ctx, c.t.NodeHeartbeat)
 			err := reg.Heartbeat(hctx)
 			cancel()
+			if err == nil {
+				c.redisSeen.Store(time.Now().UnixNano())
+			}
 			if c.redisOK.Swap(err == nil) != (err == nil) {
 				c.log.Info("redis reachability changed", "reachable", err == nil, "err", err)
 			}
@@ -231,6 +237,22 @@ func (c *Coordinator) HoldInputCut(stream string) bool {
 func (c *Coordinator) Serving(stream string) bool {
 	j := c.job(stream)
 	return j != nil && j.role() != RoleNone
+}
+
+// RedisReachable is readiness's view of Redis: nil while a registry
+// heartbeat reached it within the policy's RedisUnreadyAfter. A node that
+// cannot ask Redis refuses new ingests (Admit), so the load balancer must
+// stop sending them; the grace keeps a Redis promotion within its budget,
+// or one lost heartbeat, from taking nodes out of service.
+func (c *Coordinator) RedisReachable() error {
+	seen := c.redisSeen.Load()
+	if seen == 0 {
+		return errors.New("cluster: Redis not reached yet")
+	}
+	if since := time.Since(time.Unix(0, seen)); since > c.t.RedisUnreadyAfter() {
+		return fmt.Errorf("cluster: Redis unreachable for %v", since.Round(100*time.Millisecond))
+	}
+	return nil
 }
 
 // Draining reports whether Drain was called.

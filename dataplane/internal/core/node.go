@@ -55,7 +55,9 @@ type Node struct {
 
 // New builds the node: streams with their packagers and ladders, the
 // cluster, then the SRT and HTTP listeners (opened, not yet serving).
-func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
+// version is the edge's release (`edge -version`), which every HTTP answer
+// names so that a rolling update can be followed node by node.
+func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 	log = log.With("node", cfg.Node.ID)
 	n := &Node{
 		Config:  cfg,
@@ -121,6 +123,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		WebDir:     cfg.HTTP.WebDir,
 		Packagers:  n.mediaHandler,
 		Streams:    n.streamsReport,
+		Version:    version,
 		Ready:      n.ready,
 		ReadyInfo:  n.readyInfo,
 		Metrics:    n.Metrics.Handler(),
@@ -262,14 +265,19 @@ func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
 	}, true
 }
 
-// ready: this node can take publishers and viewers unless it drains.
-// Transcoding capacity never makes it unready: above capacity a stream
-// is published source-only.
+// ready is what the load balancer's health check (/readyz) asks: may this
+// node be sent new ingests? Not while it drains, and not while it cannot
+// reach Redis (it would refuse them: a new ingest needs coordination).
+// Transcoding capacity never makes it unready: above capacity, or with no
+// encoder, a stream is published source-only.
 func (n *Node) ready() error {
-	if n.cluster != nil && n.cluster.coord.Draining() {
+	if n.cluster == nil {
+		return nil
+	}
+	if n.cluster.coord.Draining() {
 		return errors.New("cluster: draining")
 	}
-	return nil
+	return n.cluster.coord.RedisReachable()
 }
 
 // readyInfo is the extra /readyz body: free ladder capacity.

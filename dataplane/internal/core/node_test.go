@@ -27,7 +27,7 @@ func testConfig(t *testing.T) *config.Config {
 // A single edge: no cluster, no transcoding. Every stream gets a packager
 // fed by its publishers, and the API, health and metrics answer.
 func TestNodeWiring(t *testing.T) {
-	n, err := New(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n, err := New(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestNodeAdminListenerAndOriginSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +126,9 @@ func TestNodeAdminListenerAndOriginSecret(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if got := resp.Header.Get("Server"); got != "zonecast-edge/test" {
+			t.Errorf("%s: Server %q, want the node's release", tc.url, got)
+		}
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s (secret %q): %d, want %d", tc.url, tc.secret, resp.StatusCode, tc.want)
 		}

@@ -42,6 +42,9 @@ type Options struct {
 	Packagers Packagers
 	// Streams returns the body of GET /api/v1/streams (JSON-marshalled).
 	Streams func() any
+	// Version, when set, is the edge's release: every answer names it in
+	// its Server header, "zonecast-edge/<version>".
+	Version string
 	// Ready returns nil when this node can take work; each error says what
 	// it cannot take. The origin adds its own state (listening, not closing).
 	Ready func() error
@@ -90,7 +93,7 @@ func Listen(opts Options) (*Server, error) {
 	if s.webDir == "" {
 		s.log.Warn("hls.js not found: the player page will not play (run `make deps`)", "web_dir", opts.WebDir)
 	}
-	handler := s.guard(s.routes())
+	handler := s.versioned(s.guard(s.routes()))
 	var tlsConf *tls.Config
 	if opts.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
@@ -129,7 +132,7 @@ func Listen(opts Options) (*Server, error) {
 		}
 		s.adminLn = aln
 		s.admin = &http.Server{
-			Handler:           s.adminRoutes(),
+			Handler:           s.versioned(s.adminRoutes()),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -205,4 +208,16 @@ func (s *Server) isClosing() bool {
 	default:
 		return false
 	}
+}
+
+// versioned names the release in every answer's Server header.
+func (s *Server) versioned(h http.Handler) http.Handler {
+	if s.opts.Version == "" {
+		return h
+	}
+	server := "zonecast-edge/" + s.opts.Version
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", server)
+		h.ServeHTTP(w, r)
+	})
 }
