@@ -17,6 +17,18 @@ import (
 // refused on every node, within this time of the change.
 const Freshness = 2 * time.Second
 
+// Ending is the second promise: a deleted stream's live publisher is
+// disconnected, and its viewers see the stream end, within this time of the
+// deletion.
+const Ending = 5 * time.Second
+
+// Recheck is how often a node asks its resolver about every stream it has
+// wired, so that a deletion ends the stream's publisher and playlists
+// within Ending: the answer is at most Staleness old, and the check comes
+// at most Recheck later. Each check costs a read per stream per
+// PositiveTTL, not per Recheck (the resolver answers from memory between).
+const Recheck = 500 * time.Millisecond
+
 // Cache is the resolver's policy: how a node's SRT handshake finds a stream.
 type Cache struct {
 	// PositiveTTL is how long a found stream is answered from memory. A
@@ -97,6 +109,10 @@ func (c Cache) Validate() error {
 	if s := c.Staleness(); s > Freshness {
 		bad("a handshake may see the catalog %v old (TTL %v + read %v + replication %v), beyond the %v freshness promise",
 			s, max(c.PositiveTTL, c.NegativeTTL), c.ReadTimeout, c.ReplicationLag, Freshness)
+	}
+	if e := c.Staleness() + Recheck + c.ReadTimeout; e > Ending {
+		bad("a deleted stream may live on %v (staleness %v + recheck %v + read %v), beyond the %v ending promise",
+			e, c.Staleness(), Recheck, c.ReadTimeout, Ending)
 	}
 	if c.StaleLimit < c.PositiveTTL {
 		bad("StaleLimit %v must be at least PositiveTTL %v", c.StaleLimit, c.PositiveTTL)

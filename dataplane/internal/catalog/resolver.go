@@ -107,6 +107,25 @@ func (r *Resolver) Resolve(ctx context.Context, name string) (Stream, error) {
 	}
 }
 
+// Cached reports whether Resolve answers name at once, without reading the
+// store: a name no stream can have, a fresh answer, or a store known to be
+// down. The SRT listener handles other handshakes off its ordered path.
+func (r *Resolver) Cached(name string) bool {
+	if !config.ValidStreamName(name) {
+		return true
+	}
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.found[name]; ok && now.Sub(e.read) < r.policy.PositiveTTL {
+		return true
+	}
+	if t, ok := r.missing[name]; ok && now.Sub(t) < r.policy.NegativeTTL {
+		return true
+	}
+	return now.Before(r.downUntil)
+}
+
 // fromMemory answers when the cache may: ok is false when the store must
 // be asked.
 func (r *Resolver) fromMemory(name string) (Stream, error, bool) {
