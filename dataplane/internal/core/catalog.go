@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/zonecast/zonecast/dataplane/internal/api"
@@ -190,6 +191,31 @@ func (n *Node) liveRows() map[string]any {
 		for _, r := range rows {
 			out[r.Name] = r
 		}
+	}
+	return out
+}
+
+// resolverMetrics exposes the resolver's counters: the reads that reached
+// the catalog (what the catalog pays for this node) against the answers
+// given from memory, the throttled and the refused-while-down.
+func resolverMetrics(r *catalog.Resolver) []prometheus.Collector {
+	results := []struct {
+		name string
+		get  func(catalog.ResolverStats) int64
+	}{
+		{"hit", func(s catalog.ResolverStats) int64 { return s.Hits }},
+		{"read", func(s catalog.ResolverStats) int64 { return s.Reads }},
+		{"throttled", func(s catalog.ResolverStats) int64 { return s.Throttled }},
+		{"stale", func(s catalog.ResolverStats) int64 { return s.Stale }},
+		{"unavailable", func(s catalog.ResolverStats) int64 { return s.Unavailable }},
+	}
+	out := make([]prometheus.Collector, 0, len(results))
+	for _, res := range results {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "zonecast_catalog_lookups_total",
+			Help:        "Stream lookups (handshakes, relays, viewers, rechecks) by how the resolver answered; result=read counts reads of the catalog.",
+			ConstLabels: prometheus.Labels{"result": res.name},
+		}, func() float64 { return float64(res.get(r.Stats())) }))
 	}
 	return out
 }

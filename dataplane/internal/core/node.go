@@ -104,6 +104,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		return fail(fmt.Errorf("catalog: %w", err))
 	}
 	n.resolver = catalog.NewResolver(n.catalog, policy.DefaultCache)
+	n.Metrics.Registry.MustRegister(resolverMetrics(n.resolver)...)
 	if cfg.Catalog.Enabled() && len(cfg.Streams) > 0 {
 		n.Log.Warn("streams: list ignored: the catalog is the source of streams", "table", cfg.Catalog.DynamoDB.Table)
 	}
