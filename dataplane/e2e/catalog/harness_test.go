@@ -352,4 +352,3 @@ func flood(ctx context.Context, addr string, workers int) int64 {
 	wg.Wait()
 	return n.Load()
 }
-

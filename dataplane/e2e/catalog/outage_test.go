@@ -106,7 +106,7 @@ func TestUnknownNameFlood(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	made := make(chan int64, 1)
-	go func() { made <- flood(ctx, a.srtAddr, 16) }()
+	go func() { made <- flood(ctx, a.srtAddr, 128) }()
 	var knownOK, knownTotal int
 	var slowest time.Duration
 	for ctx.Err() == nil {
