@@ -60,6 +60,12 @@ type Cache struct {
 	// whole node's worth of publishers reconnecting at once after a fault.
 	MissRate  float64
 	MissBurst int
+	// MissConcurrency bounds the reads for names not known to be live that
+	// are in flight at once: a burst spends MissBurst tokens at once, and
+	// that many simultaneous reads would make the store slow for the
+	// known streams' refreshes (a read past ReadTimeout counts as the
+	// store being down).
+	MissConcurrency int
 	// MaxEntries bounds the found streams kept in memory (100,000 streams
 	// at a few hundred bytes each is tens of MB); MaxNegative the
 	// remembered unknown names.
@@ -77,6 +83,7 @@ var DefaultCache = Cache{
 	StaleLimit:      6 * time.Hour,
 	MissRate:        200,
 	MissBurst:       1000,
+	MissConcurrency: 32,
 	MaxEntries:      200_000,
 	MaxNegative:     10_000,
 }
@@ -117,8 +124,8 @@ func (c Cache) Validate() error {
 	if c.StaleLimit < c.PositiveTTL {
 		bad("StaleLimit %v must be at least PositiveTTL %v", c.StaleLimit, c.PositiveTTL)
 	}
-	if c.MissRate <= 0 || c.MissBurst < 1 {
-		bad("MissRate %v and MissBurst %d must be positive", c.MissRate, c.MissBurst)
+	if c.MissRate <= 0 || c.MissBurst < 1 || c.MissConcurrency < 1 {
+		bad("MissRate %v, MissBurst %d and MissConcurrency %d must be positive", c.MissRate, c.MissBurst, c.MissConcurrency)
 	}
 	if c.MaxEntries < 1 {
 		bad("MaxEntries %d must be positive", c.MaxEntries)

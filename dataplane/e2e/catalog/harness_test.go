@@ -6,7 +6,6 @@ package catalog_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -327,28 +325,4 @@ func (p *publisher) stop() {
 		_ = p.cmd.Process.Kill()
 	}
 	<-p.done
-}
-
-// flood dials handshakes for random names from workers goroutines until
-// ctx ends; it returns how many it made.
-func flood(ctx context.Context, addr string, workers int) int64 {
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cfg := gosrt.DefaultConfig()
-			cfg.ConnectionTimeout = 500 * time.Millisecond
-			for i := 0; ctx.Err() == nil; i++ {
-				cfg.StreamId = fmt.Sprintf("publish:flood-%d-%d-%d", w, i, time.Now().UnixNano())
-				if c, err := gosrt.Dial("srt", addr, cfg); err == nil {
-					c.Close()
-				}
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return n.Load()
 }

@@ -37,7 +37,10 @@ type Resolver struct {
 	policy policy.Cache
 	now    func() time.Time
 	misses *rate.Limiter
-	reads  singleflight.Group
+	// missSlots holds a slot per read of an unknown name in flight
+	// (MissConcurrency).
+	missSlots chan struct{}
+	reads     singleflight.Group
 
 	mu        sync.Mutex
 	found     map[string]entry
@@ -57,12 +60,13 @@ type entry struct {
 // policies/catalog.DefaultCache).
 func NewResolver(store reader, p policy.Cache) *Resolver {
 	return &Resolver{
-		store:   store,
-		policy:  p,
-		now:     time.Now,
-		misses:  rate.NewLimiter(rate.Limit(p.MissRate), p.MissBurst),
-		found:   map[string]entry{},
-		missing: map[string]time.Time{},
+		store:     store,
+		policy:    p,
+		now:       time.Now,
+		misses:    rate.NewLimiter(rate.Limit(p.MissRate), p.MissBurst),
+		missSlots: make(chan struct{}, max(1, p.MissConcurrency)),
+		found:     map[string]entry{},
+		missing:   map[string]time.Time{},
 	}
 }
 
@@ -160,6 +164,15 @@ func (r *Resolver) read(name string) (Stream, error) {
 		return Stream{}, fmt.Errorf("%w: %q not looked up", ErrThrottled, name)
 	}
 	r.mu.Unlock()
+	if !known {
+		select {
+		case r.missSlots <- struct{}{}:
+			defer func() { <-r.missSlots }()
+		default:
+			r.stats.throttled.Add(1)
+			return Stream{}, fmt.Errorf("%w: %q not looked up (%d reads in flight)", ErrThrottled, name, cap(r.missSlots))
+		}
+	}
 
 	// Not the handshake's context: the read is shared, and one caller
 	// giving up must not fail the others.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	gosrt "github.com/datarhei/gosrt"
+	"golang.org/x/time/rate"
 
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
 )
@@ -82,6 +83,10 @@ type Server struct {
 
 	rejections sync.Map // reason label → *atomic.Uint64
 	accepted   atomic.Uint64
+	// refusedLog bounds the refusal log lines: a flood of handshakes must
+	// not turn into a flood of log lines (the counters count them all).
+	refusedLog *rate.Limiter
+	suppressed atomic.Uint64 // refusals not logged since the last line
 
 	wg sync.WaitGroup
 }
@@ -101,7 +106,8 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("srt listen %s: %w", opts.Listen, err)
 	}
-	s := &Server{opts: opts, log: opts.Log.With("component", "srt"), ln: ln}
+	s := &Server{opts: opts, log: opts.Log.With("component", "srt"), ln: ln,
+		refusedLog: rate.NewLimiter(refusalLogRate, refusalLogBurst)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opts.UDPBuffer > 0 && !setReceiveBuffer(ln, opts.UDPBuffer) {
 		s.log.Warn("could not enlarge the SRT socket's receive buffer; many publishers may see loss", "bytes", opts.UDPBuffer)
@@ -153,12 +159,27 @@ type rejection struct {
 	err    error
 }
 
+// Refusal log lines: a burst, then this many a second; the rest are
+// counted in the next line's "unlogged".
+const (
+	refusalLogRate  = 20
+	refusalLogBurst = 100
+)
+
 func (s *Server) reject(req gosrt.ConnRequest, streamID string, r rejection) {
 	c, _ := s.rejections.LoadOrStore(r.label, new(atomic.Uint64))
 	c.(*atomic.Uint64).Add(1)
-	s.log.Warn("publisher refused", "remote", req.RemoteAddr().String(), "streamid", streamID,
-		"reason", r.label, "srt_reject", fmt.Sprintf("%d", uint32(r.reason)), "err", r.err)
 	req.Reject(r.reason)
+	if !s.refusedLog.Allow() {
+		s.suppressed.Add(1)
+		return
+	}
+	attrs := []any{"remote", req.RemoteAddr().String(), "streamid", streamID,
+		"reason", r.label, "srt_reject", fmt.Sprintf("%d", uint32(r.reason)), "err", r.err}
+	if n := s.suppressed.Swap(0); n > 0 {
+		attrs = append(attrs, "unlogged", n)
+	}
+	s.log.Warn("publisher refused", attrs...)
 }
 
 // Rejections counts refused connection requests by reason.
