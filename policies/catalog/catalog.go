@@ -29,6 +29,13 @@ const Ending = 5 * time.Second
 // PositiveTTL, not per Recheck (the resolver answers from memory between).
 const Recheck = 500 * time.Millisecond
 
+// IdleUnwire is how long a node keeps a catalog stream wired with no
+// publisher and no role in the cluster: long enough for a broadcaster's
+// reconnection or a short break to find its playlists where they were,
+// short enough that a node that saw a night's matches does not keep them
+// all. The streams: list's streams are never unwired.
+const IdleUnwire = 10 * time.Minute
+
 // Cache is the resolver's policy: how a node's SRT handshake finds a stream.
 type Cache struct {
 	// PositiveTTL is how long a found stream is answered from memory. A

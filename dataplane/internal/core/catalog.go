@@ -100,7 +100,8 @@ func (n *Node) wireForRelay(name string) error {
 
 // watchCatalog asks, every policy Recheck, about every stream wired here:
 // a stream the catalog no longer has is ended (its publisher disconnected,
-// its playlists gone) and unwired; the others take their current settings.
+// its playlists gone) and unwired; the others take their current settings,
+// and those unused here for policy IdleUnwire are unwired.
 // While the catalog is unreachable the resolver answers what it knew, so
 // nothing is ended by an outage.
 func (n *Node) watchCatalog(ctx context.Context) {
@@ -131,6 +132,10 @@ func (n *Node) recheck(ctx context.Context) {
 			case err == nil:
 				if w := n.wiring(name); w != nil {
 					w.settings.Store(&s)
+					if n.idleFor(name, w) >= n.idleUnwire {
+						n.Log.Info("stream unused here: unwiring it", "stream", name, "idle", n.idleUnwire)
+						n.removeStream(name, errors.New("unused"))
+					}
 				}
 			case errors.Is(err, catalog.ErrNotFound):
 				n.Log.Info("stream deleted from the catalog: ending it", "stream", name)
@@ -140,6 +145,22 @@ func (n *Node) recheck(ctx context.Context) {
 		})
 	}
 	_ = g.Wait()
+}
+
+// idleFor is how long the stream has had no publisher and no role in the
+// cluster here, as seen by the rechecks.
+func (n *Node) idleFor(name string, w *wiring) time.Duration {
+	used := w.stream.Live() || (n.cluster != nil && n.cluster.coord.Serving(name))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if used {
+		w.idleSince = time.Time{}
+		return 0
+	}
+	if w.idleSince.IsZero() {
+		w.idleSince = time.Now()
+	}
+	return time.Since(w.idleSince)
 }
 
 func (n *Node) wiredNames() []string {

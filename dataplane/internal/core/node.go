@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/api"
 	"github.com/zonecast/zonecast/dataplane/internal/catalog"
@@ -60,6 +61,8 @@ type Node struct {
 	resolver *catalog.Resolver
 	// API is the control API, on the admin listener (or the HTTP one).
 	API *api.Handler
+	// idleUnwire is policies/catalog.IdleUnwire (tests shorten it).
+	idleUnwire time.Duration
 
 	packaging packager.Config
 
@@ -84,7 +87,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 			WindowSegments:  cfg.HLS.WindowSegments,
 			Dir:             cfg.HLS.Dir,
 		},
-		wirings: make(map[string]*wiring),
+		wirings:    make(map[string]*wiring),
+		idleUnwire: policy.IdleUnwire,
 	}
 	fail := func(err error) (*Node, error) {
 		n.Close()

@@ -3,6 +3,7 @@ package core
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/catalog"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
@@ -27,10 +28,23 @@ type wiring struct {
 
 	mu      sync.Mutex
 	closers []func()
+	// idleSince is when the recheck first found the stream without a
+	// publisher or a role here (zero while in use).
+	idleSince time.Time
 }
 
 // Settings returns the stream's catalog record as last read.
 func (w *wiring) Settings() catalog.Stream { return *w.settings.Load() }
+
+// use takes s as the current settings of a stream about to be used (a
+// handshake or a relay is being let in): the idle clock starts again, so
+// that the recheck does not unwire it under its new publisher.
+func (w *wiring) use(s catalog.Stream) {
+	w.settings.Store(&s)
+	w.mu.Lock()
+	w.idleSince = time.Time{}
+	w.mu.Unlock()
+}
 
 // onClose runs fn when the stream is unwired (or the node closes), in
 // reverse order of registration.
@@ -55,14 +69,14 @@ func (w *wiring) close() {
 // stream already wired only takes s as its current settings.
 func (n *Node) addStream(s catalog.Stream) (*wiring, error) {
 	if w := n.wiring(s.Name); w != nil {
-		w.settings.Store(&s)
+		w.use(s)
 		return w, nil
 	}
 	// One wiring at a time: two handshakes for a new stream race here.
 	n.changes.Lock()
 	defer n.changes.Unlock()
 	if w := n.wiring(s.Name); w != nil {
-		w.settings.Store(&s)
+		w.use(s)
 		return w, nil
 	}
 	name := s.Name
