@@ -136,6 +136,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		}
 	}
 
+	// The streams: list answers from memory: every handshake stays on the
+	// listener's ordered path, as it always was.
+	var quick srt.Quick
+	if cfg.Catalog.Enabled() {
+		quick = n.resolver.Cached
+	}
 	n.SRT, err = srt.Listen(srt.Options{
 		Listen:          cfg.SRT.Listen,
 		Latency:         cfg.SRT.Latency,
@@ -143,7 +149,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		UDPBuffer:       cfg.SRT.UDPBuffer,
 		Takeover:        cfg.SRT.OnConflict == config.OnConflictTakeover,
 		Lookup:          n.lookup,
-		Quick:           n.resolver.Cached,
+		Quick:           quick,
 		Admit:           n.admit,
 		Log:             n.Log,
 	})
