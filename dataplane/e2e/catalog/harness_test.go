@@ -117,6 +117,7 @@ log: {level: info}
   quic: {listen: %q}
   tls: {ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}
   redis: {sentinels: ["%s"], master: zonecast}
+  viewers: {proxy: true}
 `, freeAddr(t, true), cl.certs, cl.certs, id, cl.certs, id, strings.Join(cl.sentinels, `", "`))
 	}
 	cfg := filepath.Join(t.TempDir(), id+".yaml")

@@ -59,16 +59,18 @@ func TestCatalogOutage(t *testing.T) {
 }
 
 // TestOutageFailover: twin zones with the catalog killed. The standby
-// wired the stream when its leader's relay arrived; when the leader dies
-// the broadcaster reconnects to the standby, which still takes it and
-// serves the playlists.
+// wired the stream when its leader's relay arrived, and a node with no
+// role for it answers its viewers from the leader without wiring it; when
+// the leader dies the broadcaster reconnects to the standby, which still
+// takes it and serves the playlists.
 func TestOutageFailover(t *testing.T) {
 	testkit.RequireTools(t, "redis-server", "redis-sentinel", "openssl")
 	tb := newTable(t)
 	redis := redistest.StartT(t)
-	certs := testkit.NodeCerts(t, "a1", "b1")
+	certs := testkit.NodeCerts(t, "a1", "b1", "a2")
 	a := startEdge(t, "a1", tb, &clusterOpts{zone: "a", sentinels: redis.SentinelAddrs(), certs: certs})
 	b := startEdge(t, "b1", tb, &clusterOpts{zone: "b", sentinels: redis.SentinelAddrs(), certs: certs})
+	viewerSide := startEdge(t, "a2", tb, &clusterOpts{zone: "a", sentinels: redis.SentinelAddrs(), certs: certs})
 	c := a.create("final")
 	publish(t, a.srtURL("final", c.Passphrase))
 	role := func(e *edge) string {
@@ -80,6 +82,10 @@ func TestOutageFailover(t *testing.T) {
 	a.waitFor("a1 leads", 30*time.Second, func() bool { return role(a) == "leader" })
 	b.waitFor("b1 stands by (wired by the relay)", 30*time.Second, func() bool { return role(b) == "standby" })
 	b.waitFor("b1's copy of the playlist", 20*time.Second, func() bool { return b.playlist("final") == 200 })
+	viewerSide.waitFor("a2 answers the viewers through the leader", 10*time.Second, func() bool { return viewerSide.playlist("final") == 200 })
+	if r := role(viewerSide); r != "" {
+		t.Fatalf("a2 has a role (%q) for a stream it only proxies: it was wired", r)
+	}
 
 	tb.server.Stop()
 	a.kill()
