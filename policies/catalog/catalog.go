@@ -17,6 +17,25 @@ import (
 // refused on every node, within this time of the change.
 const Freshness = 2 * time.Second
 
+// Ending is the second promise: a deleted stream's live publisher is
+// disconnected, and its viewers see the stream end, within this time of the
+// deletion.
+const Ending = 5 * time.Second
+
+// Recheck is how often a node asks its resolver about every stream it has
+// wired, so that a deletion ends the stream's publisher and playlists
+// within Ending: the answer is at most Staleness old, and the check comes
+// at most Recheck later. Each check costs a read per stream per
+// PositiveTTL, not per Recheck (the resolver answers from memory between).
+const Recheck = 500 * time.Millisecond
+
+// IdleUnwire is how long a node keeps a catalog stream wired with no
+// publisher and no role in the cluster: long enough for a broadcaster's
+// reconnection or a short break to find its playlists where they were,
+// short enough that a node that saw a night's matches does not keep them
+// all. The streams: list's streams are never unwired.
+const IdleUnwire = 10 * time.Minute
+
 // Cache is the resolver's policy: how a node's SRT handshake finds a stream.
 type Cache struct {
 	// PositiveTTL is how long a found stream is answered from memory. A
@@ -48,6 +67,12 @@ type Cache struct {
 	// whole node's worth of publishers reconnecting at once after a fault.
 	MissRate  float64
 	MissBurst int
+	// MissConcurrency bounds the reads for names not known to be live that
+	// are in flight at once: a burst spends MissBurst tokens at once, and
+	// that many simultaneous reads would make the store slow for the
+	// known streams' refreshes (a read past ReadTimeout counts as the
+	// store being down).
+	MissConcurrency int
 	// MaxEntries bounds the found streams kept in memory (100,000 streams
 	// at a few hundred bytes each is tens of MB); MaxNegative the
 	// remembered unknown names.
@@ -65,6 +90,7 @@ var DefaultCache = Cache{
 	StaleLimit:      6 * time.Hour,
 	MissRate:        200,
 	MissBurst:       1000,
+	MissConcurrency: 32,
 	MaxEntries:      200_000,
 	MaxNegative:     10_000,
 }
@@ -98,11 +124,15 @@ func (c Cache) Validate() error {
 		bad("a handshake may see the catalog %v old (TTL %v + read %v + replication %v), beyond the %v freshness promise",
 			s, max(c.PositiveTTL, c.NegativeTTL), c.ReadTimeout, c.ReplicationLag, Freshness)
 	}
+	if e := c.Staleness() + Recheck + c.ReadTimeout; e > Ending {
+		bad("a deleted stream may live on %v (staleness %v + recheck %v + read %v), beyond the %v ending promise",
+			e, c.Staleness(), Recheck, c.ReadTimeout, Ending)
+	}
 	if c.StaleLimit < c.PositiveTTL {
 		bad("StaleLimit %v must be at least PositiveTTL %v", c.StaleLimit, c.PositiveTTL)
 	}
-	if c.MissRate <= 0 || c.MissBurst < 1 {
-		bad("MissRate %v and MissBurst %d must be positive", c.MissRate, c.MissBurst)
+	if c.MissRate <= 0 || c.MissBurst < 1 || c.MissConcurrency < 1 {
+		bad("MissRate %v, MissBurst %d and MissConcurrency %d must be positive", c.MissRate, c.MissBurst, c.MissConcurrency)
 	}
 	if c.MaxEntries < 1 {
 		bad("MaxEntries %d must be positive", c.MaxEntries)

@@ -35,6 +35,7 @@ func TestValidateRules(t *testing.T) {
 		{"stale limit", func(c *Cache) { c.StaleLimit = 100 * time.Millisecond }, "StaleLimit 100ms must be at least"},
 		{"no miss rate", func(c *Cache) { c.MissRate = 0 }, "MissRate 0"},
 		{"no burst", func(c *Cache) { c.MissBurst = 0 }, "MissBurst 0"},
+		{"no concurrency", func(c *Cache) { c.MissConcurrency = 0 }, "MissConcurrency 0"},
 		{"no entries", func(c *Cache) { c.MaxEntries = 0 }, "MaxEntries 0"},
 		{"small negative cache", func(c *Cache) { c.MaxNegative = 100 }, "MaxNegative 100 must hold"},
 	}

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # `make run` (also `make run-cluster`): the local twin-zone set-up.
+#   The stream catalog: the local DynamoDB-API server (dynalite) on
+#   127.0.0.1:8000, table zonecast-streams, which every node reads;
+#   cam1 and cam2 are created in it through the control API at start,
 #   Redis primary + replica + three sentinels (real processes, free ports),
 #   zone a: edge a1, a2; zone b: edge b1, b2 (mutual-TLS QUIC relay),
 #   a synthetic broadcaster (ffmpeg test pattern with a burnt-in clock) over
@@ -10,9 +13,13 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/bin}
 RUN=${RUN:-$PWD/.cache/run-cluster}
 FONT=/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
-for c in ffmpeg redis-server redis-sentinel openssl curl; do
+for c in ffmpeg redis-server redis-sentinel openssl curl node; do
   command -v "$c" >/dev/null || { echo "run-cluster: $c missing (make deps)" >&2; exit 1; }
 done
+DYNALITE=tools/dynalite/node_modules/dynalite/cli.js
+[ -f "$DYNALITE" ] || { echo "run-cluster: dynalite missing (make deps)" >&2; exit 1; }
+CATALOG=${CATALOG:-127.0.0.1:8000}
+TOKEN=local-admin-token
 rm -rf "$RUN"; mkdir -p "$RUN"
 bash scripts/certs.sh "$RUN/certs" a1 a2 b1 b2 >/dev/null
 
@@ -24,6 +31,13 @@ cleanup() {
   echo "run-cluster: stopped"
 }
 trap cleanup INT TERM EXIT
+
+# The catalog first: the nodes create its table when it is missing.
+node "$DYNALITE" --host "${CATALOG%:*}" --port "${CATALOG##*:}" > "$RUN/dynalite.log" 2>&1 &
+pids+=($!)
+up=""
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/${CATALOG%:*}/${CATALOG##*:}") 2>/dev/null && { up=1; break; }; sleep 0.1; done
+[ -n "$up" ] || { echo "run-cluster: the catalog (dynalite) did not come up on $CATALOG; see $RUN/dynalite.log" >&2; exit 1; }
 
 "$BIN/redistwin" -dir "$RUN/redis" -addrs "$RUN/sentinels" &
 pids+=($!)
@@ -37,14 +51,13 @@ for id in a1 a2 b1 b2; do
 node: {id: $id, region: local, zone: ${id:0:1}}
 srt: {listen: "127.0.0.1:$((9000 + i))"}
 http: {listen: "127.0.0.1:$((8080 + i))"}
-streams:
-  - {name: cam1, passphrase: "correct-horse-battery"}
-  - {name: cam2, passphrase: "second-camera-pass"}
+admin: {token: $TOKEN}   # the control API stays on http.listen (no admin.listen)
+catalog:
+  dynamodb: {table: zonecast-streams, region: local, endpoint: "http://$CATALOG", create_table: true}
 cluster:
   quic: {listen: "127.0.0.1:$((9100 + i))"}
   tls: {ca: $RUN/certs/ca.pem, cert: $RUN/certs/$id.pem, key: $RUN/certs/$id-key.pem}
   redis: {sentinels: [$sentinels], master: zonecast}
-  admin_token: local-admin-token
   viewers: {proxy: true}   # as provisioned: any node's page plays every stream
 YAML
   "$BIN/edge" -config "$RUN/$id.yaml" 2> "$RUN/$id.log" &
@@ -55,6 +68,15 @@ for port in 8080 8081 8082 8083; do
   up=""
   for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && { up=1; break; }; sleep 0.1; done
   [ -n "$up" ] || { echo "run-cluster: node on :$port did not come up; see $RUN/*.log" >&2; exit 1; }
+done
+
+# The demo's streams, created through a1's control API like any other; the
+# broadcaster below publishes cam1 with this passphrase.
+for s in 'cam1 correct-horse-battery' 'cam2 second-camera-pass'; do
+  set -- $s
+  curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" \
+    -d "{\"name\": \"$1\", \"passphrase\": \"$2\"}" http://127.0.0.1:8080/api/v1/streams \
+    || { echo "run-cluster: creating $1 in the catalog failed" >&2; exit 1; }
 done
 
 # The CDN stand-in (Varnish, rendered from the declared distribution) in
@@ -96,7 +118,10 @@ cat <<MSG
 $cdn
   LL-HLS from any node (a node with no role fetches from the leader): http://127.0.0.1:8083/live/cam1/index.m3u8
   Streams API:                         curl -s http://127.0.0.1:8082/api/v1/streams
-  Drain a node:  curl -X POST -H 'Authorization: Bearer local-admin-token' http://127.0.0.1:8080/api/v1/drain
+  Stream catalog (dynalite):           http://$CATALOG, table zonecast-streams
+  Create a stream (prints its SRT publish URL and its playback URL):
+    curl -s -X POST -H 'Authorization: Bearer $TOKEN' -d '{"name": "match-1"}' http://127.0.0.1:8080/api/v1/streams
+  Drain a node:  curl -X POST -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8080/api/v1/drain
   Ctrl-C stops everything.
 
 MSG

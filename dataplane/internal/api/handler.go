@@ -429,5 +429,7 @@ func (h *Handler) reply(w http.ResponseWriter, _ *http.Request, status int, body
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// The URLs are copied from a terminal into encoders: "&", not "\u0026".
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(body)
 }

@@ -37,7 +37,10 @@ type Resolver struct {
 	policy policy.Cache
 	now    func() time.Time
 	misses *rate.Limiter
-	reads  singleflight.Group
+	// missSlots holds a slot per read of an unknown name in flight
+	// (MissConcurrency).
+	missSlots chan struct{}
+	reads     singleflight.Group
 
 	mu        sync.Mutex
 	found     map[string]entry
@@ -57,12 +60,13 @@ type entry struct {
 // policies/catalog.DefaultCache).
 func NewResolver(store reader, p policy.Cache) *Resolver {
 	return &Resolver{
-		store:   store,
-		policy:  p,
-		now:     time.Now,
-		misses:  rate.NewLimiter(rate.Limit(p.MissRate), p.MissBurst),
-		found:   map[string]entry{},
-		missing: map[string]time.Time{},
+		store:     store,
+		policy:    p,
+		now:       time.Now,
+		misses:    rate.NewLimiter(rate.Limit(p.MissRate), p.MissBurst),
+		missSlots: make(chan struct{}, max(1, p.MissConcurrency)),
+		found:     map[string]entry{},
+		missing:   map[string]time.Time{},
 	}
 }
 
@@ -107,6 +111,25 @@ func (r *Resolver) Resolve(ctx context.Context, name string) (Stream, error) {
 	}
 }
 
+// Cached reports whether Resolve answers name at once, without reading the
+// store: a name no stream can have, a fresh answer, or a store known to be
+// down. The SRT listener handles other handshakes off its ordered path.
+func (r *Resolver) Cached(name string) bool {
+	if !config.ValidStreamName(name) {
+		return true
+	}
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.found[name]; ok && now.Sub(e.read) < r.policy.PositiveTTL {
+		return true
+	}
+	if t, ok := r.missing[name]; ok && now.Sub(t) < r.policy.NegativeTTL {
+		return true
+	}
+	return now.Before(r.downUntil)
+}
+
 // fromMemory answers when the cache may: ok is false when the store must
 // be asked.
 func (r *Resolver) fromMemory(name string) (Stream, error, bool) {
@@ -141,6 +164,15 @@ func (r *Resolver) read(name string) (Stream, error) {
 		return Stream{}, fmt.Errorf("%w: %q not looked up", ErrThrottled, name)
 	}
 	r.mu.Unlock()
+	if !known {
+		select {
+		case r.missSlots <- struct{}{}:
+			defer func() { <-r.missSlots }()
+		default:
+			r.stats.throttled.Add(1)
+			return Stream{}, fmt.Errorf("%w: %q not looked up (%d reads in flight)", ErrThrottled, name, cap(r.missSlots))
+		}
+	}
 
 	// Not the handshake's context: the read is shared, and one caller
 	// giving up must not fail the others.

@@ -142,12 +142,17 @@ func TestCacheTTLs(t *testing.T) {
 				}
 			}
 			clk.advance(st.advance)
+			// Cached says beforehand whether Resolve will read.
+			cached, before := r.Cached(st.resolve), reads.of(st.resolve)
 			_, err := r.Resolve(ctx, st.resolve)
 			if !errors.Is(err, st.wantErr) {
 				t.Fatalf("err %v, want %v", err, st.wantErr)
 			}
 			if got := reads.of(st.resolve); got != st.wantReads {
 				t.Fatalf("%d reads of %s, want %d", got, st.resolve, st.wantReads)
+			}
+			if read := reads.of(st.resolve) != before; cached == read {
+				t.Fatalf("Cached said %v, and Resolve read: %v", cached, read)
 			}
 		})
 	}

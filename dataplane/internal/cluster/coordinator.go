@@ -40,11 +40,16 @@ type Media interface {
 // CoordinatorConfig wires a coordinator.
 type CoordinatorConfig struct {
 	Self    NodeInfo // id, region, zone, capacity, http, quic
-	Streams []string // configured streams
+	Streams []string // streams known at start; AddStream adds more
 	Ledger  *Ledger
 	TLS     *relay.TLS
 	Media   func(stream string) Media // nil for unknown streams
-	Log     *slog.Logger
+	// Wire is asked when a relay arrives for a stream this node has no job
+	// for (a stream created after it started, which no local publisher
+	// named yet): nil makes the node known to it (the node wires it and
+	// calls AddStream), an error refuses the relay. Nil: refused.
+	Wire func(stream string) error
+	Log  *slog.Logger
 	// Advertise and AdvertiseToward decide the relay address announced in
 	// the registry (AdvertiseAddr).
 	Advertise       string
@@ -150,6 +155,41 @@ func (c *Coordinator) job(stream string) *job {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.jobs[stream]
+}
+
+// AddStream makes the coordinator take part in stream: its publishers take
+// leases, its relay is accepted. Adding a known stream does nothing.
+func (c *Coordinator) AddStream(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.jobs[stream]; !ok {
+		c.jobs[stream] = newJob(c, stream)
+	}
+}
+
+// RemoveStream stops everything the node does for stream (leadership,
+// relay, standby) without handing over: the stream is gone. Its lease
+// expires in Redis on its own.
+func (c *Coordinator) RemoveStream(stream string) {
+	c.mu.Lock()
+	j := c.jobs[stream]
+	delete(c.jobs, stream)
+	c.mu.Unlock()
+	if j != nil {
+		j.stop()
+	}
+}
+
+// names lists the streams the coordinator takes part in, sorted.
+func (c *Coordinator) names() []string {
+	c.mu.Lock()
+	out := make([]string, 0, len(c.jobs))
+	for n := range c.jobs {
+		out = append(out, n)
+	}
+	c.mu.Unlock()
+	sort.Strings(out)
+	return out
 }
 
 // Close stops everything without handing over (see Drain).
@@ -279,16 +319,18 @@ type StreamInfo struct {
 	Protection Protection `json:"protection,omitempty"`
 }
 
-// Streams lists every configured stream with its lease (one Redis round
+// Streams lists every stream the node takes part in with its lease (one Redis round
 // trip for all, bounded by a short timeout so the API stays fast).
 func (c *Coordinator) Streams(live func(stream string) bool) []StreamInfo {
-	names := append([]string(nil), c.cfg.Streams...)
-	sort.Strings(names)
+	names := c.names()
 	ctx, cancel := context.WithTimeout(c.ctx, c.t.LeaseRenew/2)
 	defer cancel()
 	out := make([]StreamInfo, 0, len(names))
 	for _, n := range names {
 		j := c.job(n)
+		if j == nil {
+			continue // removed meanwhile
+		}
 		info := StreamInfo{Name: n, Role: j.role().String(), Coordination: "ok", State: "idle"}
 		if tok, since, ok := j.term(); ok {
 			info.LeadingToken, info.LeadingSince = tok, &since

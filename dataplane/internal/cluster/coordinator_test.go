@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,104 @@ func TestCoordinatorRoles(t *testing.T) {
 	defer mb.mu.Unlock()
 	if mb.cold {
 		t.Fatal("the hot standby resumed as a cold successor")
+	}
+}
+
+// TestStreamsAddedAndRemoved: streams join a running coordinator. A relay
+// for a stream the standby has no job for asks its Wire hook, which may
+// wire it (the standby then stands by) or refuse (no standby there). A
+// removed stream is forgotten: not listed, not admitted.
+func TestStreamsAddedAndRemoved(t *testing.T) {
+	c := redistest.StartT(t)
+	certs := testkit.NodeCerts(t, "a1", "b1")
+	tm := fastTimings()
+	start := func(id, zone string, wire func(*Coordinator) func(string) error) *Coordinator {
+		m := &fakeMedia{start: time.Now()}
+		var co *Coordinator
+		cfg := CoordinatorConfig{
+			Self:   NodeInfo{ID: id, Region: "local", Zone: zone, Capacity: 4, QUIC: "127.0.0.1:0"},
+			Ledger: newTestLedger(t, c, tm),
+			TLS:    loadTestTLS(t, certs, id),
+			Media: func(name string) Media {
+				if co != nil && co.job(name) != nil {
+					return m
+				}
+				return nil
+			},
+			Log: discardLog(),
+		}
+		if wire != nil {
+			cfg.Wire = func(name string) error { return wire(co)(name) }
+		}
+		var err error
+		if co, err = NewCoordinator(cfg); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(co.Close)
+		return co
+	}
+	a1 := start("a1", "a", nil)
+	b1 := start("b1", "b", func(co *Coordinator) func(string) error {
+		return func(name string) error {
+			if name == "deleted" {
+				return errors.New("no such stream")
+			}
+			co.AddStream(name)
+			return nil
+		}
+	})
+	time.Sleep(200 * time.Millisecond) // registry heartbeats
+	roleOf := func(co *Coordinator, name string) string {
+		for _, r := range co.Streams(nil) {
+			if r.Name == name {
+				return r.Role
+			}
+		}
+		return ""
+	}
+	cases := []struct {
+		stream      string
+		wantStandby string // b1's role once a1 leads: "" when it has no job
+	}{
+		{"match-1", "standby"},
+		{"deleted", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.stream, func(t *testing.T) {
+			if err := a1.Admit(tc.stream); err == nil {
+				t.Fatal("a stream not added yet was admitted")
+			}
+			a1.AddStream(tc.stream)
+			a1.AddStream(tc.stream) // twice is once
+			if err := a1.Admit(tc.stream); err != nil {
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			a1.IngestStarted(tc.stream)
+			go func() {
+				for ctx.Err() == nil {
+					a1.IngestTS(tc.stream, make([]byte, 1316))
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+			waitFor(t, "a1 leads", 10*time.Second, func() bool { return roleOf(a1, tc.stream) == "leader" })
+			if tc.wantStandby != "" {
+				waitFor(t, "b1 wired by the relay and standing by", 10*time.Second, func() bool { return roleOf(b1, tc.stream) == tc.wantStandby })
+			} else {
+				time.Sleep(2 * tm.LeaseRenew)
+				if b1.job(tc.stream) != nil {
+					t.Fatal("b1 wired a stream its Wire hook refused")
+				}
+			}
+			stop()
+			a1.IngestStopped(tc.stream)
+			for _, co := range []*Coordinator{a1, b1} {
+				co.RemoveStream(tc.stream)
+				if roleOf(co, tc.stream) != "" || co.Admit(tc.stream) == nil {
+					t.Fatalf("%s still lists or admits the removed stream", co.cfg.Self.ID)
+				}
+			}
+		})
 	}
 }

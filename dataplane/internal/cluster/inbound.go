@@ -24,6 +24,12 @@ type inbound struct {
 // acceptRelay is the relay server's handler.
 func (c *Coordinator) acceptRelay(peer string, h relay.Hello) (relay.Sink, error) {
 	j := c.job(h.Stream)
+	if j == nil && c.cfg.Wire != nil {
+		if err := c.cfg.Wire(h.Stream); err != nil {
+			return nil, fmt.Errorf("stream %q is not known here: %w", h.Stream, err)
+		}
+		j = c.job(h.Stream)
+	}
 	if j == nil {
 		return nil, fmt.Errorf("stream %q is not configured here", h.Stream)
 	}
@@ -73,6 +79,9 @@ func (in *inbound) WriteTS(b []byte) error {
 		return nil
 	}
 	m := j.c.cfg.Media(j.name)
+	if m == nil {
+		return nil // the stream was removed here; its relay ends with the job
+	}
 	if switched {
 		// No cut: the forward carries the same broadcaster's TS with the same
 		// timestamps, so the session goes on across the hole of the
@@ -94,7 +103,9 @@ func (in *inbound) WriteTS(b []byte) error {
 // jump in the timestamps is still found by the demuxer).
 func (in *inbound) Discontinuity() {
 	if in.current() && !in.j.leading() {
-		in.j.c.cfg.Media(in.j.name).Discontinuity()
+		if m := in.j.c.cfg.Media(in.j.name); m != nil {
+			m.Discontinuity()
+		}
 	}
 }
 
@@ -110,8 +121,8 @@ func (in *inbound) Control(c relay.Control) {
 		}
 		j.mu.Unlock()
 	}
-	if len(c.State) > 0 && in.current() && !j.leading() {
-		if err := j.c.cfg.Media(j.name).Resume(c.State, false); err != nil {
+	if m := j.c.cfg.Media(j.name); m != nil && len(c.State) > 0 && in.current() && !j.leading() {
+		if err := m.Resume(c.State, false); err != nil {
 			j.log.Warn("cannot align with the leader's state", "err", err)
 		} else {
 			j.mu.Lock()

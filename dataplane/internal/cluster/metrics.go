@@ -74,8 +74,11 @@ func (c *Coordinator) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descRedis, boolean(c.redisOK.Load()))
 	gauge(descDraining, boolean(c.draining.Load()))
-	for _, name := range c.cfg.Streams {
+	for _, name := range c.names() {
 		j := c.job(name)
+		if j == nil {
+			continue // removed meanwhile
+		}
 		role := j.role()
 		for _, r := range []Role{RoleLeader, RoleStandby, RoleNone} {
 			gauge(descRole, boolean(r == role), name, r.String())

@@ -30,7 +30,9 @@ func (j *job) standBy(h relay.Hello) *inbound {
 		// Standing by for a new leader: segments of another lineage (this
 		// node's own, from before it was deposed, or another leader's)
 		// would be renumbered into the new leader's playlist. Start afresh.
-		j.c.cfg.Media(j.name).Reset()
+		if m := j.c.cfg.Media(j.name); m != nil {
+			m.Reset()
+		}
 		j.lineage = h.Leader
 	}
 	in := &inbound{j: j, leader: h.Leader}

@@ -38,8 +38,8 @@ type clustering struct {
 	proxy *viewerproxy.Proxy
 }
 
-// newClustering joins the cluster and attaches every stream of the node
-// to it: its publishers take leases, its TS goes to the relay.
+// newClustering joins the cluster; streams take part as they are wired
+// (attach).
 func newClustering(n *Node) (*clustering, error) {
 	cc := n.Config.Cluster
 	// The node's own packaging cadence bounds how fast a takeover shows.
@@ -64,22 +64,18 @@ func newClustering(n *Node) (*clustering, error) {
 		}
 		httpAddr = n.Config.HTTP.Listen // informational only without the proxy
 	}
-	names := make([]string, 0, len(n.Config.Streams))
-	for _, s := range n.Config.Streams {
-		names = append(names, s.Name)
-	}
 	coord, err := cluster.NewCoordinator(cluster.CoordinatorConfig{
 		Self: cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
 			Capacity: cc.Capacity, HTTP: httpAddr, QUIC: cc.QUIC.Listen},
-		Streams: names,
-		Ledger:  cluster.NewLedger(rdb, t),
-		TLS:     tl,
+		Ledger: cluster.NewLedger(rdb, t),
+		TLS:    tl,
 		Media: func(name string) cluster.Media {
 			if w := n.wiring(name); w != nil {
 				return packagerMedia{n: n, w: w}
 			}
 			return nil
 		},
+		Wire:            n.wireForRelay,
 		Log:             n.Log,
 		Advertise:       cc.QUIC.Advertise,
 		AdvertiseToward: toward,
@@ -90,11 +86,6 @@ func newClustering(n *Node) (*clustering, error) {
 	}
 	c := &clustering{n: n, coord: coord, rdb: rdb, timings: t}
 	n.Metrics.Registry.MustRegister(coord)
-	for _, name := range names {
-		st := n.Streams.Get(name)
-		st.Observe(ingestObserver{coord})
-		n.OnClose(st.Subscribe("relay", relayFeed{coord, name}))
-	}
 	if cc.Viewers.Proxy {
 		if c.proxy, err = newViewerProxy(n, coord, t); err != nil {
 			c.Close()
@@ -106,6 +97,14 @@ func newClustering(n *Node) (*clustering, error) {
 		c.proxy.Observe = func(result string) { proxied.WithLabelValues(result).Inc() }
 	}
 	return c, nil
+}
+
+// attach makes a wired stream take part in the cluster: its publishers
+// take leases, its TS goes to the relay.
+func (c *clustering) attach(name string, st *stream.Stream, w *wiring) {
+	c.coord.AddStream(name)
+	st.Observe(ingestObserver{c.coord})
+	w.onClose(st.Subscribe("relay", relayFeed{c.coord, name}))
 }
 
 // Close leaves the cluster.

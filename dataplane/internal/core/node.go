@@ -6,7 +6,10 @@
 //	                                └─▶ cluster relay ──▶ the twin zone's standby
 //
 // and beside the data path, coordination: the cluster's leases decide
-// which node serves a stream, admits its publisher and hands it over.
+// which node serves a stream, admits its publisher and hands it over; and
+// the stream catalog, which decides which streams exist: a stream is wired
+// when a publisher, a relay or a viewer first needs it, and unwired when
+// the catalog deletes it.
 // main stays small: config.Load, core.New, Node.Run.
 package core
 
@@ -17,14 +20,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/zonecast/zonecast/dataplane/internal/api"
+	"github.com/zonecast/zonecast/dataplane/internal/catalog"
 	"github.com/zonecast/zonecast/dataplane/internal/config"
 	"github.com/zonecast/zonecast/dataplane/internal/ingest/srt"
 	"github.com/zonecast/zonecast/dataplane/internal/metrics"
 	"github.com/zonecast/zonecast/dataplane/internal/origin"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
+	policy "github.com/zonecast/zonecast/policies/catalog"
 )
 
 // SourceRendition is the name of the passthrough rendition.
@@ -46,8 +54,19 @@ type Node struct {
 	// serves every stream it has.
 	cluster *clustering
 
+	// catalog is where streams are created and read (the DynamoDB table,
+	// or the streams: list); resolver answers the handshakes from it
+	// through a bounded cache.
+	catalog  api.Store
+	resolver *catalog.Resolver
+	// API is the control API, on the admin listener (or the HTTP one).
+	API *api.Handler
+	// idleUnwire is policies/catalog.IdleUnwire (tests shorten it).
+	idleUnwire time.Duration
+
 	packaging packager.Config
 
+	changes sync.Mutex // one stream wired or unwired at a time
 	mu      sync.RWMutex
 	wirings map[string]*wiring
 	closers []func()
@@ -70,7 +89,8 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 			WindowSegments:  cfg.HLS.WindowSegments,
 			Dir:             cfg.HLS.Dir,
 		},
-		wirings: make(map[string]*wiring),
+		wirings:    make(map[string]*wiring),
+		idleUnwire: policy.IdleUnwire,
 	}
 	fail := func(err error) (*Node, error) {
 		n.Close()
@@ -81,11 +101,20 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		n.transcoding = newTranscoding(cfg.Transcode, cfg.HLS.SegmentDuration, n.Log, n.Metrics)
 		n.OnClose(n.transcoding.Close)
 	}
-	for _, sc := range cfg.Streams {
-		if err := n.addStream(sc.Name); err != nil {
-			return fail(err)
-		}
+	// Before the cluster's close (registered later, run earlier): the
+	// cluster lets go of the streams' media first.
+	n.OnClose(n.unwireAll)
+
+	var err error
+	if n.catalog, err = openCatalog(cfg); err != nil {
+		return fail(fmt.Errorf("catalog: %w", err))
 	}
+	n.resolver = catalog.NewResolver(n.catalog, policy.DefaultCache)
+	n.Metrics.Registry.MustRegister(resolverMetrics(n.resolver)...)
+	if cfg.Catalog.Enabled() && len(cfg.Streams) > 0 {
+		n.Log.Warn("streams: list ignored: the catalog is the source of streams", "table", cfg.Catalog.DynamoDB.Table)
+	}
+
 	if cfg.Cluster.Enabled() {
 		c, err := newClustering(n)
 		if err != nil {
@@ -94,8 +123,27 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		n.cluster = c
 		n.OnClose(c.Close)
 	}
+	// The streams: list is wired at once, as it always was (idle streams
+	// listed, their playlists answering); catalog streams when first
+	// needed.
+	if !cfg.Catalog.Enabled() {
+		for _, sc := range cfg.Streams {
+			s, err := n.catalog.Get(context.Background(), sc.Name)
+			if err == nil {
+				_, err = n.addStream(s)
+			}
+			if err != nil {
+				return fail(err)
+			}
+		}
+	}
 
-	var err error
+	// The streams: list answers from memory: every handshake stays on the
+	// listener's ordered path, as it always was.
+	var quick srt.Quick
+	if cfg.Catalog.Enabled() {
+		quick = n.resolver.Cached
+	}
 	n.SRT, err = srt.Listen(srt.Options{
 		Listen:          cfg.SRT.Listen,
 		Latency:         cfg.SRT.Latency,
@@ -103,6 +151,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		UDPBuffer:       cfg.SRT.UDPBuffer,
 		Takeover:        cfg.SRT.OnConflict == config.OnConflictTakeover,
 		Lookup:          n.lookup,
+		Quick:           quick,
 		Admit:           n.admit,
 		Log:             n.Log,
 	})
@@ -115,6 +164,14 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		SRTRejections: n.SRT.Rejections,
 		SRTAccepted:   n.SRT.Accepted,
 	})
+	n.API = api.New(api.Options{
+		Store:       n.catalog,
+		Token:       cfg.AdminToken(),
+		Live:        liveRows(n.liveRows),
+		SRTAddress:  publicAddr(n.SRT.Addr().String()),
+		PlaybackURL: playbackBase(cfg),
+		Log:         n.Log,
+	})
 	n.Origin, err = origin.Listen(origin.Options{
 		Listen:     cfg.HTTP.Listen,
 		TLSCert:    cfg.HTTP.TLSCert,
@@ -122,7 +179,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		CORSOrigin: cfg.HTTP.CORSOrigin,
 		WebDir:     cfg.HTTP.WebDir,
 		Packagers:  n.mediaHandler,
-		Streams:    n.streamsReport,
+		StreamsAPI: n.API,
 		Version:    version,
 		Ready:      n.ready,
 		ReadyInfo:  n.readyInfo,
@@ -149,6 +206,11 @@ func (n *Node) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- n.SRT.Serve() }()
 	go func() { errc <- n.Origin.Serve() }()
+	if n.Config.Catalog.Enabled() {
+		watch, stop := context.WithCancel(context.Background())
+		defer stop()
+		go n.watchCatalog(watch)
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -199,15 +261,6 @@ func (n *Node) wiring(name string) *wiring {
 	return n.wirings[name]
 }
 
-func (n *Node) lookup(name string) (*stream.Stream, string, bool) {
-	sc, ok := n.Config.Streams.Find(name)
-	if !ok {
-		return nil, "", false
-	}
-	st := n.Streams.Get(name)
-	return st, sc.Passphrase, st != nil
-}
-
 // admit may veto an authenticated publisher: in a cluster, only the node
 // that leads the stream, or may take its lease, takes its ingest.
 func (n *Node) admit(name string, _ net.Addr) error {
@@ -219,10 +272,15 @@ func (n *Node) admit(name string, _ net.Addr) error {
 
 // mediaHandler answers a stream's playlists and media: from this node's
 // packager when it serves the stream, else (cluster) from the node that
-// does, through the viewer proxy; nil → 404.
+// does, through the viewer proxy; nil → 404. A stream not wired here (no
+// publisher or relay brought it yet) is proxied too when the catalog has
+// it: viewers may reach any node.
 func (n *Node) mediaHandler(name string) http.Handler {
 	w := n.wiring(name)
 	if w == nil {
+		if n.cluster != nil && n.cluster.proxy != nil && n.known(context.Background(), name) {
+			return n.cluster.elsewhere(name)
+		}
 		return nil
 	}
 	if n.cluster != nil && !n.cluster.coord.Serving(name) {
@@ -286,4 +344,28 @@ func (n *Node) readyInfo() string {
 		return ""
 	}
 	return n.transcoding.readyInfo()
+}
+
+// publicAddr is the SRT address handed to broadcasters in the API's URLs:
+// the listener's, with a wildcard host replaced by the loopback one (a
+// deployment's public address is the accelerator's, given to
+// broadcasters by the platform).
+func publicAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// playbackBase is the base of the viewers' URLs in the API's answers.
+func playbackBase(cfg *config.Config) string {
+	scheme := "http"
+	if cfg.HTTP.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + strings.TrimSuffix(publicAddr(cfg.HTTP.Listen), "/")
 }

@@ -1,8 +1,11 @@
 package core
 
 import (
-	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/zonecast/zonecast/dataplane/internal/catalog"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
 	"github.com/zonecast/zonecast/dataplane/internal/transcode"
@@ -10,38 +13,109 @@ import (
 
 // wiring is one stream's parts on this node: its packager, fed by the
 // stream's source subscription, and its transcoder when the node
-// transcodes. Both live as long as the stream; a standby that must drop
-// another lineage's segments resets the packager in place.
+// transcodes. Both live as long as the stream is wired; a standby that must
+// drop another lineage's segments resets the packager in place.
 type wiring struct {
 	stream   *stream.Stream
 	packager *packager.Muxer
-	// ladder is nil without transcoding, or when the manager declined it.
+	// ladder is nil without transcoding, when the manager declined it, or
+	// for a stream whose ladder is catalog.LadderSource.
 	ladder *transcode.Transcoder
+	// settings are the stream's catalog record as last read (ladder,
+	// latency, record...), kept current by the catalog watch; parts that
+	// apply a setting from the next segment boundary read it here.
+	settings atomic.Pointer[catalog.Stream]
+
+	mu      sync.Mutex
+	closers []func()
+	// idleSince is when the recheck first found the stream without a
+	// publisher or a role here (zero while in use).
+	idleSince time.Time
 }
 
-// addStream creates a stream with its packager and ladder, subscribed to
-// its publishers.
-func (n *Node) addStream(name string) error {
+// Settings returns the stream's catalog record as last read.
+func (w *wiring) Settings() catalog.Stream { return *w.settings.Load() }
+
+// use takes s as the current settings of a stream about to be used (a
+// handshake or a relay is being let in): the idle clock starts again, so
+// that the recheck does not unwire it under its new publisher.
+func (w *wiring) use(s catalog.Stream) {
+	w.settings.Store(&s)
+	w.mu.Lock()
+	w.idleSince = time.Time{}
+	w.mu.Unlock()
+}
+
+// onClose runs fn when the stream is unwired (or the node closes), in
+// reverse order of registration.
+func (w *wiring) onClose(fn func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closers = append(w.closers, fn)
+}
+
+func (w *wiring) close() {
+	w.mu.Lock()
+	closers := w.closers
+	w.closers = nil
+	w.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
+}
+
+// addStream wires a stream of the catalog at any time: its packager and
+// ladder, subscribed to its publishers, and its part in the cluster. A
+// stream already wired only takes s as its current settings.
+func (n *Node) addStream(s catalog.Stream) (*wiring, error) {
+	if w := n.wiring(s.Name); w != nil {
+		w.use(s)
+		return w, nil
+	}
+	// One wiring at a time: two handshakes for a new stream race here.
+	n.changes.Lock()
+	defer n.changes.Unlock()
+	if w := n.wiring(s.Name); w != nil {
+		w.use(s)
+		return w, nil
+	}
+	name := s.Name
 	st, err := n.Streams.Add(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w := &wiring{stream: st, packager: packager.NewMuxer(name, n.packaging, n.Log)}
-	n.OnClose(w.packager.Close)
-	n.OnClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
-	if n.transcoding != nil {
+	w.settings.Store(&s)
+	w.onClose(w.packager.Close)
+	w.onClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
+	if n.transcoding != nil && s.Ladder != catalog.LadderSource {
 		if w.ladder = n.transcoding.ladder(name, w, n.ladderFailed); w.ladder != nil {
-			n.OnClose(w.ladder.Close)
-			n.OnClose(st.Subscribe("transcode", n.gateCuts(name, w.ladder)))
+			w.onClose(w.ladder.Close)
+			w.onClose(st.Subscribe("transcode", n.gateCuts(name, w.ladder)))
 		}
 	}
+	// In the map before the cluster hears of it: the coordinator finds
+	// the stream's media through it.
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, dup := n.wirings[name]; dup {
-		return fmt.Errorf("stream %q wired twice", name)
-	}
 	n.wirings[name] = w
-	return nil
+	n.mu.Unlock()
+	if n.cluster != nil {
+		n.cluster.attach(name, st, w)
+	}
+	return w, nil
+}
+
+// unwireAll releases every stream's parts at shutdown.
+func (n *Node) unwireAll() {
+	n.mu.Lock()
+	ws := make([]*wiring, 0, len(n.wirings))
+	for _, w := range n.wirings {
+		ws = append(ws, w)
+	}
+	n.mu.Unlock()
+	for _, w := range ws {
+		w.close()
+	}
 }
 
 // rendition is the packager rendition named, looked up at each write so

@@ -45,7 +45,12 @@ func (s *Server) health(mux *http.ServeMux) {
 // operator is what only the operator asks for: metrics, the streams API,
 // the extra routes (drain, transcode report).
 func (s *Server) operator(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/streams", s.cors(http.HandlerFunc(s.serveStreams)))
+	if s.opts.StreamsAPI != nil {
+		mux.Handle("/api/v1/streams", s.cors(s.opts.StreamsAPI))
+		mux.Handle("/api/v1/streams/", s.cors(s.opts.StreamsAPI))
+	} else {
+		mux.Handle("GET /api/v1/streams", s.cors(http.HandlerFunc(s.serveStreams)))
+	}
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
 	}

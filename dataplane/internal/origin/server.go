@@ -40,8 +40,11 @@ type Options struct {
 	WebDir     string
 
 	Packagers Packagers
-	// Streams returns the body of GET /api/v1/streams (JSON-marshalled).
-	Streams func() any
+	// Streams returns the body of GET /api/v1/streams (JSON-marshalled);
+	// StreamsAPI, when set, answers /api/v1/streams and below instead (the
+	// control API).
+	Streams    func() any
+	StreamsAPI http.Handler
 	// Version, when set, is the edge's release: every answer names it in
 	// its Server header, "zonecast-edge/<version>".
 	Version string

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// Registry holds the streams a node knows, in configuration order.
+// Registry holds the streams a node knows, in the order they were added.
 type Registry struct {
 	log *slog.Logger
 
@@ -36,6 +36,25 @@ func (r *Registry) Add(name string) (*Stream, error) {
 	return s, nil
 }
 
+// Remove forgets the stream called name and returns it (nil when unknown).
+// Its publisher, if any, is the caller's to end (Stream.End).
+func (r *Registry) Remove(name string) *Stream {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.streams[name]
+	if s == nil {
+		return nil
+	}
+	delete(r.streams, name)
+	for i, x := range r.order {
+		if x == s {
+			r.order = append(r.order[:i:i], r.order[i+1:]...)
+			break
+		}
+	}
+	return s
+}
+
 // Get returns the stream called name, or nil.
 func (r *Registry) Get(name string) *Stream {
 	r.mu.RLock()
@@ -43,7 +62,7 @@ func (r *Registry) Get(name string) *Stream {
 	return r.streams[name]
 }
 
-// List returns every stream in configuration order.
+// List returns every stream in the order they were added.
 func (r *Registry) List() []*Stream {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -140,6 +140,22 @@ func (s *Stream) write(p *Publisher, b []byte) error {
 	return nil
 }
 
+// End disconnects the current publisher, if any, as a takeover would: its
+// connection is closed (Kick), sinks see a discontinuity and observers are
+// told it stopped. A stream deleted from the catalog ends this way.
+func (s *Stream) End(reason error) {
+	s.mu.Lock()
+	p := s.pub
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	s.unpublish(p, reason)
+	if p.info.Kick != nil {
+		p.info.Kick()
+	}
+}
+
 func (s *Stream) unpublish(p *Publisher, reason error) {
 	s.mu.Lock()
 	if p.retired {

@@ -248,3 +248,53 @@ type discard struct{}
 
 func (discard) WriteTS([]byte) error { return nil }
 func (discard) Discontinuity()       {}
+
+// TestEndAndRemove: a stream deleted from the catalog ends its publisher
+// (kicked, observers told, sinks cut, its writes refused) and leaves the
+// registry; ending an idle stream or removing an unknown one does nothing.
+func TestEndAndRemove(t *testing.T) {
+	cases := []struct {
+		name    string
+		live    bool
+		remove  string
+		removed bool
+	}{
+		{"live stream", true, "cam1", true},
+		{"idle stream", false, "cam1", true},
+		{"unknown name", false, "cam9", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := NewRegistry(quiet())
+			s, _ := reg.Add("cam1")
+			reg.Add("cam2")
+			obs := &countingObserver{}
+			s.Observe(obs)
+			rec := &recorder{}
+			defer s.Subscribe("test", rec)()
+			kicked := 0
+			var p *Publisher
+			if tc.live {
+				p, _ = s.Publish(PublisherInfo{Addr: "x", Kick: func() { kicked++ }}, false)
+			}
+			s.End(errors.New("deleted"))
+			want := 0
+			if tc.live {
+				want = 1
+			}
+			if kicked != want || obs.stopped != want || s.Live() {
+				t.Fatalf("kicked %d, observers told %d, live %v; want %d, %d, false", kicked, obs.stopped, s.Live(), want, want)
+			}
+			if p != nil && p.Write([]byte{0x47}) == nil {
+				t.Fatal("an ended publisher still writes")
+			}
+			got := reg.Remove(tc.remove)
+			if (got != nil) != tc.removed || (reg.Get(tc.remove) != nil) {
+				t.Fatalf("Remove(%q) = %v, Get after = %v", tc.remove, got, reg.Get(tc.remove))
+			}
+			if n := len(reg.List()); (tc.removed && n != 1) || (!tc.removed && n != 2) {
+				t.Fatalf("%d streams left", n)
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@ package srt
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -56,19 +58,40 @@ func startServer(t *testing.T, takeover bool) *fixture {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	reg := stream.NewRegistry(log)
-	pass := map[string]string{"cam1": "correct-horse-battery", "open": ""}
-	for name := range pass {
+	keys := map[string][]string{"cam1": {"correct-horse-battery"}, "open": nil,
+		"twin": {"primary-encoder-key", "backup-encoder-key"}, "slow": nil}
+	for name := range keys {
 		reg.Add(name)
 	}
+	// "slow" waits like a catalog read that hangs: it must not hold the
+	// other handshakes, which Quick sends down the ordered path.
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
 	srv, err := Listen(Options{
 		Listen:          "127.0.0.1:0",
 		Latency:         120 * time.Millisecond,
 		PeerIdleTimeout: 1 * time.Second,
 		Takeover:        takeover,
 		Log:             log,
-		Lookup: func(name string) (*stream.Stream, string, bool) {
-			p, ok := pass[name]
-			return reg.Get(name), p, ok
+		Quick:           func(name string) bool { return name != "slow" },
+		Lookup: func(ctx context.Context, name string) (Target, error) {
+			switch name {
+			case "down":
+				return Target{}, fmt.Errorf("%w: catalog timed out and %q is not known here", ErrLookupUnavailable, name)
+			case "flood":
+				return Target{}, fmt.Errorf("%w: %q not looked up", ErrLookupThrottled, name)
+			case "slow":
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return Target{}, fmt.Errorf("%w: %q", ErrUnknownStream, name)
+			}
+			k, ok := keys[name]
+			if !ok {
+				return Target{}, fmt.Errorf("%w: %q", ErrUnknownStream, name)
+			}
+			return Target{Stream: reg.Get(name), Passphrases: k}, nil
 		},
 	})
 	if err != nil {
@@ -116,6 +139,9 @@ func TestRejections(t *testing.T) {
 		{"second publisher", "cam1", "correct-horse-battery", gosrt.REJX_CONFLICT, "reason=busy"},
 		{"play request", "#!::r=open,m=request", "", gosrt.REJX_BAD_MODE, "reason=bad_mode"},
 		{"malformed", "#!::m=publish", "", gosrt.REJX_BAD_REQUEST, "reason=bad_streamid"},
+		{"catalog unreachable", "publish:down", "", gosrt.REJX_DOWN, "reason=catalog_unavailable"},
+		{"lookups throttled", "publish:flood", "", gosrt.REJX_OVERLOAD, "reason=lookup_throttled"},
+		{"neither encoder's key", "publish:twin", "third-encoder-key", gosrt.REJ_BADSECRET, "reason=bad_passphrase"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +163,35 @@ func TestRejections(t *testing.T) {
 	}
 	if st := f.reg.Get("cam1").Status(); st.State != stream.StateLive {
 		t.Fatalf("first publisher lost cam1: %+v", st)
+	}
+}
+
+// TestBackupKeyAndSlowLookup: a stream takes its backup encoder's key as
+// well as its primary's, and a lookup that hangs does not hold another
+// publisher's handshake.
+func TestBackupKeyAndSlowLookup(t *testing.T) {
+	f := startServer(t, false)
+	slow := make(chan error, 1)
+	go func() {
+		c, err := dial(f.addr, "publish:slow", "", 16)
+		if err == nil {
+			c.Close()
+		}
+		slow <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the slow request is waiting now
+	for _, key := range []string{"primary-encoder-key", "backup-encoder-key"} {
+		c, err := dial(f.addr, "publish:twin", key, 16)
+		if err != nil {
+			t.Fatalf("key %q refused while another lookup waits: %v", key, err)
+		}
+		c.Close()
+		waitFor(t, "idle after close", func() bool { return !f.reg.Get("twin").Live() })
+	}
+	select {
+	case err := <-slow:
+		t.Fatalf("the slow lookup was answered before it was released: %v", err)
+	default:
 	}
 }
 
