@@ -81,6 +81,7 @@ func newClustering(n *Node) (*clustering, error) {
 			return nil
 		},
 		Log:             n.Log,
+		Announcer:       leaderEvents{&n.events},
 		Advertise:       cc.QUIC.Advertise,
 		AdvertiseToward: toward,
 	})

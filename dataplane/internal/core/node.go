@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zonecast/zonecast/dataplane/internal/config"
 	"github.com/zonecast/zonecast/dataplane/internal/ingest/srt"
@@ -45,6 +46,9 @@ type Node struct {
 	// cluster coordinates with the twin zone; nil: a single edge that
 	// serves every stream it has.
 	cluster *clustering
+	// events sends the signed events (events.go); nil without a webhook.
+	// The cluster, built before it, finds it through this pointer.
+	events atomic.Pointer[eventing]
 
 	packaging packager.Config
 
@@ -91,6 +95,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		}
 		n.cluster = c
 		n.OnClose(c.Close)
+	}
+	if cfg.Events.Enabled() {
+		e, err := newEventing(n)
+		if err != nil {
+			return fail(fmt.Errorf("events: %w", err))
+		}
+		n.events.Store(e)
 	}
 
 	var err error
