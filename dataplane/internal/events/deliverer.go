@@ -124,6 +124,9 @@ func (d *deliverer) send(ctx context.Context, e Entry) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
+		if !d.q.valid() {
+			return // another deliverer may have it now; it stays queued
+		}
 		err := d.post(ctx, body)
 		if err == nil {
 			d.metrics.delivered.WithLabelValues(string(e.Env.Type)).Inc()

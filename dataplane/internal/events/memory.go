@@ -111,6 +111,8 @@ func (m *Memory) session(ctx context.Context) (context.Context, error) {
 	return ctx, nil
 }
 
+func (m *Memory) valid() bool { return true }
+
 func (m *Memory) fetch(ctx context.Context, max int) ([]Entry, error) {
 	m.mu.Lock()
 	if len(m.fresh) == 0 {

@@ -61,6 +61,10 @@ type queue interface {
 	// session blocks until this node may deliver (in a region, one node
 	// at a time); the returned context ends when it may no longer.
 	session(ctx context.Context) (context.Context, error)
+	// valid reports, on this node's clock, whether the session may still
+	// deliver: checked before each attempt, because a deliverer that was
+	// frozen wakes with timers due before it notices its lock is gone.
+	valid() bool
 	// fetch returns up to max entries not yet handed out in this session,
 	// oldest first (those a dead deliverer left first), waiting a little
 	// when there are none.

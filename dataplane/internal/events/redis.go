@@ -38,6 +38,7 @@ type Redis struct {
 	policy policy.Delivery
 
 	mu      sync.Mutex
+	until   time.Time // the session may deliver until then (monotonic)
 	nonce   string
 	claimed bool   // this session's claim of older pending entries is done
 	cursor  string // XAUTOCLAIM's next start while claiming
@@ -154,6 +155,7 @@ func (q *Redis) session(ctx context.Context) (context.Context, error) {
 			sctx, cancel := context.WithCancel(ctx)
 			q.mu.Lock()
 			q.nonce, q.claimed, q.cursor = nonce, false, "0-0"
+			q.until = start.Add(ttl - q.policy.ClockMargin)
 			q.mu.Unlock()
 			go q.keep(sctx, cancel, nonce, start)
 			return sctx, nil
@@ -169,6 +171,7 @@ func (q *Redis) session(ctx context.Context) (context.Context, error) {
 // keep renews the lock and ends the session when it cannot be sure of it.
 func (q *Redis) keep(ctx context.Context, cancel context.CancelFunc, nonce string, since time.Time) {
 	defer cancel()
+	defer q.invalidate()
 	ttl := q.policy.LockTTL
 	valid := since.Add(ttl - q.policy.ClockMargin)
 	tick := time.NewTicker(ttl / 4)
@@ -190,13 +193,30 @@ func (q *Redis) keep(ctx context.Context, cancel context.CancelFunc, nonce strin
 		switch {
 		case err == nil && n == 1:
 			valid = start.Add(ttl - q.policy.ClockMargin)
+			q.mu.Lock()
+			q.until = valid
+			q.mu.Unlock()
 		case err == nil:
+			q.invalidate()
 			return // another node holds it
 		}
 		if time.Now().After(valid) {
+			q.invalidate()
 			return
 		}
 	}
+}
+
+func (q *Redis) valid() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return time.Now().Before(q.until)
+}
+
+func (q *Redis) invalidate() {
+	q.mu.Lock()
+	q.until = time.Time{}
+	q.mu.Unlock()
 }
 
 func (q *Redis) fetch(ctx context.Context, max int) ([]Entry, error) {
