@@ -4,7 +4,7 @@
 # the twin-zone set-up under leader SIGKILL, SIGSTOP and drain with a
 # receiver checking signatures and each stream's order. The CLI over the
 # control API is tested here too. About 2 minutes on a loaded machine.
-EVENTS_PKGS := ./dataplane/internal/events/... ./dataplane/e2e/eventstest/... ./policies/events/... ./cmd/zonecast/...
+EVENTS_PKGS := ./dataplane/internal/events/... ./dataplane/e2e/eventstest/... ./policies/events/... ./dataplane/cmd/zonecast/...
 
 TEST_TARGETS += test-events
 
@@ -19,3 +19,9 @@ test-events-unit:
 test-events-faults: edge
 	EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 10m -run '^TestEvents$$' -v ./dataplane/e2e/chaos 2>&1 \
 	  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
+
+# The operator's CLI over the control API: bin/zonecast.
+.PHONY: zonecast
+zonecast:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/zonecast ./dataplane/cmd/zonecast
