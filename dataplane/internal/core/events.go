@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zonecast/zonecast/dataplane/internal/api"
 	"github.com/zonecast/zonecast/dataplane/internal/cluster"
 	"github.com/zonecast/zonecast/dataplane/internal/events"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
@@ -122,5 +123,6 @@ func (en eventNotifier) Emit(ctx context.Context, typ, stream string, data map[s
 	en.e.Load().Emit(ctx, events.Event{Type: events.Type(typ), Stream: stream, Data: data})
 }
 
-// eventNotifier is what the control API and the recorder are given.
-func (n *Node) eventNotifier() eventNotifier { return eventNotifier{&n.events} }
+// Notifier is what the control API (api.Options.Notifier) and the
+// recorder are given to emit their events; nil-safe without a webhook.
+func (n *Node) Notifier() api.Notifier { return eventNotifier{&n.events} }
