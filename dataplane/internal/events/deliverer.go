@@ -32,15 +32,20 @@ type deliverer struct {
 const fetchBatch = 100
 
 func (d *deliverer) run(ctx context.Context) {
+	var failing bool
 	for ctx.Err() == nil {
 		sctx, err := d.q.session(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				d.log.Warn("events: cannot begin delivering", "err", err)
+				if !failing { // once per outage, not once a second
+					d.log.Warn("events: cannot begin delivering", "err", err)
+				}
+				failing = true
 				sleep(ctx, d.policy.FirstRetry)
 			}
 			continue
 		}
+		failing = false
 		d.log.Info("events: delivering")
 		d.deliver(sctx)
 		if ctx.Err() == nil {
