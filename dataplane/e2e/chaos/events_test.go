@@ -13,29 +13,36 @@ import (
 
 // TestEvents: a webhook receiver checks every event's signature and each
 // stream's order while the leader is SIGKILLed (its receiver down, so the
-// leader's announcement is still pending when it dies), frozen or drained: the
-// stream is announced live once, the takeover is a failover naming the old
-// and new leader and why, never a second live, and the end of the input
-// is one idle.
+// leader's announcement is still pending when it dies), frozen, drained,
+// or its encoder's primary feed stops: the stream is announced live once,
+// the takeover is a failover naming the old and new leader and why (or an
+// input switch), never a second live, and the end of the input is one
+// idle.
 func TestEvents(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		inject func(h *Harness)
-		after  func(h *Harness) // once b1 leads
-		reason string
-	}{
-		{"sigkill-leader", func(h *Harness) { h.Node("a1").Kill() }, nil, "leader_lost"},
-		{"sigterm-drain", func(h *Harness) { h.Node("a1").Term() }, nil, "handover"},
+	for _, tc := range []eventsCase{
+		{name: "sigkill-leader", inject: func(h *Harness) { h.Node("a1").Kill() }, reason: "leader_lost"},
+		{name: "sigterm-drain", inject: func(h *Harness) { h.Node("a1").Term() }, reason: "handover"},
 		// The frozen leader wakes deposed: whatever it still tries to
 		// announce under its old token is refused.
-		{"sigstop-leader", func(h *Harness) { h.Node("a1").Freeze(); h.T.Cleanup(h.Node("a1").Thaw) },
-			func(h *Harness) { h.Node("a1").Thaw() }, "leader_lost"},
+		{name: "sigstop-leader", inject: func(h *Harness) { h.Node("a1").Freeze(); h.T.Cleanup(h.Node("a1").Thaw) },
+			after: func(h *Harness) { h.Node("a1").Thaw() }, reason: "leader_lost"},
+		// Input redundancy: the primary encoder's feed to a1 stops, b1 has
+		// the backup's; the switch is announced instead of a failover.
+		{name: "input-primary-feed-stops", dual: true, inject: func(h *Harness) { h.Dual.StopPrimary() }},
 	} {
-		t.Run(tc.name, func(t *testing.T) { runEvents(t, tc.inject, tc.after, tc.reason) })
+		t.Run(tc.name, func(t *testing.T) { runEvents(t, tc) })
 	}
 }
 
-func runEvents(t *testing.T, inject, after func(*Harness), reason string) {
+type eventsCase struct {
+	name   string
+	dual   bool
+	inject func(h *Harness)
+	after  func(h *Harness) // once b1 leads
+	reason string           // of the failover; "" for an input switch
+}
+
+func runEvents(t *testing.T, tc eventsCase) {
 	const secret = "a-webhook-secret"
 	rcv, err := eventstest.Start(secret, "")
 	if err != nil {
@@ -49,6 +56,9 @@ func runEvents(t *testing.T, inject, after func(*Harness), reason string) {
 
 	p := Local
 	h := NewHarness(t, edgeBin, p, "a1", "b1")
+	if tc.dual {
+		h.UseDualFeed()
+	}
 	h.Start()
 	h.WaitRoles("a1", "b1", 30*time.Second)
 	dump := func() string {
@@ -66,10 +76,10 @@ func runEvents(t *testing.T, inject, after func(*Harness), reason string) {
 	if rcv.Attempts() == 0 {
 		t.Fatalf("no event was tried while a1 leads\n%s", dump())
 	}
-	inject(h)
+	tc.inject(h)
 	h.WaitRoles("b1", "", 30*time.Second)
-	if after != nil {
-		after(h)
+	if tc.after != nil {
+		tc.after(h)
 	}
 	rcv.Refuse(false)
 
@@ -78,29 +88,40 @@ func runEvents(t *testing.T, inject, after func(*Harness), reason string) {
 			return slices.ContainsFunc(es, func(e events.Envelope) bool { return e.Type == typ && e.Stream == StreamName })
 		}
 	}
-	if !rcv.Wait(30*time.Second, has(events.StreamFailover)) {
-		t.Fatalf("no failover event; received %v\n%s", eventstest.Types(rcv.Events()), dump())
+	change := events.StreamFailover
+	if tc.dual {
+		change = events.StreamInputSwitched
 	}
-	h.Bcast.Stop()
+	if !rcv.Wait(30*time.Second, has(change)) {
+		t.Fatalf("no %s event; received %v\n%s", change, eventstest.Types(rcv.Events()), dump())
+	}
+	if tc.dual {
+		h.Dual.Stop()
+	} else {
+		h.Bcast.Stop()
+	}
 	if !rcv.Wait(30*time.Second, has(events.StreamIdle)) {
 		t.Fatalf("no idle event after the input stopped; received %v\n%s", eventstest.Types(rcv.Events()), dump())
 	}
 	time.Sleep(p.Timings.LeaseTTL) // a late duplicate or second announcement would show now
 
 	got := rcv.Of(StreamName)
-	want := []events.Type{events.StreamLive, events.StreamFailover, events.StreamIdle}
+	want := []events.Type{events.StreamLive, change, events.StreamIdle}
 	if !slices.Equal(eventstest.Types(got), want) {
 		t.Fatalf("stream %s: events %v, want %v\n%s", StreamName, eventstest.Types(got), want, dump())
 	}
 	if p := rcv.Problems(); len(p) > 0 {
 		t.Fatalf("receiver problems: %v", p)
 	}
-	live, failover, idle := got[0], got[1], got[2]
+	live, moved, idle := got[0], got[1], got[2]
 	if live.Node != "a1" || live.Data["leader"] != "a1" {
 		t.Errorf("live from %s: %v", live.Node, live.Data)
 	}
-	if failover.Node != "b1" || failover.Data["previous_leader"] != "a1" || failover.Data["leader"] != "b1" || failover.Data["reason"] != reason {
-		t.Errorf("failover from %s: %v, want a1 → b1 for %s", failover.Node, failover.Data, reason)
+	switch {
+	case tc.dual && (moved.Node != "a1" || moved.Data["from"] != "a1" || moved.Data["to"] != "b1"):
+		t.Errorf("input switch from %s: %v, want a1 → b1", moved.Node, moved.Data)
+	case !tc.dual && (moved.Node != "b1" || moved.Data["previous_leader"] != "a1" || moved.Data["leader"] != "b1" || moved.Data["reason"] != tc.reason):
+		t.Errorf("failover from %s: %v, want a1 → b1 for %s", moved.Node, moved.Data, tc.reason)
 	}
 	if idle.Node != "b1" {
 		t.Errorf("idle from %s, want the leader b1", idle.Node)

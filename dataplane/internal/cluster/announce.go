@@ -19,8 +19,9 @@ type Announcer interface {
 	// Idle: this node gives the stream up with no node to succeed it
 	// ("no_media": its input is gone; "drain": drained with no standby).
 	Idle(ctx context.Context, stream string, token uint64, reason string)
-	// InputSwitched: the backup encoder's feed, on node to, replaced this
-	// node's quiet primary feed.
+	// InputSwitched: the backup encoder's feed, on node to, replaces this
+	// node's quiet primary feed; called just before the lease is handed
+	// to it.
 	InputSwitched(ctx context.Context, stream, to string, token uint64)
 }
 

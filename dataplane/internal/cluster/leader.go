@@ -296,6 +296,11 @@ func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
 	if !quiet || !j.backupLive() {
 		return false
 	}
+	// Announced while this node still holds the lease: the announcement
+	// names the successor, so the term it begins announces nothing more.
+	if own, ok := k.Leading(); ok {
+		j.announce(func(ctx context.Context, a Announcer) { a.InputSwitched(ctx, j.name, sb, own) })
+	}
 	tok, err := k.Handover(ctx, sb)
 	if err != nil {
 		j.log.Warn("cannot hand over to the backup feed", "err", err)
@@ -303,7 +308,6 @@ func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
 	}
 	_ = out.Control(relay.Control{Token: tok, Handover: sb})
 	j.log.Info("input switched: own feed quiet, standby has the backup feed", "to", sb, "token", tok)
-	go j.announce(func(ctx context.Context, a Announcer) { a.InputSwitched(ctx, j.name, sb, tok) })
 	return true
 }
 

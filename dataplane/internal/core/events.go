@@ -110,7 +110,7 @@ func (l leaderEvents) Idle(ctx context.Context, stream string, token uint64, rea
 
 func (l leaderEvents) InputSwitched(ctx context.Context, stream, to string, token uint64) {
 	if e := l.e.Load(); e != nil {
-		_, _ = e.em.InputSwitched(ctx, stream, l.fence(stream, to, token), e.n.Config.Node.ID)
+		_, _ = e.em.InputSwitched(ctx, stream, l.fence(stream, e.n.Config.Node.ID, token), to)
 	}
 }
 

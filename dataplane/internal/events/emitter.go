@@ -89,13 +89,14 @@ func (e *Emitter) Idle(ctx context.Context, stream string, f Fence, reason strin
 	return e.enqueue(ctx, request{op: opIdle, env: e.envelope(ev), fence: &f})
 }
 
-// InputSwitched announces that the backup encoder's feed replaced the
-// primary's: f is the lease as the handover left it (held by the node with
-// the backup feed), from the node whose primary feed went quiet.
-func (e *Emitter) InputSwitched(ctx context.Context, stream string, f Fence, from string) (Type, error) {
+// InputSwitched announces that the backup encoder's feed, on node to,
+// replaces the primary's on this node, the leader under f, which is about
+// to hand the lease to it: the stream's announced leader becomes to, so
+// the term to begins announces no failover.
+func (e *Emitter) InputSwitched(ctx context.Context, stream string, f Fence, to string) (Type, error) {
 	ev := Event{Type: StreamInputSwitched, Stream: stream, Data: map[string]any{
-		"from": from, "to": f.Holder, "token": f.Token, "input": map[string]any{"previous": "primary", "current": "backup"}}}
-	return e.enqueue(ctx, request{op: opSwitch, env: e.envelope(ev), fence: &f})
+		"from": f.Holder, "to": to, "token": f.Token, "input": map[string]any{"previous": "primary", "current": "backup"}}}
+	return e.enqueue(ctx, request{op: opSwitch, env: e.envelope(ev), fence: &f, successor: to})
 }
 
 // Fenced reports whether events can be fenced by a lease (a cluster's

@@ -36,6 +36,7 @@ type step struct {
 	op     op
 	node   string // the announcing node (fence holder unless switch)
 	holder string // the lease holder in the fence; "" = node
+	to     string // a switch's successor
 	want   Type
 	prev   string // previous_leader of a failover
 }
@@ -45,11 +46,11 @@ type step struct {
 // the announced leader.
 var liveSteps = []step{
 	{op: opLead, node: "a1", want: StreamLive},
-	{op: opLead, node: "a1", want: ""},                                  // lease taken back after Redis lost it
-	{op: opLead, node: "b1", want: StreamFailover, prev: "a1"},          // takeover
-	{op: opIdle, node: "a1", want: ""},                                  // the deposed leader cannot end it
-	{op: opSwitch, node: "b1", holder: "a1", want: StreamInputSwitched}, // backup feed on a1
-	{op: opLead, node: "a1", want: ""},                                  // a1 already announced by the switch
+	{op: opLead, node: "a1", want: ""},                              // lease taken back after Redis lost it
+	{op: opLead, node: "b1", want: StreamFailover, prev: "a1"},      // takeover
+	{op: opIdle, node: "a1", want: ""},                              // the deposed leader cannot end it
+	{op: opSwitch, node: "b1", to: "a1", want: StreamInputSwitched}, // backup feed on a1
+	{op: opLead, node: "a1", want: ""},                              // a1 already announced by the switch
 	{op: opIdle, node: "a1", want: StreamIdle},
 	{op: opIdle, node: "a1", want: ""},
 	{op: opLead, node: "b1", want: StreamLive}, // a new live period: live, not failover
@@ -71,7 +72,7 @@ func runLiveSteps(t *testing.T, q queue, stream string, fence func(holder string
 		if s.op == opSwitch {
 			env.Type = StreamInputSwitched
 		}
-		typ, queued, err := q.enqueue(ctx, request{op: s.op, env: env, fence: fence(holder), reason: "leader_lost"})
+		typ, queued, err := q.enqueue(ctx, request{op: s.op, env: env, fence: fence(holder), reason: "leader_lost", successor: s.to})
 		if err != nil {
 			t.Fatalf("step %d %+v: %v", i, s, err)
 		}

@@ -70,10 +70,7 @@ func (m *Memory) enqueue(_ context.Context, r request) (Type, bool, error) {
 		env.Type = StreamIdle
 	case opSwitch:
 		env.Type = StreamInputSwitched
-		st.live = true
-		if r.fence != nil {
-			st.leader = r.fence.Holder
-		}
+		st.live, st.leader = true, r.successor
 	}
 	st.seq++
 	env.Seq = st.seq

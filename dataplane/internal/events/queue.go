@@ -34,17 +34,19 @@ const (
 	// opIdle: the leader gives the stream up → stream.idle, unless the
 	// stream was announced under another leader since.
 	opIdle op = "idle"
-	// opSwitch: input_switched, and the fence's holder (the node with the
-	// backup feed, which the lease was handed to) is the announced leader.
+	// opSwitch: input_switched, and the successor (the node with the
+	// backup feed, which the lease is handed to next) is the announced
+	// leader.
 	opSwitch op = "switch"
 )
 
 // request is one event to queue.
 type request struct {
-	op     op
-	env    Envelope
-	fence  *Fence
-	reason string // of a failover
+	op        op
+	env       Envelope
+	fence     *Fence
+	reason    string // of a failover
+	successor string // of a switch
 }
 
 // Entry is a queued event as the deliverer sees it.

@@ -54,7 +54,7 @@ func NewRedis(rdb redis.UniversalClient, region, node string, p policy.Delivery)
 func stateKey(stream string) string { return "zc:{" + stream + "}:events" }
 
 // enqueueScript: KEYS queue, state, lease; ARGV op, holder, token, fenced,
-// maxlen, reason, id, type, time, stream, node, region, zone, data.
+// maxlen, reason, id, type, time, stream, node, region, zone, data, successor.
 // Checks the fence, decides the live-state op's type (see op), numbers the
 // event in its stream and adds it to the queue, in one step.
 var enqueueScript = redis.NewScript(`
@@ -89,7 +89,7 @@ elseif op == 'idle' then
   typ = 'stream.idle'
 elseif op == 'switch' then
   typ = 'stream.input_switched'
-  redis.call('HSET', KEYS[2], 'live', '1', 'leader', ARGV[2])
+  redis.call('HSET', KEYS[2], 'live', '1', 'leader', ARGV[15])
 end
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[7], 'type', typ, 'time', ARGV[9],
@@ -109,7 +109,7 @@ func (q *Redis) enqueue(ctx context.Context, r request) (Type, bool, error) {
 	e := r.env
 	res, err := enqueueScript.Run(ctx, q.rdb, []string{q.key, stateKey(e.Stream), lease},
 		string(r.op), holder, token, fenced, q.policy.Retain, r.reason,
-		e.ID, string(e.Type), e.Time.UTC().Format(time.RFC3339Nano), e.Stream, e.Node, e.Region, e.Zone, string(data)).Slice()
+		e.ID, string(e.Type), e.Time.UTC().Format(time.RFC3339Nano), e.Stream, e.Node, e.Region, e.Zone, string(data), r.successor).Slice()
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "STALE") {
 			return e.Type, false, fmt.Errorf("%w: %v", ErrStale, err)
