@@ -2,8 +2,7 @@
 # single edge), fenced live-state announcements, retries with back-off, a
 # dead node's pending events delivered by its twin (real redis-server), and
 # the twin-zone set-up under leader SIGKILL, SIGSTOP, drain and an input
-# switch with a
-# receiver checking signatures and each stream's order. The CLI over the
+# switch with a receiver checking signatures and each stream's order. The CLI over the
 # control API is tested here too. About 2 minutes on a loaded machine.
 EVENTS_PKGS := ./dataplane/internal/events/... ./dataplane/e2e/eventstest/... ./policies/events/... ./dataplane/cmd/zonecast/...
 
