@@ -47,6 +47,21 @@ type Live interface {
 	Rows() map[string]any
 }
 
+// Notifier is told of every change the API made to the catalog: the signed
+// events stream.created, stream.updated and stream.deleted, with the
+// stream's settings (never its secrets) as data. It must not fail the
+// request: a change that is made is answered as made.
+type Notifier interface {
+	Emit(ctx context.Context, typ, stream string, data map[string]any)
+}
+
+// The event types the API emits.
+const (
+	EventCreated = "stream.created"
+	EventUpdated = "stream.updated"
+	EventDeleted = "stream.deleted"
+)
+
 // Options configure the handler.
 type Options struct {
 	Store Store
@@ -59,7 +74,9 @@ type Options struct {
 	// ready-to-use URLs of the answers.
 	SRTAddress  string
 	PlaybackURL string
-	Log         *slog.Logger
+	// Notifier, when set, is told of each change (events).
+	Notifier Notifier
+	Log      *slog.Logger
 }
 
 // Handler serves the control API.
@@ -127,6 +144,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
+	h.notify(r, EventCreated, s.Name, h.view(s, nil))
 	h.reply(w, r, http.StatusCreated, h.withSecrets(s))
 }
 
@@ -250,6 +268,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 			h.storeError(w, r, err)
 			return
 		}
+		h.notify(r, EventUpdated, s.Name, h.view(s, nil))
 		h.reply(w, r, http.StatusOK, h.view(s, nil))
 		return
 	}
@@ -261,6 +280,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.opts.Log.Info("api: stream deleted", "stream", r.PathValue("name"), "remote", r.RemoteAddr)
+	h.notify(r, EventDeleted, r.PathValue("name"), map[string]any{"name": r.PathValue("name")})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -282,7 +302,18 @@ func (h *Handler) rotate(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
+	data := h.view(s, nil)
+	data["passphrase_rotated"] = true
+	h.notify(r, EventUpdated, s.Name, data)
 	h.reply(w, r, http.StatusOK, h.withSecrets(s))
+}
+
+// notify tells the notifier of a change; the request's cancellation does
+// not stop the event from being queued.
+func (h *Handler) notify(r *http.Request, typ, name string, data map[string]any) {
+	if h.opts.Notifier != nil {
+		h.opts.Notifier.Emit(context.WithoutCancel(r.Context()), typ, name, data)
+	}
 }
 
 // view is a stream without its secrets, with the live state's fields

@@ -55,7 +55,7 @@ type fixture struct {
 	srv   *dynalite.Server
 }
 
-func start(t *testing.T) fixture {
+func start(t *testing.T, edits ...func(*Options)) fixture {
 	t.Helper()
 	srv := dynalite.StartT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -67,13 +67,16 @@ func start(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	log := newLog()
-	h := New(Options{
+	opts := Options{
 		Store: store, Token: token,
 		Live:       liveRows{"match-1": map[string]any{"name": "match-1", "state": "live", "publisher": "192.0.2.7:5000", "bitrate": 3000000, "leader": "a1", "standby": "b1"}},
 		SRTAddress: "127.0.0.1:9000", PlaybackURL: "http://127.0.0.1:8080/",
 		Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	ts := httptest.NewServer(h)
+	}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	ts := httptest.NewServer(New(opts))
 	t.Cleanup(ts.Close)
 	return fixture{url: ts.URL, log: log, store: store, srv: srv}
 }
@@ -389,5 +392,56 @@ func TestStoreUnreachable(t *testing.T) {
 		if a.status != 503 || !strings.Contains(str(a.obj, "error"), "catalog unavailable") {
 			t.Errorf("%s %s: %d %s", c.method, c.path, a.status, a.raw)
 		}
+	}
+}
+
+// notes records the events the API emits.
+type notes struct {
+	mu  sync.Mutex
+	got []string
+	raw []string
+}
+
+func (n *notes) Emit(_ context.Context, typ, stream string, data map[string]any) {
+	b, _ := json.Marshal(data)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, typ+" "+stream)
+	n.raw = append(n.raw, string(b))
+}
+
+// TestNotifier: each change made through the API, and only a change that
+// was made, is an event; no event carries a secret.
+func TestNotifier(t *testing.T) {
+	n := &notes{}
+	f := start(t, func(o *Options) { o.Notifier = n })
+	bearer := "Bearer " + token
+	for _, step := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/api/v1/streams", `{"name":"ev-1","backup_passphrase":"backup-secret-0123"}`, 201},
+		{"POST", "/api/v1/streams", `{"name":"ev-1"}`, 409},
+		{"PATCH", "/api/v1/streams/ev-1", `{"record":true}`, 200},
+		{"PATCH", "/api/v1/streams/ev-1", `{"latency":"sideways"}`, 400},
+		{"POST", "/api/v1/streams/ev-1/rotate", "", 200},
+		{"DELETE", "/api/v1/streams/ev-1", "", 204},
+		{"DELETE", "/api/v1/streams/ev-1", "", 404},
+	} {
+		if a := call(t, f, step.method, step.path, bearer, step.body); a.status != step.status {
+			t.Fatalf("%s %s: %d, want %d: %s", step.method, step.path, a.status, step.status, a.raw)
+		}
+	}
+	want := []string{"stream.created ev-1", "stream.updated ev-1", "stream.updated ev-1", "stream.deleted ev-1"}
+	if fmt.Sprint(n.got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", n.got, want)
+	}
+	for _, raw := range n.raw {
+		if strings.Contains(raw, "backup-secret-0123") || strings.Contains(raw, `"passphrase"`) {
+			t.Fatalf("an event carries a secret: %s", raw)
+		}
+	}
+	if !strings.Contains(n.raw[1], `"record":true`) || !strings.Contains(n.raw[2], `"passphrase_rotated":true`) {
+		t.Fatalf("event data: %v", n.raw)
 	}
 }

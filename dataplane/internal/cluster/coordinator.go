@@ -54,6 +54,9 @@ type CoordinatorConfig struct {
 	// the registry (AdvertiseAddr).
 	Advertise       string
 	AdvertiseToward []string
+	// Announcer, when set, is told of the live-state changes this node
+	// makes as a stream's leader (announce.go).
+	Announcer Announcer
 }
 
 // Coordinator runs the cluster side of one node: registry heartbeat, the

@@ -141,6 +141,9 @@ func (in *inbound) Control(c relay.Control) {
 	}
 	if c.Handover == j.c.cfg.Self.ID {
 		j.log.Info("lease handed over to this node", "token", c.Token)
+		j.mu.Lock()
+		j.handedOver = true
+		j.mu.Unlock()
 		j.startAwait()
 		j.poke()
 	}

@@ -39,6 +39,9 @@ type job struct {
 	// aligned with (as its standby).
 	alignedTo string
 	aligned   bool // the copy applied its leader's state in this relay session
+	// handedOver: the leader said it handed the lease to this node; the
+	// term that follows announces a failover by handover.
+	handedOver bool
 
 	counters jobCounters // for /metrics (metrics.go)
 }

@@ -162,11 +162,18 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	j.lastLeader = j.c.cfg.Self.ID
 	j.leader.since = time.Now()
 	j.lineage = j.c.cfg.Self.ID
+	reason := ReasonLeaderLost
+	if j.handedOver {
+		reason = ReasonHandover
+	}
+	j.handedOver = false
 	j.mu.Unlock()
 	j.counters.add(func(c *jobCounters) { c.terms++ })
 	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
 	go k.Run(lctx)
 	go j.leaderLoop(lctx, k)
+	// Not on the publisher's path: its first bytes wait for this function.
+	go j.announce(func(ctx context.Context, a Announcer) { a.Leading(ctx, j.name, g.Token, reason) })
 }
 
 // onLost ends the term of keeper k (its OnLost).
@@ -224,6 +231,8 @@ func (j *job) leaderLoop(ctx context.Context, k *Keeper) {
 			mediaSeen = now
 		} else if now.Sub(mediaSeen) > t.MediaFreshFor() {
 			j.log.Info("leader without media: releasing the lease so that a node with the ingest can lead")
+			// Announced before the release: only the lease's holder may.
+			j.announce(func(ctx context.Context, a Announcer) { a.Idle(ctx, j.name, token, "no_media") })
 			rctx, cancel := context.WithTimeout(context.Background(), t.LeaseRenew)
 			_ = k.Release(rctx)
 			cancel()
@@ -286,6 +295,11 @@ func (j *job) switchToBackup(ctx context.Context, k *Keeper) bool {
 	j.mu.Unlock()
 	if !quiet || !j.backupLive() {
 		return false
+	}
+	// Announced while this node still holds the lease: the announcement
+	// names the successor, so the term it begins announces nothing more.
+	if own, ok := k.Leading(); ok {
+		j.announce(func(ctx context.Context, a Announcer) { a.InputSwitched(ctx, j.name, sb, own) })
 	}
 	tok, err := k.Handover(ctx, sb)
 	if err != nil {
@@ -386,6 +400,9 @@ func (j *job) handover(ctx context.Context) error {
 	}
 	if out == nil || out.Err() != nil || sb == "" {
 		j.log.Info("no standby: releasing the lease")
+		if tok, ok := k.Leading(); ok {
+			j.announce(func(ctx context.Context, a Announcer) { a.Idle(ctx, j.name, tok, "drain") })
+		}
 		return k.Release(ctx)
 	}
 	tok, err := k.Handover(ctx, sb)

@@ -77,6 +77,7 @@ func newClustering(n *Node) (*clustering, error) {
 		},
 		Wire:            n.wireForRelay,
 		Log:             n.Log,
+		Announcer:       leaderEvents{&n.events},
 		Advertise:       cc.QUIC.Advertise,
 		AdvertiseToward: toward,
 	})

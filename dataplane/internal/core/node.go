@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/api"
@@ -53,6 +54,9 @@ type Node struct {
 	// cluster coordinates with the twin zone; nil: a single edge that
 	// serves every stream it has.
 	cluster *clustering
+	// events sends the signed events (events.go); nil without a webhook.
+	// The cluster, built before it, finds it through this pointer.
+	events atomic.Pointer[eventing]
 
 	// catalog is where streams are created and read (the DynamoDB table,
 	// or the streams: list); resolver answers the handshakes from it
@@ -123,6 +127,13 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		n.cluster = c
 		n.OnClose(c.Close)
 	}
+	if cfg.Events.Enabled() {
+		e, err := newEventing(n)
+		if err != nil {
+			return fail(fmt.Errorf("events: %w", err))
+		}
+		n.events.Store(e)
+	}
 	// The streams: list is wired at once, as it always was (idle streams
 	// listed, their playlists answering); catalog streams when first
 	// needed.
@@ -170,6 +181,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		Live:        liveRows(n.liveRows),
 		SRTAddress:  publicAddr(n.SRT.Addr().String()),
 		PlaybackURL: playbackBase(cfg),
+		Notifier:    n.Notifier(),
 		Log:         n.Log,
 	})
 	n.Origin, err = origin.Listen(origin.Options{

@@ -102,6 +102,7 @@ func (n *Node) addStream(s catalog.Stream) (*wiring, error) {
 	if n.cluster != nil {
 		n.cluster.attach(name, st, w)
 	}
+	n.events.Load().attach(st)
 	return w, nil
 }
 
