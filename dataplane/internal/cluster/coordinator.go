@@ -233,6 +233,18 @@ func (c *Coordinator) Serving(stream string) bool {
 	return j != nil && j.role() != RoleNone
 }
 
+// LeadingToken is this node's lease token of the stream while it leads
+// it, on its own clock (the term's keeper): what fences the stream's
+// recording uploads.
+func (c *Coordinator) LeadingToken(stream string) (uint64, bool) {
+	j := c.job(stream)
+	if j == nil {
+		return 0, false
+	}
+	tok, _, ok := j.term()
+	return tok, ok
+}
+
 // Draining reports whether Drain was called.
 func (c *Coordinator) Draining() bool { return c.draining.Load() }
 

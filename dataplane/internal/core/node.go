@@ -24,6 +24,7 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/metrics"
 	"github.com/zonecast/zonecast/dataplane/internal/origin"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
+	"github.com/zonecast/zonecast/dataplane/internal/recording"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
 )
 
@@ -45,6 +46,11 @@ type Node struct {
 	// cluster coordinates with the twin zone; nil: a single edge that
 	// serves every stream it has.
 	cluster *clustering
+	// recorder writes recorded streams to the recording bucket; nil
+	// without one.
+	recorder *recording.Recorder
+	// recordingEvents hears of recordings that are ready; nil: nobody.
+	recordingEvents recordingNotifier
 
 	packaging packager.Config
 
@@ -79,6 +85,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		n.transcoding = newTranscoding(cfg.Transcode, cfg.HLS.SegmentDuration, n.Log, n.Metrics)
 		n.OnClose(n.transcoding.Close)
 	}
+	recorder, err := newRecorder(n)
+	if err != nil {
+		return fail(fmt.Errorf("recording: %w", err))
+	}
+	if recorder != nil {
+		n.recorder = recorder
+		n.OnClose(recorder.Close)
+	}
 	for _, sc := range cfg.Streams {
 		if err := n.addStream(sc.Name); err != nil {
 			return fail(err)
@@ -93,7 +107,6 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		n.OnClose(c.Close)
 	}
 
-	var err error
 	n.SRT, err = srt.Listen(srt.Options{
 		Listen:          cfg.SRT.Listen,
 		Latency:         cfg.SRT.Latency,
@@ -125,6 +138,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		ReadyInfo:  n.readyInfo,
 		Metrics:    n.Metrics.Handler(),
 		Routes:     n.routes(),
+		Media:      n.media(),
 		Requests:   n.Metrics,
 		Log:        n.Log,
 		// The operator's endpoints on the private admin listener when
@@ -244,6 +258,18 @@ func (n *Node) routes() map[string]http.Handler {
 	}
 	if token := n.Config.AdminToken(); n.cluster != nil && token != "" {
 		r[DrainRoute] = n.cluster.drainHandler(token)
+	}
+	if n.recorder != nil {
+		r[RecordingsRoute] = n.recordingsHandler()
+	}
+	return r
+}
+
+// media are the node's media endpoints beyond live streams: recordings.
+func (n *Node) media() map[string]http.Handler {
+	r := map[string]http.Handler{}
+	if n.recorder != nil {
+		r[VODRoute] = n.vodHandler()
 	}
 	return r
 }

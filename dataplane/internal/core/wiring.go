@@ -17,6 +17,8 @@ type wiring struct {
 	packager *packager.Muxer
 	// ladder is nil without transcoding, or when the manager declined it.
 	ladder *transcode.Transcoder
+	// recording follows the packager into the recorder; nil without one.
+	recording *streamRecording
 }
 
 // addStream creates a stream with its packager and ladder, subscribed to
@@ -28,6 +30,7 @@ func (n *Node) addStream(name string) error {
 	}
 	w := &wiring{stream: st, packager: packager.NewMuxer(name, n.packaging, n.Log)}
 	n.OnClose(w.packager.Close)
+	n.attachRecording(w, n.configuredRecord(name))
 	n.OnClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
 	if n.transcoding != nil {
 		if w.ladder = n.transcoding.ladder(name, w, n.ladderFailed); w.ladder != nil {
