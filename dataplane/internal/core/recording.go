@@ -108,6 +108,17 @@ func (n *Node) attachRecording(w *wiring, record bool) {
 	n.OnClose(func() { cancel(); <-done })
 }
 
+// SetRecord switches stream's recording on or off (setRecord); false when
+// the node has no such stream.
+func (n *Node) SetRecord(stream string, on bool) bool {
+	w := n.wiring(stream)
+	if w == nil {
+		return false
+	}
+	w.setRecord(on)
+	return true
+}
+
 // setRecord switches the stream's recording on or off (a configuration or
 // catalog change). Off: the segment being cut when it is switched off is
 // the last one recorded, then the recording is closed. On: recording
