@@ -63,13 +63,38 @@ func (n *Node) recordingToken(stream string) (uint64, bool) {
 	return n.cluster.coord.LeadingToken(stream)
 }
 
-// recordingFence lets an upload through while the token it was written
-// with still leads the stream here: a deposed leader's spool is dropped,
-// its successor writes the recording.
+// recordingFence lets an upload through while no term after the one it
+// was written in began: a deposed leader's spool is dropped (its successor
+// writes the recording), while a leader whose term ended with the stream
+// (it released the lease when the publisher left) still uploads what it
+// spooled and closes the recording after the idle grace.
+//
+// Without Redis the answer is unknown; it is asked again for a while
+// rather than dropping what may be the only copy, then the entry is dropped
+// (counted as fenced).
 func (n *Node) recordingFence(stream string, token uint64) bool {
-	tok, ok := n.recordingToken(stream)
-	return ok && tok == token
+	if n.cluster == nil {
+		return token == singleEdgeToken
+	}
+	deadline := time.Now().Add(fenceUnknownFor)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), n.cluster.timings.LeaseRenew)
+		ok, err := n.cluster.coord.TermCurrent(ctx, stream, token)
+		cancel()
+		if err == nil {
+			return ok
+		}
+		if time.Now().After(deadline) {
+			n.Log.Warn("recording: lease token unknown (Redis unreachable); the entry is dropped", "stream", stream, "err", err)
+			return false
+		}
+		time.Sleep(n.cluster.timings.LeaseRenew)
+	}
 }
+
+// fenceUnknownFor bounds how long an upload waits for Redis to say whether
+// its term is still current.
+const fenceUnknownFor = time.Minute
 
 func (n *Node) recordingReady(stream string, e recording.Entry) {
 	if n.recordingEvents == nil {
