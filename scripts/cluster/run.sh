@@ -3,8 +3,10 @@
 #   Redis primary + replica + three sentinels (real processes, free ports),
 #   zone a: edge a1, a2; zone b: edge b1, b2 (mutual-TLS QUIC relay),
 #   a synthetic broadcaster (ffmpeg test pattern with a burnt-in clock) over
-#   SRT to a1, reconnecting to the next ready node if its node goes away.
-# The page of any node shows which node leads each stream. Ctrl-C stops all.
+#   SRT to a1, reconnecting to the next ready node if its node goes away,
+#   cam1 recorded to a local S3-API server (versitygw, bucket "recordings").
+# The page of any node shows which node leads each stream, and lists and
+# plays finished recordings. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/bin}
@@ -25,6 +27,18 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# The recording bucket: versitygw over a local directory, the bucket made
+# through the S3 API (curl signs the request), credentials for the nodes
+# in the usual AWS variables.
+export AWS_ACCESS_KEY_ID=zonecast-local AWS_SECRET_ACCESS_KEY=zonecast-local-secret
+S3=127.0.0.1:7070
+mkdir -p "$RUN/s3"
+"$BIN/versitygw" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" --region local --port "$S3" --quiet posix "$RUN/s3" > "$RUN/versitygw.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://$S3/" && break; sleep 0.1; done
+curl -fs -o /dev/null -X PUT --aws-sigv4 "aws:amz:local:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "http://$S3/recordings" \
+  || { echo "run-cluster: could not create the recording bucket; see $RUN/versitygw.log" >&2; exit 1; }
+
 "$BIN/redistwin" -dir "$RUN/redis" -addrs "$RUN/sentinels" &
 pids+=($!)
 for _ in $(seq 300); do [ -s "$RUN/sentinels" ] && break; sleep 0.1; done
@@ -38,8 +52,9 @@ node: {id: $id, region: local, zone: ${id:0:1}}
 srt: {listen: "127.0.0.1:$((9000 + i))"}
 http: {listen: "127.0.0.1:$((8080 + i))"}
 streams:
-  - {name: cam1, passphrase: "correct-horse-battery"}
+  - {name: cam1, passphrase: "correct-horse-battery", record: true}
   - {name: cam2, passphrase: "second-camera-pass"}
+recording: {bucket: recordings, region: local, endpoint: "http://$S3", spool_dir: $RUN/spool-$id, idle_close: 20s}
 cluster:
   quic: {listen: "127.0.0.1:$((9100 + i))"}
   tls: {ca: $RUN/certs/ca.pem, cert: $RUN/certs/$id.pem, key: $RUN/certs/$id-key.pem}
@@ -96,6 +111,8 @@ cat <<MSG
 $cdn
   LL-HLS from any node (a node with no role fetches from the leader): http://127.0.0.1:8083/live/cam1/index.m3u8
   Streams API:                         curl -s http://127.0.0.1:8082/api/v1/streams
+  Recordings of cam1 (closed 20 s after the broadcaster stops; the page plays them):
+                                       curl -s http://127.0.0.1:8080/api/v1/streams/cam1/recordings
   Drain a node:  curl -X POST -H 'Authorization: Bearer local-admin-token' http://127.0.0.1:8080/api/v1/drain
   Ctrl-C stops everything.
 

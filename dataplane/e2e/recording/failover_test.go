@@ -2,6 +2,7 @@ package recording
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,6 +41,12 @@ func recordingEnv(t *testing.T, s3 *s3server.Server) {
 	t.Setenv("ZONECAST_RECORDING_REGION", s3server.Region)
 	t.Setenv("ZONECAST_RECORDING_ENDPOINT", s3.Endpoint)
 	t.Setenv("ZONECAST_RECORDING_IDLE_CLOSE", idleClose.String())
+	// The player page's hls.js, wherever the edge binary was built.
+	web := filepath.Join(testkit.RepoRoot(), "web")
+	if _, err := os.Stat(filepath.Join(web, "node_modules", "hls.js", "dist", "hls.min.js")); err != nil {
+		t.Fatalf("hls.js is missing from %s: run `make deps`", web)
+	}
+	t.Setenv("ZONECAST_HTTP_WEB_DIR", web)
 }
 
 // A 60 s event recorded by twin-zone nodes with the ladder on: S3 is taken
