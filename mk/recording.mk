@@ -30,6 +30,10 @@ test-recording: versitygw edge
 		| tee .cache/recording-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|_test.go:'
 
 # Figures only: printed, and kept in .cache/bench-recording.txt.
-bench-recording: versitygw
+# The recorder alone (cost, lag, the spool's drain after an outage), then the
+# real edge with the same streams passthrough and recorded.
+bench-recording: versitygw edge
 	@mkdir -p .cache
-	VERSITYGW_BIN=$(BIN)/versitygw $(GO) test -run '^$$' -bench 'Recording' -benchtime 1x -count 1 -timeout 30m ./dataplane/internal/recording | tee .cache/bench-recording.txt
+	@set -o pipefail; { VERSITYGW_BIN=$(BIN)/versitygw $(GO) test -run '^$$' -bench 'Recording' -benchtime 1x -count 1 -timeout 30m ./dataplane/internal/recording; \
+	  EDGE_BIN=$(BIN)/edge VERSITYGW_BIN=$(BIN)/versitygw $(GO) test -run '^$$' -bench 'RecordingNode' -benchtime 1x -count 1 -timeout 30m ./dataplane/e2e/recording; } \
+	  | tee .cache/bench-recording.txt
