@@ -154,6 +154,15 @@ func (w *wiring) setRecord(on bool) {
 	}
 }
 
+// detachRecording is a stream's removal: recording is switched off (the
+// segment being cut is the last recorded, then the recording is closed)
+// and the follower ends once that is done.
+func (w *wiring) detachRecording() {
+	if w.recording != nil {
+		w.recording.detach()
+	}
+}
+
 // recordingSource is a stream's packager as recording reads it.
 type recordingSource interface {
 	RenditionNames() []string
@@ -193,6 +202,9 @@ type streamRecording struct {
 	// at stopBy. nil: no stop pending.
 	stop   map[string]uint64
 	stopBy time.Time
+	// detached: the stream is being removed; the follower ends once no
+	// stop is pending.
+	detached bool
 }
 
 // run polls the packager every interval until ctx ends. Polling, rather
@@ -203,7 +215,9 @@ func (r *streamRecording) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		r.poll(time.Now())
+		if r.poll(time.Now()) {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -212,9 +226,12 @@ func (r *streamRecording) run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func (r *streamRecording) poll(now time.Time) {
+// poll writes what completed since the last poll; true once the follower
+// is detached and done.
+func (r *streamRecording) poll(now time.Time) (done bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() { done = r.detached && r.stop == nil }()
 	if !r.on && r.stop == nil {
 		return
 	}
@@ -251,6 +268,7 @@ func (r *streamRecording) poll(now time.Time) {
 		r.stop = nil
 		r.rec.End(r.name)
 	}
+	return
 }
 
 func (r *streamRecording) reachedStop() bool {
@@ -277,9 +295,19 @@ func (r *streamRecording) boundary() map[string]uint64 {
 	return out
 }
 
+func (r *streamRecording) detach() {
+	r.set(false)
+	r.mu.Lock()
+	r.detached = true
+	r.mu.Unlock()
+}
+
 func (r *streamRecording) set(on bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.detached {
+		return
+	}
 	if on == r.on {
 		return
 	}

@@ -108,3 +108,27 @@ func TestStreamRecordingFollows(t *testing.T) {
 		})
 	}
 }
+
+// A removed stream: recording stops at the boundary, the recording is
+// closed, and the follower ends; switching it on again does nothing.
+func TestStreamRecordingDetach(t *testing.T) {
+	src := &fakeSource{renditions: []string{"source"}, first: 0, last: 1}
+	sink := &fakeSink{}
+	r := &streamRecording{name: "cam1", rec: sink, src: src, on: true, next: map[string]uint64{},
+		stopWithin: time.Hour, token: func(string) (uint64, bool) { return 1, true }}
+	if r.poll(time.Now()) {
+		t.Fatal("a recording follower ended before its stream was removed")
+	}
+	r.detach()
+	r.set(true)
+	if r.poll(time.Now()) {
+		t.Fatal("the follower ended before the segment being cut completed")
+	}
+	src.last = 3
+	if !r.poll(time.Now()) {
+		t.Fatal("the follower did not end once the recording was closed")
+	}
+	if want := []string{"source/0@1", "source/1@1", "source/2@1", "end"}; !slices.Equal(sink.got, want) {
+		t.Fatalf("wrote %v, want %v", sink.got, want)
+	}
+}
