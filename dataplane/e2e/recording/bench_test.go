@@ -42,7 +42,7 @@ func BenchmarkRecordingNode(b *testing.B) {
 			"recording: {bucket: %s, region: %s, endpoint: %q, spool_dir: %q, idle_close: 60s}\n",
 			s3.Bucket, s3server.Region, s3.Endpoint, b.TempDir()))
 		added := 100 * (recorded.cpu - plain.cpu) / plain.cpu
-		fmt.Printf("recording through the node, %d streams of 720p ~2.4 Mb/s (1 s segments), %d s window, shared 2-core machine:\n", streams, window)
+		fmt.Printf("recording through the node, %d streams of a 720p30 test pattern (1 s segments, source only), %d s window, shared 2-core machine:\n", streams, window)
 		fmt.Printf("  edge CPU per stream (share of a core): passthrough %.4f, recorded %.4f (%+.0f%%)\n", plain.cpu, recorded.cpu, added)
 		fmt.Printf("  edge RSS: passthrough %d MiB, recorded %d MiB (%+.1f MiB per stream)\n", plain.rss>>20, recorded.rss>>20,
 			float64(recorded.rss-plain.rss)/float64(streams)/(1<<20))
