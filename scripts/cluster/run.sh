@@ -36,7 +36,7 @@ mkdir -p "$RUN/s3"
 "$BIN/versitygw" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" --region local --port "$S3" --quiet posix "$RUN/s3" > "$RUN/versitygw.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://$S3/" && break; sleep 0.1; done
-curl -fs -o /dev/null -X PUT --aws-sigv4 "aws:amz:local:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "http://$S3/recordings" \
+curl -fs -o /dev/null -X PUT -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --aws-sigv4 "aws:amz:local:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "http://$S3/recordings" \
   || { echo "run-cluster: could not create the recording bucket; see $RUN/versitygw.log" >&2; exit 1; }
 
 "$BIN/redistwin" -dir "$RUN/redis" -addrs "$RUN/sentinels" &
