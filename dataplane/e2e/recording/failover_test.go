@@ -142,6 +142,14 @@ func TestRecordingThroughFailoverAndOutage(t *testing.T) {
 		if d := ffprobeVOD(t, url); d < r.media.Seconds()-1 {
 			t.Errorf("%s: ffprobe reads %.2f s of %v", r.name, d, r.media)
 		}
+		// Inside the media too: the video's timestamps run on across the
+		// S3 outage and the takeover (the standby's segments continue the
+		// leader's timeline), jumping no more than the live stream lost.
+		if jump, at := videoJump(t, url); jump > live.MediaLost+slack {
+			t.Errorf("%s: the video's decode timestamps jump %v at %.3f s", r.name, jump, at)
+		} else {
+			t.Logf("%s: largest jump between consecutive video timestamps %v", r.name, jump)
+		}
 	}
 	if !names["source"] || !names[ladderRung] {
 		t.Errorf("renditions recorded %v, want source and %s", names, ladderRung)

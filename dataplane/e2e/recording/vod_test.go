@@ -127,6 +127,34 @@ func readVOD(t *testing.T, base string, e rec.Entry) []vodRendition {
 	return out
 }
 
+// videoJump reads every video packet's decode timestamp of a VOD playlist
+// with ffprobe and returns the largest step between consecutive ones, and
+// where.
+func videoJump(t *testing.T, url string) (time.Duration, float64) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-allowed_extensions", "ALL", "-select_streams", "v",
+		"-show_entries", "packet=dts_time", "-of", "csv=p=0", url).Output()
+	if err != nil {
+		t.Fatalf("ffprobe packets of %s: %v", url, err)
+	}
+	var jump time.Duration
+	var at, prev float64
+	first := true
+	for _, l := range strings.Fields(string(out)) {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64)
+		if err != nil {
+			continue
+		}
+		if !first {
+			if d := time.Duration((v - prev) * float64(time.Second)); d > jump || d < 0 {
+				jump, at = max(jump, d, -d), v
+			}
+		}
+		prev, first = v, false
+	}
+	return jump, at
+}
+
 // ffprobeVOD reads a rendition's VOD playlist and every segment over HTTP
 // with the real ffprobe: any error it prints fails the test.
 func ffprobeVOD(t *testing.T, url string) float64 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 	"github.com/zonecast/zonecast/dataplane/internal/recording"
+	recpolicy "github.com/zonecast/zonecast/policies/recording"
 )
 
 // recordingNotifier tells the platform about recordings (recording.ready
@@ -76,7 +77,7 @@ func (n *Node) recordingFence(stream string, token uint64) bool {
 	if n.cluster == nil {
 		return token == singleEdgeToken
 	}
-	deadline := time.Now().Add(fenceUnknownFor)
+	deadline := time.Now().Add(recpolicy.FenceUnknownFor)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cluster.timings.LeaseRenew)
 		ok, err := n.cluster.coord.TermCurrent(ctx, stream, token)
@@ -92,9 +93,6 @@ func (n *Node) recordingFence(stream string, token uint64) bool {
 	}
 }
 
-// fenceUnknownFor bounds how long an upload waits for Redis to say whether
-// its term is still current.
-const fenceUnknownFor = time.Minute
 
 func (n *Node) recordingReady(stream string, e recording.Entry) {
 	if n.recordingEvents == nil {
@@ -121,7 +119,7 @@ func (n *Node) attachRecording(w *wiring, record bool) {
 	seg := n.Config.HLS.SegmentDuration
 	r := &streamRecording{
 		name: w.stream.Name(), rec: n.recorder, src: w.packager, token: n.recordingToken,
-		on: record, next: map[string]uint64{}, stopWithin: 3 * seg,
+		on: record, next: map[string]uint64{}, stopWithin: recpolicy.StopWithinSegments * seg,
 	}
 	w.recording = r
 	ctx, cancel := context.WithCancel(context.Background())
