@@ -93,7 +93,6 @@ func (n *Node) recordingFence(stream string, token uint64) bool {
 	}
 }
 
-
 func (n *Node) recordingReady(stream string, e recording.Entry) {
 	if n.recordingEvents == nil {
 		return
