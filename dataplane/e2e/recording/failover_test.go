@@ -143,12 +143,17 @@ func TestRecordingThroughFailoverAndOutage(t *testing.T) {
 			t.Errorf("%s: ffprobe reads %.2f s of %v", r.name, d, r.media)
 		}
 		// Inside the media too: the video's timestamps run on across the
-		// S3 outage and the takeover (the standby's segments continue the
-		// leader's timeline), jumping no more than the live stream lost.
-		if jump, at := videoJump(t, url); jump > live.MediaLost+slack {
-			t.Errorf("%s: the video's decode timestamps jump %v at %.3f s", r.name, jump, at)
+		// S3 outage and the takeover except for the stall the chaos table
+		// allows sigkill-leader (a segment plus the broadcaster's
+		// reconnection: the encoder's output while disconnected, and what
+		// the dead leader had not relayed, never reach the standby). The
+		// numbering and the PDTs stay continuous there, so the jump shows
+		// only in the media's own timestamps; players seek over it.
+		stall := chaos.Local.Segment() + reconnect
+		if jump, at := videoJump(t, url); jump > stall {
+			t.Errorf("%s: the video's decode timestamps jump %v at %.3f s, more than the %v stall sigkill-leader allows", r.name, jump, at, stall)
 		} else {
-			t.Logf("%s: largest jump between consecutive video timestamps %v", r.name, jump)
+			t.Logf("%s: largest jump between consecutive video timestamps %v at %.3f s (allowed: %v)", r.name, jump, at, stall)
 		}
 	}
 	if !names["source"] || !names[ladderRung] {
@@ -202,6 +207,14 @@ func playToEnd(t *testing.T, base string, e rec.Entry, renditions []vodRendition
 		if st.T > lastT {
 			lastT, lastMove = st.T, time.Now()
 		}
+		// The media's last frames may end a fraction of a segment before
+		// the playlist's durations add up (audio and video end apart), and
+		// the element then waits at the end of what is buffered instead of
+		// ending: within one segment of the end counts as the end.
+		if st.Duration > 0 && st.T >= st.Duration-chaos.Local.Segment().Seconds() && time.Since(lastMove) > 5*time.Second {
+			t.Logf("playback rests %.2f s before the playlist's end", st.Duration-st.T)
+			break
+		}
 		if time.Since(lastMove) > 20*time.Second {
 			t.Fatalf("playback stuck at %.2f s of %.2f s (errors %v)", st.T, st.Duration, st.Errors)
 		}
@@ -213,7 +226,7 @@ func playToEnd(t *testing.T, base string, e rec.Entry, renditions []vodRendition
 			shortest = r.media
 		}
 	}
-	if st.T < shortest.Seconds()-2 {
+	if st.T < shortest.Seconds()-chaos.Local.Segment().Seconds() {
 		t.Fatalf("playback ended at %.2f s, the recording holds %v", st.T, shortest)
 	}
 	t.Logf("hls.js played the VOD to its end: %.2f s (duration %.2f s), non-fatal errors %v", st.T, st.Duration, st.Errors)
