@@ -46,5 +46,5 @@ chaos-cluster: edge
 	bash scripts/cluster/chaos-table.sh .cache/chaos-cluster.txt; exit $$status
 
 # The local twin-zone set-up (`make run`).
-run-cluster: deps edge redistwin
+run-cluster: deps edge redistwin versitygw
 	@BIN=$(BIN) bash scripts/cluster/run.sh

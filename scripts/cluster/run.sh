@@ -6,8 +6,10 @@
 #   Redis primary + replica + three sentinels (real processes, free ports),
 #   zone a: edge a1, a2; zone b: edge b1, b2 (mutual-TLS QUIC relay),
 #   a synthetic broadcaster (ffmpeg test pattern with a burnt-in clock) over
-#   SRT to a1, reconnecting to the next ready node if its node goes away.
-# The page of any node shows which node leads each stream. Ctrl-C stops all.
+#   SRT to a1, reconnecting to the next ready node if its node goes away,
+#   cam1 recorded to a local S3-API server (versitygw, bucket "recordings").
+# The page of any node shows which node leads each stream, and lists and
+# plays finished recordings. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/bin}
@@ -39,6 +41,18 @@ up=""
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/${CATALOG%:*}/${CATALOG##*:}") 2>/dev/null && { up=1; break; }; sleep 0.1; done
 [ -n "$up" ] || { echo "run-cluster: the catalog (dynalite) did not come up on $CATALOG; see $RUN/dynalite.log" >&2; exit 1; }
 
+# The recording bucket: versitygw over a local directory, the bucket made
+# through the S3 API (curl signs the request), credentials for the nodes
+# in the usual AWS variables.
+export AWS_ACCESS_KEY_ID=zonecast-local AWS_SECRET_ACCESS_KEY=zonecast-local-secret
+S3=127.0.0.1:7070
+mkdir -p "$RUN/s3"
+"$BIN/versitygw" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" --region local --port "$S3" --quiet posix "$RUN/s3" > "$RUN/versitygw.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://$S3/" && break; sleep 0.1; done
+curl -fs -o /dev/null -X PUT -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --aws-sigv4 "aws:amz:local:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "http://$S3/recordings" \
+  || { echo "run-cluster: could not create the recording bucket; see $RUN/versitygw.log" >&2; exit 1; }
+
 "$BIN/redistwin" -dir "$RUN/redis" -addrs "$RUN/sentinels" &
 pids+=($!)
 for _ in $(seq 300); do [ -s "$RUN/sentinels" ] && break; sleep 0.1; done
@@ -54,6 +68,7 @@ http: {listen: "127.0.0.1:$((8080 + i))"}
 admin: {token: $TOKEN}   # the control API stays on http.listen (no admin.listen)
 catalog:
   dynamodb: {table: zonecast-streams, region: local, endpoint: "http://$CATALOG", create_table: true}
+recording: {bucket: recordings, region: local, endpoint: "http://$S3", spool_dir: $RUN/spool-$id, idle_close: 20s}
 cluster:
   quic: {listen: "127.0.0.1:$((9100 + i))"}
   tls: {ca: $RUN/certs/ca.pem, cert: $RUN/certs/$id.pem, key: $RUN/certs/$id-key.pem}
@@ -72,10 +87,10 @@ done
 
 # The demo's streams, created through a1's control API like any other; the
 # broadcaster below publishes cam1 with this passphrase.
-for s in 'cam1 correct-horse-battery' 'cam2 second-camera-pass'; do
+for s in 'cam1 correct-horse-battery true' 'cam2 second-camera-pass false'; do
   set -- $s
   curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" \
-    -d "{\"name\": \"$1\", \"passphrase\": \"$2\"}" http://127.0.0.1:8080/api/v1/streams \
+    -d "{\"name\": \"$1\", \"passphrase\": \"$2\", \"record\": $3}" http://127.0.0.1:8080/api/v1/streams \
     || { echo "run-cluster: creating $1 in the catalog failed" >&2; exit 1; }
 done
 
@@ -121,6 +136,8 @@ $cdn
   Stream catalog (dynalite):           http://$CATALOG, table zonecast-streams
   Create a stream (prints its SRT publish URL and its playback URL):
     curl -s -X POST -H 'Authorization: Bearer $TOKEN' -d '{"name": "match-1"}' http://127.0.0.1:8080/api/v1/streams
+  Recordings of cam1 (closed 20 s after the broadcaster stops; the page plays them):
+                                       curl -s http://127.0.0.1:8080/api/v1/streams/cam1/recordings
   Drain a node:  curl -X POST -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8080/api/v1/drain
   Ctrl-C stops everything.
 

@@ -52,7 +52,20 @@ func NewHarnessNetns(t testing.TB, bin string, p Profile, nsNode string, ids ...
 	return newHarness(t, bin, p, nsNode, ids...)
 }
 
+// NewHarnessEnv is NewHarness with settings of each node's own (env(id):
+// ZONECAST_* variables, e.g. a spool directory per node) from its first
+// start on.
+func NewHarnessEnv(t testing.TB, bin string, p Profile, env func(id string) []string, ids ...string) *Harness {
+	t.Helper()
+	return newHarnessEnv(t, bin, p, "", env, ids...)
+}
+
 func newHarness(t testing.TB, bin string, p Profile, nsNode string, ids ...string) *Harness {
+	t.Helper()
+	return newHarnessEnv(t, bin, p, nsNode, nil, ids...)
+}
+
+func newHarnessEnv(t testing.TB, bin string, p Profile, nsNode string, env func(id string) []string, ids ...string) *Harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &Harness{T: t, Dir: dir, Profile: p}
@@ -78,6 +91,9 @@ func newHarness(t testing.TB, bin string, p Profile, nsNode string, ids ...strin
 		}
 		if id == nsNode {
 			n.prefix = []string{"ip", "netns", "exec", h.Netns.Name}
+		}
+		if env != nil {
+			n.Env = env(id)
 		}
 		h.Nodes = append(h.Nodes, n)
 	}

@@ -225,6 +225,9 @@ type Report struct {
 	Skipped   []string
 	Failovers int
 	ServedBy  map[string]int
+	// First and Last are the first segment's PDT and the last one's end:
+	// the media the reader saw spans them.
+	First, Last time.Time
 }
 
 // Report summarises; call it after Run returns or at any time.
@@ -241,6 +244,16 @@ func (r *Reader) Report() Report {
 		msns = append(msns, m)
 	}
 	sort.Slice(msns, func(i, j int) bool { return msns[i] < msns[j] })
+	for _, m := range msns {
+		s := r.segs[m]
+		if s.pdt.IsZero() {
+			continue
+		}
+		if rep.First.IsZero() {
+			rep.First = s.pdt
+		}
+		rep.Last = s.pdt.Add(time.Duration(s.dur * float64(time.Second)))
+	}
 	for _, m := range msns {
 		d := time.Duration(r.segs[m].dur * float64(time.Second))
 		if d > rep.LongestSeg {

@@ -298,6 +298,34 @@ func (c *Coordinator) RedisReachable() error {
 	return nil
 }
 
+// LeadingToken is this node's lease token of the stream while it leads
+// it, on its own clock (the term's keeper): what fences the stream's
+// recording uploads.
+func (c *Coordinator) LeadingToken(stream string) (uint64, bool) {
+	j := c.job(stream)
+	if j == nil {
+		return 0, false
+	}
+	tok, _, ok := j.term()
+	return tok, ok
+}
+
+// TermCurrent reports whether no term after the one of token was issued
+// for the stream: this node leads with token, or its term ended (the lease
+// released or expired) and no node took the lease since. A write to shared
+// storage made under token (a recording's upload, its close after the
+// stream went idle) is safe exactly then.
+func (c *Coordinator) TermCurrent(ctx context.Context, stream string, token uint64) (bool, error) {
+	if tok, ok := c.LeadingToken(stream); ok {
+		return tok == token, nil
+	}
+	last, err := c.ledger.LastToken(ctx, stream)
+	if err != nil {
+		return false, err
+	}
+	return last == token, nil
+}
+
 // Draining reports whether Drain was called.
 func (c *Coordinator) Draining() bool { return c.draining.Load() }
 

@@ -131,7 +131,7 @@ func (n *Node) recheck(ctx context.Context) {
 			switch {
 			case err == nil:
 				if w := n.wiring(name); w != nil {
-					w.settings.Store(&s)
+					w.apply(s)
 					if n.idleFor(name, w) >= n.idleUnwire {
 						n.Log.Info("stream unused here: unwiring it", "stream", name, "idle", n.idleUnwire)
 						n.removeStream(name, errors.New("unused"))
@@ -192,6 +192,9 @@ func (n *Node) removeStream(name string, reason error) {
 		n.cluster.coord.RemoveStream(name)
 	}
 	n.Streams.Remove(name)
+	// The segment being cut is the last one recorded; the recording
+	// closes on its own after the wiring is gone.
+	w.detachRecording()
 	w.close()
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/metrics"
 	"github.com/zonecast/zonecast/dataplane/internal/origin"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
+	"github.com/zonecast/zonecast/dataplane/internal/recording"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
 	policy "github.com/zonecast/zonecast/policies/catalog"
 )
@@ -67,6 +68,11 @@ type Node struct {
 	API *api.Handler
 	// idleUnwire is policies/catalog.IdleUnwire (tests shorten it).
 	idleUnwire time.Duration
+	// recorder writes recorded streams to the recording bucket; nil
+	// without one.
+	recorder *recording.Recorder
+	// recordingEvents hears of recordings that are ready; nil: nobody.
+	recordingEvents recordingNotifier
 
 	packaging packager.Config
 
@@ -105,11 +111,21 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		n.transcoding = newTranscoding(cfg.Transcode, cfg.HLS.SegmentDuration, n.Log, n.Metrics)
 		n.OnClose(n.transcoding.Close)
 	}
+	recorder, err := newRecorder(n)
+	if err != nil {
+		return fail(fmt.Errorf("recording: %w", err))
+	}
+	if recorder != nil {
+		n.recorder = recorder
+		n.OnClose(recorder.Close)
+		// recording.ready goes out with the node's signed events, once
+		// those are built (the notifier finds them when it is called).
+		n.recordingEvents = n.Notifier()
+	}
 	// Before the cluster's close (registered later, run earlier): the
 	// cluster lets go of the streams' media first.
 	n.OnClose(n.unwireAll)
 
-	var err error
 	if n.catalog, err = openCatalog(cfg); err != nil {
 		return fail(fmt.Errorf("catalog: %w", err))
 	}
@@ -197,6 +213,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 		ReadyInfo:  n.readyInfo,
 		Metrics:    n.Metrics.Handler(),
 		Routes:     n.routes(),
+		Media:      n.media(),
 		Requests:   n.Metrics,
 		Log:        n.Log,
 		// The operator's endpoints on the private admin listener when
@@ -317,6 +334,18 @@ func (n *Node) routes() map[string]http.Handler {
 	}
 	if token := n.Config.AdminToken(); n.cluster != nil && token != "" {
 		r[DrainRoute] = n.cluster.drainHandler(token)
+	}
+	if n.recorder != nil {
+		r[RecordingsRoute] = n.recordingsHandler()
+	}
+	return r
+}
+
+// media are the node's media endpoints beyond live streams: recordings.
+func (n *Node) media() map[string]http.Handler {
+	r := map[string]http.Handler{}
+	if n.recorder != nil {
+		r[VODRoute] = n.vodHandler()
 	}
 	return r
 }

@@ -31,6 +31,8 @@ type wiring struct {
 	// idleSince is when the recheck first found the stream without a
 	// publisher or a role here (zero while in use).
 	idleSince time.Time
+	// recording follows the packager into the recorder; nil without one.
+	recording *streamRecording
 }
 
 // Settings returns the stream's catalog record as last read.
@@ -40,10 +42,19 @@ func (w *wiring) Settings() catalog.Stream { return *w.settings.Load() }
 // handshake or a relay is being let in): the idle clock starts again, so
 // that the recheck does not unwire it under its new publisher.
 func (w *wiring) use(s catalog.Stream) {
-	w.settings.Store(&s)
+	w.apply(s)
 	w.mu.Lock()
 	w.idleSince = time.Time{}
 	w.mu.Unlock()
+}
+
+// apply takes s as the stream's current settings. The recording switch
+// takes effect at the next segment boundary (setRecord); the ladder is the
+// one the stream was wired with until it is wired again.
+func (w *wiring) apply(s catalog.Stream) {
+	if old := w.settings.Swap(&s); old == nil || old.Record != s.Record {
+		w.setRecord(s.Record)
+	}
 }
 
 // onClose runs fn when the stream is unwired (or the node closes), in
@@ -87,6 +98,7 @@ func (n *Node) addStream(s catalog.Stream) (*wiring, error) {
 	w := &wiring{stream: st, packager: packager.NewMuxer(name, n.packaging, n.Log)}
 	w.settings.Store(&s)
 	w.onClose(w.packager.Close)
+	n.attachRecording(w, s.Record)
 	w.onClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
 	if n.transcoding != nil && s.Ladder != catalog.LadderSource {
 		if w.ladder = n.transcoding.ladder(name, w, n.ladderFailed); w.ladder != nil {

@@ -13,6 +13,9 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/live/", s.cors(http.HandlerFunc(s.serveLive)))
+	for pattern, h := range s.opts.Media {
+		mux.Handle(pattern, s.cors(h))
+	}
 	s.health(mux)
 	if s.webDir != "" {
 		mux.Handle("GET /hls.js/", http.StripPrefix("/hls.js/", http.FileServer(http.Dir(filepath.Join(s.webDir, "node_modules", "hls.js", "dist")))))

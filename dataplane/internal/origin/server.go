@@ -59,6 +59,10 @@ type Options struct {
 	// cluster's drain, the transcode report): on the admin listener when
 	// there is one.
 	Routes map[string]http.Handler
+	// Media are extra media endpoints by ServeMux pattern (recordings
+	// under /vod/): on the public listener, with CORS, guarded by the
+	// origin secrets like /live/.
+	Media map[string]http.Handler
 	// AdminListen, when set, is a second, plain-HTTP listener (a private
 	// address) for /metrics, /api/* and Routes, which the public listener
 	// then no longer answers. /healthz and /readyz stay public (the load

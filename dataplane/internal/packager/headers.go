@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"bytes"
 	"net/http"
 	"path"
 	"strconv"
@@ -80,4 +81,41 @@ func mediaType(name string) string {
 func ServeError(w http.ResponseWriter, msg string, code int) {
 	w.Header().Set("Cache-Control", cacheNone)
 	http.Error(w, msg, code)
+}
+
+// VOD: recordings served from the bucket under /vod/ (the node reads them
+// there; CloudFront reads the bucket itself). Their headers are decided here
+// too, beside the live ones, so that /live/ and /vod/ cannot drift apart on
+// what a name means to a cache.
+const (
+	// A recording's playlist that ends (EXT-X-ENDLIST: the recording is
+	// closed) never changes again; a day keeps it off the origin without
+	// outliving the bucket's lifecycle expiry by long.
+	cacheVODClosed = "public, max-age=86400"
+	// A recording's playlists are rewritten at each of the recorder's
+	// checkpoints (tens of seconds apart) while it records, and a
+	// multivariant playlist cannot say whether its recording is closed: a
+	// few seconds spares the origin a crowd without holding new segments
+	// back noticeably.
+	cacheVODOpen = "public, max-age=5"
+)
+
+// ServeVOD answers one object of a recording (name relative to the
+// recording's folder) with its type and Cache-Control: segments and init
+// sections are named after their media sequence number as live ones are,
+// so immutable; playlists per cacheVODClosed and cacheVODOpen.
+func ServeVOD(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+	h := w.Header()
+	if path.Ext(name) == ".m3u8" {
+		h.Set("Content-Type", typePlaylist)
+		if bytes.Contains(body, []byte("#EXT-X-ENDLIST")) {
+			h.Set("Cache-Control", cacheVODClosed)
+		} else {
+			h.Set("Cache-Control", cacheVODOpen)
+		}
+	} else {
+		h.Set("Content-Type", mediaType(name))
+		h.Set("Cache-Control", cacheImmutable)
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

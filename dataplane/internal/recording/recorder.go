@@ -41,6 +41,9 @@ type Options struct {
 	// RetryMax caps the back-off between attempts while S3 fails; 0:
 	// DefaultRetryMax.
 	RetryMax time.Duration
+	// Ready, when set, is told of each recording this node closed as
+	// video on demand (the node emits recording.ready with its URL).
+	Ready func(stream string, e Entry)
 }
 
 // DefaultCheckpointInterval: a successor continuing a recording lists and

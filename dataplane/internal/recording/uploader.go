@@ -367,6 +367,9 @@ func (u *uploader) finish(ctx context.Context, c *open) error {
 	u.rec.metrics.gapSeconds.Add(missing)
 	u.log.Info("recording: ready", "recording", c.entry.ID, "duration_seconds", c.entry.DurationSeconds,
 		"gaps", len(c.entry.Gaps), "gap_seconds", missing, "url", c.entry.URL)
+	if u.rec.opts.Ready != nil {
+		u.rec.opts.Ready(u.stream, c.entry)
+	}
 	return nil
 }
 
