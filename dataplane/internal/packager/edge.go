@@ -158,9 +158,9 @@ func ServePlaylist(w http.ResponseWriter, req *http.Request, body []byte, target
 }
 
 // ServeMultivariant serves a multivariant playlist built outside the
-// packager, cached as the live one is.
-func ServeMultivariant(w http.ResponseWriter, req *http.Request, body []byte, segment time.Duration) {
-	servePlaylist(w, req, body, playlistCache(targetDuration(segment)))
+// packager, cached as the live one is (targetDur: its renditions').
+func ServeMultivariant(w http.ResponseWriter, req *http.Request, body []byte, targetDur int) {
+	servePlaylist(w, req, body, playlistCache(targetDur))
 }
 
 // MultivariantFor is the stream's LL-HLS multivariant playlist with every

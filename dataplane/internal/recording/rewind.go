@@ -1,0 +1,121 @@
+package recording
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/zonecast/zonecast/dataplane/internal/packager"
+)
+
+// rewindName is the rewind playlist's name, beside each live playlist:
+// /live/<stream>/rewind.m3u8 (multivariant) and
+// /live/<stream>/<rendition>/rewind.m3u8. Beside, so that the live edge's
+// segments and parts keep their relative URIs (and the CDN's /live/ rules,
+// the origin's CORS and guards apply unchanged), and the recorded past is
+// reached at ../../../vod/, the edge's view of the bucket.
+const rewindName = "rewind.m3u8"
+
+// Live is a stream's packager as the rewind playlist reads it.
+type Live interface {
+	RenditionNames() []string
+	Edge(rendition string) (packager.Edge, bool)
+	WaitEdge(w http.ResponseWriter, req *http.Request, rendition string) bool
+	MultivariantFor(name string) ([]byte, bool)
+}
+
+// Rewind serves the rewind (DVR) playlists of recorded streams: the last
+// recording.rewind of what the recorder has put in the bucket, followed by
+// the live edge, with LL-HLS blocking reloads and delta updates so that a
+// two-hour playlist is fetched whole once per viewer, not on every part.
+type Rewind struct {
+	ledger *ledger
+	window time.Duration
+}
+
+// NewRewind makes the rewind playlists of rec's streams; nil when rec is
+// nil or its rewind window is off (Wrap then adds nothing).
+func NewRewind(rec *Recorder) *Rewind {
+	if rec == nil || rec.ledger == nil {
+		return nil
+	}
+	return &Rewind{ledger: rec.ledger, window: rec.cfg.Rewind}
+}
+
+// Wrap serves stream's rewind playlists and passes every other request to
+// next, the stream's packager: paths as the packager takes them, relative
+// to /live/<stream>/.
+func (rw *Rewind) Wrap(stream string, live Live, next http.Handler) http.Handler {
+	if rw == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := strings.TrimPrefix(req.URL.Path, "/")
+		p = strings.TrimPrefix(p, "live/"+stream+"/")
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			next.ServeHTTP(w, req)
+			return
+		}
+		if p == rewindName {
+			rw.serveMultivariant(w, req, live)
+			return
+		}
+		if rend, file, ok := strings.Cut(p, "/"); ok && file == rewindName && rend != "" {
+			rw.serveMedia(w, req, stream, rend, live)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+func (rw *Rewind) serveMultivariant(w http.ResponseWriter, req *http.Request, live Live) {
+	body, ok := live.MultivariantFor(rewindName)
+	if !ok {
+		packager.ServeError(w, "not found", http.StatusNotFound)
+		return
+	}
+	td := 1
+	for _, name := range live.RenditionNames() {
+		if e, ok := live.Edge(name); ok {
+			td = e.TargetDuration
+			break
+		}
+	}
+	packager.ServeMultivariant(w, req, body, td)
+}
+
+func (rw *Rewind) serveMedia(w http.ResponseWriter, req *http.Request, stream, rend string, live Live) {
+	q := req.URL.Query()
+	skip := false
+	if v, ok := q["_HLS_skip"]; ok {
+		// v2 asks to skip date ranges too; this playlist has none, so it
+		// is the same delta update.
+		if len(v) != 1 || (v[0] != "YES" && v[0] != "v2") {
+			packager.ServeError(w, "_HLS_skip must be YES or v2", http.StatusBadRequest)
+			return
+		}
+		skip = true
+	}
+	if !live.WaitEdge(w, req, rend) {
+		return
+	}
+	edge, ok := live.Edge(rend)
+	if !ok {
+		packager.ServeError(w, "not found", http.StatusNotFound)
+		return
+	}
+	view, _ := rw.ledger.view(stream, rend)
+	pl := rewindPlaylist{stream: stream, rendition: rend, recorded: view, edge: edge, window: rw.window, skip: skip}
+	for _, other := range live.RenditionNames() {
+		if other == rend {
+			continue
+		}
+		if e, ok := live.Edge(other); ok {
+			if msn, part, ok := e.Last(); ok {
+				pl.reports = append(pl.reports, renditionReport{rendition: other, msn: msn, part: part})
+			}
+		}
+	}
+	_, blocking := q["_HLS_msn"]
+	packager.ServePlaylist(w, req, pl.render(), edge.TargetDuration, blocking)
+}
