@@ -105,7 +105,10 @@ func (s *Muxer) WaitEdge(w http.ResponseWriter, req *http.Request, rendition str
 		notFound(w)
 		return false
 	}
-	if _, hasMSN := req.URL.Query()["_HLS_msn"]; !hasMSN {
+	q := req.URL.Query()
+	_, hasMSN := q["_HLS_msn"]
+	_, hasPart := q["_HLS_part"]
+	if !hasMSN && !hasPart {
 		return true
 	}
 	probe := &discardWriter{header: http.Header{}}
