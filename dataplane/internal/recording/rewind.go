@@ -3,6 +3,7 @@ package recording
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
@@ -33,6 +34,75 @@ type Rewind struct {
 	window time.Duration
 }
 
+// rewindCache is one stream's rendered playlists, by rendition; it lives
+// as long as the handler Wrap made for the stream.
+type rewindCache struct {
+	mu sync.Mutex
+	m  map[string]*rewindCached
+}
+
+// rewindCached is a rendition's last rendered playlists: every viewer's
+// reload between two parts asks for the same state, and a two-hour
+// playlist is worth building once per state, not once per request.
+type rewindCached struct {
+	state       rewindState
+	full, delta []byte
+}
+
+// rewindState is what a rendered playlist depends on.
+type rewindState struct {
+	id                 string
+	recFirst, recLast  uint64
+	recLen             int
+	discTrimmed        uint64
+	edgeFirst, curMSN  uint64
+	edgeSegs, curParts int
+	hint               string
+}
+
+func stateOf(view ledgerView, edge packager.Edge) rewindState {
+	st := rewindState{id: view.id, recLen: len(view.segs), discTrimmed: view.discTrimmed,
+		edgeSegs: len(edge.Segments), hint: edge.Hint}
+	if n := len(view.segs); n > 0 {
+		st.recFirst, st.recLast = view.segs[0].MSN, view.segs[n-1].MSN
+	}
+	if len(edge.Segments) > 0 {
+		st.edgeFirst = edge.Segments[0].MSN
+	}
+	if edge.Current != nil {
+		st.curMSN, st.curParts = edge.Current.MSN, len(edge.Current.Parts)
+	}
+	return st
+}
+
+// body returns the playlist for p, rendered once per state and kind.
+func (rc *rewindCache) body(p *rewindPlaylist) []byte {
+	st := stateOf(p.recorded, p.edge)
+	rc.mu.Lock()
+	c := rc.m[p.rendition]
+	if c == nil || c.state != st {
+		c = &rewindCached{state: st}
+		rc.m[p.rendition] = c
+	}
+	b := c.full
+	if p.skip {
+		b = c.delta
+	}
+	rc.mu.Unlock()
+	if b != nil {
+		return b
+	}
+	b = p.render()
+	rc.mu.Lock()
+	if p.skip {
+		c.delta = b
+	} else {
+		c.full = b
+	}
+	rc.mu.Unlock()
+	return b
+}
+
 // NewRewind makes the rewind playlists of rec's streams; nil when rec is
 // nil or its rewind window is off (Wrap then adds nothing).
 func NewRewind(rec *Recorder) *Rewind {
@@ -49,6 +119,7 @@ func (rw *Rewind) Wrap(stream string, live Live, next http.Handler) http.Handler
 	if rw == nil {
 		return next
 	}
+	cache := &rewindCache{m: map[string]*rewindCached{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p := strings.TrimPrefix(req.URL.Path, "/")
 		p = strings.TrimPrefix(p, "live/"+stream+"/")
@@ -61,7 +132,7 @@ func (rw *Rewind) Wrap(stream string, live Live, next http.Handler) http.Handler
 			return
 		}
 		if rend, file, ok := strings.Cut(p, "/"); ok && file == rewindName && rend != "" {
-			rw.serveMedia(w, req, stream, rend, live)
+			rw.serveMedia(w, req, stream, rend, live, cache)
 			return
 		}
 		next.ServeHTTP(w, req)
@@ -84,7 +155,7 @@ func (rw *Rewind) serveMultivariant(w http.ResponseWriter, req *http.Request, li
 	packager.ServeMultivariant(w, req, body, td)
 }
 
-func (rw *Rewind) serveMedia(w http.ResponseWriter, req *http.Request, stream, rend string, live Live) {
+func (rw *Rewind) serveMedia(w http.ResponseWriter, req *http.Request, stream, rend string, live Live, cache *rewindCache) {
 	q := req.URL.Query()
 	skip := false
 	if v, ok := q["_HLS_skip"]; ok {
@@ -106,16 +177,23 @@ func (rw *Rewind) serveMedia(w http.ResponseWriter, req *http.Request, stream, r
 	}
 	view, _ := rw.ledger.view(stream, rend)
 	pl := rewindPlaylist{stream: stream, rendition: rend, recorded: view, edge: edge, window: rw.window, skip: skip}
+	body := cache.body(&pl)
+	// Rendition reports are added outside the cache, as the packager adds
+	// them to its own playlists.
+	var reports []renditionReport
 	for _, other := range live.RenditionNames() {
 		if other == rend {
 			continue
 		}
 		if e, ok := live.Edge(other); ok {
 			if msn, part, ok := e.Last(); ok {
-				pl.reports = append(pl.reports, renditionReport{rendition: other, msn: msn, part: part})
+				reports = append(reports, renditionReport{rendition: other, msn: msn, part: part})
 			}
 		}
 	}
 	_, blocking := q["_HLS_msn"]
-	packager.ServePlaylist(w, req, pl.render(), edge.TargetDuration, blocking)
+	if len(reports) > 0 {
+		body = appendReports(append([]byte(nil), body...), reports)
+	}
+	packager.ServePlaylist(w, req, body, edge.TargetDuration, blocking)
 }

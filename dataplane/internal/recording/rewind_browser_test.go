@@ -160,8 +160,8 @@ func (w *codeWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// rewindState is what the test reads of the player around a seek.
-type rewindState struct {
+// seekState is what the test reads of the player around a seek.
+type seekState struct {
 	T       float64  `json:"t"`
 	Live    float64  `json:"live"`    // hls.js's live sync position
 	Latency float64  `json:"latency"` // hls.js: live edge minus playhead
@@ -174,13 +174,13 @@ type rewindState struct {
 	Frags   int      `json:"frags"`
 }
 
-const rewindStateJS = `(() => { const v = document.getElementById("video"); const h = window.hlsInstance;
+const seekStateJS = `(() => { const v = document.getElementById("video"); const h = window.hlsInstance;
  const s = v.seekable; return { t: v.currentTime, live: h.liveSyncPosition || 0, latency: h.latency || 0,
   start: s.length ? s.start(0) : -1, end: s.length ? s.end(s.length - 1) : -1, paused: v.paused,
   fatal: window.player.fatal, errors: window.player.errors,
   vod: window.player.frags.filter(u => u.includes("/vod/")).length, frags: window.player.frags.length }; })()`
 
-func (st rewindState) String() string {
+func (st seekState) String() string {
 	return fmt.Sprintf("t=%.2f live=%.2f latency=%.2f seekable=[%.2f,%.2f] paused=%v fragments=%d (%d from the bucket)",
 		st.T, st.Live, st.Latency, st.Start, st.End, st.Paused, st.Frags, st.VOD)
 }
@@ -238,10 +238,10 @@ func TestRewindInChromium(t *testing.T) {
 	b := browser.Start(t)
 	b.Navigate(t, srv.URL+"/")
 	b.WaitPlaying(t, 1, 45*time.Second)
-	read := func() rewindState {
+	read := func() seekState {
 		t.Helper()
-		var st rewindState
-		if err := b.Eval(rewindStateJS, &st); err != nil {
+		var st seekState
+		if err := b.Eval(seekStateJS, &st); err != nil {
 			t.Fatal(err)
 		}
 		if st.Fatal != nil {
@@ -251,7 +251,7 @@ func TestRewindInChromium(t *testing.T) {
 	}
 	// waitState polls the player until cond holds (a bound for a loaded
 	// machine, not a speed requirement).
-	waitState := func(what string, cond func(rewindState) bool) rewindState {
+	waitState := func(what string, cond func(seekState) bool) seekState {
 		t.Helper()
 		deadline := time.Now().Add(45 * time.Second)
 		for {
@@ -267,14 +267,14 @@ func TestRewindInChromium(t *testing.T) {
 	}
 	// plays checks that the playhead moves on by three seconds (after a
 	// rebuffer, if the seek needs one).
-	plays := func(what string) rewindState {
+	plays := func(what string) seekState {
 		t.Helper()
 		from := read().T
-		return waitState(what, func(s rewindState) bool { return !s.Paused && s.T >= from+3 })
+		return waitState(what, func(s seekState) bool { return !s.Paused && s.T >= from+3 })
 	}
 
 	// Tuned in at the live edge, with the recorded past seekable.
-	st := waitState("playing near the live edge with the past seekable", func(s rewindState) bool {
+	st := waitState("playing near the live edge with the past seekable", func(s seekState) bool {
 		return !s.Paused && s.Live > 0 && s.Latency < 10 && s.Live-s.Start >= 35
 	})
 	t.Logf("tuned in: %v", st)
@@ -286,7 +286,7 @@ func TestRewindInChromium(t *testing.T) {
 	if err := b.Eval("(() => { document.getElementById('video').currentTime = "+strconv.FormatFloat(target, 'f', 3, 64)+"; return true; })()", &ignored); err != nil {
 		t.Fatal(err)
 	}
-	st = waitState("playing 25 s back", func(s rewindState) bool {
+	st = waitState("playing 25 s back", func(s seekState) bool {
 		return !s.Paused && s.T >= target+1 && s.T < target+10
 	})
 	st = plays("in the rewind window")
@@ -302,7 +302,7 @@ func TestRewindInChromium(t *testing.T) {
 	if err := b.Eval("(() => { document.getElementById('video').currentTime = window.hlsInstance.liveSyncPosition; return true; })()", &ignored); err != nil {
 		t.Fatal(err)
 	}
-	st = waitState("back at the live edge", func(s rewindState) bool { return !s.Paused && s.Latency < 8 })
+	st = waitState("back at the live edge", func(s seekState) bool { return !s.Paused && s.Latency < 8 })
 	st = plays("back at the live edge")
 	if st.Latency >= 8 {
 		t.Fatalf("back to live, yet %.1f s behind: %v", st.Latency, st)

@@ -84,6 +84,24 @@ func TestRewindHandler(t *testing.T) {
 			}
 		})
 	}
+	// The rendered playlist is kept per state and rebuilt when the
+	// bucket's account changes (here a late upload of an older number).
+	get := func() string {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/live/cam1/source/rewind.m3u8", nil))
+		return w.Body.String()
+	}
+	first, again := get(), get()
+	if first != again {
+		t.Fatal("the same state rendered twice differently")
+	}
+	older := completed[0]
+	rw.ledger.put("cam1", "rec1", "source", manifestSeg{MSN: older.MSN - 1, Duration: older.Duration,
+		PDT: older.ProgramDateTime.Add(-older.Duration), Init: older.Init})
+	if want := "#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(older.MSN-1, 10) + "\n"; !strings.Contains(get(), want) {
+		t.Fatalf("a stale playlist after the ledger changed: no %q", want)
+	}
+
 	var nilRewind *Rewind // rewind off
 	if nilRewind.Wrap("cam1", ps, ps) != http.Handler(ps) {
 		t.Fatal("a nil Rewind must leave the packager alone")

@@ -253,11 +253,17 @@ func (p *rewindPlaylist) render() []byte {
 	if edge.Current != nil && edge.Hint != "" {
 		b.WriteString("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + edge.Hint + "\"\n")
 	}
-	for _, r := range p.reports {
-		b.WriteString("#EXT-X-RENDITION-REPORT:URI=\"../" + r.rendition + "/" + rewindName + "\",LAST-MSN=" +
-			strconv.FormatUint(r.msn, 10) + ",LAST-PART=" + strconv.Itoa(r.part) + "\n")
+	return appendReports([]byte(b.String()), p.reports)
+}
+
+// appendReports adds EXT-X-RENDITION-REPORT tags for the other renditions'
+// rewind playlists (RFC 8216bis §4.4.5.4).
+func appendReports(b []byte, reports []renditionReport) []byte {
+	for _, r := range reports {
+		b = append(b, "#EXT-X-RENDITION-REPORT:URI=\"../"+r.rendition+"/"+rewindName+"\",LAST-MSN="+
+			strconv.FormatUint(r.msn, 10)+",LAST-PART="+strconv.Itoa(r.part)+"\n"...)
 	}
-	return []byte(b.String())
+	return b
 }
 
 func secs(d time.Duration) string {
