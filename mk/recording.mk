@@ -3,8 +3,9 @@
 # its own tools module (tools/versitygw) like the Pulumi CLI and staticcheck.
 #   make versitygw        build bin/versitygw (about 6 minutes cold on two cores)
 #   make test-recording   the recorder's tests and the S3 harness's, race detector
+#                         (with the rewind playlist in Chromium: needs `make deps`)
 #   make bench-recording  cost and lag figures of recording (see dataplane/internal/recording/bench_test.go)
-RECORDING_PKGS := ./dataplane/internal/recording/... ./dataplane/e2e/s3server/...
+RECORDING_PKGS := ./dataplane/internal/recording/... ./dataplane/e2e/s3server/... ./policies/rewind/...
 
 TEST_TARGETS  += test-recording
 BENCH_TARGETS += bench-recording
