@@ -22,6 +22,9 @@ type ledger struct {
 type ledgerStream struct {
 	id         string // the recording
 	renditions map[string]*ledgerRendition
+	// local is when this node's uploader last wrote the entry; a node
+	// that does not upload the stream (a standby) reads the bucket instead.
+	local time.Time
 }
 
 // ledgerRendition is one rendition's recorded segments. segs is only ever
@@ -57,7 +60,7 @@ func (l *ledger) streamLocked(stream, id string) *ledgerStream {
 	return st
 }
 
-// put notes a segment now in the bucket.
+// put notes a segment this node's uploader put in the bucket.
 func (l *ledger) put(stream, id, rendition string, s manifestSeg) {
 	if l == nil {
 		return
@@ -65,6 +68,21 @@ func (l *ledger) put(stream, id, rendition string, s manifestSeg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.streamLocked(stream, id)
+	st.local = time.Now()
+	l.addLocked(st, rendition, s)
+}
+
+// merge notes segments another node put, read from the bucket.
+func (l *ledger) merge(stream, id, rendition string, segs []manifestSeg) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.streamLocked(stream, id)
+	for _, s := range segs {
+		l.addLocked(st, rendition, s)
+	}
+}
+
+func (l *ledger) addLocked(st *ledgerStream, rendition string, s manifestSeg) {
 	r := st.renditions[rendition]
 	if r == nil {
 		r = &ledgerRendition{}
@@ -110,15 +128,19 @@ func (l *ledger) trimLocked(r *ledgerRendition) {
 	}
 }
 
-// load replaces stream's entry with a recording read back from the bucket
-// (a node continuing another's recording).
-func (l *ledger) load(stream string, c *open) {
+// load replaces stream's entry with a recording read back from the bucket:
+// by this node's uploader continuing another's recording (local), or by a
+// node that reads what another uploads.
+func (l *ledger) load(stream string, c *open, local bool) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := &ledgerStream{id: c.entry.ID, renditions: map[string]*ledgerRendition{}}
+	if local {
+		st.local = time.Now()
+	}
 	for name, m := range c.renditions {
 		r := &ledgerRendition{segs: append([]manifestSeg(nil), m.Segments...)}
 		l.trimLocked(r)
@@ -137,6 +159,25 @@ func (l *ledger) end(stream, id string) {
 	if st := l.streams[stream]; st != nil && st.id == id {
 		delete(l.streams, stream)
 	}
+}
+
+// tails is what the ledger knows of stream for a reader of the bucket: the
+// recording, the last number of each rendition, and when this node's
+// uploader last wrote.
+func (l *ledger) tails(stream string) (id string, last map[string]uint64, local time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.streams[stream]
+	if st == nil {
+		return "", nil, time.Time{}
+	}
+	last = map[string]uint64{}
+	for name, r := range st.renditions {
+		if n := len(r.segs); n > 0 {
+			last[name] = r.segs[n-1].MSN
+		}
+	}
+	return st.id, last, st.local
 }
 
 // view returns what is recorded of stream's rendition; ok is false when

@@ -30,8 +30,12 @@ type Live interface {
 // the live edge, with LL-HLS blocking reloads and delta updates so that a
 // two-hour playlist is fetched whole once per viewer, not on every part.
 type Rewind struct {
+	rec    *Recorder
 	ledger *ledger
 	window time.Duration
+
+	mu        sync.Mutex
+	followers map[string]*follower // streams read from the bucket
 }
 
 // rewindCache is one stream's rendered playlists, by rendition; it lives
@@ -109,7 +113,7 @@ func NewRewind(rec *Recorder) *Rewind {
 	if rec == nil || rec.ledger == nil {
 		return nil
 	}
-	return &Rewind{ledger: rec.ledger, window: rec.cfg.Rewind}
+	return &Rewind{rec: rec, ledger: rec.ledger, window: rec.cfg.Rewind, followers: map[string]*follower{}}
 }
 
 // Wrap serves stream's rewind playlists and passes every other request to
@@ -174,6 +178,11 @@ func (rw *Rewind) serveMedia(w http.ResponseWriter, req *http.Request, stream, r
 	if !ok {
 		packager.ServeError(w, "not found", http.StatusNotFound)
 		return
+	}
+	if rw.rec != nil {
+		// Twice a target duration: the listed past meets the live edge,
+		// whose window is six.
+		rw.catchUp(req, stream, 2*time.Duration(edge.TargetDuration)*time.Second)
 	}
 	view, _ := rw.ledger.view(stream, rend)
 	pl := rewindPlaylist{stream: stream, rendition: rend, recorded: view, edge: edge, window: rw.window, skip: skip}

@@ -37,7 +37,11 @@ func recordedRange(from, to uint64, missing ...uint64) []manifestSeg {
 
 // liveEdge is a packager's edge of n complete segments from first, the
 // last two with their ten parts, and a segment being cut with three parts.
-func liveEdge(first uint64, n int) packager.Edge {
+func liveEdge(first uint64, n int) packager.Edge { return liveEdgeAt(rewindBase, first, n) }
+
+// liveEdgeAt is liveEdge with segment 0 starting at base.
+func liveEdgeAt(base time.Time, first uint64, n int) packager.Edge {
+	at := func(msn uint64) time.Time { return base.Add(time.Duration(msn) * 2 * time.Second) }
 	e := packager.Edge{TargetDuration: 2, PartTarget: 200 * time.Millisecond}
 	parts := func(msn uint64, k int) []packager.EdgePart {
 		var ps []packager.EdgePart
@@ -48,15 +52,14 @@ func liveEdge(first uint64, n int) packager.Edge {
 	}
 	for i := range n {
 		msn := first + uint64(i)
-		s := segAt(msn)
-		es := packager.EdgeSegment{MSN: msn, Duration: s.Duration, PDT: s.PDT, Init: "init0.mp4", URI: fmt.Sprintf("seg%d.m4s", msn)}
+		es := packager.EdgeSegment{MSN: msn, Duration: 2 * time.Second, PDT: at(msn), Init: "init0.mp4", URI: fmt.Sprintf("seg%d.m4s", msn)}
 		if i >= n-2 {
 			es.Parts = parts(msn, 10)
 		}
 		e.Segments = append(e.Segments, es)
 	}
 	cur := first + uint64(n)
-	e.Current = &packager.EdgeSegment{MSN: cur, PDT: segAt(cur).PDT, Init: "init0.mp4", Parts: parts(cur, 3)}
+	e.Current = &packager.EdgeSegment{MSN: cur, PDT: at(cur), Init: "init0.mp4", Parts: parts(cur, 3)}
 	e.Hint = fmt.Sprintf("part%d.3.m4s", cur)
 	return e
 }

@@ -182,7 +182,7 @@ func (u *uploader) resolve(ctx context.Context, seg Segment) (*open, error) {
 		}
 		if d := seg.ProgramDateTime.Sub(prev.end); d <= u.rec.cfg.IdleClose && !seg.ProgramDateTime.Before(prev.entry.Start) {
 			u.log.Info("recording: continuing", "recording", prev.entry.ID, "segments", prev.segments())
-			u.rec.ledger.load(u.stream, prev)
+			u.rec.ledger.load(u.stream, prev, true)
 			return prev, nil
 		}
 		if err := u.finish(ctx, prev); err != nil {
