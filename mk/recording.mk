@@ -6,8 +6,9 @@
 #                         then the node's recording end to end (dataplane/e2e/recording:
 #                         twin zones with Redis, a leader SIGKILLed, S3 away, hls.js,
 #                         ffprobe; recording switched off mid-event)
+#                         (with the rewind playlist in Chromium: needs `make deps`)
 #   make bench-recording  cost and lag figures of recording (see dataplane/internal/recording/bench_test.go)
-RECORDING_PKGS := ./dataplane/internal/recording/... ./dataplane/e2e/s3server/...
+RECORDING_PKGS := ./dataplane/internal/recording/... ./dataplane/e2e/s3server/... ./policies/rewind/...
 
 TEST_TARGETS  += test-recording
 BENCH_TARGETS += bench-recording

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/zonecast/zonecast/policies/rewind"
 )
 
 // Recording configures recording to S3; the contract file's form:
@@ -29,6 +31,10 @@ type Recording struct {
 	// the recording goes on (with a discontinuity); after it the recording
 	// is closed as video on demand.
 	IdleClose time.Duration `yaml:"idle_close" default:"60s" usage:"a recorded stream idle this long has its recording closed (VOD playlists written); reconnects within it stay in one recording"`
+	// Rewind is the window of each recorded stream's rewind playlist
+	// (/live/<stream>/rewind.m3u8), served from what was recorded; the
+	// default and bounds are policies/rewind's.
+	Rewind time.Duration `yaml:"rewind" default:"2h" usage:"how far back viewers may seek into a recorded live stream (rewind.m3u8 beside each live playlist); 0 turns it off"`
 }
 
 // Enabled reports whether recording is configured.
@@ -68,6 +74,9 @@ func (r Recording) Validate() error {
 	}
 	if r.IdleClose <= 0 {
 		bad("recording.idle_close %v must be positive", r.IdleClose)
+	}
+	if err := rewind.Validate(r.Rewind); err != nil {
+		bad("recording.rewind: %v", err)
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/policies/rewind"
 )
 
 const recordingYAML = `recording: {bucket: zonecast-rec, region: local, endpoint: "http://127.0.0.1:7070", prefix: rec, spool_dir: /var/spool/zonecast, spool_max: 1GiB, idle_close: 45s}
@@ -19,7 +21,8 @@ func TestRecordingContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Recording{Bucket: "zonecast-rec", Region: "local", Endpoint: "http://127.0.0.1:7070", Prefix: "rec",
-		SpoolDir: "/var/spool/zonecast", SpoolMax: 1 << 30, SpoolMaxAge: time.Hour, IdleClose: 45 * time.Second}
+		SpoolDir: "/var/spool/zonecast", SpoolMax: 1 << 30, SpoolMaxAge: time.Hour, IdleClose: 45 * time.Second,
+		Rewind: rewind.DefaultWindow}
 	if cfg.Recording != want {
 		t.Fatalf("recording %+v, want %+v", cfg.Recording, want)
 	}
@@ -45,6 +48,9 @@ func TestRecordingValidate(t *testing.T) {
 		{"tiny spool", func(r *Recording) { r.SpoolMax = 1 << 20 }, "recording.spool_max"},
 		{"no age", func(r *Recording) { r.SpoolMaxAge = 0 }, "recording.spool_max_age"},
 		{"no idle close", func(r *Recording) { r.IdleClose = 0 }, "recording.idle_close"},
+		{"rewind off", func(r *Recording) { r.Rewind = 0 }, ""},
+		{"rewind too short", func(r *Recording) { r.Rewind = time.Second }, "recording.rewind"},
+		{"rewind too long", func(r *Recording) { r.Rewind = 7 * 24 * time.Hour }, "recording.rewind"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,9 @@ type Node struct {
 	// recorder writes recorded streams to the recording bucket; nil
 	// without one.
 	recorder *recording.Recorder
+	// rewind serves the recorded streams' rewind (DVR) playlists; nil
+	// without a recorder or with recording.rewind 0.
+	rewind *recording.Rewind
 	// recordingEvents hears of recordings that are ready; nil: nobody.
 	recordingEvents recordingNotifier
 
@@ -118,6 +121,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 	if recorder != nil {
 		n.recorder = recorder
 		n.OnClose(recorder.Close)
+		n.rewind = recording.NewRewind(recorder)
 		// recording.ready goes out with the node's signed events, once
 		// those are built (the notifier finds them when it is called).
 		n.recordingEvents = n.Notifier()
@@ -314,6 +318,9 @@ func (n *Node) mediaHandler(name string) http.Handler {
 	}
 	if n.cluster != nil && !n.cluster.coord.Serving(name) {
 		return n.cluster.elsewhere(name)
+	}
+	if w.media != nil {
+		return w.media
 	}
 	return w.packager
 }

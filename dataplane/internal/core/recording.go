@@ -119,6 +119,9 @@ func (n *Node) attachRecording(w *wiring, record bool) {
 		on: record, next: map[string]uint64{}, stopWithin: recpolicy.StopWithinSegments * seg,
 	}
 	w.recording = r
+	if n.rewind != nil {
+		w.media = n.rewind.Wrap(r.name, w.packager, w.packager)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

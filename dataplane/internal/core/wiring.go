@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,9 @@ type wiring struct {
 	idleSince time.Time
 	// recording follows the packager into the recorder; nil without one.
 	recording *streamRecording
+	// media answers the stream's HTTP requests when it is more than the
+	// packager: the rewind playlists in front of it (nil: the packager).
+	media http.Handler
 }
 
 // Settings returns the stream's catalog record as last read.

@@ -69,6 +69,8 @@ type Recorder struct {
 	bucket  *bucket
 	metrics *metrics
 	log     *slog.Logger
+	// ledger is what the rewind playlist serves; nil with rewind off.
+	ledger *ledger
 
 	in     chan job
 	ctx    context.Context
@@ -136,6 +138,9 @@ func New(cfg config.Recording, opts Options) (*Recorder, error) {
 		lastLoud:  map[string]time.Time{},
 	}
 	r.bucket = &bucket{client: client, name: cfg.Bucket, metrics: r.metrics}
+	if cfg.Rewind > 0 {
+		r.ledger = newLedger(cfg.Rewind)
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.wg.Add(2)
 	go r.spoolWriter()

@@ -137,7 +137,9 @@ func (u *uploader) process(ctx context.Context, e *entry) error {
 		return err
 	}
 	m := c.rendition(seg.Rendition)
-	m.add(manifestSeg{MSN: seg.MSN, Duration: seg.Duration, PDT: seg.ProgramDateTime, Disc: seg.Discontinuity, Init: seg.Init, Size: int64(len(data))})
+	put := manifestSeg{MSN: seg.MSN, Duration: seg.Duration, PDT: seg.ProgramDateTime, Disc: seg.Discontinuity, Init: seg.Init, Size: int64(len(data))}
+	m.add(put)
+	u.rec.ledger.put(u.stream, id, seg.Rendition, put)
 	if len(seg.Codecs) > 0 {
 		m.Codecs, m.Resolution, m.FrameRate = seg.Codecs, seg.Resolution, seg.FrameRate
 	}
@@ -180,6 +182,7 @@ func (u *uploader) resolve(ctx context.Context, seg Segment) (*open, error) {
 		}
 		if d := seg.ProgramDateTime.Sub(prev.end); d <= u.rec.cfg.IdleClose && !seg.ProgramDateTime.Before(prev.entry.Start) {
 			u.log.Info("recording: continuing", "recording", prev.entry.ID, "segments", prev.segments())
+			u.rec.ledger.load(u.stream, prev, true)
 			return prev, nil
 		}
 		if err := u.finish(ctx, prev); err != nil {
@@ -359,6 +362,7 @@ func (u *uploader) finish(ctx context.Context, c *open) error {
 	if err := u.checkpoint(ctx, c, true); err != nil {
 		return err
 	}
+	u.rec.ledger.end(u.stream, c.entry.ID)
 	var missing float64
 	for _, g := range c.entry.Gaps {
 		missing += g.Seconds
