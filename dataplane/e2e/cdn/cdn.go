@@ -196,6 +196,9 @@ func (s *StandIn) Restart() error {
 	return s.start()
 }
 
+// Pid is varnishd's manager process, whose group holds its worker.
+func (s *StandIn) Pid() int { return s.proc.Pid() }
+
 // Output is what varnishd printed.
 func (s *StandIn) Output() string { return s.proc.Out.String() }
 

@@ -11,10 +11,10 @@
 package viewers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -163,6 +163,8 @@ type Viewer struct {
 	// connections.
 	Client *http.Client
 	Record Record
+
+	buf bytes.Buffer // the last answer's body, reused: thousands of viewers share two cores
 }
 
 // Run follows the stream until ctx ends. Errors are counted and retried
@@ -309,6 +311,7 @@ func (v *Viewer) variant(ctx context.Context) (*url.URL, error) {
 }
 
 // media reads a media playlist; at is when its answer arrived.
+// get's answers are valid until the next get.
 func (v *Viewer) media(ctx context.Context, u *url.URL, query string) (*playlist.Media, time.Time, error) {
 	q := *u
 	q.RawQuery = query
@@ -345,7 +348,9 @@ func (v *Viewer) get(ctx context.Context, u *url.URL) ([]byte, time.Time, error)
 		return nil, time.Time{}, err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	v.buf.Reset()
+	_, err = v.buf.ReadFrom(res.Body)
+	b := v.buf.Bytes()
 	at := time.Now()
 	if err != nil {
 		return nil, at, err
@@ -354,4 +359,17 @@ func (v *Viewer) get(ctx context.Context, u *url.URL) ([]byte, time.Time, error)
 		return nil, at, fmt.Errorf("%s: %s", u, res.Status)
 	}
 	return b, at, nil
+}
+
+// NewestAvailable is when the newest part a playlist lists became
+// available (see listedParts).
+func NewestAvailable(m *playlist.Media) (time.Time, error) {
+	parts, err := listedParts(m)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(parts) == 0 {
+		return time.Time{}, errors.New("no part listed")
+	}
+	return parts[len(parts)-1].available, nil
 }
