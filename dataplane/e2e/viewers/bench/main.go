@@ -507,6 +507,7 @@ func (b *bench) runCDN(w io.Writer, direct []result) error {
 	header(w, true)
 	row(w, idle, nil, true)
 	var first *result
+	var ratios []string
 	for i, n := range b.counts {
 		r, err := b.measure(n, standin.URL()+"/live/cam1/index.m3u8", origins, a, standin.Pid(), offset)
 		if err != nil {
@@ -517,10 +518,11 @@ func (b *bench) runCDN(w io.Writer, direct []result) error {
 		}
 		row(w, r, &idle, true)
 		if i < len(direct) && direct[i].originReqs > 0 {
-			fmt.Fprintf(w, "|  | origin requests vs. straight at one edge: %.4f; vs. N = %d through the stand-in: %.2f |\n",
-				r.originReqs/direct[i].originReqs, first.n, r.originReqs/first.originReqs)
+			ratios = append(ratios, fmt.Sprintf("N = %d: %.4f × straight at one edge, %.2f × N = %d through the stand-in",
+				r.n, r.originReqs/direct[i].originReqs, r.originReqs/first.originReqs, first.n))
 		}
 	}
+	fmt.Fprintf(w, "\nThe origins' requests per second: %s.\n", strings.Join(ratios, "; "))
 	fmt.Fprintln(w)
 	return nil
 }
@@ -550,8 +552,14 @@ func header(w io.Writer, cache bool) {
 	if cache {
 		c = " stand-in CPU |"
 	}
-	fmt.Fprintf(w, "| viewers | origin CPU (%% of a core) | above idle, per 1,000 viewers | per 1,000 origin requests/s | origin RSS |%s origin requests/s | viewers' requests/s | received Mb/s | extra wait p50 | p99 | max | reloads measured | behind live | errors / misses | viewers' CPU | load (1 min) |\n", c)
-	fmt.Fprintf(w, "|---|---|---|---|---|%s---|---|---|---|---|---|---|---|---|---|---|\n", map[bool]string{true: "---|", false: ""}[cache])
+	per := " above idle, per 1,000 viewers | per 1,000 origin requests/s |"
+	if cache {
+		// The origins' share is a constant there: the stand-in's is
+		// what grows with the viewers.
+		per = " stand-in CPU per 1,000 viewers |"
+	}
+	fmt.Fprintf(w, "| viewers | origin CPU (%% of a core) |%s origin RSS |%s origin requests/s | viewers' requests/s | received Mb/s | extra wait p50 | p99 | max | reloads measured | behind live | errors / misses | viewers' CPU | load (1 min) |\n", per, c)
+	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", strings.Count(per+c, "|")+14))
 }
 
 func row(w io.Writer, r result, idle *result, cache bool) {
@@ -561,20 +569,27 @@ func row(w io.Writer, r result, idle *result, cache bool) {
 	}
 	mib := func(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 	if idle == nil {
-		fmt.Fprintf(w, "| 0 (stream only) | %.1f%% | | | %s |%s | | | | | | | | | | %s |\n", r.originCPU, mib(r.originRSS), c, r.load)
+		blank := " | |"
+		if cache {
+			blank = " |"
+		}
+		fmt.Fprintf(w, "| 0 (stream only) | %.1f%% |%s %s |%s | | | | | | | | | | %s |\n", r.originCPU, blank, mib(r.originRSS), c, r.load)
 		return
 	}
 	// Above the stream-only baseline measured in the same run; a single
 	// viewer's share is lost in the noise, so none is given below 50.
-	perViewers, perRequests := "", ""
-	if r.n >= 50 {
-		perViewers = fmt.Sprintf("%.1f%%", (r.originCPU-idle.originCPU)/float64(r.n)*1000)
-		if r.originReqs > 0 {
-			perRequests = fmt.Sprintf("%.1f%%", (r.originCPU-idle.originCPU)/r.originReqs*1000)
-		}
+	per := " | |"
+	switch {
+	case r.n < 50 && cache:
+		per = " |"
+	case r.n < 50:
+	case cache:
+		per = fmt.Sprintf(" %.1f%% |", r.cacheCPU/float64(r.n)*1000)
+	default:
+		per = fmt.Sprintf(" %.1f%% | %.1f%% |", (r.originCPU-idle.originCPU)/float64(r.n)*1000, (r.originCPU-idle.originCPU)/max(r.originReqs, 1)*1000)
 	}
-	fmt.Fprintf(w, "| %d | %.1f%% | %s | %s | %s |%s %.0f | %.0f | %.0f | %s | %s | %s | %d | %d (lag max %s) | %d / %d | %.1f%% | %s |\n",
-		r.n, r.originCPU, perViewers, perRequests, mib(r.originRSS), c, r.originReqs, r.viewerReqs, r.mbps, msf(r.p50), msf(r.p99), msf(r.max), r.samples, r.behind, msf(r.maxLag), r.errs, r.miss, r.viewersCPU, r.load)
+	fmt.Fprintf(w, "| %d | %.1f%% |%s %s |%s %.0f | %.0f | %.0f | %s | %s | %s | %d | %d (lag max %s) | %d / %d | %.1f%% | %s |\n",
+		r.n, r.originCPU, per, mib(r.originRSS), c, r.originReqs, r.viewerReqs, r.mbps, msf(r.p50), msf(r.p99), msf(r.max), r.samples, r.behind, msf(r.maxLag), r.errs, r.miss, r.viewersCPU, r.load)
 }
 
 func msf(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
