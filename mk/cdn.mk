@@ -33,7 +33,7 @@ run-cdn: deps
 
 # The viewer fan-out benchmark: N LL-HLS viewers (blocking reload on each
 # preload hint, every part) of one 720p stream, straight at one edge, then
-# through the stand-in in front of two; about 8 minutes. VIEWERS, WINDOW
+# through the stand-in in front of two; about 7 minutes. VIEWERS, WINDOW
 # and WARMUP shorten or lengthen it; PROFILE=1 also writes a CPU profile of
 # the edge at the largest N to .cache/bench-viewers/edge.pprof. The
 # markdown report goes to .cache/bench-viewers.md (docs/benchmarks.md
