@@ -30,3 +30,29 @@ cdn-vcl:
 # The stand-in on 127.0.0.1:8090 in front of two running edges.
 run-cdn: deps
 	$(GO) run ./dataplane/e2e/cdn/standin -primary $(CDN_PRIMARY) -secondary $(CDN_SECONDARY) -listen 127.0.0.1:8090
+
+# The viewer fan-out benchmark: N LL-HLS viewers (blocking reload on each
+# preload hint, every part) of one 720p stream, straight at one edge, then
+# through the stand-in in front of two; about 7 minutes. VIEWERS, WINDOW
+# and WARMUP shorten or lengthen it; PROFILE=1 also writes a CPU profile of
+# the edge at the largest N to .cache/bench-viewers/edge.pprof. The
+# markdown report goes to .cache/bench-viewers.md (docs/benchmarks.md
+# copies it by hand, with the date). The viewer client's own test runs in
+# make test (test-viewers).
+VIEWERS ?= 100,500,1000,2000
+WINDOW  ?= 15s
+WARMUP  ?= 4s
+BENCH_TARGETS += bench-viewers
+TEST_TARGETS  += test-viewers
+
+.PHONY: bench-viewers test-viewers
+bench-viewers: edge
+	@mkdir -p .cache
+	$(if $(PROFILE),$(GO) build -tags pprof -o $(BIN)/edge-pprof ./dataplane/cmd/edge,)
+	$(GO) run ./dataplane/e2e/viewers/bench -edge $(BIN)/edge$(if $(PROFILE),-pprof,) -viewers $(VIEWERS) -window $(WINDOW) -warmup $(WARMUP) \
+	  $(if $(PROFILE),-profile .cache/bench-viewers/edge.pprof,) -out .cache/bench-viewers.md
+
+# The viewer client against a real ffmpeg-fed packager: about 10 s.
+test-viewers:
+	$(GO) vet ./dataplane/e2e/viewers/...
+	$(GO) test -count=1 -timeout 2m ./dataplane/e2e/viewers/...

@@ -3,6 +3,7 @@ package global
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,11 @@ type Origin struct {
 	ResponseTimeout  time.Duration
 	KeepaliveTimeout time.Duration
 	HTTPSPort        int
+	// ShieldRegion is where Origin Shield sits: every CloudFront cache
+	// (edge locations, regional edge caches) fetches through that one
+	// cache, so the origin sees one request per object instead of one per
+	// regional edge cache. Empty: no shield (the policy pack refuses it).
+	ShieldRegion string
 }
 
 // Behavior is one cache behaviour.
@@ -154,6 +160,37 @@ func NewDistribution(t failover.Timings) Distribution {
 		ErrorCaching: errorCaching,
 		NegativeTTL:  t.PartDuration,
 	}
+}
+
+// OriginShieldRegions are the regions CloudFront offers Origin Shield in
+// (its developer guide, "Choosing the AWS Region for Origin Shield").
+var OriginShieldRegions = []string{
+	"us-east-1", "us-east-2", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+	"ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1",
+}
+
+// DefaultOriginShieldRegion is the shield's region unless configured: the
+// first region of the default deployments (failover.Catalogue), where
+// streams are led and so where the origin answers from. The shield must
+// be near the origin: its misses, not the viewers', cross the distance.
+var DefaultOriginShieldRegion = failover.Catalogue[0].Name
+
+// ValidateShieldRegion checks an Origin Shield region.
+func ValidateShieldRegion(region string) error {
+	if !slices.Contains(OriginShieldRegions, region) {
+		return fmt.Errorf("zonecast:originShieldRegion %q is not a region CloudFront offers Origin Shield in (%s)",
+			region, strings.Join(OriginShieldRegions, ", "))
+	}
+	return nil
+}
+
+// Shielded is the distribution with Origin Shield in region on both
+// origins.
+func (d Distribution) Shielded(region string) Distribution {
+	for i := range d.Origins {
+		d.Origins[i].ShieldRegion = region
+	}
+	return d
 }
 
 // Policies are the distinct cache policies of the behaviours, in order of
@@ -240,7 +277,7 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 	if args.Redundancy.CDNOrigins != 2 {
 		return nil, fmt.Errorf("global: policy asks for %d CDN origins; a CloudFront origin group has exactly 2", args.Redundancy.CDNOrigins)
 	}
-	d := NewDistribution(*args.Timings)
+	d := NewDistribution(*args.Timings).Shielded(args.OriginShieldRegion)
 	policyIDs := map[string]pulumi.IDOutput{}
 	for _, p := range d.Policies() {
 		res, err := newCachePolicy(ctx, p, opts...)
@@ -266,6 +303,10 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 			ConnectionAttempts: pulumi.Int(o.ConnectionAttempts),
 			ConnectionTimeout:  pulumi.Int(int(o.ConnectionTimeout / time.Second)),
 			CustomHeaders:      headers,
+			OriginShield: &cloudfront.DistributionOriginOriginShieldArgs{
+				Enabled:            pulumi.Bool(o.ShieldRegion != ""),
+				OriginShieldRegion: pulumi.StringPtr(o.ShieldRegion),
+			},
 			CustomOriginConfig: &cloudfront.DistributionOriginCustomOriginConfigArgs{
 				HttpPort:               pulumi.Int(80),
 				HttpsPort:              pulumi.Int(o.HTTPSPort),

@@ -33,6 +33,9 @@ type Args struct {
 	SecondaryOriginDomain string
 	// PriceClass is the CloudFront price class.
 	PriceClass string
+	// OriginShieldRegion is where CloudFront's Origin Shield sits, near the
+	// primary region; default DefaultOriginShieldRegion.
+	OriginShieldRegion string
 	// Redundancy and Timings default to policies/failover's defaults.
 	Redundancy *failover.Redundancy
 	Timings    *failover.Timings
@@ -64,6 +67,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	args.Timings = policydefault.Or(args.Timings, failover.DefaultTimings)
 	if args.PriceClass == "" {
 		args.PriceClass = "PriceClass_All"
+	}
+	if args.OriginShieldRegion == "" {
+		args.OriginShieldRegion = DefaultOriginShieldRegion
+	}
+	if err := ValidateShieldRegion(args.OriginShieldRegion); err != nil {
+		return nil, fmt.Errorf("global: %w", err)
 	}
 	g := &Global{}
 	if err := ctx.RegisterComponentResource(Type, name, g, opts...); err != nil {

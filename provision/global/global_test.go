@@ -1,6 +1,7 @@
 package global
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,5 +220,50 @@ func TestOriginsRequired(t *testing.T) {
 	}
 	if err := ValidateOrigins("origin.zonecast.example", "origin-eu.zonecast.example"); err != nil {
 		t.Errorf("valid names refused: %v", err)
+	}
+}
+
+// Origin Shield is on for both origins, in the configured region (by
+// default the primary region's), and a region CloudFront offers no shield
+// in is refused before anything is created.
+func TestOriginShield(t *testing.T) {
+	tests := []struct {
+		name, region, want, err string
+	}{
+		{"default: the primary region", "", DefaultOriginShieldRegion, ""},
+		{"configured", "us-east-1", "us-east-1", ""},
+		{"no shield there", "eu-north-1", "", "not a region CloudFront offers Origin Shield in"},
+		{"not a region", "mars-1", "", "not a region CloudFront offers Origin Shield in"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := testArgs()
+			args.OriginShieldRegion = tt.region
+			m, err := runGlobal(t, args)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error mentioning %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			dist, err := m.Get("aws:cloudfront/distribution:Distribution", "cdn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				if !mockaws.Bool(dist.Inputs, "origins", i, "originShield", "enabled") {
+					t.Errorf("origin %d: Origin Shield off", i)
+				}
+				if got := mockaws.Str(dist.Inputs, "origins", i, "originShield", "originShieldRegion"); got != tt.want {
+					t.Errorf("origin %d: Origin Shield in %q, want %q", i, got, tt.want)
+				}
+			}
+		})
+	}
+	if !slices.Contains(OriginShieldRegions, DefaultOriginShieldRegion) {
+		t.Errorf("the default region %s offers no Origin Shield", DefaultOriginShieldRegion)
 	}
 }

@@ -103,6 +103,14 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 		o := d.Origins[i]
 		w("# Origin %q, member %d of origin group %q.\n", o.ID, i+1, d.GroupID)
 		w("# DIFFERS: plain HTTP to %s; CloudFront speaks HTTPS to port %d.\n", addr, o.HTTPSPort)
+		if o.ShieldRegion != "" {
+			w("# Origin Shield in %s: every CloudFront cache fetches through that\n", o.ShieldRegion)
+			w("# one, so the origin sees one request per object, as it does from\n")
+			w("# this one cache (which stands for the shield and the caches before it).\n")
+		} else {
+			w("# DIFFERS: no Origin Shield: CloudFront's origin sees one request per\n")
+			w("# object per regional edge cache; this one cache asks once.\n")
+		}
 		if o.ConnectionAttempts != 1 {
 			w("# DIFFERS: CloudFront makes %d connection attempts; Varnish makes one.\n", o.ConnectionAttempts)
 		}
@@ -251,9 +259,9 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 	w("}\n\n")
 
 	w("# DIFFERS, not modelled: one cache (CloudFront has hundreds of edge\n")
-	w("# locations, regional edge caches and optionally Origin Shield), no\n")
-	w("# compression (Compress=true there), HTTP/1.1 to viewers without TLS\n")
-	w("# (HTTP/2 and 3 with redirect-to-https there).\n")
+	w("# locations and regional edge caches, each collapsing on its own, in\n")
+	w("# front of the shield), no compression (Compress=true there), HTTP/1.1\n")
+	w("# to viewers without TLS (HTTP/2 and 3 with redirect-to-https there).\n")
 	return b.String(), nil
 }
 

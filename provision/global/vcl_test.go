@@ -40,6 +40,9 @@ func fromPulumi(t *testing.T, m *mockaws.Mocks) Distribution {
 			KeepaliveTimeout:   seconds("origins", i, "customOriginConfig", "originKeepaliveTimeout"),
 			HTTPSPort:          int(mockaws.Num(in, "origins", i, "customOriginConfig", "httpsPort")),
 		}
+		if mockaws.Bool(in, "origins", i, "originShield", "enabled") {
+			d.Origins[i].ShieldRegion = mockaws.Str(in, "origins", i, "originShield", "originShieldRegion")
+		}
 		if got := mockaws.Str(in, "originGroups", 0, "members", i, "originId"); got != d.Origins[i].ID {
 			t.Errorf("origin group member %d is %q, origin %d is %q", i, got, i, d.Origins[i].ID)
 		}
@@ -107,7 +110,7 @@ func TestVCLAgreesWithPulumi(t *testing.T) {
 		}
 	}
 
-	want := NewDistribution(failover.DefaultTimings)
+	want := NewDistribution(failover.DefaultTimings).Shielded(DefaultOriginShieldRegion)
 	got := fromPulumi(t, m)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("the Pulumi distribution says\n%+v\nthe description says\n%+v", got, want)
@@ -136,6 +139,7 @@ func TestVCLAgreesWithPulumi(t *testing.T) {
 		`if \(beresp\.ttl > 1s\)`,
 		`if \(beresp\.ttl > 31536000s\)`,
 		`set beresp\.grace = 0s;`,
+		`# Origin Shield in ` + DefaultOriginShieldRegion + `:`,
 	} {
 		if !regexp.MustCompile(re).MatchString(vcl) {
 			t.Errorf("the VCL lacks %s", re)

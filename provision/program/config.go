@@ -42,6 +42,9 @@ type GlobalConfig struct {
 	OriginDomain          string
 	SecondaryOriginDomain string
 	PriceClass            string
+	// OriginShieldRegion: zonecast:originShieldRegion, default
+	// global.DefaultOriginShieldRegion (near the primary region).
+	OriginShieldRegion string
 }
 
 // RegionConfig is a regional stack's configuration.
@@ -99,6 +102,10 @@ func LoadGlobal(ctx *pulumi.Context) (GlobalConfig, error) {
 		OriginDomain:          cfg.Get("originDomain"),
 		SecondaryOriginDomain: cfg.Get("secondaryOriginDomain"),
 		PriceClass:            or(cfg.Get("priceClass"), DefaultPriceClass),
+		OriginShieldRegion:    or(cfg.Get("originShieldRegion"), global.DefaultOriginShieldRegion),
+	}
+	if err := global.ValidateShieldRegion(c.OriginShieldRegion); err != nil {
+		return c, err
 	}
 	return c, global.ValidateOrigins(c.OriginDomain, c.SecondaryOriginDomain)
 }

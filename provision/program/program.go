@@ -52,6 +52,7 @@ func runGlobal(ctx *pulumi.Context, cfg GlobalConfig) error {
 		OriginDomain:          cfg.OriginDomain,
 		SecondaryOriginDomain: cfg.SecondaryOriginDomain,
 		PriceClass:            cfg.PriceClass,
+		OriginShieldRegion:    cfg.OriginShieldRegion,
 	})
 	if err != nil {
 		return err

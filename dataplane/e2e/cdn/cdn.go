@@ -72,7 +72,8 @@ func Render(opts Options) (vcl string, params []string, err error) {
 	if t == (failover.Timings{}) {
 		t = failover.DefaultTimings
 	}
-	d := global.NewDistribution(t)
+	// The distribution as the global stack deploys it, shield included.
+	d := global.NewDistribution(t).Shielded(global.DefaultOriginShieldRegion)
 	vcl, err = d.VCL(global.StandIn{Primary: opts.Primary, Secondary: opts.Secondary, Secret: opts.Secret})
 	return vcl, d.VarnishParams(), err
 }
@@ -195,6 +196,9 @@ func (s *StandIn) Restart() error {
 	s.stop()
 	return s.start()
 }
+
+// Pid is varnishd's manager process, whose group holds its worker.
+func (s *StandIn) Pid() int { return s.proc.Pid() }
 
 // Output is what varnishd printed.
 func (s *StandIn) Output() string { return s.proc.Out.String() }

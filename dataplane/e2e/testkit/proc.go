@@ -63,6 +63,17 @@ func (p *Proc) Running() bool {
 	return p.cmd != nil
 }
 
+// Pid is the process's id, which is also its group's (0 when not
+// running).
+func (p *Proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Signal sends sig to the process (SIGSTOP and SIGCONT freeze and thaw it).
 func (p *Proc) Signal(sig syscall.Signal) {
 	p.mu.Lock()

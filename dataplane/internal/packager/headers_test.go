@@ -1,12 +1,16 @@
 package packager
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
+	"github.com/zonecast/zonecast/dataplane/internal/store"
 )
 
 // TestResponseHeaders pins what every kind of answer says to players and
@@ -155,6 +159,46 @@ func TestPlaylistCacheLifetimes(t *testing.T) {
 		}
 		if got := blockingCache(td); got != tc.blocking {
 			t.Errorf("%v segments: blocking reload %q, want %q", tc.segment, got, tc.blocking)
+		}
+	}
+}
+
+// A whole object is written at once instead of through http.ServeContent;
+// the answer must be the one ServeContent gives, and every other request
+// (ranges, conditions) still goes through ServeContent.
+func TestWholeObjectAsServeContent(t *testing.T) {
+	o := &store.Object{Name: "part3.1.m4s", Data: bytes.Repeat([]byte("moof"), 20000), ModTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ETag: `"50000-abcd"`}
+	for _, tc := range []struct {
+		method  string
+		headers map[string]string
+		whole   bool
+	}{
+		{"GET", nil, true},
+		{"HEAD", nil, true},
+		{"GET", map[string]string{"Range": "bytes=0-9"}, false},
+		{"GET", map[string]string{"If-None-Match": o.ETag}, false},
+		{"GET", map[string]string{"If-Modified-Since": o.ModTime.Format(http.TimeFormat)}, false},
+		{"GET", map[string]string{"If-Match": `"other"`}, false},
+	} {
+		req := httptest.NewRequest(tc.method, "/source/"+o.Name, nil)
+		for k, v := range tc.headers {
+			req.Header.Set(k, v)
+		}
+		if got := wholeObject(req); got != tc.whole {
+			t.Errorf("%s %v: whole object %v, want %v", tc.method, tc.headers, got, tc.whole)
+		}
+		got := httptest.NewRecorder()
+		serveObject(got, req, o, cacheImmutable)
+		want := httptest.NewRecorder()
+		want.Header().Set("Content-Type", mediaType(o.Name))
+		want.Header().Set("Cache-Control", cacheImmutable)
+		want.Header().Set("ETag", o.ETag)
+		http.ServeContent(want, req, "", o.ModTime, bytes.NewReader(o.Data))
+		if got.Code != want.Code || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+			t.Errorf("%s %v: %d with %d bytes, ServeContent gives %d with %d", tc.method, tc.headers, got.Code, got.Body.Len(), want.Code, want.Body.Len())
+		}
+		if !reflect.DeepEqual(got.Header(), want.Header()) {
+			t.Errorf("%s %v: headers %v, ServeContent gives %v", tc.method, tc.headers, got.Header(), want.Header())
 		}
 	}
 }

@@ -67,3 +67,51 @@ func checkCDN(r Resource, _ *Config) []Finding {
 	}
 	return nil
 }
+
+var cdnOriginShieldPolicy = Policy{
+	Name: "cdn-origin-shield",
+	Description: "Every origin of the CDN distribution fetches through CloudFront's Origin Shield, so that the origins " +
+		"see one request per object instead of one per regional edge cache (docs/cdn.md, the 50,000-viewer arithmetic).",
+	Remediation: "set originShield {enabled: true, originShieldRegion: <a region near the primary region>} on every " +
+		"origin (the global stack does, from zonecast:originShieldRegion).",
+	Default:  Mandatory,
+	Kind:     ResourceKind,
+	Resource: checkOriginShield,
+}
+
+func checkOriginShield(r Resource, _ *Config) []Finding {
+	if !r.typeIs(typeDistribution) {
+		return nil
+	}
+	origins, ok := r.get("origins").Array()
+	if !ok {
+		return nil // unknown, or no origin at all (CloudFront refuses that itself)
+	}
+	var out []Finding
+	for i, o := range origins {
+		m, ok := o.Object()
+		if !ok {
+			continue
+		}
+		id, _ := Get(m, "originId").String()
+		if id == "" {
+			id = fmt.Sprintf("#%d", i)
+		}
+		enabled := Path(m, "originShield", "enabled")
+		region := Path(m, "originShield", "originShieldRegion")
+		if enabled.Presence == Unknown || region.Presence == Unknown {
+			continue
+		}
+		on, _ := enabled.Bool()
+		name, _ := region.String()
+		switch {
+		case !on:
+			out = append(out, Finding{URN: r.URN, Problem: fmt.Sprintf(
+				"distribution %s's origin %s does not fetch through Origin Shield.", r.Name, id)})
+		case name == "":
+			out = append(out, Finding{URN: r.URN, Problem: fmt.Sprintf(
+				"distribution %s's origin %s enables Origin Shield without a region.", r.Name, id)})
+		}
+	}
+	return out
+}

@@ -54,6 +54,7 @@ func Policies() []Policy {
 		healthCheckSpeedPolicy,
 		healthCheckReadyzPolicy,
 		cdnOriginFailoverPolicy,
+		cdnOriginShieldPolicy,
 		securityGroupPolicy,
 		iamWildcardPolicy,
 		costBudgetPolicy,

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 func main() {
@@ -229,7 +231,7 @@ func benchPassthrough(w io.Writer, edgeBin string, file *tsFile, counts []int, w
 		return err
 	}
 	time.Sleep(2 * time.Second)
-	idleRSS := rss(idle.pid())
+	idleRSS := testkit.RSS(idle.pid())
 	idle.stop()
 	fmt.Fprintf(w, "| 0 | | | %.1f MiB | | | | | |\n", float64(idleRSS)/(1<<20))
 
@@ -260,17 +262,17 @@ func benchPassthrough(w io.Writer, edgeBin string, file *tsFile, counts []int, w
 		}
 		time.Sleep(warmup)
 		seg0, _ := e.segmentsWritten()
-		edge0, _ := cpuTime(e.pid())
-		self0, _ := cpuTime(0)
+		edge0, _ := testkit.CPUTime(e.pid())
+		self0, _ := testkit.CPUTime(0)
 		t0 := time.Now()
 		var peakRSS int64
 		for time.Since(t0) < window {
 			time.Sleep(time.Second)
-			peakRSS = max(peakRSS, rss(e.pid()))
+			peakRSS = max(peakRSS, testkit.RSS(e.pid()))
 		}
 		el := time.Since(t0)
-		edge1, _ := cpuTime(e.pid())
-		self1, _ := cpuTime(0)
+		edge1, _ := testkit.CPUTime(e.pid())
+		self1, _ := testkit.CPUTime(0)
 		seg1, _ := e.segmentsWritten()
 		var lost, dropped, decodeErrs float64
 		for _, name := range []string{"zonecast_srt_packets_lost_total", "zonecast_srt_packets_dropped_total", "zonecast_ts_decode_errors_total"} {

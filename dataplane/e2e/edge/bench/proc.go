@@ -15,44 +15,6 @@ import (
 	"time"
 )
 
-// clkTck is the kernel's USER_HZ, 100 on every Linux this runs on.
-const clkTck = 100
-
-// cpuTime returns a process's user+system CPU time.
-func cpuTime(pid int) (time.Duration, error) {
-	path := "/proc/self/stat"
-	if pid > 0 {
-		path = fmt.Sprintf("/proc/%d/stat", pid)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name (which may hold spaces) start at ") ".
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clkTck, nil
-}
-
-// rss returns a process's resident set size in bytes.
-func rss(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
 // edgeProc is the daemon under measurement.
 type edgeProc struct {
 	cmd     *exec.Cmd
