@@ -101,7 +101,10 @@ func newHarness(t testing.TB, bin string, p Profile, nsNode, secret string, ids 
 			n.prefix = []string{"ip", "netns", "exec", h.Netns.Name}
 		}
 		if secret != "" {
-			n.Env = append(n.Env, "ZONECAST_ORIGIN_SECRETS="+secret)
+			// As provision renders a node behind the CDN: the secret, and
+			// the viewer proxy (a node with no role for the stream fetches
+			// it from the leader or the standby instead of answering 404).
+			n.Env = append(n.Env, "ZONECAST_ORIGIN_SECRETS="+secret, "ZONECAST_CLUSTER_VIEWERS_PROXY=true")
 		}
 		h.Nodes = append(h.Nodes, n)
 	}

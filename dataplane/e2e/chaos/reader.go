@@ -34,6 +34,7 @@ type Reader struct {
 
 	fetched     map[string]bool // media URIs asked for through the CDN
 	unfetchable []string
+	refusals    []string // the first playlist answers through the CDN that were not 200
 
 	mu        sync.Mutex
 	segs      map[uint64]segInfo // by media sequence number, first seen
@@ -168,6 +169,11 @@ func (r *Reader) pollCDN(ctx context.Context, client *http.Client) {
 	r.mu.Unlock()
 	body, code, err := get(ctx, client, dir+"index.m3u8"+query)
 	if err != nil || code != http.StatusOK {
+		r.mu.Lock()
+		if len(r.refusals) < maxRefusals {
+			r.refusals = append(r.refusals, fmt.Sprintf("%s index.m3u8%s: %d %v %.60q", time.Now().Format("15:04:05.000"), query, code, err, body))
+		}
+		r.mu.Unlock()
 		r.observe("", "", true)
 		return
 	}
@@ -198,6 +204,9 @@ func (r *Reader) pollCDN(ctx context.Context, client *http.Client) {
 		}
 	}
 }
+
+// maxRefusals bounds the playlist refusals a CDN reader keeps.
+const maxRefusals = 20
 
 // get fetches url, reading the whole answer.
 func get(ctx context.Context, client *http.Client, url string) (string, int, error) {
@@ -343,9 +352,10 @@ type Report struct {
 	Skipped   []string
 	Failovers int
 	ServedBy  map[string]int
-	// Unfetchable lists media a playlist named that the CDN did not serve
-	// (through a CDN only).
-	Unfetchable []string
+	// Unfetchable lists media a playlist named that the CDN did not serve,
+	// Refusals the first playlist requests it did not answer 200 (through
+	// a CDN only).
+	Unfetchable, Refusals []string
 }
 
 // Report summarises; call it after Run returns or at any time.
@@ -353,7 +363,7 @@ func (r *Reader) Report() Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := Report{Segments: len(r.segs), MaxStall: r.maxStall, StallAt: r.stallAt, MSNBack: r.msnBack,
-		Mismatches: r.mismatch, Failovers: r.failovers, ServedBy: map[string]int{}, Unfetchable: r.unfetchable}
+		Mismatches: r.mismatch, Failovers: r.failovers, ServedBy: map[string]int{}, Unfetchable: r.unfetchable, Refusals: r.refusals}
 	for k, v := range r.servedBy {
 		rep.ServedBy[k] = v
 	}
