@@ -282,7 +282,7 @@ func (r *Reader) parse(node, body string) {
 				// Concurrent answers served a few milliseconds apart may
 				// arrive swapped across a window slide; going back for real
 				// shows on every later answer too.
-				r.msnBack = append(r.msnBack, fmt.Sprintf("%s: media sequence %d after %d", node, msn, r.lastMSN))
+				r.msnBack = append(r.msnBack, fmt.Sprintf("%s %s: media sequence %d after %d (live edge %d.%d)", time.Now().Format("15:04:05.000"), node, msn, r.lastMSN, r.lastPos/1_000_000, r.lastPos%1_000_000))
 			}
 		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
 			pdt, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"))
