@@ -92,6 +92,9 @@ func runCDNFault(t *testing.T, p Profile, f fault) {
 		freeze.Seconds(), len(last.Errors), direct.MaxStall.Seconds(), direct.MediaLost.Seconds(), reconnect.Seconds())
 	t.Log(line)
 	t.Logf("hls.js non-fatal errors: %v", last.Errors)
+	if len(direct.Long)+len(via.Long) > 0 {
+		t.Logf("over-long segments: straight at the nodes %v, through the CDN %v", direct.Long, via.Long)
+	}
 	if len(via.Refusals) > 0 {
 		t.Logf("playlist answers through the CDN that were not 200: %v", via.Refusals)
 	}

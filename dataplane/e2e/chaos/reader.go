@@ -160,7 +160,7 @@ func (r *Reader) poll(ctx context.Context, client *http.Client) {
 func (r *Reader) pollCDN(ctx context.Context, client *http.Client) {
 	dir := r.via + "/live/" + StreamName + "/" + r.rendition + "/"
 	r.mu.Lock()
-	query := ""
+	query, known := "", r.lastMSN
 	if r.lastPos > 0 {
 		// lastPos is the in-progress segment's number and its parts: the
 		// part after them is the next to wait for.
@@ -176,6 +176,14 @@ func (r *Reader) pollCDN(ctx context.Context, client *http.Client) {
 		r.mu.Unlock()
 		r.observe("", "", true)
 		return
+	}
+	// An answer may arrive after a newer one (a cached answer to a request
+	// made just before the newer was seen); going back is an answer older
+	// than what was known when its request was made.
+	if msn, ok := mediaSequence(body); ok && msn < known {
+		r.mu.Lock()
+		r.msnBack = append(r.msnBack, fmt.Sprintf("%s cdn: media sequence %d for index.m3u8%s, asked after %d", time.Now().Format("15:04:05.000"), msn, query, known))
+		r.mu.Unlock()
 	}
 	r.observe("cdn", body, false)
 	var fresh []string
@@ -207,6 +215,17 @@ func (r *Reader) pollCDN(ctx context.Context, client *http.Client) {
 
 // maxRefusals bounds the playlist refusals a CDN reader keeps.
 const maxRefusals = 20
+
+// mediaSequence is a media playlist's EXT-X-MEDIA-SEQUENCE.
+func mediaSequence(body string) (uint64, bool) {
+	_, rest, ok := strings.Cut(body, "#EXT-X-MEDIA-SEQUENCE:")
+	if !ok {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	msn, err := strconv.ParseUint(strings.TrimSpace(line), 10, 64)
+	return msn, err == nil
+}
 
 // get fetches url, reading the whole answer.
 func get(ctx context.Context, client *http.Client, url string) (string, int, error) {
@@ -278,7 +297,7 @@ func (r *Reader) parse(node, body string) {
 			switch {
 			case msn > r.lastMSN:
 				r.lastMSN, r.lastMSNAt = msn, time.Now()
-			case msn < r.lastMSN && time.Since(r.lastMSNAt) > reorderSlack:
+			case msn < r.lastMSN && r.via == "" && time.Since(r.lastMSNAt) > reorderSlack:
 				// Concurrent answers served a few milliseconds apart may
 				// arrive swapped across a window slide; going back for real
 				// shows on every later answer too.
@@ -345,6 +364,7 @@ type Report struct {
 	MaxPDTGap  time.Duration // largest hole between consecutive segments' PDT
 	MediaLost  time.Duration // sum of the PDT holes and of the excess of over-long segments
 	LongestSeg time.Duration
+	Long       []string // the over-long segments counted in MediaLost
 	MSNBack    []string
 	Mismatches []string
 	// Skipped lists media sequence numbers no playlist ever named between
@@ -381,6 +401,7 @@ func (r *Reader) Report() Report {
 		// its timestamps (media that never arrived, frozen on screen).
 		if excess := d - r.segment; excess > r.segment/4 {
 			rep.MediaLost += excess
+			rep.Long = append(rep.Long, fmt.Sprintf("msn %d %s %.3fs from %s", m, r.segs[m].uri, r.segs[m].dur, r.segs[m].fromNode))
 		}
 	}
 	for i := 1; i < len(msns); i++ {
