@@ -88,8 +88,8 @@ func runCDNFault(t *testing.T, p Profile, f fault) {
 	f.inject(t, h)
 	time.Sleep(f.observe)
 	ps := <-player
-	if ps.err != nil {
-		t.Fatalf("sampling the player: %v", ps.err)
+	if ps.err != nil || len(ps.states) == 0 {
+		t.Fatalf("sampling the player: %v (%d samples)", ps.err, len(ps.states))
 	}
 	if at := h.FaultAt(); !at.IsZero() {
 		injected = at
