@@ -32,10 +32,6 @@ type Reader struct {
 	// via is the CDN's base URL (http://host:port); empty: the nodes.
 	via string
 
-	fetched     map[string]bool // media URIs asked for through the CDN
-	unfetchable []string
-	refusals    []string // the first playlist answers through the CDN that were not 200
-
 	mu        sync.Mutex
 	segs      map[uint64]segInfo // by media sequence number, first seen
 	lastMSN   uint64             // highest EXT-X-MEDIA-SEQUENCE seen
@@ -51,6 +47,10 @@ type Reader struct {
 	failovers int
 	servedBy  map[string]int
 	started   time.Time
+
+	fetched     map[string]bool // media URIs asked for through the CDN
+	unfetchable []string
+	refusals    []string // the first playlist answers through the CDN that were not 200
 }
 
 type segInfo struct {
