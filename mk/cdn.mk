@@ -4,9 +4,10 @@
 # See docs/cdn.md.
 CDN_PKGS := ./dataplane/e2e/cdn/...
 
-TEST_TARGETS += test-cdn
+TEST_TARGETS  += test-cdn test-cdn-chaos
+CHAOS_TARGETS += chaos-cdn
 
-.PHONY: test-cdn cdn-vcl run-cdn cdn-standin
+.PHONY: test-cdn test-cdn-chaos chaos-cdn cdn-vcl run-cdn cdn-standin
 
 # `make run` puts the stand-in in front of the local twin zones.
 cdn-standin:
@@ -19,6 +20,25 @@ run-cluster: cdn-standin
 test-cdn:
 	$(GO) vet $(CDN_PKGS)
 	$(GO) test -count=1 -timeout 5m -v $(CDN_PKGS) 2>&1 | grep -E '^(\s*--- |PASS|FAIL|ok|panic)|_test.go'; exit $${PIPESTATUS[0]}
+
+# The viewer-visible faults of the chaos suite (dataplane/e2e/chaos,
+# TestCDNFaults) at the shipped timings, with the viewers behind the
+# stand-in: an LL-HLS reader and hls.js in Chromium through it, an LL-HLS
+# reader straight at the nodes beside them. The table has both paths' stall
+# and media lost per fault (about 3 minutes).
+chaos-cdn: edge
+	@mkdir -p .cache; rm -f .cache/chaos-cdn.txt
+	CHAOS_OUT=$(CURDIR)/.cache/chaos-cdn.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 20m -run '^TestCDNFaults$$' -v ./dataplane/e2e/chaos 2>&1 \
+	  | tee .cache/chaos-cdn.log | grep -E '^(\s*--- |ok|FAIL|panic)|_test.go' ; status=$${PIPESTATUS[0]}; \
+	bash scripts/cdn/chaos-table.sh .cache/chaos-cdn.txt; exit $$status
+
+# `make test`'s subset of it: the leader's SIGKILL (its zone lost) through
+# the stand-in (about 45 s).
+test-cdn-chaos: edge
+	@mkdir -p .cache; rm -f .cache/test-cdn-chaos.txt
+	CHAOS_OUT=$(CURDIR)/.cache/test-cdn-chaos.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 10m -run '^TestCDNFaults$$/^sigkill-leader$$' -v ./dataplane/e2e/chaos 2>&1 \
+	  | tee .cache/test-cdn-chaos.log | grep -E '^(\s*--- |ok|FAIL|panic)|_test.go' ; status=$${PIPESTATUS[0]}; \
+	bash scripts/cdn/chaos-table.sh .cache/test-cdn-chaos.txt; exit $$status
 
 # Renders the stand-in's VCL (never written by hand) for origins at
 # CDN_PRIMARY and CDN_SECONDARY; the origin secret from ZONECAST_CDN_SECRET.

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zonecast/zonecast/dataplane/e2e/cdn"
 	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
-
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
+	"github.com/zonecast/zonecast/provision/global"
 )
 
 // Harness is a local twin-zone set-up: Redis primary, replica and three
@@ -25,7 +26,13 @@ type Harness struct {
 	Reader *Reader
 	Mon    *Monitor
 	Netns  *Netns // set when one node runs in a network namespace
-	dual   bool
+	// CDN and CDNReader: with NewHarnessCDN, the stand-in in front of the
+	// nodes and a player behind it (Reader then reads the nodes directly,
+	// with the origin secret).
+	CDN       *cdn.StandIn
+	CDNReader *Reader
+	secret    string // the origin secret the nodes require; empty: none
+	dual      bool
 	// Rendition is the media playlist the reader follows (empty: source).
 	Rendition string
 	// Profile is the timings the nodes and the broadcaster run at.
@@ -41,7 +48,21 @@ type Harness struct {
 // is the zone). The broadcaster and reader start with Start.
 func NewHarness(t testing.TB, bin string, p Profile, ids ...string) *Harness {
 	t.Helper()
-	return newHarness(t, bin, p, "", ids...)
+	return newHarness(t, bin, p, "", "", ids...)
+}
+
+// cdnSecret is the origin secret of a set-up behind the CDN stand-in.
+const cdnSecret = "chaos-origin-secret"
+
+// NewHarnessCDN is NewHarness with the viewers behind the CDN stand-in
+// (Varnish, its VCL rendered from the distribution the global stack
+// declares): the nodes require the origin secret, which the stand-in sends
+// as CloudFront does; its origin group's primary is the first node, its
+// secondary the first node of another zone. Start starts the stand-in and
+// CDNReader beside Reader.
+func NewHarnessCDN(t testing.TB, bin string, p Profile, ids ...string) *Harness {
+	t.Helper()
+	return newHarness(t, bin, p, "", cdnSecret, ids...)
 }
 
 // NewHarnessNetns is NewHarness with node nsNode in a network namespace of
@@ -49,7 +70,7 @@ func NewHarness(t testing.TB, bin string, p Profile, ids ...string) *Harness {
 // side of the veth pair.
 func NewHarnessNetns(t testing.TB, bin string, p Profile, nsNode string, ids ...string) *Harness {
 	t.Helper()
-	return newHarness(t, bin, p, nsNode, ids...)
+	return newHarness(t, bin, p, nsNode, "", ids...)
 }
 
 // NewHarnessEnv is NewHarness with settings of each node's own (env(id):
@@ -57,18 +78,18 @@ func NewHarnessNetns(t testing.TB, bin string, p Profile, nsNode string, ids ...
 // start on.
 func NewHarnessEnv(t testing.TB, bin string, p Profile, env func(id string) []string, ids ...string) *Harness {
 	t.Helper()
-	return newHarnessEnv(t, bin, p, "", env, ids...)
+	return newHarnessEnv(t, bin, p, "", "", env, ids...)
 }
 
-func newHarness(t testing.TB, bin string, p Profile, nsNode string, ids ...string) *Harness {
+func newHarness(t testing.TB, bin string, p Profile, nsNode, secret string, ids ...string) *Harness {
 	t.Helper()
-	return newHarnessEnv(t, bin, p, nsNode, nil, ids...)
+	return newHarnessEnv(t, bin, p, nsNode, secret, nil, ids...)
 }
 
-func newHarnessEnv(t testing.TB, bin string, p Profile, nsNode string, env func(id string) []string, ids ...string) *Harness {
+func newHarnessEnv(t testing.TB, bin string, p Profile, nsNode, secret string, env func(id string) []string, ids ...string) *Harness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &Harness{T: t, Dir: dir, Profile: p}
+	h := &Harness{T: t, Dir: dir, Profile: p, secret: secret}
 	hostIP, redisIP := "127.0.0.1", "127.0.0.1"
 	if nsNode != "" {
 		ns, err := NewNetns()
@@ -94,6 +115,12 @@ func newHarnessEnv(t testing.TB, bin string, p Profile, nsNode string, env func(
 		}
 		if env != nil {
 			n.Env = env(id)
+		}
+		if secret != "" {
+			// As provision renders a node behind the CDN: the secret, and
+			// the viewer proxy (a node with no role for the stream fetches
+			// it from the leader or the standby instead of answering 404).
+			n.Env = append(n.Env, "ZONECAST_ORIGIN_SECRETS="+secret, "ZONECAST_CLUSTER_VIEWERS_PROXY=true")
 		}
 		h.Nodes = append(h.Nodes, n)
 	}
@@ -144,9 +171,34 @@ func (h *Harness) Start() {
 	if h.Rendition != "" {
 		h.Reader = NewRenditionReader(h.origins, part, segment, h.Rendition)
 	}
+	if h.secret != "" {
+		h.Reader.SetHeader(global.DefaultSecretHeader, h.secret)
+		h.startCDN(ctx)
+	}
 	h.wg.Add(2)
 	go func() { defer h.wg.Done(); h.Mon.Run(ctx) }()
 	go func() { defer h.wg.Done(); h.Reader.Run(ctx) }()
+}
+
+// startCDN starts the stand-in in front of the first node and the first
+// node of another zone, and a reader behind it.
+func (h *Harness) startCDN(ctx context.Context) {
+	h.T.Helper()
+	primary := h.Nodes[0]
+	var secondary *Node
+	for _, n := range h.Nodes[1:] {
+		if n.Zone != primary.Zone {
+			secondary = n
+			break
+		}
+	}
+	if secondary == nil {
+		h.T.Fatalf("the CDN's origin group needs nodes in two zones, have %d in zone %s", len(h.Nodes), primary.Zone)
+	}
+	h.CDN = cdn.StartT(h.T, cdn.Options{Primary: primary.HTTP, Secondary: secondary.HTTP, Secret: h.secret, Timings: h.Profile.Timings})
+	h.CDNReader = NewCDNReader(h.CDN.URL(), h.Profile.Part(), h.Profile.Segment())
+	h.wg.Add(1)
+	go func() { defer h.wg.Done(); h.CDNReader.Run(ctx) }()
 }
 
 // origins: the CDN's origin group, leader first as a CDN would be set up

@@ -53,22 +53,9 @@ func TestFaultsPlayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	reconnect := reconnectSince(h, injected)
-	var freeze time.Duration
-	var frozenSince time.Time
-	for i := 1; i < len(states); i++ {
-		prev, cur := states[i-1], states[i]
-		if cur.CurrentTime < prev.CurrentTime-0.01 {
-			t.Errorf("currentTime went back: %s", browser.Summarize(states))
-			break
-		}
-		if cur.CurrentTime > prev.CurrentTime {
-			frozenSince = time.Time{}
-			continue
-		}
-		if frozenSince.IsZero() {
-			frozenSince = prev.At
-		}
-		freeze = max(freeze, cur.At.Sub(frozenSince))
+	freeze, back := longestFreeze(states)
+	if back {
+		t.Errorf("currentTime went back: %s", browser.Summarize(states))
 	}
 	last := states[len(states)-1]
 	line := fmt.Sprintf("CHAOS timings=%s fault=%s stall_s=%.2f media_lost_s=0.00 pdt_gap_s=0.00 longest_segment_s=0.00 broadcaster_reconnect_s=%.2f player_errors=%d",
@@ -85,6 +72,28 @@ func TestFaultsPlayer(t *testing.T) {
 	if advanced := last.CurrentTime - states[0].CurrentTime; advanced < 0.6*last.At.Sub(states[0].At).Seconds() {
 		t.Errorf("currentTime advanced %.2f s in %v: %s (errors %v)", advanced, last.At.Sub(states[0].At), browser.Summarize(states), last.Errors)
 	}
+}
+
+// longestFreeze is the longest time the player's currentTime stood still
+// over the samples, and whether it ever went back (the longest freeze
+// before that).
+func longestFreeze(states []browser.PlayerState) (freeze time.Duration, back bool) {
+	var frozenSince time.Time
+	for i := 1; i < len(states); i++ {
+		prev, cur := states[i-1], states[i]
+		if cur.CurrentTime < prev.CurrentTime-0.01 {
+			return freeze, true
+		}
+		if cur.CurrentTime > prev.CurrentTime {
+			frozenSince = time.Time{}
+			continue
+		}
+		if frozenSince.IsZero() {
+			frozenSince = prev.At
+		}
+		freeze = max(freeze, cur.At.Sub(frozenSince))
+	}
+	return freeze, false
 }
 
 // originGroup stands for the CDN's origin group in front of the nodes

@@ -15,16 +15,22 @@ import (
 	"github.com/zonecast/zonecast/policies/failover"
 )
 
-// Reader follows a stream's LL-HLS media playlist like a player behind a
-// CDN origin group: it asks the first node of the list and fails over to
-// the next on a connection failure, a 5xx or a 404 (the CDN is configured
-// to fail over on 404 too, since a node with no role answers 404). It
-// records what a viewer would see.
+// Reader follows a stream's LL-HLS media playlist and records what a
+// viewer would see. Straight at the nodes (NewReader) it stands for a
+// player behind a CDN origin group that caches nothing: it asks the first
+// node of the list and fails over to the next on a connection failure, a
+// 5xx or a 404 (a node with no role answered 404 before the viewer proxy).
+// Through a CDN (NewCDNReader) it is an LL-HLS player: the CDN fails over,
+// the reader asks for the next part with blocking reloads and fetches every
+// part and segment the playlists name.
 type Reader struct {
 	origins   func() []*Node
 	part      time.Duration
 	segment   time.Duration
 	rendition string // the media playlist followed: "source" or a ladder rung ("160p")
+	header    http.Header
+	// via is the CDN's base URL (http://host:port); empty: the nodes.
+	via string
 
 	mu        sync.Mutex
 	segs      map[uint64]segInfo // by media sequence number, first seen
@@ -41,6 +47,10 @@ type Reader struct {
 	failovers int
 	servedBy  map[string]int
 	started   time.Time
+
+	fetched     map[string]bool // media URIs asked for through the CDN
+	unfetchable []string
+	refusals    []string // the first playlist answers through the CDN that were not 200
 }
 
 type segInfo struct {
@@ -59,8 +69,30 @@ func NewReader(origins func() []*Node, part, segment time.Duration) *Reader {
 // NewRenditionReader prepares a reader of one rendition's media playlist
 // (/live/<stream>/<rendition>/index.m3u8).
 func NewRenditionReader(origins func() []*Node, part, segment time.Duration, rendition string) *Reader {
-	return &Reader{origins: origins, part: part, segment: segment, rendition: rendition, segs: map[uint64]segInfo{}, servedBy: map[string]int{}}
+	return &Reader{origins: origins, part: part, segment: segment, rendition: rendition, header: http.Header{},
+		segs: map[uint64]segInfo{}, servedBy: map[string]int{}, fetched: map[string]bool{}}
 }
+
+// NewCDNReader follows the "source" rendition through the CDN at base
+// (http://host:port) as an LL-HLS player does (hls.js in low-latency mode):
+// each playlist request after the first is a blocking reload for the part
+// after the newest it has seen, and every part, segment and init section a
+// playlist names is fetched once (twice, a part apart, before it counts as
+// unfetchable, as a player retries).
+func NewCDNReader(base string, part, segment time.Duration) *Reader {
+	r := NewReader(nil, part, segment)
+	r.via = base
+	return r
+}
+
+// SetHeader adds a header to every request (the origin secret, straight at
+// nodes that require it). Call it before Run.
+func (r *Reader) SetHeader(key, value string) { r.header.Set(key, value) }
+
+// viewerTimeout is how long a player behind the CDN waits for a playlist
+// (hls.js's default levelLoadingTimeOut): the CDN's own failover, a second
+// per frozen origin, happens within it.
+const viewerTimeout = 10 * time.Second
 
 // Run asks for the playlist every half part until ctx ends. Requests do not
 // wait for each other: like the CDN's many viewers (or one LL-HLS player's
@@ -71,6 +103,9 @@ func (r *Reader) Run(ctx context.Context) {
 	// Like the CDN's origin group: an origin that has not answered within
 	// the policy's origin response timeout is skipped for the next one.
 	client := &http.Client{Timeout: failover.DefaultTimings.OriginResponseTimeout}
+	if r.via != "" {
+		client = &http.Client{Timeout: viewerTimeout}
+	}
 	r.mu.Lock()
 	r.started = time.Now()
 	r.mu.Unlock()
@@ -97,8 +132,13 @@ func (r *Reader) Run(ctx context.Context) {
 }
 
 func (r *Reader) poll(ctx context.Context, client *http.Client) {
+	if r.via != "" {
+		r.pollCDN(ctx, client)
+		return
+	}
 	for i, n := range r.origins() {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/live/"+StreamName+"/"+r.rendition+"/index.m3u8", nil)
+		req.Header = r.header.Clone()
 		resp, err := client.Do(req)
 		if err != nil {
 			continue
@@ -112,6 +152,112 @@ func (r *Reader) poll(ctx context.Context, client *http.Client) {
 		return
 	}
 	r.observe("", "", true)
+}
+
+// pollCDN asks the CDN for the next part's playlist (a blocking reload;
+// the first request, with nothing seen yet, is a plain one) and fetches the
+// media it names that was never asked for.
+func (r *Reader) pollCDN(ctx context.Context, client *http.Client) {
+	dir := r.via + "/live/" + StreamName + "/" + r.rendition + "/"
+	r.mu.Lock()
+	query, known := "", r.lastMSN
+	if r.lastPos > 0 {
+		// lastPos is the in-progress segment's number and its parts: the
+		// part after them is the next to wait for.
+		query = fmt.Sprintf("?_HLS_msn=%d&_HLS_part=%d", r.lastPos/1_000_000, r.lastPos%1_000_000)
+	}
+	r.mu.Unlock()
+	body, code, err := get(ctx, client, dir+"index.m3u8"+query)
+	if err != nil || code != http.StatusOK {
+		r.mu.Lock()
+		if len(r.refusals) < maxRefusals {
+			r.refusals = append(r.refusals, fmt.Sprintf("%s index.m3u8%s: %d %v %.60q", time.Now().Format("15:04:05.000"), query, code, err, body))
+		}
+		r.mu.Unlock()
+		r.observe("", "", true)
+		return
+	}
+	// An answer may arrive after a newer one (a cached answer to a request
+	// made just before the newer was seen); going back is an answer older
+	// than what was known when its request was made.
+	if msn, ok := mediaSequence(body); ok && msn < known {
+		r.mu.Lock()
+		r.msnBack = append(r.msnBack, fmt.Sprintf("%s cdn: media sequence %d for index.m3u8%s, asked after %d", time.Now().Format("15:04:05.000"), msn, query, known))
+		r.mu.Unlock()
+	}
+	r.observe("cdn", body, false)
+	var fresh []string
+	r.mu.Lock()
+	for _, uri := range mediaURIs(body) {
+		if !r.fetched[uri] {
+			r.fetched[uri] = true
+			fresh = append(fresh, uri)
+		}
+	}
+	r.mu.Unlock()
+	for _, uri := range fresh {
+		_, code, err := get(ctx, client, dir+uri)
+		if err == nil && code == http.StatusOK {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.part):
+		}
+		if _, code2, err := get(ctx, client, dir+uri); ctx.Err() == nil && (err != nil || code2 != http.StatusOK) {
+			r.mu.Lock()
+			r.unfetchable = append(r.unfetchable, fmt.Sprintf("%s %s (%d, then %d %v)", time.Now().Format("15:04:05.000"), uri, code, code2, err))
+			r.mu.Unlock()
+		}
+	}
+}
+
+// maxRefusals bounds the playlist refusals a CDN reader keeps.
+const maxRefusals = 20
+
+// mediaSequence is a media playlist's EXT-X-MEDIA-SEQUENCE.
+func mediaSequence(body string) (uint64, bool) {
+	_, rest, ok := strings.Cut(body, "#EXT-X-MEDIA-SEQUENCE:")
+	if !ok {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	msn, err := strconv.ParseUint(strings.TrimSpace(line), 10, 64)
+	return msn, err == nil
+}
+
+// get fetches url, reading the whole answer.
+func get(ctx context.Context, client *http.Client, url string) (string, int, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), resp.StatusCode, err
+}
+
+// mediaURIs are the parts, segments and init sections a media playlist
+// names (the preload hint's part is not one yet).
+func mediaURIs(body string) []string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "#EXT-X-PART:"), strings.HasPrefix(line, "#EXT-X-MAP:"):
+			if _, rest, ok := strings.Cut(line, `URI="`); ok {
+				if uri, _, ok := strings.Cut(rest, `"`); ok {
+					out = append(out, uri)
+				}
+			}
+		case !strings.HasPrefix(line, "#"):
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func (r *Reader) observe(node, body string, failover bool) {
@@ -151,11 +297,11 @@ func (r *Reader) parse(node, body string) {
 			switch {
 			case msn > r.lastMSN:
 				r.lastMSN, r.lastMSNAt = msn, time.Now()
-			case msn < r.lastMSN && time.Since(r.lastMSNAt) > reorderSlack:
+			case msn < r.lastMSN && r.via == "" && time.Since(r.lastMSNAt) > reorderSlack:
 				// Concurrent answers served a few milliseconds apart may
 				// arrive swapped across a window slide; going back for real
 				// shows on every later answer too.
-				r.msnBack = append(r.msnBack, fmt.Sprintf("%s: media sequence %d after %d", node, msn, r.lastMSN))
+				r.msnBack = append(r.msnBack, fmt.Sprintf("%s %s: media sequence %d after %d (live edge %d.%d)", time.Now().Format("15:04:05.000"), node, msn, r.lastMSN, r.lastPos/1_000_000, r.lastPos%1_000_000))
 			}
 		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
 			pdt, _ = time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"))
@@ -218,6 +364,7 @@ type Report struct {
 	MaxPDTGap  time.Duration // largest hole between consecutive segments' PDT
 	MediaLost  time.Duration // sum of the PDT holes and of the excess of over-long segments
 	LongestSeg time.Duration
+	Long       []string // the over-long segments counted in MediaLost
 	MSNBack    []string
 	Mismatches []string
 	// Skipped lists media sequence numbers no playlist ever named between
@@ -228,6 +375,10 @@ type Report struct {
 	// First and Last are the first segment's PDT and the last one's end:
 	// the media the reader saw spans them.
 	First, Last time.Time
+	// Unfetchable lists media a playlist named that the CDN did not serve,
+	// Refusals the first playlist requests it did not answer 200 (through
+	// a CDN only).
+	Unfetchable, Refusals []string
 }
 
 // Report summarises; call it after Run returns or at any time.
@@ -235,7 +386,7 @@ func (r *Reader) Report() Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := Report{Segments: len(r.segs), MaxStall: r.maxStall, StallAt: r.stallAt, MSNBack: r.msnBack,
-		Mismatches: r.mismatch, Failovers: r.failovers, ServedBy: map[string]int{}}
+		Mismatches: r.mismatch, Failovers: r.failovers, ServedBy: map[string]int{}, Unfetchable: r.unfetchable, Refusals: r.refusals}
 	for k, v := range r.servedBy {
 		rep.ServedBy[k] = v
 	}
@@ -263,6 +414,7 @@ func (r *Reader) Report() Report {
 		// its timestamps (media that never arrived, frozen on screen).
 		if excess := d - r.segment; excess > r.segment/4 {
 			rep.MediaLost += excess
+			rep.Long = append(rep.Long, fmt.Sprintf("msn %d %s %.3fs from %s", m, r.segs[m].uri, r.segs[m].dur, r.segs[m].fromNode))
 		}
 	}
 	for i := 1; i < len(msns); i++ {
