@@ -11,6 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/global"
+	"github.com/zonecast/zonecast/provision/internal/fakeaws"
 	"github.com/zonecast/zonecast/provision/internal/mockaws"
 	"github.com/zonecast/zonecast/provision/relaytls"
 )
@@ -155,9 +157,51 @@ func runStack(t *testing.T, stack string, override map[string]string) (*mockaws.
 			}
 			m.GlobalOutputs[out] = mockaws.Str(l.Outputs, "arn")
 		}
+		for k, v := range globalExports(t, g, globalOf(t, stack)) {
+			m.GlobalOutputs[k] = v
+		}
 	}
 	setConfig(t, cfg, kind != KindGlobal)
 	return m, m.Run(Run)
+}
+
+// globalExports are the global stack's outputs a region reads besides the
+// listeners, from what the mocked global stack registered.
+func globalExports(t *testing.T, g *mockaws.Mocks, stack string) map[string]any {
+	t.Helper()
+	table, err := g.Get("aws:dynamodb/table:Table", "catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdn, err := g.Get("aws:cloudfront/distribution:Distribution", "cdn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stackConfig(t, stack)
+	var regions []string
+	if err := json.Unmarshal([]byte(cfg["zonecast:regions"]), &regions); err != nil {
+		t.Fatalf("%s's zonecast:regions: %v", stack, err)
+	}
+	name := cfg["zonecast:acceleratorName"]
+	if name == "" {
+		name = DefaultAcceleratorName
+	}
+	buckets, err := global.RecordingBuckets(name, fakeaws.AccountID, regions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list, bucketMap = []any{}, map[string]any{}
+	for _, r := range regions {
+		list = append(list, r)
+		bucketMap[r] = buckets[r]
+	}
+	return map[string]any{
+		OutputCatalogTable:     mockaws.Str(table.Inputs, "name"),
+		OutputCatalogRegions:   list,
+		OutputRecordingBuckets: bucketMap,
+		OutputDistributionArn:  mockaws.Str(cdn.Outputs, "arn"),
+		OutputOriginSecrets:    []any{"an-origin-secret"},
+	}
 }
 
 func TestShippedStacks(t *testing.T) {
