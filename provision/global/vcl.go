@@ -254,6 +254,9 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 	w("# locations, regional edge caches and optionally Origin Shield), no\n")
 	w("# compression (Compress=true there), HTTP/1.1 to viewers without TLS\n")
 	w("# (HTTP/2 and 3 with redirect-to-https there).\n")
+	w("# DIFFERS: CloudFront's first behaviour, %s, reads the regions'\n", VODPathPattern)
+	w("# recording buckets (S3 through origin access control); here it takes\n")
+	w("# the behaviours above to the edges, which serve /vod from the same bucket.\n")
 	return b.String(), nil
 }
 
