@@ -66,6 +66,7 @@ type InstanceRole struct {
 	pulumi.ResourceState
 
 	RoleArn            pulumi.StringOutput
+	RoleName           pulumi.StringOutput
 	InstanceProfileArn pulumi.StringOutput
 	// Policy is the role's inline policy document (JSON), for review.
 	Policy pulumi.StringOutput
@@ -192,6 +193,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	r.RoleArn = role.Arn
+	r.RoleName = role.Name
 	r.InstanceProfileArn = profile.Arn
 	r.Policy = pulumi.String(string(policy)).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{

@@ -72,6 +72,9 @@ type RegionConfig struct {
 	AdminToken pulumi.StringOutput
 	// RecordingExpiryDays is how long recordings are kept.
 	RecordingExpiryDays int
+	// CatalogAdmin attaches the global stack's catalog-writer policy to
+	// the node role: the region's nodes serve the control API's writes.
+	CatalogAdmin bool
 	// RelayCA, RelayCert and RelayKey are the relay's TLS material
 	// (secrets, checked together).
 	RelayCA, RelayCert, RelayKey pulumi.StringOutput
@@ -141,6 +144,7 @@ func LoadRegion(ctx *pulumi.Context) (RegionConfig, error) {
 		},
 		EdgeLoadGauge:       cfg.Get("edgeLoadGauge"),
 		RecordingExpiryDays: or(cfg.GetInt("recordingExpiryDays"), DefaultRecordingExpiryDays),
+		CatalogAdmin:        cfg.GetBool("catalogAdmin"),
 	}
 	if c.RecordingExpiryDays < 1 {
 		return c, fmt.Errorf("%s:recordingExpiryDays %d must be at least 1", Namespace, c.RecordingExpiryDays)

@@ -34,6 +34,10 @@ const (
 	// catalog's replicas.
 	OutputCatalogTable   = "catalogTableName"
 	OutputCatalogRegions = "catalogRegions"
+	// OutputCatalogWriterPolicy is the admin path's policy (the catalog's
+	// writes), attached to the operators' role or, with
+	// zonecast:catalogAdmin, to a region's node role.
+	OutputCatalogWriterPolicy = "catalogWriterPolicyArn"
 	// OutputRecordingBuckets names each region's recording bucket.
 	OutputRecordingBuckets = "recordingBuckets"
 	// OutputDistributionArn is the CDN's ARN, which the recording buckets'
@@ -107,7 +111,7 @@ func runGlobal(ctx *pulumi.Context, cfg GlobalConfig) error {
 	ctx.Export(OutputOriginSecrets, pulumi.ToSecret(secrets.ToStringArrayOutput()))
 	ctx.Export(OutputCatalogTable, g.CatalogTableName)
 	ctx.Export(OutputCatalogRegions, g.CatalogRegions)
-	ctx.Export("catalogWriterPolicyArn", g.CatalogWriterPolicyArn)
+	ctx.Export(OutputCatalogWriterPolicy, g.CatalogWriterPolicyArn)
 	ctx.Export(OutputRecordingBuckets, g.RecordingBuckets)
 	ctx.Export(OutputDistributionArn, g.CDNDistributionArn)
 	ctx.Export("acceleratorArn", g.AcceleratorArn)
@@ -170,6 +174,15 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 	}
 	if catalog.Replicas, err = plainOutput[[]string](globalStack, OutputCatalogRegions); err != nil {
 		return err
+	}
+	if cfg.CatalogAdmin {
+		if catalog.WriterPolicyArn, err = plainOutput[string](globalStack, OutputCatalogWriterPolicy); err != nil {
+			return err
+		}
+		if catalog.WriterPolicyArn == "" {
+			return fmt.Errorf("%s:catalogAdmin is set but global stack %q has no output %s: `pulumi up` it first",
+				Namespace, cfg.GlobalStack, OutputCatalogWriterPolicy)
+		}
 	}
 	originSecrets, err := plainOutput[[]string](globalStack, OutputOriginSecrets)
 	if err != nil {

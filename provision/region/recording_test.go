@@ -131,3 +131,38 @@ func TestNodeRoleReadsItsReplicaAndWritesItsPrefix(t *testing.T) {
 		t.Errorf("the role's replica tag %q", got)
 	}
 }
+
+// TestCatalogAdminRegion: by default the node role only reads the catalog;
+// a region whose nodes serve the control API's writes gets the global
+// stack's writer policy attached, and nothing broader.
+func TestCatalogAdminRegion(t *testing.T) {
+	const writer = "arn:aws:iam::123456789012:policy/catalog-writer-0123"
+	for _, tt := range []struct {
+		name   string
+		policy string
+	}{{"read only", ""}, {"admin path", writer}} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := testArgs()
+			args.Catalog.WriterPolicyArn = tt.policy
+			m, err := runRegion(t, args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attached := m.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+			if tt.policy == "" {
+				if len(attached) != 0 {
+					t.Fatalf("a read-only region attaches %d policies", len(attached))
+				}
+				return
+			}
+			role, err := m.Get("aws:iam/role:Role", "edge-role")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(attached) != 1 || mockaws.Str(attached[0].Inputs, "policyArn") != writer ||
+				mockaws.Str(attached[0].Inputs, "role") != mockaws.Str(role.Outputs, "name") {
+				t.Fatalf("attachments %+v, want the writer policy on the node role", attached)
+			}
+		})
+	}
+}

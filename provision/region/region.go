@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/policies/failover"
@@ -79,6 +80,10 @@ type Args struct {
 type Catalog struct {
 	Table    string
 	Replicas []string
+	// WriterPolicyArn, when set, is attached to the node role: this
+	// region's nodes serve the control API that writes the catalog (the
+	// admin path, behind admin.token on the admin listener).
+	WriterPolicyArn string
 }
 
 // Region is the component.
@@ -217,6 +222,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}, child)
 	if err != nil {
 		return nil, err
+	}
+
+	if args.Catalog.WriterPolicyArn != "" {
+		if _, err := iam.NewRolePolicyAttachment(ctx, "edge-role-catalog-writer", &iam.RolePolicyAttachmentArgs{
+			Role:      role.RoleName,
+			PolicyArn: pulumi.String(args.Catalog.WriterPolicyArn),
+		}, child); err != nil {
+			return nil, err
+		}
 	}
 
 	var nlbArns []pulumi.StringOutput
