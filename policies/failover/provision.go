@@ -85,6 +85,11 @@ type Provisioning struct {
 	// edge beyond the drain deadline to exit.
 	DrainPollInterval time.Duration
 	DrainStopMargin   time.Duration
+
+	// AbortIncompleteUploadsDays is when the recording bucket drops a
+	// multipart upload a node never finished (it died mid-segment): a
+	// segment's upload takes seconds, a day is far beyond any retry.
+	AbortIncompleteUploadsDays int
 }
 
 // DeregistrationDelay is how long the zone's target groups keep a
@@ -112,26 +117,27 @@ func (p Provisioning) FleetTypes(primary string) []string {
 
 // DefaultProvisioning is what zonecast provisions with.
 var DefaultProvisioning = Provisioning{
-	TrafficDialPercent:       TrafficDialPercent,    // accelerator.go
-	EndpointWeight:           DefaultEndpointWeight, // accelerator.go
-	LoadMetricNamespace:      "Zonecast/Edge",
-	LoadMetricName:           "EncodeLoadPercent",
-	LoadMetricDimension:      "Zone",
-	ScalingTargetLoad:        45,
-	MaxNodesPerZone:          10,
-	InstanceWarmup:           180 * time.Second,
-	RefreshMinHealthyPercent: 100,
-	RefreshMaxHealthyPercent: 200,
-	RefreshCheckpoints:       []int{50, 100},
-	RefreshCheckpointDelay:   5 * time.Minute,
-	RollbackAlarmPeriods:     3,
-	RollbackAlarmPeriod:      time.Minute,
-	FleetInstanceTypes:       []string{"g6.xlarge", "g5.xlarge", "g4dn.xlarge"},
-	GroupHealthCheck:         "EC2",
-	BootGracePeriod:          10 * time.Minute,
-	CapacityWaitTimeout:      20 * time.Minute,
-	DrainPollInterval:        5 * time.Second,
-	DrainStopMargin:          10 * time.Second,
+	TrafficDialPercent:         TrafficDialPercent,    // accelerator.go
+	EndpointWeight:             DefaultEndpointWeight, // accelerator.go
+	LoadMetricNamespace:        "Zonecast/Edge",
+	LoadMetricName:             "EncodeLoadPercent",
+	LoadMetricDimension:        "Zone",
+	ScalingTargetLoad:          45,
+	MaxNodesPerZone:            10,
+	InstanceWarmup:             180 * time.Second,
+	RefreshMinHealthyPercent:   100,
+	RefreshMaxHealthyPercent:   200,
+	RefreshCheckpoints:         []int{50, 100},
+	RefreshCheckpointDelay:     5 * time.Minute,
+	RollbackAlarmPeriods:       3,
+	RollbackAlarmPeriod:        time.Minute,
+	FleetInstanceTypes:         []string{"g6.xlarge", "g5.xlarge", "g4dn.xlarge"},
+	GroupHealthCheck:           "EC2",
+	BootGracePeriod:            10 * time.Minute,
+	CapacityWaitTimeout:        20 * time.Minute,
+	DrainPollInterval:          5 * time.Second,
+	DrainStopMargin:            10 * time.Second,
+	AbortIncompleteUploadsDays: 1,
 }
 
 // EncoderFamilies maps the EC2 instance families with an NVIDIA hardware

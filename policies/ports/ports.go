@@ -21,10 +21,14 @@ var (
 	Relay = Port{Number: 9100, Protocol: "udp", Public: false, Purpose: "QUIC relay between twin zones"}
 	// Redis inside the VPC.
 	Redis = Port{Number: 6379, Protocol: "tcp", Public: false, Purpose: "Redis"}
+	// Admin is the edge's admin listener (plain HTTP on the node's private
+	// address): the control API and /metrics, for operators and the
+	// platform's back end inside the VPC, never through a load balancer.
+	Admin = Port{Number: 9090, Protocol: "tcp", Public: false, Purpose: "admin listener (control API, metrics)"}
 )
 
 // All lists every port zonecast uses.
-var All = []Port{SRT, HTTPS, HTTP3, Relay, Redis}
+var All = []Port{SRT, HTTPS, HTTP3, Relay, Redis, Admin}
 
 // PublicPorts lists the ports that may be open to the world.
 func PublicPorts() []Port {

@@ -18,13 +18,14 @@ func TestPorts(t *testing.T) {
 	for _, p := range PublicPorts() {
 		public[p] = true
 	}
-	// Only ingest and delivery face the world; the relay and Redis never do.
+	// Only ingest and delivery face the world; the relay, Redis and the
+	// admin listener never do.
 	for _, p := range []Port{SRT, HTTPS, HTTP3} {
 		if !public[p] {
 			t.Errorf("%s must be public", p.Purpose)
 		}
 	}
-	for _, p := range []Port{Relay, Redis} {
+	for _, p := range []Port{Relay, Redis, Admin} {
 		if public[p] {
 			t.Errorf("%s must stay private", p.Purpose)
 		}

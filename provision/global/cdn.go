@@ -208,7 +208,7 @@ func (d Distribution) Policies() []CachePolicy {
 }
 
 type cdn struct {
-	id, domainName pulumi.StringOutput
+	id, arn, domainName pulumi.StringOutput
 }
 
 func newCachePolicy(ctx *pulumi.Context, p CachePolicy, opts ...pulumi.ResourceOption) (*cloudfront.CachePolicy, error) {
@@ -328,7 +328,12 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 			ViewerProtocolPolicy: pulumi.String("redirect-to-https"),
 		}
 	}
-	var ordered cloudfront.DistributionOrderedCacheBehaviorArray
+	// Finished recordings first: /vod/…/index.m3u8 would match *.m3u8.
+	vod, err := newVOD(ctx, args, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ordered := cloudfront.DistributionOrderedCacheBehaviorArray{vod.behavior}
 	for _, b := range d.Behaviors {
 		ordered = append(ordered, behavior(b))
 	}
@@ -346,11 +351,11 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 		HttpVersion:   pulumi.String("http2and3"),
 		IsIpv6Enabled: pulumi.Bool(true),
 		PriceClass:    pulumi.String(args.PriceClass),
-		Origins: cloudfront.DistributionOriginArray{
+		Origins: append(cloudfront.DistributionOriginArray{
 			origin(d.Origins[0], primary),
 			origin(d.Origins[1], secondary),
-		},
-		OriginGroups: cloudfront.DistributionOriginGroupArray{cloudfront.DistributionOriginGroupArgs{
+		}, vod.origins...),
+		OriginGroups: append(cloudfront.DistributionOriginGroupArray{cloudfront.DistributionOriginGroupArgs{
 			OriginId: pulumi.String(d.GroupID),
 			FailoverCriteria: &cloudfront.DistributionOriginGroupFailoverCriteriaArgs{
 				StatusCodes: pulumi.ToIntArray(d.FailoverStatusCodes),
@@ -359,7 +364,7 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 				cloudfront.DistributionOriginGroupMemberArgs{OriginId: pulumi.String(d.Origins[0].ID)},
 				cloudfront.DistributionOriginGroupMemberArgs{OriginId: pulumi.String(d.Origins[1].ID)},
 			},
-		}},
+		}}, vod.groups...),
 		OrderedCacheBehaviors: ordered,
 		DefaultCacheBehavior: &cloudfront.DistributionDefaultCacheBehaviorArgs{
 			TargetOriginId:       pulumi.String(d.GroupID),
@@ -378,5 +383,5 @@ func newCDN(ctx *pulumi.Context, args Args, opts ...pulumi.ResourceOption) (*cdn
 	if err != nil {
 		return nil, err
 	}
-	return &cdn{id: dist.ID().ToStringOutput(), domainName: dist.DomainName}, nil
+	return &cdn{id: dist.ID().ToStringOutput(), arn: dist.Arn, domainName: dist.DomainName}, nil
 }

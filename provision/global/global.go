@@ -1,6 +1,9 @@
 // Package global is the Global component: what every region shares, created
 // once by the `global` stack — the Global Accelerator (two static IPv4
-// addresses, the SRT, HTTPS and HTTP/3 listeners) and the CDN in front of it.
+// addresses, the SRT, HTTPS and HTTP/3 listeners), the CDN in front of it
+// (with /vod/* reading the recording buckets), the stream catalog (a
+// DynamoDB global table with a replica in every region) and the names of
+// the regions' recording buckets.
 // The regional stacks read its outputs through a StackReference and attach
 // their load balancers to its listeners.
 package global
@@ -36,6 +39,14 @@ type Args struct {
 	// OriginShieldRegion is where CloudFront's Origin Shield sits, near the
 	// primary region; default DefaultOriginShieldRegion.
 	OriginShieldRegion string
+	// Regions are the regions that have a region stack, the catalog's
+	// home first: each gets a catalog replica and a recording bucket name.
+	Regions []string
+	// CatalogTable names the stream catalog's table (default
+	// DefaultCatalogTable).
+	CatalogTable string
+	// Partition and AccountID make the ARNs and bucket names.
+	Partition, AccountID string
 	// Redundancy and Timings default to policies/failover's defaults.
 	Redundancy *failover.Redundancy
 	Timings    *failover.Timings
@@ -53,6 +64,14 @@ type Global struct {
 	HTTP3ListenerArn   pulumi.StringOutput
 	CDNDomainName      pulumi.StringOutput
 	CDNDistributionID  pulumi.StringOutput
+	CDNDistributionArn pulumi.StringOutput
+	// CatalogTableName and CatalogRegions locate the stream catalog's
+	// replicas; CatalogWriterPolicyArn is the admin path's policy.
+	CatalogTableName       pulumi.StringOutput
+	CatalogRegions         pulumi.StringArrayOutput
+	CatalogWriterPolicyArn pulumi.StringOutput
+	// RecordingBuckets name each region's recording bucket.
+	RecordingBuckets pulumi.StringMapOutput
 }
 
 // New creates the accelerator, its listeners and the CDN.
@@ -61,6 +80,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("global: Args.Name is empty")
 	}
 	if err := ValidateOrigins(args.OriginDomain, args.SecondaryOriginDomain); err != nil {
+		return nil, fmt.Errorf("global: %w", err)
+	}
+	if err := ValidateRegions(args.Regions); err != nil {
 		return nil, fmt.Errorf("global: %w", err)
 	}
 	args.Redundancy = policydefault.Or(args.Redundancy, failover.DefaultRedundancy)
@@ -88,6 +110,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
+	cat, err := newCatalog(ctx, args, child)
+	if err != nil {
+		return nil, err
+	}
+	buckets, err := RecordingBuckets(args.Name, args.AccountID, args.Regions)
+	if err != nil {
+		return nil, err
+	}
 
 	g.AcceleratorArn = acc.arn
 	g.AcceleratorDNSName = acc.dnsName
@@ -97,15 +127,25 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	g.HTTP3ListenerArn = acc.http3
 	g.CDNDomainName = cdn.domainName
 	g.CDNDistributionID = cdn.id
+	g.CDNDistributionArn = cdn.arn
+	g.CatalogTableName = cat.tableName
+	g.CatalogRegions = pulumi.ToStringArray(cat.regions).ToStringArrayOutput()
+	g.CatalogWriterPolicyArn = cat.writerPolicyID
+	g.RecordingBuckets = pulumi.ToStringMap(buckets).ToStringMapOutput()
 	if err := ctx.RegisterResourceOutputs(g, pulumi.Map{
-		"acceleratorArn":     g.AcceleratorArn,
-		"acceleratorDnsName": g.AcceleratorDNSName,
-		"staticIPv4":         g.StaticIPv4,
-		"srtListenerArn":     g.SRTListenerArn,
-		"httpsListenerArn":   g.HTTPSListenerArn,
-		"http3ListenerArn":   g.HTTP3ListenerArn,
-		"cdnDomainName":      g.CDNDomainName,
-		"cdnDistributionId":  g.CDNDistributionID,
+		"acceleratorArn":         g.AcceleratorArn,
+		"acceleratorDnsName":     g.AcceleratorDNSName,
+		"staticIPv4":             g.StaticIPv4,
+		"srtListenerArn":         g.SRTListenerArn,
+		"httpsListenerArn":       g.HTTPSListenerArn,
+		"http3ListenerArn":       g.HTTP3ListenerArn,
+		"cdnDomainName":          g.CDNDomainName,
+		"cdnDistributionId":      g.CDNDistributionID,
+		"cdnDistributionArn":     g.CDNDistributionArn,
+		"catalogTableName":       g.CatalogTableName,
+		"catalogRegions":         g.CatalogRegions,
+		"catalogWriterPolicyArn": g.CatalogWriterPolicyArn,
+		"recordingBuckets":       g.RecordingBuckets,
 	}); err != nil {
 		return nil, err
 	}

@@ -12,8 +12,11 @@ import (
 	"github.com/zonecast/zonecast/provision/internal/mockaws"
 )
 
+var testRegions = []string{"eu-west-1", "us-east-1", "ap-southeast-1"}
+
 func testArgs() Args {
-	return Args{Name: "zonecast", OriginDomain: "origin.example.com", SecondaryOriginDomain: "origin-b.example.com"}
+	return Args{Name: "zonecast", OriginDomain: "origin.example.com", SecondaryOriginDomain: "origin-b.example.com",
+		Regions: testRegions, Partition: "aws", AccountID: "123456789012"}
 }
 
 func runGlobal(t *testing.T, args Args) (*mockaws.Mocks, error) {
@@ -33,10 +36,15 @@ func TestGlobalResources(t *testing.T) {
 	}
 	want := map[string]int{
 		Type: 1,
-		"aws:globalaccelerator/accelerator:Accelerator": 1,
-		"aws:globalaccelerator/listener:Listener":       3,
-		"aws:cloudfront/cachePolicy:CachePolicy":        2,
-		"aws:cloudfront/distribution:Distribution":      1,
+		"aws:globalaccelerator/accelerator:Accelerator":          1,
+		"aws:globalaccelerator/listener:Listener":                3,
+		"aws:cloudfront/cachePolicy:CachePolicy":                 3,
+		"aws:cloudfront/distribution:Distribution":               1,
+		"aws:cloudfront/originAccessControl:OriginAccessControl": 1,
+		"aws:dynamodb/table:Table":                               1,
+		"aws:dynamodb/tableReplica:TableReplica":                 2,
+		"aws:iam/policy:Policy":                                  1,
+		"pulumi:providers:aws":                                   3,
 	}
 	got := m.Counts()
 	for typ, n := range want {
@@ -150,13 +158,16 @@ func TestCDN(t *testing.T) {
 		"*.ts":   SegmentTTLs(),
 	}
 	behaviours := mockaws.Path(in, "orderedCacheBehaviors").ArrayValue()
-	if len(behaviours) != len(wantTTL) {
-		t.Fatalf("%d ordered behaviours, want %d", len(behaviours), len(wantTTL))
+	if len(behaviours) != len(wantTTL)+1 {
+		t.Fatalf("%d ordered behaviours, want %d and /vod/*", len(behaviours), len(wantTTL))
 	}
-	if first := mockaws.Str(in, "orderedCacheBehaviors", 0, "pathPattern"); first != "*.m3u8" {
-		t.Errorf("first behaviour %q, want playlists first", first)
+	if first := mockaws.Str(in, "orderedCacheBehaviors", 0, "pathPattern"); first != VODPathPattern {
+		t.Errorf("first behaviour %q, want the recordings' %s first (before *.m3u8 takes their playlists)", first, VODPathPattern)
 	}
-	for i := range behaviours {
+	if second := mockaws.Str(in, "orderedCacheBehaviors", 1, "pathPattern"); second != "*.m3u8" {
+		t.Errorf("second behaviour %q, want playlists before media", second)
+	}
+	for i := 1; i < len(behaviours); i++ {
 		pattern := mockaws.Str(in, "orderedCacheBehaviors", i, "pathPattern")
 		if got := mockaws.Str(in, "orderedCacheBehaviors", i, "targetOriginId"); got != group {
 			t.Errorf("%s targets %q, want the origin group", pattern, got)
@@ -184,7 +195,9 @@ func TestCDN(t *testing.T) {
 func TestGlobalRefusesPolicyItCannotMeet(t *testing.T) {
 	r := failover.DefaultRedundancy
 	r.StaticIPv4 = 3
-	if _, err := runGlobal(t, Args{Name: "zonecast", OriginDomain: "origin.example.com", SecondaryOriginDomain: "origin-b.example.com", Redundancy: &r}); err == nil || !strings.Contains(err.Error(), "static IPv4") {
+	args := testArgs()
+	args.Redundancy = &r
+	if _, err := runGlobal(t, args); err == nil || !strings.Contains(err.Error(), "static IPv4") {
 		t.Fatalf("got %v, want an error about static IPv4 addresses", err)
 	}
 	if _, err := runGlobal(t, Args{}); err == nil {
@@ -212,7 +225,9 @@ func TestOriginsRequired(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := runGlobal(t, Args{Name: "zonecast", OriginDomain: tt.primary, SecondaryOriginDomain: tt.secondary})
+			args := testArgs()
+			args.OriginDomain, args.SecondaryOriginDomain = tt.primary, tt.secondary
+			_, err := runGlobal(t, args)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error mentioning %q", err, tt.want)
 			}

@@ -262,6 +262,9 @@ func (d Distribution) VCL(s StandIn) (string, error) {
 	w("# locations and regional edge caches, each collapsing on its own, in\n")
 	w("# front of the shield), no compression (Compress=true there), HTTP/1.1\n")
 	w("# to viewers without TLS (HTTP/2 and 3 with redirect-to-https there).\n")
+	w("# DIFFERS: CloudFront's first behaviour, %s, reads the regions'\n", VODPathPattern)
+	w("# recording buckets (S3 through origin access control); here it takes\n")
+	w("# the behaviours above to the edges, which serve /vod from the same bucket.\n")
 	return b.String(), nil
 }
 

@@ -30,7 +30,7 @@ func root(t testing.TB) string {
 
 // regionResources is what a regional stack creates, components, stack and
 // providers included.
-const regionResources = 66
+const regionResources = 72
 
 func run(t *testing.T, opts Options) (*Result, error) {
 	t.Helper()
@@ -50,12 +50,23 @@ func TestPreviewGlobalThroughTheEngine(t *testing.T) {
 	want := []string{
 		"aws:cloudfront/cachePolicy:CachePolicy cache-playlists",
 		"aws:cloudfront/cachePolicy:CachePolicy cache-segments",
+		"aws:cloudfront/cachePolicy:CachePolicy cache-vod",
 		"aws:cloudfront/distribution:Distribution cdn",
+		"aws:cloudfront/originAccessControl:OriginAccessControl vod-oac",
+		// The stream catalog: at home in the first region, a replica in
+		// every other one, each through its own region's provider.
+		"aws:dynamodb/table:Table catalog",
+		"aws:dynamodb/tableReplica:TableReplica catalog-ap-southeast-1",
+		"aws:dynamodb/tableReplica:TableReplica catalog-us-east-1",
 		"aws:globalaccelerator/accelerator:Accelerator accelerator",
 		"aws:globalaccelerator/listener:Listener listener-http3",
 		"aws:globalaccelerator/listener:Listener listener-https",
 		"aws:globalaccelerator/listener:Listener listener-srt",
+		"aws:iam/policy:Policy catalog-writer",
 		"pulumi:providers:aws default_6_83_4",
+		"pulumi:providers:aws region-ap-southeast-1",
+		"pulumi:providers:aws region-eu-west-1",
+		"pulumi:providers:aws region-us-east-1",
 		"pulumi:pulumi:Stack zonecast-global",
 		"zonecast:provision:Global global",
 	}
@@ -66,6 +77,12 @@ func TestPreviewGlobalThroughTheEngine(t *testing.T) {
 	for _, r := range res.Resources {
 		if r.Name == "listener-srt" && (r.Inputs["clientAffinity"] != "SOURCE_IP" || r.Inputs["protocol"] != "UDP") {
 			t.Errorf("SRT listener inputs %v", r.Inputs)
+		}
+		if r.Name == "catalog" && (r.Inputs["deletionProtectionEnabled"] != true || r.Inputs["name"] != "zonecast-streams") {
+			t.Errorf("catalog table inputs %v", r.Inputs)
+		}
+		if r.Type == "aws:dynamodb/tableReplica:TableReplica" && (r.Inputs["pointInTimeRecovery"] != true || r.Inputs["deletionProtectionEnabled"] != true) {
+			t.Errorf("replica %s inputs %v", r.Name, r.Inputs)
 		}
 	}
 }
@@ -107,6 +124,11 @@ func TestPreviewRegionThroughTheEngine(t *testing.T) {
 		"aws:ec2/securityGroupRule:SecurityGroupRule nlb-srt-from-accelerator",
 		"aws:ec2/securityGroupRule:SecurityGroupRule nlb-to-nodes",
 		"aws:ssm/parameter:Parameter relay-ca", "aws:ssm/parameter:Parameter relay-cert", "aws:ssm/parameter:Parameter relay-key",
+		"aws:s3/bucketV2:BucketV2 recordings",
+		"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock recordings-public-access",
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2 recordings-encryption",
+		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2 recordings-lifecycle",
+		"aws:s3/bucketPolicy:BucketPolicy recordings-policy",
 	} {
 		if !strings.Contains(lines, "\n"+want+"\n") {
 			t.Errorf("preview lacks %q", want)
@@ -252,5 +274,89 @@ func TestPreviewReusesWorkDir(t *testing.T) {
 		if i == 0 && len(res.Resources) != regionResources {
 			t.Errorf("run 1: %d resources", len(res.Resources))
 		}
+	}
+}
+
+// refused runs a preview that the policy pack must refuse with a mandatory
+// violation of policy naming resource.
+func refused(t *testing.T, opts Options, policy, resource string) {
+	t.Helper()
+	opts.PolicyPacks = []string{policyPack(t, opts.Root)}
+	res, err := run(t, opts)
+	if err == nil {
+		t.Fatalf("the preview passed; want a mandatory %s violation naming %s", policy, resource)
+	}
+	if res == nil {
+		t.Fatalf("the preview did not run: %v", err)
+	}
+	for _, v := range res.Violations {
+		if v.Level == "mandatory" && v.Policy == policy && strings.HasSuffix(v.URN, "::"+resource) {
+			return
+		}
+	}
+	t.Fatalf("no mandatory %s violation naming %s; violations %v, error %v", policy, resource, res.Violations, err)
+}
+
+// TestPolicyPackRefusesRegionWithoutReplica: a region stack whose region
+// the global stack gives no catalog replica (it is missing from
+// zonecast:regions) is refused, through the real engine: the global stack
+// is brought up from the altered settings first, as an operator would.
+func TestPolicyPackRefusesRegionWithoutReplica(t *testing.T) {
+	r := root(t)
+	raw, err := os.ReadFile(filepath.Join(r, "stacks", "Pulumi.global.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := `zonecast:regions: ["eu-west-1", "us-east-1", "ap-southeast-1"]`
+	if !strings.Contains(string(raw), shipped) {
+		t.Fatalf("stacks/Pulumi.global.yaml no longer lists %s", shipped)
+	}
+	altered := filepath.Join(t.TempDir(), "Pulumi.global.yaml")
+	withoutEU := strings.Replace(string(raw), shipped, `zonecast:regions: ["us-east-1", "ap-southeast-1"]`, 1)
+	if err := os.WriteFile(altered, []byte(withoutEU), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refused(t, Options{Root: r, Stack: "eu-west-1", GlobalStackFile: altered}, "catalog-replica", "edge-role")
+}
+
+// TestPolicyPackRefusesOpenRecordingBucket: a recording bucket left open
+// to public policies, or without its default encryption, is refused.
+func TestPolicyPackRefusesOpenRecordingBucket(t *testing.T) {
+	r := root(t)
+	tests := []struct {
+		name   string
+		change func(a *pulumi.ResourceTransformArgs) bool
+	}{
+		{"public policies allowed", func(a *pulumi.ResourceTransformArgs) bool {
+			if a.Type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock" {
+				return false
+			}
+			a.Props["blockPublicPolicy"] = pulumi.Bool(false)
+			return true
+		}},
+		{"encryption without a rule", func(a *pulumi.ResourceTransformArgs) bool {
+			if a.Type != "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2" {
+				return false
+			}
+			a.Props["rules"] = pulumi.Array{}
+			return true
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			broken := func(ctx *pulumi.Context) error {
+				err := ctx.RegisterResourceTransform(func(_ context.Context, a *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+					if !tt.change(a) {
+						return nil
+					}
+					return &pulumi.ResourceTransformResult{Props: a.Props, Opts: a.Opts}
+				})
+				if err != nil {
+					return err
+				}
+				return program.Run(ctx)
+			}
+			refused(t, Options{Root: r, Stack: "eu-west-1", Program: broken}, "recording-bucket-private", "recordings")
+		})
 	}
 }

@@ -34,6 +34,8 @@ const (
 	DefaultAMIParameter    = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id"
 	DefaultRedisNodeType   = "cache.r7g.large"
 	DefaultSubnetsPerZone  = 1
+	// DefaultRecordingExpiryDays keeps a season's recordings.
+	DefaultRecordingExpiryDays = 365
 )
 
 // GlobalConfig is the global stack's configuration.
@@ -45,6 +47,10 @@ type GlobalConfig struct {
 	// OriginShieldRegion: zonecast:originShieldRegion, default
 	// global.DefaultOriginShieldRegion (near the primary region).
 	OriginShieldRegion string
+	// Regions are the regions that have a region stack, the catalog's
+	// home first (zonecast:regions).
+	Regions      []string
+	CatalogTable string
 }
 
 // RegionConfig is a regional stack's configuration.
@@ -63,7 +69,15 @@ type RegionConfig struct {
 	AMIParameter    string
 	RedisNodeType   string
 	RedisAuthToken  pulumi.StringOutput // secret
-	Streams         pulumi.StringOutput // secret
+	// Streams is the static stream list (secret); nil: the catalog alone.
+	Streams pulumi.StringOutput
+	// AdminToken is the control API's bearer token (secret); nil: none.
+	AdminToken pulumi.StringOutput
+	// RecordingExpiryDays is how long recordings are kept.
+	RecordingExpiryDays int
+	// CatalogAdmin attaches the global stack's catalog-writer policy to
+	// the node role: the region's nodes serve the control API's writes.
+	CatalogAdmin bool
 	// RelayCA, RelayCert and RelayKey are the relay's TLS material
 	// (secrets, checked together).
 	RelayCA, RelayCert, RelayKey pulumi.StringOutput
@@ -103,8 +117,15 @@ func LoadGlobal(ctx *pulumi.Context) (GlobalConfig, error) {
 		SecondaryOriginDomain: cfg.Get("secondaryOriginDomain"),
 		PriceClass:            or(cfg.Get("priceClass"), DefaultPriceClass),
 		OriginShieldRegion:    or(cfg.Get("originShieldRegion"), global.DefaultOriginShieldRegion),
+		CatalogTable:          or(cfg.Get("catalogTable"), global.DefaultCatalogTable),
 	}
 	if err := global.ValidateShieldRegion(c.OriginShieldRegion); err != nil {
+		return c, err
+	}
+	if err := cfg.TryObject("regions", &c.Regions); err != nil && !errors.Is(err, config.ErrMissingVar) {
+		return c, fmt.Errorf("%s:regions: %w", Namespace, err)
+	}
+	if err := global.ValidateRegions(c.Regions); err != nil {
 		return c, err
 	}
 	return c, global.ValidateOrigins(c.OriginDomain, c.SecondaryOriginDomain)
@@ -128,7 +149,12 @@ func LoadRegion(ctx *pulumi.Context) (RegionConfig, error) {
 			SHA256:      cfg.Get("edgeSha256"),
 			URLTemplate: cfg.Get("edgeArtifactUrl"),
 		},
-		EdgeLoadGauge: cfg.Get("edgeLoadGauge"),
+		EdgeLoadGauge:       cfg.Get("edgeLoadGauge"),
+		RecordingExpiryDays: or(cfg.GetInt("recordingExpiryDays"), DefaultRecordingExpiryDays),
+		CatalogAdmin:        cfg.GetBool("catalogAdmin"),
+	}
+	if c.RecordingExpiryDays < 1 {
+		return c, fmt.Errorf("%s:recordingExpiryDays %d must be at least 1", Namespace, c.RecordingExpiryDays)
 	}
 	if c.Region == "" {
 		return c, fmt.Errorf("aws:region is not set: a regional stack needs `pulumi config set aws:region <region>`")
@@ -155,8 +181,13 @@ func LoadRegion(ctx *pulumi.Context) (RegionConfig, error) {
 	if c.RedisAuthToken, err = cfg.TrySecret("redisAuthToken"); err != nil {
 		return c, fmt.Errorf("%s:redisAuthToken is not set: `pulumi config set --secret %s:redisAuthToken <16–128 characters>`", Namespace, Namespace)
 	}
-	if c.Streams, err = cfg.TrySecret("streams"); err != nil {
-		return c, fmt.Errorf("%s:streams is not set: `pulumi config set --secret %s:streams name:passphrase,…`", Namespace, Namespace)
+	// Optional: the stream catalog is every region's source of streams;
+	// a static list is added to it.
+	if s, err := cfg.TrySecret("streams"); err == nil {
+		c.Streams = s
+	}
+	if t, err := cfg.TrySecret("adminToken"); err == nil {
+		c.AdminToken = t
 	}
 	c.RedisAuthToken = c.RedisAuthToken.ApplyT(func(t string) (string, error) {
 		return t, redis.ValidateAuthToken(t)

@@ -6,12 +6,14 @@
 package program
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/provision/global"
@@ -24,7 +26,37 @@ const (
 	OutputSRTListener   = "srtListenerArn"
 	OutputHTTPSListener = "httpsListenerArn"
 	OutputHTTP3Listener = "http3ListenerArn"
+	// OutputOriginSecrets are the origin secrets the edges accept (a
+	// secret list): the one CloudFront sends, then zonecast:originSecretNext
+	// while a rotation is under way.
+	OutputOriginSecrets = "originSecrets"
+	// OutputCatalogTable and OutputCatalogRegions locate the stream
+	// catalog's replicas.
+	OutputCatalogTable   = "catalogTableName"
+	OutputCatalogRegions = "catalogRegions"
+	// OutputCatalogWriterPolicy is the admin path's policy (the catalog's
+	// writes), attached to the operators' role or, with
+	// zonecast:catalogAdmin, to a region's node role.
+	OutputCatalogWriterPolicy = "catalogWriterPolicyArn"
+	// OutputRecordingBuckets names each region's recording bucket.
+	OutputRecordingBuckets = "recordingBuckets"
+	// OutputDistributionArn is the CDN's ARN, which the recording buckets'
+	// policies admit.
+	OutputDistributionArn = "cdnDistributionArn"
 )
+
+// OriginSecretNextKey is the global stack's secret holding the next origin
+// secret during a rotation: the edges accept it before CloudFront sends it
+// (docs/provision.md, "Rotating the origin secret").
+const OriginSecretNextKey = "zonecast:originSecretNext"
+
+// partition is the AWS partition of the caller's ARN.
+func partition(callerArn string) string {
+	if parts := strings.SplitN(callerArn, ":", 3); len(parts) == 3 && parts[1] != "" {
+		return parts[1]
+	}
+	return "aws"
+}
 
 // Run is the program.
 func Run(ctx *pulumi.Context) error {
@@ -47,16 +79,42 @@ func Run(ctx *pulumi.Context) error {
 }
 
 func runGlobal(ctx *pulumi.Context, cfg GlobalConfig) error {
+	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{})
+	if err != nil {
+		return fmt.Errorf("looking up the AWS account: %w", err)
+	}
 	g, err := global.New(ctx, "global", global.Args{
 		Name:                  cfg.AcceleratorName,
 		OriginDomain:          cfg.OriginDomain,
 		SecondaryOriginDomain: cfg.SecondaryOriginDomain,
 		PriceClass:            cfg.PriceClass,
 		OriginShieldRegion:    cfg.OriginShieldRegion,
+		Regions:               cfg.Regions,
+		CatalogTable:          cfg.CatalogTable,
+		Partition:             partition(caller.Arn),
+		AccountID:             caller.AccountId,
 	})
 	if err != nil {
 		return err
 	}
+	// The edges accept the secret CloudFront sends and, during a rotation,
+	// the next one (which CloudFront sends only once every region's edges
+	// have it).
+	var secrets pulumi.StringArray
+	for _, key := range []string{global.OriginSecretKey, OriginSecretNextKey} {
+		if config.Get(ctx, key) != "" {
+			secrets = append(secrets, config.GetSecret(ctx, key))
+		}
+	}
+	if len(secrets) == 1 && config.Get(ctx, global.OriginSecretKey) == "" {
+		return fmt.Errorf("%s is set without %s: CloudFront would send no secret", OriginSecretNextKey, global.OriginSecretKey)
+	}
+	ctx.Export(OutputOriginSecrets, pulumi.ToSecret(secrets.ToStringArrayOutput()))
+	ctx.Export(OutputCatalogTable, g.CatalogTableName)
+	ctx.Export(OutputCatalogRegions, g.CatalogRegions)
+	ctx.Export(OutputCatalogWriterPolicy, g.CatalogWriterPolicyArn)
+	ctx.Export(OutputRecordingBuckets, g.RecordingBuckets)
+	ctx.Export(OutputDistributionArn, g.CDNDistributionArn)
 	ctx.Export("acceleratorArn", g.AcceleratorArn)
 	ctx.Export("acceleratorDnsName", g.AcceleratorDNSName)
 	ctx.Export("staticIPv4", g.StaticIPv4)
@@ -96,10 +154,6 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 	if err != nil {
 		return fmt.Errorf("looking up the AWS account: %w", err)
 	}
-	partition := "aws"
-	if parts := strings.SplitN(caller.Arn, ":", 3); len(parts) == 3 && parts[1] != "" {
-		partition = parts[1]
-	}
 
 	globalStack, err := pulumi.NewStackReference(ctx, cfg.GlobalStack, nil)
 	if err != nil {
@@ -114,12 +168,42 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 		}).(pulumi.StringOutput)
 	}
 
+	// Plain values, not outputs: they decide which resources exist.
+	var catalog region.Catalog
+	if catalog.Table, err = plainOutput[string](globalStack, OutputCatalogTable); err != nil {
+		return err
+	}
+	if catalog.Replicas, err = plainOutput[[]string](globalStack, OutputCatalogRegions); err != nil {
+		return err
+	}
+	if cfg.CatalogAdmin {
+		if catalog.WriterPolicyArn, err = plainOutput[string](globalStack, OutputCatalogWriterPolicy); err != nil {
+			return err
+		}
+		if catalog.WriterPolicyArn == "" {
+			return fmt.Errorf("%s:catalogAdmin is set but global stack %q has no output %s: `pulumi up` it first",
+				Namespace, cfg.GlobalStack, OutputCatalogWriterPolicy)
+		}
+	}
+	originSecrets, err := plainOutput[[]string](globalStack, OutputOriginSecrets)
+	if err != nil {
+		return err
+	}
+	buckets, err := plainOutput[map[string]string](globalStack, OutputRecordingBuckets)
+	if err != nil {
+		return err
+	}
+	if buckets[cfg.Region] == "" {
+		ctx.Log.Warn(fmt.Sprintf("global stack %q names no recording bucket for %s: this region records nothing "+
+			"(add it to the global stack's zonecast:regions)", cfg.GlobalStack, cfg.Region), nil)
+	}
+
 	r, err := region.New(ctx, cfg.Region, region.Args{
 		Region:            cfg.Region,
 		Stack:             ctx.Stack(),
 		AvailabilityZones: zones,
 		VpcCidr:           cfg.VpcCidr,
-		Partition:         partition,
+		Partition:         partition(caller.Arn),
 		AccountID:         caller.AccountId,
 		InstanceTypes:     cfg.InstanceTypes,
 		SubnetsPerZone:    cfg.SubnetsPerZone,
@@ -130,9 +214,17 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 		RedisAuthToken:    cfg.RedisAuthToken,
 		RelayTLS:          region.RelayTLS{CA: cfg.RelayCA, Cert: cfg.RelayCert, Key: cfg.RelayKey},
 		Edge: zone.EdgeSettings{
-			Release:   cfg.EdgeRelease,
-			Streams:   cfg.Streams,
-			LoadGauge: cfg.EdgeLoadGauge,
+			Release:       cfg.EdgeRelease,
+			Streams:       optional(cfg.Streams),
+			AdminToken:    optional(cfg.AdminToken),
+			OriginSecrets: pulumi.ToSecret(pulumi.ToStringArray(originSecrets)).(pulumi.StringArrayOutput),
+			LoadGauge:     cfg.EdgeLoadGauge,
+		},
+		Catalog: catalog,
+		Recording: region.Recording{
+			Bucket:          buckets[cfg.Region],
+			DistributionArn: globalStack.GetStringOutput(pulumi.String(OutputDistributionArn)),
+			ExpiryDays:      cfg.RecordingExpiryDays,
 		},
 		Listeners: region.Listeners{
 			SRT:   listener(OutputSRTListener),
@@ -151,5 +243,41 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 	ctx.Export("redisEndpoints", r.RedisEndpoints)
 	ctx.Export("autoScalingGroups", r.AutoScalingGroups)
 	ctx.Export("endpointGroupArns", r.EndpointGroupArns)
+	ctx.Export("recordingBucket", r.RecordingBucket)
 	return nil
+}
+
+// plainOutput reads one of the global stack's outputs as a plain value;
+// a missing output (a global stack from before it existed) is the zero
+// value.
+func plainOutput[T any](ref *pulumi.StackReference, name string) (T, error) {
+	var out T
+	d, err := ref.GetOutputDetails(name)
+	if err != nil {
+		return out, fmt.Errorf("global stack output %s: %w", name, err)
+	}
+	v := d.Value
+	if v == nil {
+		v = d.SecretValue
+	}
+	if v == nil {
+		return out, nil
+	}
+	// Outputs arrive as JSON-like values; JSON turns them into T.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return out, fmt.Errorf("global stack output %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// optional is nil for an unset secret setting.
+func optional(s pulumi.StringOutput) pulumi.StringInput {
+	if s == (pulumi.StringOutput{}) {
+		return nil
+	}
+	return s
 }

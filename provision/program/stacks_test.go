@@ -11,6 +11,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/policies/pack/rules"
+	"github.com/zonecast/zonecast/provision/global"
+	"github.com/zonecast/zonecast/provision/internal/fakeaws"
 	"github.com/zonecast/zonecast/provision/internal/mockaws"
 	"github.com/zonecast/zonecast/provision/relaytls"
 )
@@ -155,9 +158,74 @@ func runStack(t *testing.T, stack string, override map[string]string) (*mockaws.
 			}
 			m.GlobalOutputs[out] = mockaws.Str(l.Outputs, "arn")
 		}
+		for k, v := range globalExports(t, g, globalOf(t, stack)) {
+			m.GlobalOutputs[k] = v
+		}
 	}
 	setConfig(t, cfg, kind != KindGlobal)
 	return m, m.Run(Run)
+}
+
+// globalExports are the global stack's outputs a region reads besides the
+// listeners, from what the mocked global stack registered.
+func globalExports(t *testing.T, g *mockaws.Mocks, stack string) map[string]any {
+	t.Helper()
+	table, err := g.Get("aws:dynamodb/table:Table", "catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdn, err := g.Get("aws:cloudfront/distribution:Distribution", "cdn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := g.Get("aws:iam/policy:Policy", "catalog-writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stackConfig(t, stack)
+	var regions []string
+	if err := json.Unmarshal([]byte(cfg["zonecast:regions"]), &regions); err != nil {
+		t.Fatalf("%s's zonecast:regions: %v", stack, err)
+	}
+	name := cfg["zonecast:acceleratorName"]
+	if name == "" {
+		name = DefaultAcceleratorName
+	}
+	buckets, err := global.RecordingBuckets(name, fakeaws.AccountID, regions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list, bucketMap = []any{}, map[string]any{}
+	for _, r := range regions {
+		list = append(list, r)
+		bucketMap[r] = buckets[r]
+	}
+	return map[string]any{
+		OutputCatalogTable:        mockaws.Str(table.Inputs, "name"),
+		OutputCatalogRegions:      list,
+		OutputRecordingBuckets:    bucketMap,
+		OutputDistributionArn:     mockaws.Str(cdn.Outputs, "arn"),
+		OutputOriginSecrets:       []any{"an-origin-secret"},
+		OutputCatalogWriterPolicy: mockaws.Str(writer.Outputs, "arn"),
+	}
+}
+
+// TestCatalogAdminSetting: zonecast:catalogAdmin attaches the global
+// stack's writer policy to the region's node role.
+func TestCatalogAdminSetting(t *testing.T) {
+	m, err := runStack(t, "eu-west-1", map[string]string{Namespace + ":catalogAdmin": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attached := m.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+	if len(attached) != 1 || mockaws.Str(attached[0].Inputs, "policyArn") != m.GlobalOutputs[OutputCatalogWriterPolicy] {
+		t.Fatalf("attachments %+v, want the global stack's %v", attached, m.GlobalOutputs[OutputCatalogWriterPolicy])
+	}
+	c := rules.DefaultConfig()
+	c.DefaultRegion = "eu-west-1"
+	if vs := rules.MandatoryOnly(rules.Check(ruleResources(m, "eu-west-1"), c)); len(vs) != 0 {
+		t.Errorf("the policy pack refuses the admin region: %v", vs)
+	}
 }
 
 func TestShippedStacks(t *testing.T) {

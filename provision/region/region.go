@@ -3,7 +3,8 @@
 // groups open only on policies/ports (the load balancers' admitting SRT only
 // from the accelerator and HTTPS only from CloudFront; the nodes' only the
 // load balancers and the VPC), the relay's TLS material in SSM, the
-// least-privilege instance role, per zone a Redis replication group and a
+// recording bucket (read by the CDN only), the least-privilege instance
+// role (its own replica of the stream catalog, its bucket's prefix), per zone a Redis replication group and a
 // Zone (fleet + NLB), and one endpoint group on each of the global
 // accelerator's listeners with every zone's NLB as an endpoint.
 package region
@@ -12,9 +13,11 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/zonecast/zonecast/policies/failover"
+	"github.com/zonecast/zonecast/provision/global"
 	"github.com/zonecast/zonecast/provision/instancerole"
 	"github.com/zonecast/zonecast/provision/internal/policydefault"
 	"github.com/zonecast/zonecast/provision/internal/policygate"
@@ -60,9 +63,27 @@ type Args struct {
 
 	Listeners Listeners
 
+	// Catalog is the stream catalog the global stack provisions.
+	Catalog Catalog
+	// Recording is the region's recording bucket.
+	Recording Recording
+
 	Redundancy   *failover.Redundancy
 	Timings      *failover.Timings
 	Provisioning *failover.Provisioning
+}
+
+// Catalog locates the stream catalog: its table and the regions that have
+// a replica, as the global stack exports them. The nodes read their own
+// region's replica; a region without one is refused by the policy pack
+// (catalog-replica), which reads Replicas off the instance role's tags.
+type Catalog struct {
+	Table    string
+	Replicas []string
+	// WriterPolicyArn, when set, is attached to the node role: this
+	// region's nodes serve the control API that writes the catalog (the
+	// admin path, behind admin.token on the admin listener).
+	WriterPolicyArn string
 }
 
 // Region is the component.
@@ -75,6 +96,8 @@ type Region struct {
 	RedisEndpoints       pulumi.StringArrayOutput
 	AutoScalingGroups    pulumi.StringArrayOutput
 	EndpointGroupArns    pulumi.StringArrayOutput
+	// RecordingBucket is the region's recording bucket ("" without one).
+	RecordingBucket pulumi.StringOutput
 }
 
 func (a *Args) defaults() error {
@@ -177,6 +200,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
+	recordingBucket := pulumi.String("").ToStringOutput()
+	if args.Recording.Bucket != "" {
+		b, err := newRecordingBucket(ctx, &args, child)
+		if err != nil {
+			return nil, err
+		}
+		recordingBucket = b.Bucket
+	}
 	role, err := instancerole.New(ctx, "edge-role", instancerole.Args{
 		Partition:         args.Partition,
 		Region:            args.Region,
@@ -184,9 +215,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		MetricNamespace:   args.Provisioning.LoadMetricNamespace,
 		ConfigPathPrefix:  zone.ConfigPathPrefix(args.Stack),
 		AutoScalingGroups: groups,
+		CatalogTable:      args.Catalog.Table,
+		CatalogReplicas:   args.Catalog.Replicas,
+		RecordingBucket:   args.Recording.Bucket,
+		RecordingPrefix:   global.RecordingPrefix,
 	}, child)
 	if err != nil {
 		return nil, err
+	}
+
+	if args.Catalog.WriterPolicyArn != "" {
+		if _, err := iam.NewRolePolicyAttachment(ctx, "edge-role-catalog-writer", &iam.RolePolicyAttachmentArgs{
+			Role:      role.RoleName,
+			PolicyArn: pulumi.String(args.Catalog.WriterPolicyArn),
+		}, child); err != nil {
+			return nil, err
+		}
 	}
 
 	var nlbArns []pulumi.StringOutput
@@ -210,6 +254,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		edge.RedisAddress = rd.PrimaryEndpoint
 		edge.RedisAuthToken = rd.AuthToken
 		edge.RelayTLS = RelayTLSParameters(args.Stack)
+		if args.Catalog.Table != "" {
+			edge.Catalog = zone.CatalogSettings{Table: pulumi.String(args.Catalog.Table), Region: args.Region}
+		}
+		if args.Recording.Bucket != "" {
+			edge.Recording = zone.RecordingSettings{Bucket: recordingBucket, Region: args.Region, Prefix: global.RecordingPrefix}
+		}
 		var nodeSubnets []pulumi.StringInput
 		for _, s := range net.zones[i].private {
 			nodeSubnets = append(nodeSubnets, s.ID())
@@ -264,6 +314,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	r.RedisEndpoints = redisArr.ToStringArrayOutput()
 	r.AutoScalingGroups = asgArr.ToStringArrayOutput()
 	r.EndpointGroupArns = egArr.ToStringArrayOutput()
+	r.RecordingBucket = recordingBucket
 	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{
 		"vpcId":                r.VpcID,
 		"loadBalancerArns":     r.LoadBalancerArns,
@@ -271,6 +322,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"redisEndpoints":       r.RedisEndpoints,
 		"autoScalingGroups":    r.AutoScalingGroups,
 		"endpointGroupArns":    r.EndpointGroupArns,
+		"recordingBucket":      r.RecordingBucket,
 	}); err != nil {
 		return nil, err
 	}

@@ -53,8 +53,16 @@ func testArgs() Args {
 			HTTPS: pulumi.String("arn:listener/https"),
 			HTTP3: pulumi.String("arn:listener/http3"),
 		},
+		Catalog: Catalog{Table: "zonecast-streams", Replicas: []string{"eu-west-1", "us-east-1"}},
+		Recording: Recording{
+			Bucket:          "zonecast-rec-123456789012-eu-west-1",
+			DistributionArn: pulumi.String(testDistribution),
+			ExpiryDays:      90,
+		},
 	}
 }
+
+const testDistribution = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE"
 
 func runRegion(t *testing.T, args Args) (*mockaws.Mocks, error) {
 	t.Helper()
@@ -78,29 +86,35 @@ func TestRegionResourceCounts(t *testing.T) {
 		"zonecast:provision:Redis":        z,
 		"zonecast:provision:InstanceRole": 1,
 		"aws:ec2/vpc:Vpc":                 1,
-		"aws:ec2/internetGateway:InternetGateway":             1,
-		"aws:ec2/subnet:Subnet":                               2 * z,
-		"aws:ec2/routeTable:RouteTable":                       1 + z,
-		"aws:ec2/routeTableAssociation:RouteTableAssociation": 2 * z,
-		"aws:ec2/eip:Eip":                                     z,
-		"aws:ec2/natGateway:NatGateway":                       z,
-		"aws:ec2/securityGroup:SecurityGroup":                 3,
-		"aws:ec2/securityGroupRule:SecurityGroupRule":         3,
-		"aws:elasticache/subnetGroup:SubnetGroup":             1,
-		"aws:elasticache/replicationGroup:ReplicationGroup":   z,
-		"aws:iam/role:Role":                                   1,
-		"aws:iam/rolePolicy:RolePolicy":                       1,
-		"aws:iam/instanceProfile:InstanceProfile":             1,
-		"aws:ssm/parameter:Parameter":                         z + 3,
-		"aws:ec2/launchTemplate:LaunchTemplate":               z,
-		"aws:autoscaling/group:Group":                         z,
-		"aws:autoscaling/lifecycleHook:LifecycleHook":         z,
-		"aws:cloudwatch/metricAlarm:MetricAlarm":              z,
-		"aws:autoscaling/policy:Policy":                       z,
-		"aws:lb/loadBalancer:LoadBalancer":                    z,
-		"aws:lb/targetGroup:TargetGroup":                      2 * z,
-		"aws:lb/listener:Listener":                            2 * z,
-		"aws:globalaccelerator/endpointGroup:EndpointGroup":   3,
+		"aws:ec2/internetGateway:InternetGateway":                1,
+		"aws:ec2/subnet:Subnet":                                  2 * z,
+		"aws:ec2/routeTable:RouteTable":                          1 + z,
+		"aws:ec2/routeTableAssociation:RouteTableAssociation":    2 * z,
+		"aws:ec2/eip:Eip":                                        z,
+		"aws:ec2/natGateway:NatGateway":                          z,
+		"aws:ec2/securityGroup:SecurityGroup":                    3,
+		"aws:ec2/securityGroupRule:SecurityGroupRule":            3,
+		"aws:elasticache/subnetGroup:SubnetGroup":                1,
+		"aws:elasticache/replicationGroup:ReplicationGroup":      z,
+		"aws:iam/role:Role":                                      1,
+		"aws:iam/rolePolicy:RolePolicy":                          1,
+		"aws:iam/instanceProfile:InstanceProfile":                1,
+		"aws:ssm/parameter:Parameter":                            z + 3,
+		"aws:ec2/launchTemplate:LaunchTemplate":                  z,
+		"aws:autoscaling/group:Group":                            z,
+		"aws:autoscaling/lifecycleHook:LifecycleHook":            z,
+		"aws:cloudwatch/metricAlarm:MetricAlarm":                 z,
+		"aws:autoscaling/policy:Policy":                          z,
+		"aws:lb/loadBalancer:LoadBalancer":                       z,
+		"aws:lb/targetGroup:TargetGroup":                         2 * z,
+		"aws:lb/listener:Listener":                               2 * z,
+		"aws:globalaccelerator/endpointGroup:EndpointGroup":      3,
+		"aws:s3/bucketV2:BucketV2":                               1,
+		"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+		"aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": 1,
+		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       1,
+		"aws:s3/bucketPolicy:BucketPolicy":                                                           1,
 	}
 	got := m.Counts()
 	for typ, n := range want {
@@ -272,7 +286,8 @@ func TestSecurityGroups(t *testing.T) {
 			t.Errorf("edge nodes do not admit %s/%d from the load balancers", p.Protocol, p.Number)
 		}
 	}
-	if len(fromLB) != len(ports.PublicPorts()) || !fromVPC["udp/9100"] || !fromVPC["tcp/443"] || len(fromVPC) != 2 {
+	admin := ports.Admin.Protocol + "/" + itoa(ports.Admin.Number)
+	if len(fromLB) != len(ports.PublicPorts()) || !fromVPC["udp/9100"] || !fromVPC["tcp/443"] || !fromVPC[admin] || len(fromVPC) != 3 {
 		t.Errorf("edge rules from the load balancers %v, from the VPC %v", fromLB, fromVPC)
 	}
 	for _, sg := range m.OfType("aws:ec2/securityGroup:SecurityGroup") {

@@ -102,8 +102,9 @@ func allowAcceleratorSRT(ctx *pulumi.Context, vpc *ec2.Vpc, nlbSG *ec2.SecurityG
 // policies/ports only from the zones' load balancers (their group: the
 // flows keep the clients' addresses, and only the group tells them apart
 // from direct traffic), and from the VPC the relay (QUIC between twin
-// zones) and HTTPS (a node fetching a stream it has no role for from its
-// leader or standby).
+// zones), HTTPS (a node fetching a stream it has no role for from its
+// leader or standby) and the admin listener (operators and the platform's
+// back end calling the control API; nothing outside the VPC).
 func newEdgeSecurityGroup(ctx *pulumi.Context, args *Args, vpc *ec2.Vpc, nlbSG *ec2.SecurityGroup, opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
 	var ingress ec2.SecurityGroupIngressArray
 	rule := func(p ports.Port, description string) ec2.SecurityGroupIngressArgs {
@@ -125,6 +126,9 @@ func newEdgeSecurityGroup(ctx *pulumi.Context, args *Args, vpc *ec2.Vpc, nlbSG *
 	}{
 		{ports.Relay, ports.Relay.Purpose},
 		{ports.HTTPS, "streams fetched from their leader by other nodes"},
+		// The control API and /metrics: operators and the platform's back
+		// end inside the VPC; never through the load balancers.
+		{ports.Admin, ports.Admin.Purpose + " from inside the VPC"},
 	} {
 		r := rule(p.port, p.purpose)
 		r.CidrBlocks = pulumi.StringArray{pulumi.String(args.VpcCidr)}
@@ -132,7 +136,7 @@ func newEdgeSecurityGroup(ctx *pulumi.Context, args *Args, vpc *ec2.Vpc, nlbSG *
 	}
 	return ec2.NewSecurityGroup(ctx, "edge-sg", &ec2.SecurityGroupArgs{
 		VpcId:       vpc.ID(),
-		Description: pulumi.String("zonecast edge nodes: SRT and HTTPS through the load balancers, QUIC relay and HTTPS inside the VPC"),
+		Description: pulumi.String("zonecast edge nodes: SRT and HTTPS through the load balancers, QUIC relay, HTTPS and the admin listener inside the VPC"),
 		Ingress:     ingress,
 		// Nodes fetch their binary, settings and AWS APIs through NAT.
 		Egress: ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{

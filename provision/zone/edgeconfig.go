@@ -32,11 +32,48 @@ type EdgeSettings struct {
 	// certificate and key (the region creates them from the stack's
 	// secrets); nodes copy them to RelayCAFile, RelayCertFile, RelayKeyFile.
 	RelayTLS RelayTLSParameters
+	// OriginSecrets are the values of the CDN's origin secret the edges
+	// accept (secrets; the first is the one CloudFront sends, a second one
+	// is accepted during a rotation); nil or empty: no check.
+	OriginSecrets pulumi.StringArrayInput
+	// AdminToken is the control API's bearer token (a secret); nil: the
+	// API refuses every request that changes a stream.
+	AdminToken pulumi.StringInput
+	// Catalog is the stream catalog's table and the region of the replica
+	// the nodes read (their own); nil Table: the stream list alone.
+	Catalog CatalogSettings
+	// Recording is the region's recording bucket; nil Bucket: no recording.
+	Recording RecordingSettings
 	// LoadGauge, when set, names a Prometheus gauge (0–100) on the edge's
 	// /metrics that the node publishes as its load. Empty: the load is the
 	// share of the node's transcode capacity in use,
 	// 100 × ActiveLaddersGauge / CapacityLaddersGauge.
 	LoadGauge string
+}
+
+// CatalogSettings locate the stream catalog's replica a node reads.
+type CatalogSettings struct {
+	Table  pulumi.StringInput
+	Region string
+}
+
+// RecordingSettings locate the region's recording bucket.
+type RecordingSettings struct {
+	Bucket pulumi.StringInput
+	Region string
+	// Prefix is the key prefix of every recorded object; the CDN's /vod/*
+	// behaviour asks the bucket for the viewer's path, so it is "vod".
+	Prefix string
+}
+
+// Services are what a node reaches besides its zone's Redis, resolved:
+// every field is optional.
+type Services struct {
+	OriginSecrets                    []string
+	AdminToken                       string
+	CatalogTable, CatalogRegion      string
+	RecordingBucket                  string
+	RecordingRegion, RecordingPrefix string
 }
 
 // The edge's transcode gauges the default load is computed from
@@ -56,8 +93,14 @@ func (e *EdgeSettings) validate() error {
 	switch {
 	case strings.ContainsAny(e.LoadGauge, "'\"\n $`\\{}"):
 		return fmt.Errorf("load gauge %q is not a metric name", e.LoadGauge)
-	case e.Streams == nil || e.RedisAddress == nil || e.RedisAuthToken == nil:
-		return fmt.Errorf("edge streams, Redis address and Redis auth token are required")
+	case e.RedisAddress == nil || e.RedisAuthToken == nil:
+		return fmt.Errorf("the Redis address and Redis auth token are required")
+	case e.Streams == nil && e.Catalog.Table == nil:
+		return fmt.Errorf("the edge needs a stream list or the stream catalog")
+	case (e.Catalog.Table != nil) != (e.Catalog.Region != ""):
+		return fmt.Errorf("the stream catalog needs its table and its region")
+	case (e.Recording.Bucket != nil) != (e.Recording.Region != ""):
+		return fmt.Errorf("the recording bucket needs its name and its region")
 	case slices.Contains(relay, ""):
 		return fmt.Errorf("the relay TLS parameters (CA, certificate, key) are required")
 	case strings.ContainsAny(strings.Join(relay, ""), "'\"\n $`\\"):
@@ -75,7 +118,20 @@ const (
 	RelayCAFile   = "/etc/zonecast/relay/ca.pem"
 	RelayCertFile = "/etc/zonecast/relay/cert.pem"
 	RelayKeyFile  = "/etc/zonecast/relay/key.pem"
+	// SpoolDir is where recorded segments wait while S3 is away: on the
+	// node's own disk, which outlives an edge restart.
+	SpoolDir = "/var/lib/zonecast/spool"
 )
+
+// AdminListenVar is the setting the boot script appends with the node's
+// private address (known only then): the admin listener is never on a
+// public address and never behind the load balancers.
+const AdminListenVar = "ZONECAST_ADMIN_LISTEN"
+
+// AdminListen is the admin listener's address on a node's private address.
+func AdminListen(privateIP string) string {
+	return privateIP + ":" + strconv.Itoa(ports.Admin.Number)
+}
 
 // SSM parameter values: at most 4 KB in the Standard tier, 8 KB in the
 // Advanced tier.
@@ -87,8 +143,8 @@ const (
 // EnvFile renders the edge's environment file (systemd EnvironmentFile):
 // every edge setting is also a ZONECAST_* variable (dataplane/internal/config),
 // so one flat file configures the node. The node appends its own
-// ZONECAST_NODE_ID at boot.
-func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.Timings) (string, error) {
+// ZONECAST_NODE_ID and AdminListenVar at boot.
+func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.Timings, s Services) (string, error) {
 	vars := map[string]string{
 		"ZONECAST_NODE_REGION":          region,
 		"ZONECAST_NODE_ZONE":            zone,
@@ -112,7 +168,38 @@ func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.
 		// ElastiCache has no Sentinel and requires TLS and AUTH.
 		"ZONECAST_CLUSTER_REDIS_PASSWORD": redisToken,
 		"ZONECAST_CLUSTER_REDIS_TLS":      "true",
-		"ZONECAST_STREAMS":                streams,
+		// Only the CDN's requests carry the header; the edge refuses the
+		// rest with 403 once secrets are set.
+		"ZONECAST_ORIGIN_SECRET_HEADER": OriginSecretHeader,
+	}
+	if streams != "" {
+		vars["ZONECAST_STREAMS"] = streams
+	}
+	if len(s.OriginSecrets) > 0 {
+		for _, v := range s.OriginSecrets {
+			if v == "" || strings.ContainsAny(v, ", \t") {
+				return "", fmt.Errorf("an origin secret is empty or holds a comma or a space (the edge's list separator)")
+			}
+		}
+		vars["ZONECAST_ORIGIN_SECRETS"] = strings.Join(s.OriginSecrets, ",")
+	}
+	if s.AdminToken != "" {
+		vars["ZONECAST_ADMIN_TOKEN"] = s.AdminToken
+	}
+	if s.CatalogTable != "" {
+		// A miss is a strongly consistent read of the node's own
+		// region's replica.
+		vars["ZONECAST_CATALOG_DYNAMODB_TABLE"] = s.CatalogTable
+		vars["ZONECAST_CATALOG_DYNAMODB_REGION"] = s.CatalogRegion
+	}
+	if s.RecordingBucket != "" {
+		vars["ZONECAST_RECORDING_BUCKET"] = s.RecordingBucket
+		vars["ZONECAST_RECORDING_REGION"] = s.RecordingRegion
+		vars["ZONECAST_RECORDING_PREFIX"] = s.RecordingPrefix
+		vars["ZONECAST_RECORDING_SPOOL_DIR"] = SpoolDir
+	}
+	if streams == "" && s.CatalogTable == "" {
+		return "", fmt.Errorf("zone %s: the edges need zonecast:streams or the stream catalog", zone)
 	}
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
@@ -137,11 +224,35 @@ func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.
 	return b.String(), nil
 }
 
-// envFileOutput renders EnvFile once the Redis endpoint and the secrets are
-// known; the result stays secret.
+// OriginSecretHeader is the header CloudFront sends the origin secret in
+// (provision/global's distribution uses the edge's default too).
+const OriginSecretHeader = "X-Origin-Secret"
+
+// envFileOutput renders EnvFile once the Redis endpoint, the shared
+// services' names and the secrets are known; the result stays secret.
 func envFileOutput(args *Args) pulumi.StringOutput {
-	return pulumi.All(args.Edge.RedisAddress, args.Edge.RedisAuthToken, args.Edge.Streams).ApplyT(
+	e := args.Edge
+	or := func(v pulumi.StringInput) pulumi.StringInput {
+		if v == nil {
+			return pulumi.String("")
+		}
+		return v
+	}
+	var secrets pulumi.StringArrayInput = pulumi.StringArray{}
+	if e.OriginSecrets != nil {
+		secrets = e.OriginSecrets
+	}
+	return pulumi.All(e.RedisAddress, e.RedisAuthToken, or(e.Streams), secrets, or(e.AdminToken),
+		or(e.Catalog.Table), or(e.Recording.Bucket)).ApplyT(
 		func(v []any) (string, error) {
-			return EnvFile(args.Region, args.Key, v[0].(string), v[1].(string), v[2].(string), *args.Timings)
+			return EnvFile(args.Region, args.Key, v[0].(string), v[1].(string), v[2].(string), *args.Timings, Services{
+				OriginSecrets:   v[3].([]string),
+				AdminToken:      v[4].(string),
+				CatalogTable:    v[5].(string),
+				CatalogRegion:   e.Catalog.Region,
+				RecordingBucket: v[6].(string),
+				RecordingRegion: e.Recording.Region,
+				RecordingPrefix: e.Recording.Prefix,
+			})
 		}).(pulumi.StringOutput)
 }

@@ -45,12 +45,15 @@ func environmentFile(t *testing.T, file string) []string {
 	return env
 }
 
-// loadInEdge hands the environment file, with the line the boot script
+// loadInEdge hands the environment file, with the lines the boot script
 // appends, to the edge's own configuration loader. `edge -encoders` loads
 // the configuration first and says on standard error when it cannot.
 func loadInEdge(t *testing.T, bin, file string) string {
 	t.Helper()
 	file += "ZONECAST_NODE_ID=\"i-0123456789abcdef0\"\n"
+	if !strings.Contains(file, AdminListenVar+"=") {
+		file += AdminListenVar + "=\"" + AdminListen("10.40.1.23") + "\"\n"
+	}
 	cmd := exec.Command(bin, "-encoders")
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, environmentFile(t, file)...)
 	out, _ := cmd.CombinedOutput() // the encoder probe's verdict does not matter here
@@ -61,13 +64,80 @@ func loadInEdge(t *testing.T, bin, file string) string {
 // exactly this file; an edge that refuses it crash-loops under systemd.
 func TestEnvFileLoadsInTheEdge(t *testing.T) {
 	bin := edgeBinary(t)
-	env, err := EnvFile("eu-west-1", "a", "master.zone-a-redis.abc123.euw1.cache.amazonaws.com",
-		"Tok3n-with!special&chars#$^<>-0123", "cam1:correct-horse-battery,cam2:second-camera-pass", failover.DefaultTimings)
+	redis := "master.zone-a-redis.abc123.euw1.cache.amazonaws.com"
+	token := "Tok3n-with!special&chars#$^<>-0123"
+	streams := "cam1:correct-horse-battery,cam2:second-camera-pass"
+	recorded := "cam1:correct-horse-battery,cam2+record:second-camera-pass"
+	services := Services{
+		// Two values: a rotation in progress.
+		OriginSecrets:   []string{"0riginSecret-current-$`x'", "originSecret-next-0123456789"},
+		AdminToken:      "an-admin-token-!#$%&*+-./:;<=>?@^_`|~",
+		CatalogTable:    "zonecast-streams",
+		CatalogRegion:   "eu-west-1",
+		RecordingBucket: "zonecast-rec-123456789012-eu-west-1",
+		RecordingRegion: "eu-west-1",
+		RecordingPrefix: "vod",
+	}
+	tests := []struct {
+		name     string
+		streams  string
+		services Services
+	}{
+		{"stream list alone", streams, Services{}},
+		{"every service", recorded, services},
+		{"catalog without a stream list", "", services},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := EnvFile("eu-west-1", "a", redis, token, tt.streams, failover.DefaultTimings, tt.services)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out := loadInEdge(t, bin, env); strings.Contains(out, "configuration not loaded") {
+				t.Fatalf("the edge refuses the environment provision writes:\n%s\n%s", out, env)
+			}
+		})
+	}
+	// The edge ignores variables it does not know: each setting provision
+	// writes is spoiled in turn, and the loader must name it.
+	full, err := EnvFile("eu-west-1", "a", redis, token, recorded, failover.DefaultTimings, services)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := loadInEdge(t, bin, env); strings.Contains(out, "configuration not loaded") {
-		t.Fatalf("the edge refuses the environment provision writes:\n%s\n%s", out, env)
+	for _, bad := range []struct{ variable, value, key string }{
+		{AdminListenVar, "no-port", "admin.listen"},
+		{"ZONECAST_ADMIN_TOKEN", "a token", "admin.token"},
+		{"ZONECAST_ORIGIN_SECRETS", "caf\u00e9", "origin.secrets"},
+		{"ZONECAST_ORIGIN_SECRET_HEADER", "X Origin", "origin.secret_header"},
+		{"ZONECAST_CATALOG_DYNAMODB_TABLE", "x", "catalog.dynamodb.table"},
+		{"ZONECAST_RECORDING_PREFIX", "/vod/", "recording.prefix"},
+	} {
+		t.Run("spoiled "+bad.variable, func(t *testing.T) {
+			var lines []string
+			for _, l := range strings.Split(full, "\n") {
+				if !strings.HasPrefix(l, bad.variable+"=") {
+					lines = append(lines, l)
+				}
+			}
+			file := strings.Join(lines, "\n") + bad.variable + "=\"" + bad.value + "\"\n"
+			if out := loadInEdge(t, bin, file); !strings.Contains(out, bad.key) {
+				t.Fatalf("the edge did not refuse %s=%q by its key %s:\n%s", bad.variable, bad.value, bad.key, out)
+			}
+		})
+	}
+
+	// A recorded stream needs the recording bucket's settings: the same
+	// loader refuses the file without them.
+	env, err := EnvFile("eu-west-1", "a", redis, token, recorded, failover.DefaultTimings, Services{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := loadInEdge(t, bin, env); !strings.Contains(out, "record needs recording.bucket") {
+		t.Fatalf("a recorded stream without the bucket was not refused:\n%s", out)
+	}
+	env, err = EnvFile("eu-west-1", "a", redis, token, streams, failover.DefaultTimings, Services{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The same check catches a file without the relay's TLS material.
 	var broken []string
@@ -102,7 +172,7 @@ func TestEnvFileSizeLimit(t *testing.T) {
 	token := strings.Repeat("t", 128) // the longest token ElastiCache takes
 	fits := 0
 	for n := 1; ; n++ {
-		if _, err := EnvFile("ap-southeast-1", "a", redis, token, streams(n), failover.DefaultTimings); err != nil {
+		if _, err := EnvFile("ap-southeast-1", "a", redis, token, streams(n), failover.DefaultTimings, Services{}); err != nil {
 			if !strings.Contains(err.Error(), "Advanced tier") || !strings.Contains(err.Error(), "zonecast:streams") {
 				t.Fatalf("the limit's error does not say what to change: %v", err)
 			}
@@ -110,8 +180,8 @@ func TestEnvFileSizeLimit(t *testing.T) {
 		}
 		fits = n
 	}
-	env, _ := EnvFile("ap-southeast-1", "a", redis, token, streams(fits), failover.DefaultTimings)
-	base, _ := EnvFile("ap-southeast-1", "a", redis, token, "", failover.DefaultTimings)
+	env, _ := EnvFile("ap-southeast-1", "a", redis, token, streams(fits), failover.DefaultTimings, Services{})
+	base, _ := EnvFile("ap-southeast-1", "a", redis, token, "x", failover.DefaultTimings, Services{})
 	t.Logf("edge environment: %d bytes without streams; %d streams of %d bytes fit in %d bytes (%d used)",
 		len(base), fits, len(stream(0))+1, AdvancedParameterBytes, len(env))
 	if len(base) > StandardParameterBytes/2 {

@@ -6,6 +6,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/zonecast/zonecast/policies/ports"
 	"github.com/zonecast/zonecast/provision/nodesetup"
 )
 
@@ -57,8 +58,11 @@ func UserData(args *Args) (string, error) {
 			{args.Edge.RelayTLS.Cert, RelayCertFile},
 			{args.Edge.RelayTLS.Key, RelayKeyFile},
 		},
-		"HTTPSPort":    443,
-		"PollInterval": int(poll / time.Second),
+		"AdminListenVar":   AdminListenVar,
+		"AdminPort":        ports.Admin.Number,
+		"SpoolDir":         SpoolDir,
+		"AdminAddressFile": AdminAddressFile,
+		"PollInterval":     int(poll / time.Second),
 		// The hook starts only once the load balancer has let the node's
 		// flows go (the deregistration delay), and lasts its heartbeat
 		// timeout: retry completing it for all of that.
@@ -73,6 +77,10 @@ func UserData(args *Args) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// AdminAddressFile holds the admin listener's address (the node's private
+// address and the admin port), written at boot for the node's own scripts.
+const AdminAddressFile = "/etc/zonecast/admin-address"
 
 // tlsParameterPrefix is where operators put the edge's certificate and key
 // (SecureString parameters "cert.pem" and "key.pem"): outside Pulumi state.
@@ -98,12 +106,17 @@ imds() {
   curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
 }
 INSTANCE_ID=$(imds instance-id)
+PRIVATE_IP=$(imds local-ipv4)
+install -d -m 0700 -o zonecast {{.SpoolDir}}
 
 # Settings and TLS from SSM (SecureString; the instance role reads only {{.Stack}}'s path).
 umask 077
 ssm() { aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text; }
 ssm '{{.ConfigParameter}}' > /etc/zonecast/edge.env
 echo "ZONECAST_NODE_ID=\"$INSTANCE_ID\"" >> /etc/zonecast/edge.env
+# The admin listener (control API, /metrics) on the private address only.
+echo "{{.AdminListenVar}}=\"$PRIVATE_IP:{{.AdminPort}}\"" >> /etc/zonecast/edge.env
+echo "$PRIVATE_IP:{{.AdminPort}}" > {{.AdminAddressFile}}
 ssm '{{.TLSPrefix}}cert.pem' > {{.TLSCertFile}}
 ssm '{{.TLSPrefix}}key.pem' > {{.TLSKeyFile}}
 {{range .Relay}}ssm '{{.Parameter}}' > {{.File}}
@@ -167,7 +180,8 @@ SCRIPT
 cat > /usr/local/lib/zonecast/publish-load <<'SCRIPT'
 #!/bin/bash
 set -eu
-metrics=$(curl -fsSk https://127.0.0.1:{{.HTTPSPort}}/metrics)
+# /metrics is on the admin listener, at the node's private address.
+metrics=$(curl -fsS "http://$(cat {{.AdminAddressFile}})/metrics")
 {{if .LoadGauge}}load=$(echo "$metrics" | awk '$1 == "{{.LoadGauge}}" {print $2; exit}')
 {{else}}# Share of the node's transcode capacity in use; a node without capacity
 # (no encoder) that is asked to transcode counts as full.

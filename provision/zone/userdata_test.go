@@ -57,13 +57,22 @@ func TestPublishLoadScript(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			stub("curl", "printf '%s' '"+tt.metrics+"'\n")
+			curlCalls := filepath.Join(dir, "curl-calls")
+			stub("curl", `echo "$@" >> `+curlCalls+"\nprintf '%s' '"+tt.metrics+"'\n")
+			address := filepath.Join(dir, "admin-address")
+			if err := os.WriteFile(address, []byte("10.40.1.23:9090\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			stub("aws", `echo "$@" >> `+calls+"\n")
-			stub("publish-load", script(t, ud, "/usr/local/lib/zonecast/publish-load"))
+			stub("publish-load", strings.ReplaceAll(script(t, ud, "/usr/local/lib/zonecast/publish-load"), AdminAddressFile, address))
 			cmd := exec.Command("bash", filepath.Join(dir, "publish-load"))
 			cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("publish-load: %v\n%s", err, out)
+			}
+			// /metrics is on the admin listener, never on the public one.
+			if asked, _ := os.ReadFile(curlCalls); !strings.Contains(string(asked), "http://10.40.1.23:9090/metrics") {
+				t.Errorf("the load publisher asked %q, not the admin listener's /metrics", asked)
 			}
 			got, _ := os.ReadFile(calls)
 			if tt.want == "" {

@@ -390,14 +390,14 @@ func TestEdgeConfigParameterIsSecret(t *testing.T) {
 }
 
 func TestEnvFileQuoting(t *testing.T) {
-	env, err := EnvFile("r", "a", "h", `to"k\en`, "s", failover.DefaultTimings)
+	env, err := EnvFile("r", "a", "h", `to"k\en`, "s", failover.DefaultTimings, Services{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(env, `ZONECAST_CLUSTER_REDIS_PASSWORD="to\"k\\en"`) {
 		t.Errorf("quoting:\n%s", env)
 	}
-	if _, err := EnvFile("r", "a", "h", "tok", "cam\nEVIL=1", failover.DefaultTimings); err == nil {
+	if _, err := EnvFile("r", "a", "h", "tok", "cam\nEVIL=1", failover.DefaultTimings, Services{}); err == nil {
 		t.Error("a line break in a setting was accepted")
 	}
 }

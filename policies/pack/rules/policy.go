@@ -59,6 +59,8 @@ func Policies() []Policy {
 		iamWildcardPolicy,
 		costBudgetPolicy,
 		fleetBehindLBPolicy,
+		catalogReplicaPolicy,
+		recordingBucketPolicy,
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
 	return ps

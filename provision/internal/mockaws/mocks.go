@@ -21,6 +21,8 @@ import (
 type Resource struct {
 	URN, Type, Name, Parent string
 	Custom                  bool
+	// Provider is the explicit provider reference ("<urn>::<id>"), if any.
+	Provider string
 	// Inputs are the inputs after the stand-in's Check (secrets marked).
 	Inputs resource.PropertyMap
 	// Outputs are the inputs plus the invented computed outputs.
@@ -55,6 +57,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	urn := m.urn(args.TypeToken, args.Name, parent)
 	r := Resource{URN: string(urn), Type: args.TypeToken, Name: args.Name, Parent: parent, Custom: args.Custom}
 	if req != nil {
+		r.Provider = req.GetProvider()
 		r.Dependencies = req.GetDependencies()
 		r.PropertyDependencies = map[string][]string{}
 		for k, v := range req.GetPropertyDependencies() {
