@@ -20,8 +20,9 @@ test-events-faults: edge
 	EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 10m -run '^TestEvents$$' -v ./dataplane/e2e/chaos 2>&1 \
 	  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
 
-# The operator's CLI over the control API: bin/zonecast.
+# The operator's CLI over the control API: bin/zonecast (make run has it).
 .PHONY: zonecast
+run-cluster: zonecast
 zonecast:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/zonecast ./dataplane/cmd/zonecast
