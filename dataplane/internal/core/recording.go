@@ -101,12 +101,6 @@ func (n *Node) recordingReady(stream string, e recording.Entry) {
 	})
 }
 
-// configuredRecord: the configuration asks for stream to be recorded.
-func (n *Node) configuredRecord(stream string) bool {
-	sc, ok := n.Config.Streams.Find(stream)
-	return ok && sc.Record
-}
-
 // attachRecording gives a stream its recording follower (with the node's
 // recorder), switched on or off; setRecord switches it later.
 func (n *Node) attachRecording(w *wiring, record bool) {
