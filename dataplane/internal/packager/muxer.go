@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/store"
@@ -34,6 +35,15 @@ type Muxer struct {
 	// cuts lets sibling renditions cutting the same input share segment
 	// numbers and program date-times.
 	cuts cutRegistry
+
+	// retired are renditions leaving the stream (a ladder change): out of
+	// the multivariant playlist, still served until closed (switching.go).
+	retired map[string]*Rendition
+	// atCut run once when the source rendition next starts a segment.
+	cutMu sync.Mutex
+	atCut []func()
+	// classicOnly serves the stream as classic HLS only (switching.go).
+	classicOnly atomic.Bool
 }
 
 // NewMuxer creates the packager of one stream.
