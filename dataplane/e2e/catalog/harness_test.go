@@ -94,6 +94,12 @@ func freeAddr(t *testing.T, udp bool) string {
 // admin and catalog sections.
 func startEdge(t *testing.T, id string, tb table, cl *clusterOpts) *edge {
 	t.Helper()
+	return startEdgeWith(t, id, tb, cl, "")
+}
+
+// startEdgeWith is startEdge with more configuration sections (YAML).
+func startEdgeWith(t *testing.T, id string, tb table, cl *clusterOpts, extra string) *edge {
+	t.Helper()
 	testkit.RequireTools(t, "ffmpeg")
 	e := &edge{t: t, id: id, srtAddr: freeAddr(t, true)}
 	httpAddr, adminAddr := freeAddr(t, false), freeAddr(t, false)
@@ -112,6 +118,7 @@ catalog:
   dynamodb: {table: %s, region: local, endpoint: %q, create_table: true}
 log: {level: info}
 `, id, zone, e.srtAddr, httpAddr, adminAddr, adminToken, tb.name, tb.server.Endpoint())
+	y.WriteString(extra)
 	if cl != nil {
 		fmt.Fprintf(&y, `cluster:
   quic: {listen: %q}
