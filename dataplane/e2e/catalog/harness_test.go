@@ -111,13 +111,13 @@ func startEdgeWith(t *testing.T, id string, tb table, cl *clusterOpts, extra str
 	var y strings.Builder
 	fmt.Fprintf(&y, `node: {id: %s, region: local, zone: %s}
 srt: {listen: %q}
-http: {listen: %q}
+http: {listen: %q, web_dir: %q}
 hls: {segment_duration: 1s, part_duration: 200ms}
 admin: {listen: %q, token: %q}
 catalog:
   dynamodb: {table: %s, region: local, endpoint: %q, create_table: true}
 log: {level: info}
-`, id, zone, e.srtAddr, httpAddr, adminAddr, adminToken, tb.name, tb.server.Endpoint())
+`, id, zone, e.srtAddr, httpAddr, filepath.Join(testkit.RepoRoot(), "web"), adminAddr, adminToken, tb.name, tb.server.Endpoint())
 	y.WriteString(extra)
 	if cl != nil {
 		fmt.Fprintf(&y, `cluster:

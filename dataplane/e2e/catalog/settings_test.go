@@ -1,14 +1,22 @@
 package catalog_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/browser"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 
 	policy "github.com/zonecast/zonecast/policies/catalog"
 )
@@ -60,6 +68,35 @@ func TestSettingsApplied(t *testing.T) {
 			}
 		}
 		e.waitFor("source and the node's 180p listed", 40*time.Second, listed("source", "180p"))
+		// A player (hls.js in Chromium) watching the rung the change removes.
+		if _, err := os.Stat(filepath.Join(testkit.RepoRoot(), "web", "node_modules", "hls.js", "dist", "hls.min.js")); err != nil {
+			t.Fatal("hls.js is missing in web/: install it with `make deps`")
+		}
+		b := browser.Start(t)
+		b.Navigate(t, e.httpURL+"/?stream=show-1")
+		b.WaitPlaying(t, 0.5, 40*time.Second)
+		var heights []int
+		if err := b.Eval(`window.hlsInstance.levels.map(l => l.height)`, &heights); err != nil {
+			t.Fatal(err)
+		}
+		pin := slices.Index(heights, 180)
+		if pin < 0 {
+			t.Fatalf("hls.js levels %v, no 180p", heights)
+		}
+		if err := b.Eval(fmt.Sprintf(`(window.hlsInstance.currentLevel = %d, true)`, pin), new(bool)); err != nil {
+			t.Fatal(err)
+		}
+		onScreen := func(h int) func() bool {
+			return func() bool {
+				var got int
+				return b.Eval(`document.getElementById("video").videoHeight`, &got) == nil && got == h
+			}
+		}
+		e.waitFor("180p on screen", 30*time.Second, onScreen(180))
+		var before browser.PlayerState
+		if err := b.Eval(browser.PlayerStateJS, &before); err != nil {
+			t.Fatal(err)
+		}
 
 		if code := e.api("PATCH", "/api/v1/streams/show-1", map[string]any{"ladder": "120p:100k"}, nil); code != 200 {
 			t.Fatalf("PATCH ladder: %d", code)
@@ -110,6 +147,24 @@ func TestSettingsApplied(t *testing.T) {
 			code, _ := e.get("/live/show-1/180p/index.m3u8")
 			return code == 404
 		})
+		// The player on the removed rung went on with a rung still listed.
+		states, err := b.WatchPlayback(context.Background(), 6*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := states[len(states)-1]
+		if last.Fatal != nil {
+			t.Fatalf("hls.js fatal error after its rung went away: %s (errors %v)", *last.Fatal, last.Errors)
+		}
+		var height int
+		_ = b.Eval(`document.getElementById("video").videoHeight`, &height)
+		if last.CurrentTime < before.CurrentTime+3 || last.Paused || height == 180 {
+			t.Errorf("player on the removed rung: from %.2f to %.2f (paused %v, %dp on screen): %s; errors %v",
+				before.CurrentTime, last.CurrentTime, last.Paused, height, browser.Summarize(states), last.Errors)
+		}
+		t.Logf("player on the removed rung went on at %dp: currentTime %.2f → %.2f, non-fatal errors %v",
+			height, before.CurrentTime, last.CurrentTime, last.Errors)
+
 		if !regexp.MustCompile(`msg="ladder changed" .*stream=show-1 from=none to=120p:100k`).MatchString(e.log()) {
 			t.Errorf("no ladder change in the log:\n%s", e.log())
 		}
