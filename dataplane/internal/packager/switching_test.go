@@ -102,6 +102,9 @@ func TestRetain(t *testing.T) {
 				if r := get(t, srv, g+"/index.m3u8"); r.status != 200 {
 					t.Errorf("%s not served during the grace: %d", g, r.status)
 				}
+				if b := string(mustGet(t, srv, "source/index.m3u8")); strings.Contains(b, "../"+g+"/") {
+					t.Errorf("source still reports %s:\n%s", g, b)
+				}
 			}
 			if tc.keptAgain != nil {
 				s.Retain(in(tc.keptAgain), grace)
