@@ -31,7 +31,8 @@ test-catalog-unit:
 # playlists, the catalog killed (known streams publish and fail over,
 # unknown ones refused with a reason), an unknown-name flood, a PATCH of
 # a live stream's ladder (new renditions from a boundary, the old one
-# retired, hls.js in Chromium going on from it: needs `make deps`) and a
+# retired, hls.js in Chromium going on from it: needs `make deps`; on a
+# leader and its standby alike) and a
 # "standard" stream serving classic HLS only: about a minute and a half. -v output goes to .cache/catalog-e2e.log.
 test-catalog-e2e: edge
 	@mkdir -p .cache

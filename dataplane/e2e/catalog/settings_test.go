@@ -16,6 +16,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/browser"
+	"github.com/zonecast/zonecast/dataplane/e2e/redistest"
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 
 	policy "github.com/zonecast/zonecast/policies/catalog"
@@ -232,4 +233,64 @@ func TestSettingsApplied(t *testing.T) {
 			return strings.Contains(b, "#EXT-X-PART:")
 		})
 	})
+}
+
+// TestSettingsInCluster: a leader and its standby in the twin zone, both
+// transcoding. A PATCH through the standby changes the ladder on both:
+// each node's transcoder (the standby's is the warm ladder, fed the relay)
+// runs the new rung only, and each node's multivariant playlist lists it
+// and no longer the old one, so a failover serves the same renditions.
+func TestSettingsInCluster(t *testing.T) {
+	testkit.RequireTools(t, "redis-server", "redis-sentinel", "openssl")
+	tb := newTable(t)
+	redis := redistest.StartT(t)
+	certs := testkit.NodeCerts(t, "a1", "b1")
+	const transcode = "transcode: {enabled: true, encoders: [libx264], ladder: \"180p:200k\", capacity: 2, calibrate: 0s, preset: ultrafast}\n"
+	a := startEdgeWith(t, "a1", tb, &clusterOpts{zone: "a", sentinels: redis.SentinelAddrs(), certs: certs}, transcode)
+	b := startEdgeWith(t, "b1", tb, &clusterOpts{zone: "b", sentinels: redis.SentinelAddrs(), certs: certs}, transcode)
+	c := a.create("duo")
+	publish(t, a.srtURL("duo", c.Passphrase))
+	role := func(e *edge) string {
+		var row map[string]any
+		e.api("GET", "/api/v1/streams/duo", nil, &row)
+		r, _ := row["role"].(string)
+		return r
+	}
+	a.waitFor("a1 leads", 30*time.Second, func() bool { return role(a) == "leader" })
+	b.waitFor("b1 stands by", 30*time.Second, func() bool { return role(b) == "standby" })
+	renditions := func(e *edge) string {
+		var report struct {
+			Streams []struct {
+				Stream     string   `json:"stream"`
+				Renditions []string `json:"renditions"`
+				Running    bool     `json:"running"`
+			} `json:"streams"`
+		}
+		e.api("GET", "/api/v1/transcode", nil, &report)
+		for _, s := range report.Streams {
+			if s.Stream == "duo" && s.Running {
+				return strings.Join(s.Renditions, ",")
+			}
+		}
+		return ""
+	}
+	listed := func(e *edge, rung string) bool {
+		code, mv := e.get("/live/duo/index.m3u8")
+		return code == 200 && strings.Contains(mv, rung+"/index.m3u8")
+	}
+	for _, e := range []*edge{a, b} {
+		e.waitFor(e.id+" runs and lists 180p", 40*time.Second, func() bool { return renditions(e) == "180p" && listed(e, "180p") })
+	}
+
+	if code := b.api("PATCH", "/api/v1/streams/duo", map[string]any{"ladder": "120p:100k"}, nil); code != 200 {
+		t.Fatalf("PATCH through the standby: %d", code)
+	}
+	for _, e := range []*edge{a, b} {
+		e.waitFor(e.id+" runs and lists 120p only", 40*time.Second, func() bool {
+			return renditions(e) == "120p" && listed(e, "120p") && !listed(e, "180p")
+		})
+	}
+	if role(a) != "leader" || role(b) != "standby" {
+		t.Fatalf("roles after the change: a1 %q, b1 %q", role(a), role(b))
+	}
 }
