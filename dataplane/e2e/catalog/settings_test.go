@@ -166,7 +166,7 @@ func TestSettingsApplied(t *testing.T) {
 		t.Logf("player on the removed rung went on at %dp: currentTime %.2f → %.2f, non-fatal errors %v",
 			height, before.CurrentTime, last.CurrentTime, last.Errors)
 
-		if !regexp.MustCompile(`msg="ladder changed" .*stream=show-1 from=none to=120p:100k`).MatchString(e.log()) {
+		if !regexp.MustCompile(`msg="ladder changed" .*stream=show-1 from=node to=120p:100k`).MatchString(e.log()) {
 			t.Errorf("no ladder change in the log:\n%s", e.log())
 		}
 		var report struct {

@@ -79,7 +79,7 @@ func (w *wiring) switchLadder() {
 		for _, o := range outs {
 			w.packager.Rendition(o.Name).Discontinuity()
 		}
-		w.log.Info("ladder changed", "from", orNone(w.ladderSet), "to", orNone(s.Ladder))
+		w.log.Info("ladder changed", "from", ladderLabel(w.ladderSet), "to", ladderLabel(s.Ladder))
 	}
 	w.ladderSet, w.switched = s.Ladder, true
 	keep := []string{SourceRendition}
@@ -94,6 +94,14 @@ func (w *wiring) switchLadder() {
 	}
 	w.packager.Retain(func(name string) bool { return slices.Contains(keep, name) },
 		policy.RetiredSegments*w.ladders.segment)
+}
+
+// ladderLabel names a Ladder setting in the log.
+func ladderLabel(l string) string {
+	if l == "" {
+		return "node"
+	}
+	return l
 }
 
 // endLadder stops the stream's transcoder for good (the wiring closes).
