@@ -125,6 +125,9 @@ func (s *Muxer) Stats() Stats {
 func (s *Muxer) State() State {
 	out := State{Stream: s.name, Renditions: make(map[string]RenditionState)}
 	for _, r := range s.renditionList() {
+		if !s.listed(r) {
+			continue // retired by a ladder change: a successor must not bring it back
+		}
 		out.Renditions[r.name] = r.State()
 	}
 	return out

@@ -105,6 +105,9 @@ func TestRetain(t *testing.T) {
 				if b := string(mustGet(t, srv, "source/index.m3u8")); strings.Contains(b, "../"+g+"/") {
 					t.Errorf("source still reports %s:\n%s", g, b)
 				}
+				if _, ok := s.State().Renditions[g]; ok {
+					t.Errorf("%s in the state a successor resumes", g)
+				}
 			}
 			if tc.keptAgain != nil {
 				s.Retain(in(tc.keptAgain), grace)
