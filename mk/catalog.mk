@@ -4,6 +4,11 @@
 # binary on it with real ffmpeg publishers (dataplane/e2e/catalog). The
 # config sections are tested with the config package (mk/edge.mk).
 CATALOG_PKGS := ./dataplane/internal/catalog/... ./dataplane/internal/api/... ./dataplane/e2e/dynalite/... ./policies/catalog/...
+# A stream's settings applied by the node: its ladder (capacity by cost, the
+# change at a segment boundary, renditions retired), its latency mode
+# (classic only), with real ffmpeg.
+CATALOG_SETTINGS_TESTS := ./dataplane/internal/transcode/ ./dataplane/internal/packager/ ./dataplane/internal/core/
+CATALOG_SETTINGS_RUN   := TestCapacityByLadderCost|TestClassicOnly|TestRetain|TestAtNextCut|TestStreamLadder|TestCatalogWiring
 
 TEST_TARGETS  += test-catalog
 BENCH_TARGETS += bench-catalog
@@ -13,17 +18,22 @@ BENCH_TARGETS += bench-catalog
 test-catalog: test-catalog-unit test-catalog-e2e
 
 # CRUD, conflicts, validation, create_table, freshness across two
-# resolvers, the store going away, the flood guard, the API's statuses:
-# about 20 s.
+# resolvers, the store going away, the flood guard, the API's statuses,
+# the settings a node applies (ladder cost and change, classic only):
+# about 40 s.
 test-catalog-unit:
-	$(GO) vet $(CATALOG_PKGS) ./dataplane/e2e/catalog/...
+	$(GO) vet $(CATALOG_PKGS) $(CATALOG_SETTINGS_TESTS) ./dataplane/e2e/catalog/...
 	$(GO) test -race -count=1 -timeout 5m $(CATALOG_PKGS)
+	$(GO) test -race -count=1 -timeout 5m -run '$(CATALOG_SETTINGS_RUN)' $(CATALOG_SETTINGS_TESTS)
 
 # The edge binary on dynalite: created through one node and published on
 # another, rotation, deletion cutting the publisher and ending the
 # playlists, the catalog killed (known streams publish and fail over,
-# unknown ones refused with a reason), an unknown-name flood: about a
-# minute. -v output goes to .cache/catalog-e2e.log.
+# unknown ones refused with a reason), an unknown-name flood, a PATCH of
+# a live stream's ladder (new renditions from a boundary, the old one
+# retired, hls.js in Chromium going on from it: needs `make deps`; on a
+# leader and its standby alike) and a
+# "standard" stream serving classic HLS only: about a minute and a half. -v output goes to .cache/catalog-e2e.log.
 test-catalog-e2e: edge
 	@mkdir -p .cache
 	@set -o pipefail; EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 10m -v ./dataplane/e2e/catalog/ 2>&1 \

@@ -36,6 +36,13 @@ const Recheck = 500 * time.Millisecond
 // all. The streams: list's streams are never unwired.
 const IdleUnwire = 10 * time.Minute
 
+// RetiredSegments is how long, in segments, a rendition that a ladder
+// change removed keeps serving its playlist and media after it left the
+// multivariant playlist: a player on it holds back three target durations
+// (HOLD-BACK) and fetches what its last playlist promised; after that it
+// gets 404 and switches to a rendition still listed.
+const RetiredSegments = 3
+
 // Cache is the resolver's policy: how a node's SRT handshake finds a stream.
 type Cache struct {
 	// PositiveTTL is how long a found stream is answered from memory. A

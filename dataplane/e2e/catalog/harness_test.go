@@ -94,6 +94,12 @@ func freeAddr(t *testing.T, udp bool) string {
 // admin and catalog sections.
 func startEdge(t *testing.T, id string, tb table, cl *clusterOpts) *edge {
 	t.Helper()
+	return startEdgeWith(t, id, tb, cl, "")
+}
+
+// startEdgeWith is startEdge with more configuration sections (YAML).
+func startEdgeWith(t *testing.T, id string, tb table, cl *clusterOpts, extra string) *edge {
+	t.Helper()
 	testkit.RequireTools(t, "ffmpeg")
 	e := &edge{t: t, id: id, srtAddr: freeAddr(t, true)}
 	httpAddr, adminAddr := freeAddr(t, false), freeAddr(t, false)
@@ -105,13 +111,14 @@ func startEdge(t *testing.T, id string, tb table, cl *clusterOpts) *edge {
 	var y strings.Builder
 	fmt.Fprintf(&y, `node: {id: %s, region: local, zone: %s}
 srt: {listen: %q}
-http: {listen: %q}
+http: {listen: %q, web_dir: %q}
 hls: {segment_duration: 1s, part_duration: 200ms}
 admin: {listen: %q, token: %q}
 catalog:
   dynamodb: {table: %s, region: local, endpoint: %q, create_table: true}
 log: {level: info}
-`, id, zone, e.srtAddr, httpAddr, adminAddr, adminToken, tb.name, tb.server.Endpoint())
+`, id, zone, e.srtAddr, httpAddr, filepath.Join(testkit.RepoRoot(), "web"), adminAddr, adminToken, tb.name, tb.server.Endpoint())
+	y.WriteString(extra)
 	if cl != nil {
 		fmt.Fprintf(&y, `cluster:
   quic: {listen: %q}

@@ -87,7 +87,7 @@ func TestCatalogWiring(t *testing.T) {
 			if err != nil || len(target.Passphrases) != 1 || target.Passphrases[0] != "correct-horse-battery" {
 				return errors.New("lookup failed or wrong keys")
 			}
-			if w := n.wiring("match-1"); w == nil || w.Settings().Ladder != "source" || w.ladder != nil || n.Streams.Get("match-1") != target.Stream {
+			if w := n.wiring("match-1"); w == nil || w.Settings().Ladder != "source" || w.ladder.Load() != nil || n.Streams.Get("match-1") != target.Stream {
 				return errors.New("wiring missing, or its ladder not the catalog's")
 			}
 			return nil

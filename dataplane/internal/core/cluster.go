@@ -162,8 +162,8 @@ func (m packagerMedia) WriteTS(b []byte) error {
 		return nil
 	}
 	err := m.w.rendition(SourceRendition).WriteTS(b)
-	if m.w.ladder != nil {
-		_ = m.w.ladder.WriteTS(b) // never fails: counted drops inside
+	if l := m.w.ladder.Load(); l != nil {
+		_ = l.WriteTS(b) // never fails: counted drops inside
 	}
 	return err
 }
@@ -175,8 +175,8 @@ func (m packagerMedia) WriteTS(b []byte) error {
 // cut restarts ffmpeg, and a local feed's ladder has no reason to.
 func (m packagerMedia) Discontinuity() {
 	m.w.rendition(SourceRendition).Discontinuity()
-	if m.w.ladder != nil && !m.w.stream.Live() {
-		m.w.ladder.Discontinuity()
+	if l := m.w.ladder.Load(); l != nil && !m.w.stream.Live() {
+		l.Discontinuity()
 	}
 }
 
@@ -189,7 +189,8 @@ func (m packagerMedia) Listed() int { return m.w.packager.Rendition(SourceRendit
 // LadderProducing: this node's ladder of the stream produces every
 // rendition (a standby reports it to its leader).
 func (m packagerMedia) LadderProducing() bool {
-	return m.w.ladder != nil && m.w.ladder.Producing()
+	l := m.w.ladder.Load()
+	return l != nil && l.Producing()
 }
 
 func (m packagerMedia) State() ([]byte, map[string]uint64, error) {

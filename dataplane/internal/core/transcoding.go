@@ -25,6 +25,12 @@ const TranscodeRoute = "GET /api/v1/transcode"
 type transcoding struct {
 	manager *transcode.Manager
 	cancel  context.CancelFunc
+	// configured is transcode.ladder: a stream's ladder when its record
+	// names none of its own.
+	configured config.Ladder
+	// segment is the packager's segment duration (a retired rendition's
+	// grace is counted in segments).
+	segment time.Duration
 }
 
 func newTranscoding(cfg config.Transcode, segment time.Duration, log *slog.Logger, m *metrics.Metrics) *transcoding {
@@ -36,18 +42,25 @@ func newTranscoding(cfg config.Transcode, segment time.Duration, log *slog.Logge
 		log.Warn("transcode enabled but no encoder available", "err", err)
 	}
 	m.Registry.MustRegister(mgr)
-	return &transcoding{manager: mgr, cancel: cancel}
+	return &transcoding{manager: mgr, cancel: cancel, configured: cfg.Ladder, segment: segment}
 }
 
-// ladder creates a stream's transcoder writing into outputs; nil when the
-// manager declines (no encoder). failed is told when the ladder fails.
-func (t *transcoding) ladder(name string, outputs transcode.Outputs, failed func(stream, reason string)) *transcode.Transcoder {
-	tr := t.manager.NewTranscoder(name, outputs)
+// ladder creates a stream's transcoder of rungs (nil: the configured
+// ladder) writing into outputs; nil when the manager declines (no
+// encoder). failed is told when the ladder fails.
+func (t *transcoding) ladder(name string, rungs config.Ladder, outputs transcode.Outputs, failed func(stream, reason string)) *transcode.Transcoder {
+	tr := t.manager.NewTranscoder(name, rungs, outputs)
 	if tr == nil {
 		return nil
 	}
 	tr.OnFailure(func(cause string) { failed(name, "transcoder: "+cause) })
 	return tr
+}
+
+// stop ends a stream's transcoder and takes it off the report.
+func (t *transcoding) stop(name string, tr *transcode.Transcoder) {
+	tr.Close()
+	t.manager.Forget(name, tr)
 }
 
 // Close stops the manager (each transcoder is closed with its stream).

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -19,13 +20,30 @@ import (
 type wiring struct {
 	stream   *stream.Stream
 	packager *packager.Muxer
-	// ladder is nil without transcoding, when the manager declined it, or
-	// for a stream whose ladder is catalog.LadderSource.
-	ladder *transcode.Transcoder
+	// ladder is the stream's current transcoder: nil without transcoding,
+	// when the manager declined it, or for a stream whose ladder is
+	// catalog.LadderSource. A ladder change replaces it at a segment
+	// boundary (settings.go); the feeds read it at each write.
+	ladder atomic.Pointer[transcode.Transcoder]
+	// ladders is the node's transcoding (nil: none), ladderFailed what a
+	// ladder's failure tells.
+	ladders      *transcoding
+	ladderFailed func(name, reason string)
+	// switching serialises ladder changes and the wiring's end; ladderSet
+	// is the Ladder setting the current transcoder runs (once switched),
+	// switchPending a change waiting for the next cut, ended the wiring
+	// closed.
+	switching     sync.Mutex
+	switched      bool
+	ladderSet     string
+	switchPending bool
+	ended         bool
 	// settings are the stream's catalog record as last read (ladder,
 	// latency, record...), kept current by the catalog watch; parts that
 	// apply a setting from the next segment boundary read it here.
 	settings atomic.Pointer[catalog.Stream]
+
+	log *slog.Logger
 
 	mu      sync.Mutex
 	closers []func()
@@ -53,12 +71,17 @@ func (w *wiring) use(s catalog.Stream) {
 }
 
 // apply takes s as the stream's current settings. The recording switch
-// takes effect at the next segment boundary (setRecord); the ladder is the
-// one the stream was wired with until it is wired again.
+// and a ladder change take effect at the next segment boundary (setRecord,
+// changeLadder); a latency change at the next publish (applyLatency).
 func (w *wiring) apply(s catalog.Stream) {
-	if old := w.settings.Swap(&s); old == nil || old.Record != s.Record {
+	old := w.settings.Swap(&s)
+	if old == nil || old.Record != s.Record {
 		w.setRecord(s.Record)
 	}
+	if old == nil || old.Ladder != s.Ladder {
+		w.changeLadder()
+	}
+	w.applyLatency()
 }
 
 // onClose runs fn when the stream is unwired (or the node closes), in
@@ -99,16 +122,19 @@ func (n *Node) addStream(s catalog.Stream) (*wiring, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &wiring{stream: st, packager: packager.NewMuxer(name, n.packaging, n.Log)}
+	w := &wiring{stream: st, packager: packager.NewMuxer(name, n.packaging, n.Log),
+		ladders: n.transcoding, ladderFailed: n.ladderFailed, log: n.Log.With("stream", name)}
 	w.settings.Store(&s)
 	w.onClose(w.packager.Close)
 	n.attachRecording(w, s.Record)
 	w.onClose(st.Subscribe(SourceRendition, n.gateCuts(name, w.rendition(SourceRendition))))
-	if n.transcoding != nil && s.Ladder != catalog.LadderSource {
-		if w.ladder = n.transcoding.ladder(name, w, n.ladderFailed); w.ladder != nil {
-			w.onClose(w.ladder.Close)
-			w.onClose(st.Subscribe("transcode", n.gateCuts(name, w.ladder)))
-		}
+	w.packager.SetClassicOnly(s.Latency == catalog.LatencyStandard)
+	if n.transcoding != nil {
+		// Subscribed whatever the ladder: a change to or from "source"
+		// only replaces the transcoder the feed writes to.
+		w.onClose(w.endLadder)
+		w.switchLadder()
+		w.onClose(st.Subscribe("transcode", n.gateCuts(name, ladderFeed{w})))
 	}
 	// In the map before the cluster hears of it: the coordinator finds
 	// the stream's media through it.

@@ -133,7 +133,8 @@ func (r *Rendition) serveMediaPlaylist(w http.ResponseWriter, req *http.Request,
 func (r *Rendition) withRenditionReports(body []byte) []byte {
 	var out []byte
 	for _, o := range r.muxer.renditionList() {
-		if o == r {
+		if o == r || !r.muxer.listed(o) {
+			// A retired rendition is no switch target (Retain).
 			continue
 		}
 		o.mu.Lock()

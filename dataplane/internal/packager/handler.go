@@ -26,7 +26,7 @@ func (s *Muxer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	p = strings.TrimPrefix(p, "live/"+s.name+"/")
 	switch p {
 	case "index.m3u8", "classic.m3u8":
-		s.serveMultivariant(w, req, p == "index.m3u8")
+		s.serveMultivariant(w, req, p == "index.m3u8" && !s.ClassicOnly())
 		return
 	}
 	rend, file, ok := strings.Cut(p, "/")
@@ -38,6 +38,15 @@ func (s *Muxer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r := s.renditions[rend]
 	s.mu.RUnlock()
 	if r == nil {
+		notFound(w)
+		return
+	}
+	classic := s.ClassicOnly()
+	switch {
+	case classic && (file == "index.m3u8" || file == "classic.m3u8"):
+		r.serveMediaPlaylist(w, withoutBlocking(req), false)
+		return
+	case classic && isPart(file):
 		notFound(w)
 		return
 	}

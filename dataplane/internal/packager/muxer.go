@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/internal/store"
@@ -34,6 +35,15 @@ type Muxer struct {
 	// cuts lets sibling renditions cutting the same input share segment
 	// numbers and program date-times.
 	cuts cutRegistry
+
+	// retired are renditions leaving the stream (a ladder change): out of
+	// the multivariant playlist, still served until closed (switching.go).
+	retired map[string]*Rendition
+	// atCut run once when the source rendition next starts a segment.
+	cutMu sync.Mutex
+	atCut []func()
+	// classicOnly serves the stream as classic HLS only (switching.go).
+	classicOnly atomic.Bool
 }
 
 // NewMuxer creates the packager of one stream.
@@ -115,6 +125,9 @@ func (s *Muxer) Stats() Stats {
 func (s *Muxer) State() State {
 	out := State{Stream: s.name, Renditions: make(map[string]RenditionState)}
 	for _, r := range s.renditionList() {
+		if !s.listed(r) {
+			continue // retired by a ladder change: a successor must not bring it back
+		}
 		out.Renditions[r.name] = r.State()
 	}
 	return out

@@ -171,6 +171,9 @@ func (s *Muxer) multivariant(fmp4 bool) ([]byte, bool) {
 		m.Version = 6
 	}
 	for _, r := range s.renditionList() {
+		if !s.listed(r) {
+			continue
+		}
 		if v, ok := r.variant(fmp4); ok {
 			m.Variants = append(m.Variants, v)
 		}

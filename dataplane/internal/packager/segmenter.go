@@ -275,6 +275,9 @@ func (r *Rendition) startSegment(au *mpegts.AccessUnit) {
 	r.cur = seg
 	s.partOpen, s.partStart = true, au.DTS
 	r.muxer.cuts.record(cutMark{raw: au.RawDTS, msn: seg.msn, pdt: seg.pdt, by: r.name})
+	if r.name == sourceRendition {
+		r.muxer.sourceCut()
+	}
 }
 
 // finishPart publishes the open part.

@@ -74,6 +74,56 @@ func TestCapacitySlots(t *testing.T) {
 	}
 }
 
+// A stream's own ladder takes its cost in configured ladders: two small
+// rungs leave room beside a full ladder that a second full one would not.
+func TestCapacityByLadderCost(t *testing.T) {
+	base := defaultLadder(t)
+	ladder := func(t *testing.T, text string) config.Ladder {
+		var l config.Ladder
+		if err := l.UnmarshalText([]byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	tests := []struct {
+		name     string
+		held     []string // ladders already running, in order
+		next     string
+		wantNext bool
+		wantUsed int
+		wantFree int
+	}{
+		{"configured fits once", nil, "1080p:6000k,720p:3000k,480p:1500k,360p:800k", true, 1, 1},
+		{"small beside a full one", []string{"1080p:6000k,720p:3000k,480p:1500k,360p:800k"}, "480p:1500k,360p:800k", true, 2, 0},
+		{"a third full one does not fit", []string{"1080p:6000k,720p:3000k,480p:1500k,360p:800k", "1080p:6000k,720p:3000k,480p:1500k,360p:800k"}, "360p:800k", false, 2, 0},
+		{"small ones pack", []string{"360p:800k", "360p:800k", "360p:800k"}, "480p:1500k,360p:800k", true, 1, 1},
+		{"bigger than configured", []string{"1080p:6000k", "1080p:6000k"}, "1080p:6000k,720p:3000k,540p:2000k", false, 2, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewCapacity(2, "test")
+			for _, h := range tc.held {
+				if !c.For(ladder(t, h), base).TryAcquire() {
+					t.Fatalf("%s did not fit", h)
+				}
+			}
+			s := c.For(ladder(t, tc.next), base)
+			if got := s.TryAcquire(); got != tc.wantNext {
+				t.Fatalf("acquire %s: %v, want %v (%+v)", tc.next, got, tc.wantNext, c.Report())
+			}
+			if r := c.Report(); r.Used != tc.wantUsed || r.Free != tc.wantFree {
+				t.Fatalf("%+v, want used %d free %d", r, tc.wantUsed, tc.wantFree)
+			}
+			if tc.wantNext {
+				s.Release()
+				if r := c.Report(); r.Load <= 0 && len(tc.held) > 0 {
+					t.Fatalf("release took the others' slots: %+v", r)
+				}
+			}
+		})
+	}
+}
+
 // The manager on this machine's real ffmpeg: choice, reason, capacity and
 // the Prometheus families the origin's /metrics exports.
 func TestManagerMetrics(t *testing.T) {
@@ -97,7 +147,7 @@ func TestManagerMetrics(t *testing.T) {
 	if r := m.Capacity(); r.Total != 3 || r.Free != 3 || r.Encoder != choice.Encoder {
 		t.Errorf("capacity %+v", r)
 	}
-	m.NewTranscoder("cam", newOutputs())
+	m.NewTranscoder("cam", nil, newOutputs())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
 	families, err := reg.Gather()

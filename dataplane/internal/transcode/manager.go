@@ -186,12 +186,18 @@ func (m *Manager) Capacity() CapacityReport {
 }
 
 // NewTranscoder starts the transcoder of a stream; its renditions come from
-// out. Without an encoder it returns nil (the stream stays source-only).
-func (m *Manager) NewTranscoder(stream string, out Outputs) *Transcoder {
+// out. ladder is the stream's own (nil or empty: the configured one), and
+// its cost against the configured ladder is what it takes of the capacity.
+// Without an encoder it returns nil (the stream stays source-only).
+func (m *Manager) NewTranscoder(stream string, ladder config.Ladder, out Outputs) *Transcoder {
 	if !m.chosen {
 		return nil
 	}
-	t := newTranscoder(stream, m.settings, out, m.capacity, m.log)
+	set := m.settings
+	if len(ladder) > 0 {
+		set.Ladder = ladder
+	}
+	t := newTranscoder(stream, set, out, m.capacity.For(set.Ladder, m.settings.Ladder), m.log)
 	m.mu.Lock()
 	if old := m.transcoders[stream]; old != nil {
 		m.mu.Unlock()
@@ -223,4 +229,14 @@ func (m *Manager) Close() {
 	m.mu.Lock()
 	m.transcoders = map[string]*Transcoder{}
 	m.mu.Unlock()
+}
+
+// Forget drops t from the transcoders listed, once its stream closed it
+// (a ladder change, or a stream that no longer transcodes).
+func (m *Manager) Forget(stream string, t *Transcoder) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.transcoders[stream] == t {
+		delete(m.transcoders, stream)
+	}
 }

@@ -12,7 +12,7 @@ var (
 	descCapacity = prometheus.NewDesc("zonecast_transcode_capacity_ladders",
 		"Ladders this node carries (estimated from the encoder).", nil, nil)
 	descUsed = prometheus.NewDesc("zonecast_transcode_ladders_active",
-		"Ladders running now.", nil, nil)
+		"Ladders running now, in the node's ladders: a stream's own ladder counts its cost (pixel rate).", nil, nil)
 	descFree = prometheus.NewDesc("zonecast_transcode_capacity_free",
 		"Ladders this node can still start.", nil, nil)
 	descRTF = prometheus.NewDesc("zonecast_transcode_calibration_realtime_factor",
@@ -53,7 +53,7 @@ func (m *Manager) Collect(ch chan<- prometheus.Metric) {
 	}
 	c := m.capacity.Report()
 	ch <- prometheus.MustNewConstMetric(descCapacity, prometheus.GaugeValue, float64(c.Total))
-	ch <- prometheus.MustNewConstMetric(descUsed, prometheus.GaugeValue, float64(c.Used))
+	ch <- prometheus.MustNewConstMetric(descUsed, prometheus.GaugeValue, c.Load)
 	ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(c.Free))
 	m.mu.Lock()
 	rtf := m.rtf
