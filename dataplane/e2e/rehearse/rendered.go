@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +34,13 @@ type Zone struct {
 	DrainWatch string
 	// PinnedVersion is the edge release the boot script requires.
 	PinnedVersion string
+	// Appends are the lines the boot script appends to the environment
+	// file, with the shell variables it expands ($INSTANCE_ID,
+	// $PRIVATE_IP) still in them.
+	Appends []string
+	// Dirs are the directories the boot script makes for the unit's user
+	// (path → mode), e.g. the recording spool.
+	Dirs map[string]os.FileMode
 }
 
 // Unit is the edge unit's service settings.
@@ -49,6 +57,8 @@ type Unit struct {
 
 var (
 	ssmCopy = regexp.MustCompile(`(?m)^ssm '([^']+)' > (\S+)$`)
+	envLine = regexp.MustCompile(`(?m)^echo "(ZONECAST_[A-Z_]+=.*)" >> (\S+)$`)
+	userDir = regexp.MustCompile(`(?m)^install -d -m (0[0-7]+) -o \S+ (\S+)$`)
 	pin     = regexp.MustCompile(`the stack pins (\S+)"`)
 )
 
@@ -84,6 +94,19 @@ func LoadZone(dir string) (*Zone, error) {
 	}
 	if m := pin.FindStringSubmatch(z.UserData); m != nil {
 		z.PinnedVersion = m[1]
+	}
+	for _, m := range envLine.FindAllStringSubmatch(z.UserData, -1) {
+		if m[2] == z.Unit.EnvironmentFile {
+			z.Appends = append(z.Appends, strings.ReplaceAll(m[1], `\"`, `"`))
+		}
+	}
+	z.Dirs = map[string]os.FileMode{}
+	for _, m := range userDir.FindAllStringSubmatch(z.UserData, -1) {
+		mode, err := strconv.ParseUint(m[1], 8, 32)
+		if err != nil {
+			return nil, err
+		}
+		z.Dirs[m[2]] = os.FileMode(mode)
 	}
 	if z.Files[z.Unit.EnvironmentFile] != z.Env {
 		return nil, fmt.Errorf("%s: the boot script does not write edge.env to the unit's EnvironmentFile %s", z.Name, z.Unit.EnvironmentFile)
