@@ -133,7 +133,11 @@ func (n *Node) Install(binary string, env string) error {
 		return err
 	}
 	for dir, mode := range n.Zone.Dirs {
-		if err := os.MkdirAll(n.rooted(dir), mode); err != nil {
+		// install -d makes the parents as root, 0755.
+		if err := os.MkdirAll(filepath.Dir(n.rooted(dir)), 0o755); err != nil {
+			return err
+		}
+		if err := os.Mkdir(n.rooted(dir), mode); err != nil {
 			return err
 		}
 		if err := os.Chown(n.rooted(dir), uid, gid); err != nil {

@@ -37,6 +37,11 @@ func (l *Lab) Services(t testing.TB, z *Zone) []string {
 			t.Fatalf("the catalog's stand-in: %v", err)
 		}
 		t.Cleanup(db.Stop)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("dynalite's output:\n%s", db.Output())
+			}
+		})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if _, err := catalog.NewDynamoDB(ctx, config.CatalogDynamoDB{Table: table, Region: region, Endpoint: db.Endpoint(), CreateTable: true}); err != nil {
