@@ -95,23 +95,32 @@ func LoadZone(dir string) (*Zone, error) {
 	if m := pin.FindStringSubmatch(z.UserData); m != nil {
 		z.PinnedVersion = m[1]
 	}
-	for _, m := range envLine.FindAllStringSubmatch(z.UserData, -1) {
-		if m[2] == z.Unit.EnvironmentFile {
-			z.Appends = append(z.Appends, strings.ReplaceAll(m[1], `\"`, `"`))
-		}
-	}
-	z.Dirs = map[string]os.FileMode{}
-	for _, m := range userDir.FindAllStringSubmatch(z.UserData, -1) {
-		mode, err := strconv.ParseUint(m[1], 8, 32)
-		if err != nil {
-			return nil, err
-		}
-		z.Dirs[m[2]] = os.FileMode(mode)
+	if z.Appends, z.Dirs, err = bootScriptEdits(z.UserData, z.Unit.EnvironmentFile); err != nil {
+		return nil, err
 	}
 	if z.Files[z.Unit.EnvironmentFile] != z.Env {
 		return nil, fmt.Errorf("%s: the boot script does not write edge.env to the unit's EnvironmentFile %s", z.Name, z.Unit.EnvironmentFile)
 	}
 	return z, nil
+}
+
+// bootScriptEdits are the lines script appends to envFile (shell
+// variables unexpanded) and the directories it makes for the unit's user.
+func bootScriptEdits(script, envFile string) (appends []string, dirs map[string]os.FileMode, err error) {
+	for _, m := range envLine.FindAllStringSubmatch(script, -1) {
+		if m[2] == envFile {
+			appends = append(appends, strings.ReplaceAll(m[1], `\"`, `"`))
+		}
+	}
+	dirs = map[string]os.FileMode{}
+	for _, m := range userDir.FindAllStringSubmatch(script, -1) {
+		mode, err := strconv.ParseUint(m[1], 8, 32)
+		if err != nil {
+			return nil, nil, err
+		}
+		dirs[m[2]] = os.FileMode(mode)
+	}
+	return appends, dirs, nil
 }
 
 // heredoc is the body of `cat > target <<'END' … END` in script.
