@@ -61,9 +61,9 @@ type Provisioning struct {
 	// "EC2", not "ELB". /readyz (the load balancer's check) is readiness:
 	// it fails while a node drains or cannot reach Redis, so that no new
 	// ingest is sent there. With "ELB" the group would also replace every
-	// node the load balancer finds unhealthy: a zone's Redis outage longer
-	// than RedisUnreadyAfter plus two checks would replace the whole
-	// zone's fleet at once, cutting every running stream, for a fault a
+	// node the load balancer finds unhealthy: a Redis outage (the region's
+	// one, shared by both zones) longer than RedisUnreadyAfter plus two
+	// checks would replace both zones' fleets at once, cutting every running stream, for a fault a
 	// replacement cannot fix. The group replaces nodes whose instance
 	// fails (EC2 status checks); systemd restarts an edge that exits; a
 	// release whose nodes never become ready is stopped by the capacity

@@ -5,9 +5,11 @@ type Redundancy struct {
 	// ZonesPerRegion is the number of availability zones ("twin zones") each
 	// region spans. Exactly two: one to lead, one to stand by.
 	ZonesPerRegion int
-	// RedisPerZone is the number of Redis instances per zone: a primary and a
-	// replica, the second only for redundancy.
-	RedisPerZone int
+	// RedisPerRegion is the number of Redis instances in a region's one
+	// replication group, which both twin zones share (one node registry,
+	// one set of leases): a primary in one zone and a replica in its twin,
+	// the second only for redundancy.
+	RedisPerRegion int
 	// MinNodesPerZone is the smallest auto-scaling group size a zone may have:
 	// one node can die (or be drained in a rolling update) and the zone still
 	// ingests.
@@ -25,7 +27,7 @@ type Redundancy struct {
 // DefaultRedundancy is the redundancy zonecast ships with.
 var DefaultRedundancy = Redundancy{
 	ZonesPerRegion:    2,
-	RedisPerZone:      2,
+	RedisPerRegion:    2,
 	MinNodesPerZone:   2,
 	StandbysPerStream: 1,
 	StaticIPv4:        2,

@@ -211,15 +211,15 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 			Fault: ZoneLoss, Detection: nlb,
 			Stall: t.resume(zoneBack, zoneLease, r), MediaLost: zoneBack,
 			RedundantStall: t.redundantStall(zoneLease, r), Unprotected: 0,
-			How: "the zone's NLB has no healthy target after the unhealthy threshold; Global Accelerator moves new flows to the twin zone within its traffic shift; the standby there leads once the lease lapses and the zone's Redis replica is promoted. Streams whose standby was in the lost zone run unprotected until it returns",
+			How: "the zone's NLB has no healthy target after the unhealthy threshold; Global Accelerator moves new flows to the twin zone within its traffic shift; the standby there leads once the lease lapses and, when the region's Redis primary was in the lost zone, its replica in the twin is promoted. Streams whose standby was in the lost zone run unprotected until it returns",
 		},
 		{
 			Fault: RedisPrimaryLoss, Detection: t.SentinelDownAfter,
-			How: "leaders keep their leases (the lease TTL outlives a missed renewal plus the promotion); new ingests and takeovers in the zone wait at most the Redis failover budget",
+			How: "leaders keep their leases (the lease TTL outlives a missed renewal plus the promotion); new ingests and takeovers in both zones of the region (one Redis for both) wait at most the Redis failover budget",
 		},
 		{
 			Fault: RedisPairLoss, Detection: t.SentinelDownAfter,
-			How: "leaders keep serving what they lead; new ingests go to the twin zone; a takeover in the zone waits for Redis",
+			How: "leaders keep serving what they lead; new ingests go to another region (both zones share the Redis); a takeover in the region waits for Redis",
 		},
 		{
 			Fault: RegionLoss, Detection: nlb,

@@ -58,10 +58,14 @@ const Passphrase = "zonecast-offline-preview"
 func placeholders(kind string) (secret, plain map[string]string, err error) {
 	ns := program.Namespace + ":"
 	if kind == program.KindGlobal {
-		return nil, map[string]string{
-			ns + "originDomain":          "origin.preview.invalid",
-			ns + "secondaryOriginDomain": "origin-b.preview.invalid",
-		}, nil
+		return map[string]string{
+				// The secret CloudFront sends the origins, which the
+				// regions' edges then require.
+				ns + "originSecret": "preview-placeholder-origin-secret",
+			}, map[string]string{
+				ns + "originDomain":          "origin.preview.invalid",
+				ns + "secondaryOriginDomain": "origin-b.preview.invalid",
+			}, nil
 	}
 	relay, err := relaytls.Generate()
 	if err != nil {
@@ -69,6 +73,7 @@ func placeholders(kind string) (secret, plain map[string]string, err error) {
 	}
 	return map[string]string{
 			ns + "redisAuthToken": "preview-placeholder-auth-token",
+			ns + "adminToken":     "preview-placeholder-admin-token",
 			ns + "streams":        "preview:preview-placeholder-passphrase",
 			ns + "relayCa":        relay.CA,
 			ns + "relayCert":      relay.Cert,

@@ -12,8 +12,8 @@ import (
 
 // TestRenderRegion: rendering a region stack through the engine yields, per
 // zone, the boot script the launch template carries and every parameter it
-// reads, with the stack's values (the edge environment with its zone's Redis
-// endpoint, the relay TLS from the stack's secrets) and the operator's own
+// reads, with the stack's values (the edge environment with the region's
+// one Redis endpoint, the same in both zones, the relay TLS from the stack's secrets) and the operator's own
 // (HTTPS certificate and key) listed as external; a pinned release set for
 // the rendering reaches the boot script.
 func TestRenderRegion(t *testing.T) {
@@ -33,10 +33,13 @@ func TestRenderRegion(t *testing.T) {
 		}
 		env := n.Parameters[n.ConfigParameter]
 		for _, want := range []string{`ZONECAST_NODE_ZONE="` + key + `"`, "ZONECAST_CLUSTER_REDIS_TLS=\"true\"",
-			`ZONECAST_CLUSTER_REDIS_PASSWORD="preview-placeholder-auth-token"`, "zone-" + key + "-redis"} {
+			`ZONECAST_CLUSTER_REDIS_PASSWORD="preview-placeholder-auth-token"`, `ZONECAST_CLUSTER_REDIS_ADDRESS="master.redis.`} {
 			if !strings.Contains(env, want) {
 				t.Errorf("zone %s: edge environment lacks %s:\n%s", key, want, env)
 			}
+		}
+		if a, b := redisAddress(nodes[0]), redisAddress(n); a != b {
+			t.Errorf("zone %s's nodes use Redis %q, zone a's %q: the twin zones must share one", key, b, a)
 		}
 		relay := region.RelayTLSParameters("eu-west-1")
 		for _, p := range []string{relay.CA, relay.Cert, relay.Key} {
@@ -51,4 +54,13 @@ func TestRenderRegion(t *testing.T) {
 			t.Errorf("zone %s: the boot script does not pin the rendering's release:\n%.400s", key, n.UserData)
 		}
 	}
+}
+
+func redisAddress(n Node) string {
+	for _, line := range strings.Split(n.Parameters[n.ConfigParameter], "\n") {
+		if v, ok := strings.CutPrefix(line, "ZONECAST_CLUSTER_REDIS_ADDRESS="); ok {
+			return v
+		}
+	}
+	return ""
 }

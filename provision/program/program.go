@@ -240,7 +240,7 @@ func runRegion(ctx *pulumi.Context, cfg RegionConfig) error {
 	ctx.Export("edgeVersion", pulumi.String(cfg.EdgeRelease.Version))
 	ctx.Export("vpcId", r.VpcID)
 	ctx.Export("loadBalancerDnsNames", r.LoadBalancerDNSNames)
-	ctx.Export("redisEndpoints", r.RedisEndpoints)
+	ctx.Export("redisEndpoint", r.RedisEndpoint)
 	ctx.Export("autoScalingGroups", r.AutoScalingGroups)
 	ctx.Export("endpointGroupArns", r.EndpointGroupArns)
 	ctx.Export("recordingBucket", r.RecordingBucket)

@@ -64,7 +64,7 @@ func TestRulesCatchBrokenRegion(t *testing.T) {
 			return drop(rs, "aws:autoscaling/group:Group", "zone-b-edges")
 		}, "region-two-zones"},
 		{"Redis without automatic failover", func(rs []rules.Resource) []rules.Resource {
-			return set(rs, "aws:elasticache/replicationGroup:ReplicationGroup", "zone-a-redis", "automaticFailoverEnabled", resource.NewBoolProperty(false))
+			return set(rs, "aws:elasticache/replicationGroup:ReplicationGroup", "redis", "automaticFailoverEnabled", resource.NewBoolProperty(false))
 		}, ""},
 		{"endpoint groups gone", func(rs []rules.Resource) []rules.Resource {
 			for _, l := range []string{"srt", "https", "http3"} {

@@ -252,7 +252,7 @@ func TestShippedStacks(t *testing.T) {
 			}
 			regions++
 			z := failover.DefaultRedundancy.ZonesPerRegion
-			if counts["aws:autoscaling/group:Group"] != z || counts["aws:elasticache/replicationGroup:ReplicationGroup"] != z ||
+			if counts["aws:autoscaling/group:Group"] != z || counts["aws:elasticache/replicationGroup:ReplicationGroup"] != 1 ||
 				counts["aws:globalaccelerator/endpointGroup:EndpointGroup"] != 3 || counts["aws:globalaccelerator/accelerator:Accelerator"] != 0 {
 				t.Errorf("regional stack resources %v", counts)
 			}

@@ -1,8 +1,11 @@
-// Package redis is the Redis component: one zone's coordination store, an
-// ElastiCache replication group of policies/failover.RedisPerZone nodes — a
-// primary in the zone's own availability zone and a replica in the twin's,
-// the second only for redundancy — with automatic failover, Multi-AZ and
-// encryption in transit and at rest, behind an auth token kept secret.
+// Package redis is the Redis component: one region's coordination store,
+// shared by both twin zones' nodes (the data plane keeps one node registry
+// and one set of leases per cluster, so the twin zones must meet in one
+// Redis) — an ElastiCache replication group of
+// policies/failover.RedisPerRegion nodes, the primary in the first zone's
+// availability zone and the replica in its twin's, with automatic failover,
+// Multi-AZ and encryption in transit and at rest, behind an auth token kept
+// secret.
 package redis
 
 import (
@@ -21,10 +24,10 @@ import (
 // Type is the component's Pulumi type token.
 const Type = "zonecast:provision:Redis"
 
-// Args configures one zone's Redis.
+// Args configures one region's Redis.
 type Args struct {
-	// AvailabilityZones are the zone's own AZ first (primary), then the twin
-	// zone's (replica).
+	// AvailabilityZones are the region's zones' AZs: the primary's first,
+	// then its twin's (the replica's).
 	AvailabilityZones []string
 	SubnetGroupName   pulumi.StringInput
 	SecurityGroupID   pulumi.StringInput
@@ -32,8 +35,9 @@ type Args struct {
 	EngineVersion     string
 	// AuthToken must be a Pulumi secret (16–128 printable characters).
 	AuthToken pulumi.StringInput
-	// Zone is the "<region>/<zone>" tag value placing the group in its zone.
-	Zone       string
+	// Region is the zonecast:region tag value: the group serves the whole
+	// region, no single zone.
+	Region     string
 	Redundancy *failover.Redundancy
 }
 
@@ -51,18 +55,18 @@ type Redis struct {
 // New creates the replication group.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Redis, error) {
 	args.Redundancy = policydefault.Or(args.Redundancy, failover.DefaultRedundancy)
-	if args.Redundancy.RedisPerZone < 1 {
-		return nil, fmt.Errorf("redis %s: policy asks for %d nodes", name, args.Redundancy.RedisPerZone)
+	if args.Redundancy.RedisPerRegion < 1 {
+		return nil, fmt.Errorf("redis %s: policy asks for %d nodes", name, args.Redundancy.RedisPerRegion)
 	}
-	if len(args.AvailabilityZones) != 2 {
-		return nil, fmt.Errorf("redis %s: want the zone's AZ and its twin's, got %q", name, args.AvailabilityZones)
+	if len(args.AvailabilityZones) == 0 {
+		return nil, fmt.Errorf("redis %s: no availability zones", name)
 	}
 	var violation error
 	switch {
-	case args.Redundancy.RedisPerZone < 2:
-		violation = fmt.Errorf("redis %s: policy asks for %d nodes; automatic failover needs a replica", name, args.Redundancy.RedisPerZone)
-	case args.AvailabilityZones[0] == args.AvailabilityZones[1]:
-		violation = fmt.Errorf("redis %s: primary and replica both in %s; the replica belongs in the twin zone", name, args.AvailabilityZones[0])
+	case args.Redundancy.RedisPerRegion < 2:
+		violation = fmt.Errorf("redis %s: policy asks for %d nodes; automatic failover needs a replica", name, args.Redundancy.RedisPerRegion)
+	case len(args.AvailabilityZones) < 2 || args.AvailabilityZones[0] == args.AvailabilityZones[1]:
+		violation = fmt.Errorf("redis %s: every node in %s; the replica belongs in the twin zone", name, args.AvailabilityZones[0])
 	}
 	if err := policygate.Check(ctx, violation); err != nil {
 		return nil, err
@@ -73,11 +77,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.EngineVersion == "" {
 		args.EngineVersion = "7.1"
 	}
-	// The primary in the zone's AZ, every further node alternating with the
-	// twin's, so a single AZ outage always leaves a node to promote.
-	azs := make([]string, args.Redundancy.RedisPerZone)
+	// The primary in the first zone's AZ, every further node alternating
+	// with the twin's, so a single AZ outage always leaves a node to
+	// promote.
+	azs := make([]string, args.Redundancy.RedisPerRegion)
 	for i := range azs {
-		azs[i] = args.AvailabilityZones[i%2]
+		azs[i] = args.AvailabilityZones[i%len(args.AvailabilityZones)]
 	}
 
 	r := &Redis{}
@@ -91,7 +96,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EngineVersion:            pulumi.String(args.EngineVersion),
 		NodeType:                 pulumi.String(args.NodeType),
 		Port:                     pulumi.Int(ports.Redis.Number),
-		NumCacheClusters:         pulumi.Int(args.Redundancy.RedisPerZone),
+		NumCacheClusters:         pulumi.Int(args.Redundancy.RedisPerRegion),
 		PreferredCacheClusterAzs: pulumi.ToStringArray(azs),
 		AutomaticFailoverEnabled: pulumi.Bool(true),
 		MultiAzEnabled:           pulumi.Bool(true),
@@ -101,7 +106,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		SubnetGroupName:          args.SubnetGroupName,
 		SecurityGroupIds:         pulumi.StringArray{args.SecurityGroupID},
 		ApplyImmediately:         pulumi.Bool(true),
-		Tags:                     tags(args.Zone),
+		Tags:                     tags(args.Region),
 	}, pulumi.Parent(r))
 	if err != nil {
 		return nil, err
@@ -121,11 +126,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return r, nil
 }
 
-func tags(zone string) pulumi.StringMap {
-	if zone == "" {
+func tags(region string) pulumi.StringMap {
+	if region == "" {
 		return nil
 	}
-	return pulumi.StringMap{"zonecast:zone": pulumi.String(zone)}
+	return pulumi.StringMap{"zonecast:region": pulumi.String(region)}
 }
 
 // authTokenSpecials are the only characters besides letters and digits

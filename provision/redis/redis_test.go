@@ -20,7 +20,7 @@ func testArgs() Args {
 		SecurityGroupID:   pulumi.String("sg-redis"),
 		NodeType:          "cache.t4g.micro",
 		AuthToken:         pulumi.ToSecret(pulumi.String("redis-test-token-0123456789")).(pulumi.StringOutput),
-		Zone:              "eu-west-1/a",
+		Region:            "eu-west-1",
 	}
 }
 
@@ -30,7 +30,7 @@ func runRedis(t *testing.T, args Args) (*mockaws.Mocks, *Redis, error) {
 	var r *Redis
 	err := m.Run(func(ctx *pulumi.Context) error {
 		var err error
-		r, err = New(ctx, "zone-a-redis", args)
+		r, err = New(ctx, "redis", args)
 		return err
 	})
 	return m, r, err
@@ -46,8 +46,8 @@ func TestReplicationGroupMatchesPolicy(t *testing.T) {
 		t.Fatalf("%d replication groups, want 1", len(groups))
 	}
 	in := groups[0].Inputs
-	if got := int(mockaws.Num(in, "numCacheClusters")); got != failover.DefaultRedundancy.RedisPerZone {
-		t.Errorf("%d nodes, want the policy's %d", got, failover.DefaultRedundancy.RedisPerZone)
+	if got := int(mockaws.Num(in, "numCacheClusters")); got != failover.DefaultRedundancy.RedisPerRegion {
+		t.Errorf("%d nodes, want the policy's %d", got, failover.DefaultRedundancy.RedisPerRegion)
 	}
 	for _, k := range []string{"automaticFailoverEnabled", "multiAzEnabled", "transitEncryptionEnabled", "atRestEncryptionEnabled"} {
 		if !mockaws.Bool(in, k) {
@@ -55,13 +55,13 @@ func TestReplicationGroupMatchesPolicy(t *testing.T) {
 		}
 	}
 	if got := mockaws.Strings(in, "preferredCacheClusterAzs"); strings.Join(got, ",") != "eu-west-1a,eu-west-1b" {
-		t.Errorf("node AZs %v, want the primary in the zone's own AZ, the replica in the twin's", got)
+		t.Errorf("node AZs %v, want the primary in the first zone's AZ, the replica in the twin's", got)
 	}
 	if got := int(mockaws.Num(in, "port")); got != ports.Redis.Number {
 		t.Errorf("port %d, want %d", got, ports.Redis.Number)
 	}
-	if got := mockaws.Str(in, "tags", "zonecast:zone"); got != "eu-west-1/a" {
-		t.Errorf("zone tag %q", got)
+	if got := mockaws.Str(in, "tags", "zonecast:region"); got != "eu-west-1" {
+		t.Errorf("region tag %q", got)
 	}
 	if !mockaws.IsSecret(in, "authToken") {
 		t.Error("auth token input is not a secret")
@@ -94,7 +94,7 @@ func TestPlainTokenBecomesSecret(t *testing.T) {
 
 func TestRedisRefusesLessRedundancy(t *testing.T) {
 	one := failover.DefaultRedundancy
-	one.RedisPerZone = 1
+	one.RedisPerRegion = 1
 	tests := []struct {
 		name   string
 		change func(*Args)

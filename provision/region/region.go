@@ -4,8 +4,10 @@
 // from the accelerator and HTTPS only from CloudFront; the nodes' only the
 // load balancers and the VPC), the relay's TLS material in SSM, the
 // recording bucket (read by the CDN only), the least-privilege instance
-// role (its own replica of the stream catalog, its bucket's prefix), per zone a Redis replication group and a
-// Zone (fleet + NLB), and one endpoint group on each of the global
+// role (its own replica of the stream catalog, its bucket's prefix), one
+// Redis replication group shared by both twin zones (primary in the first
+// zone's AZ, replica in the twin's: the data plane's one registry and one
+// set of leases), per zone a Zone (fleet + NLB), and one endpoint group on each of the global
 // accelerator's listeners with every zone's NLB as an endpoint.
 package region
 
@@ -93,9 +95,11 @@ type Region struct {
 	VpcID                pulumi.StringOutput
 	LoadBalancerArns     pulumi.StringArrayOutput
 	LoadBalancerDNSNames pulumi.StringArrayOutput
-	RedisEndpoints       pulumi.StringArrayOutput
-	AutoScalingGroups    pulumi.StringArrayOutput
-	EndpointGroupArns    pulumi.StringArrayOutput
+	// RedisEndpoint is the primary endpoint of the region's Redis, which
+	// every zone's nodes use.
+	RedisEndpoint     pulumi.StringOutput
+	AutoScalingGroups pulumi.StringArrayOutput
+	EndpointGroupArns pulumi.StringArrayOutput
 	// RecordingBucket is the region's recording bucket ("" without one).
 	RecordingBucket pulumi.StringOutput
 }
@@ -233,23 +237,25 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 
+	// One Redis for the region: the twin zones' nodes must meet in one
+	// registry and one set of leases, or no stream gets a standby in the
+	// twin zone and no viewer proxy reaches across zones.
+	rd, err := redis.New(ctx, "redis", redis.Args{
+		AvailabilityZones: args.AvailabilityZones,
+		SubnetGroupName:   subnetGroup.Name,
+		SecurityGroupID:   redisSG.ID(),
+		NodeType:          args.RedisNodeType,
+		AuthToken:         args.RedisAuthToken,
+		Region:            args.Region,
+		Redundancy:        args.Redundancy,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
 	var nlbArns []pulumi.StringOutput
-	var nlbArr, dnsArr, redisArr, asgArr pulumi.StringArray
+	var nlbArr, dnsArr, asgArr pulumi.StringArray
 	for i, az := range args.AvailabilityZones {
 		key := ZoneKey(i)
-		twin := args.AvailabilityZones[(i+1)%len(args.AvailabilityZones)]
-		rd, err := redis.New(ctx, "zone-"+key+"-redis", redis.Args{
-			AvailabilityZones: []string{az, twin},
-			SubnetGroupName:   subnetGroup.Name,
-			SecurityGroupID:   redisSG.ID(),
-			NodeType:          args.RedisNodeType,
-			AuthToken:         args.RedisAuthToken,
-			Zone:              args.Region + "/" + key,
-			Redundancy:        args.Redundancy,
-		}, child)
-		if err != nil {
-			return nil, err
-		}
 		edge := args.Edge
 		edge.RedisAddress = rd.PrimaryEndpoint
 		edge.RedisAuthToken = rd.AuthToken
@@ -293,7 +299,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		nlbArns = append(nlbArns, z.LoadBalancerArn)
 		nlbArr = append(nlbArr, z.LoadBalancerArn)
 		dnsArr = append(dnsArr, z.LoadBalancerDNSName)
-		redisArr = append(redisArr, rd.PrimaryEndpoint)
 		asgArr = append(asgArr, z.AutoScalingGroupName)
 	}
 	egs, err := newEndpointGroups(ctx, &args, nlbArns, child)
@@ -311,7 +316,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	r.VpcID = net.vpc.ID().ToStringOutput()
 	r.LoadBalancerArns = nlbArr.ToStringArrayOutput()
 	r.LoadBalancerDNSNames = dnsArr.ToStringArrayOutput()
-	r.RedisEndpoints = redisArr.ToStringArrayOutput()
+	r.RedisEndpoint = rd.PrimaryEndpoint
 	r.AutoScalingGroups = asgArr.ToStringArrayOutput()
 	r.EndpointGroupArns = egArr.ToStringArrayOutput()
 	r.RecordingBucket = recordingBucket
@@ -319,7 +324,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"vpcId":                r.VpcID,
 		"loadBalancerArns":     r.LoadBalancerArns,
 		"loadBalancerDnsNames": r.LoadBalancerDNSNames,
-		"redisEndpoints":       r.RedisEndpoints,
+		"redisEndpoint":        r.RedisEndpoint,
 		"autoScalingGroups":    r.AutoScalingGroups,
 		"endpointGroupArns":    r.EndpointGroupArns,
 		"recordingBucket":      r.RecordingBucket,

@@ -83,7 +83,7 @@ func TestRegionResourceCounts(t *testing.T) {
 	want := map[string]int{
 		Type:                              1,
 		zone.Type:                         z,
-		"zonecast:provision:Redis":        z,
+		"zonecast:provision:Redis":        1,
 		"zonecast:provision:InstanceRole": 1,
 		"aws:ec2/vpc:Vpc":                 1,
 		"aws:ec2/internetGateway:InternetGateway":                1,
@@ -95,7 +95,7 @@ func TestRegionResourceCounts(t *testing.T) {
 		"aws:ec2/securityGroup:SecurityGroup":                    3,
 		"aws:ec2/securityGroupRule:SecurityGroupRule":            3,
 		"aws:elasticache/subnetGroup:SubnetGroup":                1,
-		"aws:elasticache/replicationGroup:ReplicationGroup":      z,
+		"aws:elasticache/replicationGroup:ReplicationGroup":      1,
 		"aws:iam/role:Role":                                      1,
 		"aws:iam/rolePolicy:RolePolicy":                          1,
 		"aws:iam/instanceProfile:InstanceProfile":                1,
@@ -127,8 +127,8 @@ func TestRegionResourceCounts(t *testing.T) {
 	}
 }
 
-// TestEachZoneInItsOwnAZ follows every zone's fleet, NLB, NAT and Redis
-// primary to the availability zone of the subnet it is placed in.
+// TestEachZoneInItsOwnAZ follows every zone's fleet, NLB and NAT to the
+// availability zone of the subnet it is placed in.
 func TestEachZoneInItsOwnAZ(t *testing.T) {
 	args := testArgs()
 	m, err := runRegion(t, args)
@@ -165,15 +165,48 @@ func TestEachZoneInItsOwnAZ(t *testing.T) {
 			if got := subnetAZ[mockaws.Str(nat.Inputs, "subnetId")]; got != az {
 				t.Errorf("NAT gateway in %q, want %s", got, az)
 			}
-			rg, err := m.Get("aws:elasticache/replicationGroup:ReplicationGroup", "zone-"+key+"-redis")
-			if err != nil {
-				t.Fatal(err)
-			}
-			azs := mockaws.Strings(rg.Inputs, "preferredCacheClusterAzs")
-			if len(azs) != 2 || azs[0] != az || azs[1] == az {
-				t.Errorf("Redis nodes in %v, want the primary in %s and the replica in the twin zone", azs, az)
-			}
 		})
+	}
+}
+
+// TestOneRedisForBothZones: the data plane keeps one node registry and one
+// set of leases per cluster, so the twin zones' nodes must all use the
+// region's one replication group — primary in the first zone's AZ, replica
+// in the twin's.
+func TestOneRedisForBothZones(t *testing.T) {
+	args := testArgs()
+	m, err := runRegion(t, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := m.OfType("aws:elasticache/replicationGroup:ReplicationGroup")
+	if len(groups) != 1 {
+		t.Fatalf("%d replication groups, want one for the region", len(groups))
+	}
+	rg := groups[0]
+	azs := mockaws.Strings(rg.Inputs, "preferredCacheClusterAzs")
+	if len(azs) != 2 || azs[0] != args.AvailabilityZones[0] || azs[1] != args.AvailabilityZones[1] {
+		t.Errorf("Redis nodes in %v, want the primary in %s and the replica in the twin zone's %s",
+			azs, args.AvailabilityZones[0], args.AvailabilityZones[1])
+	}
+	if !mockaws.Bool(rg.Inputs, "multiAzEnabled") || !mockaws.Bool(rg.Inputs, "automaticFailoverEnabled") {
+		t.Error("the region's Redis has no Multi-AZ automatic failover")
+	}
+	endpoint := mockaws.Str(rg.Outputs, "primaryEndpointAddress")
+	if endpoint == "" {
+		t.Fatal("the replication group has no primary endpoint")
+	}
+	for i := range args.AvailabilityZones {
+		name := ConfigParameter(args.Stack, ZoneKey(i))
+		var env string
+		for _, p := range m.OfType("aws:ssm/parameter:Parameter") {
+			if mockaws.Str(p.Inputs, "name") == name {
+				env = mockaws.Str(p.Inputs, "value")
+			}
+		}
+		if want := fmt.Sprintf("ZONECAST_CLUSTER_REDIS_ADDRESS=\"%s:%d\"", endpoint, ports.Redis.Number); !strings.Contains(env, want) {
+			t.Errorf("zone %s's environment (%s) lacks %s:\n%s", ZoneKey(i), name, want, env)
+		}
 	}
 }
 

@@ -35,9 +35,12 @@ type Lab struct {
 	netns    []string
 
 	Metadata *Metadata
-	caFile   string // the trust store standing in for the node's system roots
-	caCert   *x509.Certificate
-	caKey    *ecdsa.PrivateKey
+	// env is what every node's edge gets besides its rendering: the AWS
+	// services' stand-in endpoints and credentials (Services).
+	env    []string
+	caFile string // the trust store standing in for the node's system roots
+	caCert *x509.Certificate
+	caKey  *ecdsa.PrivateKey
 }
 
 func sh(args ...string) error {

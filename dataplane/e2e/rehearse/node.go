@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,6 +55,15 @@ func (l *Lab) NewNode(z *Zone, id, ip string, hosts []string) (*Node, error) {
 	}
 	target, _ := url.Parse("https://" + ip + ":443")
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	// The CDN adds the origin secret to every request it sends an origin.
+	header, secret := envValue(z.Env, "ZONECAST_ORIGIN_SECRET_HEADER"), envValue(z.Env, "ZONECAST_ORIGIN_SECRETS")
+	secret, _, _ = strings.Cut(secret, ",")
+	if direct := proxy.Director; header != "" && secret != "" {
+		proxy.Director = func(r *http.Request) {
+			direct(r)
+			r.Header.Set(header, secret)
+		}
+	}
 	// The rendering's HTTPS certificate is a self-signed test value.
 	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ResponseHeaderTimeout: 5 * time.Second}
 	proxy.ErrorLog = log.New(io.Discard, "", 0) // a stopped node refuses: the reader fails over
@@ -95,7 +105,19 @@ func (n *Node) Install(binary string, env string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f, "ZONECAST_NODE_ID=\"%s\"\n", n.ID)
+	// The lines the boot script appends, with what it reads from the
+	// instance metadata: this node's id and private address.
+	for _, line := range n.Zone.Appends {
+		fmt.Fprintln(f, os.Expand(line, func(v string) string {
+			switch v {
+			case "INSTANCE_ID":
+				return n.ID
+			case "PRIVATE_IP":
+				return n.IP
+			}
+			return "$" + v
+		}))
+	}
 	f.Close()
 	bin, err := os.ReadFile(binary)
 	if err != nil {
@@ -111,6 +133,18 @@ func (n *Node) Install(binary string, env string) error {
 	if err := os.Chmod(n.Root, 0o755); err != nil {
 		return err
 	}
+	for dir, mode := range n.Zone.Dirs {
+		// install -d makes the parents as root, 0755.
+		if err := os.MkdirAll(filepath.Dir(n.rooted(dir)), 0o755); err != nil {
+			return err
+		}
+		if err := os.Mkdir(n.rooted(dir), mode); err != nil {
+			return err
+		}
+		if err := os.Chown(n.rooted(dir), uid, gid); err != nil {
+			return err
+		}
+	}
 	for dst := range n.Zone.Files {
 		for d := filepath.Dir(n.rooted(dst)); strings.HasPrefix(d, n.Root+"/"); d = filepath.Dir(d) {
 			_ = os.Chown(d, uid, gid)
@@ -120,7 +154,7 @@ func (n *Node) Install(binary string, env string) error {
 			return err
 		}
 	}
-	n.substitute("files: the boot script's destinations under the temporary root %s (/etc/zonecast/... → %s/etc/zonecast/...)", n.Root, n.Root)
+	n.substitute("files: the boot script's destinations under the temporary root %s (/etc/zonecast/... → %s/etc/zonecast/..., /var/lib/zonecast/... likewise)", n.Root, n.Root)
 	return nil
 }
 
@@ -164,10 +198,12 @@ func (n *Node) Start() error {
 	vars = append(vars, u.Environment...)
 	for i, kv := range vars {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(v, "/etc/") {
+		if strings.HasPrefix(v, "/etc/") || strings.HasPrefix(v, "/var/") {
 			vars[i] = k + "=" + n.rooted(v)
 		}
 	}
+	// The AWS services' endpoints and credentials (Lab.Services).
+	vars = append(vars, n.lab.env...)
 	// ElastiCache's certificate chains to a public CA in the node's system
 	// trust store; here the stand-in's CA is that store.
 	vars = append(vars, "SSL_CERT_FILE="+n.lab.caFile, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
@@ -204,12 +240,26 @@ func (n *Node) Start() error {
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the starting thread ends: started and waited
+	// for on a locked thread (see testkit.Proc).
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		logf.Close()
+		close(done)
+	}()
+	if err := <-started; err != nil {
 		logf.Close()
 		return err
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
 	n.cmd, n.done = cmd, done
 	n.Chaos.Adopt(cmd, done)
 	if err := os.WriteFile(filepath.Join(n.Root, "edge.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
@@ -333,11 +383,29 @@ kill -KILL "$pid"
 // Done closes when the edge exits.
 func (n *Node) Done() <-chan struct{} { return n.done }
 
-// ServerVersion is the release /api/v1/streams names (its Server header).
+// AdminURL is the node's admin listener (control API), at the address the
+// boot script appends to the environment file; "" when it sets none.
+func (n *Node) AdminURL() string {
+	raw, err := os.ReadFile(n.rooted(n.Zone.Unit.EnvironmentFile))
+	if err != nil {
+		return ""
+	}
+	if addr := envValue(string(raw), "ZONECAST_ADMIN_LISTEN"); addr != "" {
+		return "http://" + addr
+	}
+	return ""
+}
+
+// ServerVersion is the release /api/v1/streams names (its Server header),
+// asked on the admin listener, where the control API is.
 func (n *Node) ServerVersion(t testing.TB) string {
 	t.Helper()
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	r, err := c.Get("https://" + n.IP + ":443/api/v1/streams")
+	api := n.AdminURL()
+	if api == "" {
+		t.Fatalf("%s: the boot script appends no ZONECAST_ADMIN_LISTEN to the environment file", n.ID)
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	r, err := c.Get(api + "/api/v1/streams")
 	if err != nil {
 		t.Fatalf("%s: /api/v1/streams: %v", n.ID, err)
 	}

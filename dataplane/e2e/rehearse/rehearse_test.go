@@ -3,7 +3,9 @@ package rehearse
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,43 +108,33 @@ func TestRehearsal(t *testing.T) {
 	defer lab.Close()
 	t.Logf("temporary root of the nodes' files: %s", labDir)
 
-	// Each zone's Redis (its ElastiCache primary endpoint) on an address
-	// of its own, TLS and AUTH with the rendered token.
-	// REHEARSE_ONE_REDIS=1 gives both zones the first zone's Redis: the
-	// region as the data plane needs it (one registry for the twin zones),
-	// not as the stack renders it (a replication group per zone).
-	oneRedis := os.Getenv("REHEARSE_ONE_REDIS") == "1"
-	var hosts, names []string
-	for _, z := range zones {
-		host, _, _ := net.SplitHostPort(envValue(z.Env, "ZONECAST_CLUSTER_REDIS_ADDRESS"))
-		names = append(names, host)
+	// The region's Redis (its ElastiCache primary endpoint), which both
+	// zones' nodes must share: one registry and one set of leases.
+	redisAddress := envValue(zones[0].Env, "ZONECAST_CLUSTER_REDIS_ADDRESS")
+	for _, z := range zones[1:] {
+		if got := envValue(z.Env, "ZONECAST_CLUSTER_REDIS_ADDRESS"); got != redisAddress {
+			t.Fatalf("%s's nodes render Redis %q, %s's %q: the twin zones would keep separate registries and leases "+
+				"(no twin-zone standby, no viewer proxy across zones); the region needs one Redis for both", z.Name, got, zones[0].Name, redisAddress)
+		}
 	}
-	for i, z := range zones {
-		host, portText, err := net.SplitHostPort(envValue(z.Env, "ZONECAST_CLUSTER_REDIS_ADDRESS"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, _ := strconv.Atoi(portText)
-		ip := fmt.Sprintf("10.79.0.%d", 2+i)
-		if oneRedis && i > 0 {
-			hosts = append(hosts, "10.79.0.2 "+host)
-			t.Logf("substitution (REHEARSE_ONE_REDIS): Redis endpoint %s resolves to zone-a's Redis", host)
-			continue
-		}
-		if err := lab.AddHostAddress(ip); err != nil {
-			t.Fatal(err)
-		}
-		certNames := []string{host}
-		if oneRedis {
-			certNames = names
-		}
-		r, err := lab.StartRedis(certNames, ip, port, envValue(z.Env, "ZONECAST_CLUSTER_REDIS_PASSWORD"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Stop()
-		hosts = append(hosts, ip+" "+host)
-		t.Logf("substitution: Redis endpoint %s resolves to %s:%d (the namespaces' /etc/hosts), redis-server TLS-only with requirepass", host, ip, port)
+	host, portText, err := net.SplitHostPort(redisAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(portText)
+	const redisIP = "10.79.0.2"
+	if err := lab.AddHostAddress(redisIP); err != nil {
+		t.Fatal(err)
+	}
+	redis, err := lab.StartRedis([]string{host}, redisIP, port, envValue(zones[0].Env, "ZONECAST_CLUSTER_REDIS_PASSWORD"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer redis.Stop()
+	hosts := []string{redisIP + " " + host}
+	t.Logf("substitution: Redis endpoint %s resolves to %s:%d (the namespaces' /etc/hosts), redis-server TLS-only with requirepass", host, redisIP, port)
+	for _, note := range lab.Services(t, zones[0]) {
+		t.Logf("substitution: %s", note)
 	}
 
 	var nodes []*Node
@@ -226,10 +218,10 @@ func TestRehearsal(t *testing.T) {
 	zoneA := []*chaos.Node{nodes[0].Chaos, nodes[1].Chaos}
 	var broadcaster *chaos.Broadcaster
 	t.Run("PublishAndPlayEverywhere", func(t *testing.T) {
-		if envValue(zones[0].Env, "ZONECAST_STREAMS") != chaos.StreamName+":"+chaos.Passphrase {
-			t.Fatalf("render the stack with the rehearsal's stream (make rehearse sets -config zonecast:streams=%s:%s); rendered %q",
-				chaos.StreamName, chaos.Passphrase, envValue(zones[0].Env, "ZONECAST_STREAMS"))
-		}
+		// With the catalog the node ignores streams:, so the stream is
+		// created as an operator would: the control API on a node's admin
+		// listener, with the rendered admin token.
+		createStream(t, nodes[0], envValue(zones[0].Env, "ZONECAST_ADMIN_TOKEN"))
 		var err error
 		// The accelerator sends the broadcaster to zone a's NLB, which
 		// picks a ready node.
@@ -256,9 +248,7 @@ func TestRehearsal(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				sort.Strings(missing)
-				t.Fatalf("the stream does not play from %v (broadcaster on %q); if these are the twin zone's nodes: each zone's edges "+
-					"use their own zone's Redis (a replication group per zone), so the twin zones share no registry — no twin-zone "+
-					"standby, no viewer proxy across zones (REHEARSE_ONE_REDIS=1 rehearses the region with one)", missing, broadcaster.ConnectedTo())
+				t.Fatalf("the stream does not play from %v (broadcaster on %q)", missing, broadcaster.ConnectedTo())
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -429,4 +419,40 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// createStream creates the broadcaster's stream through n's control API:
+// refused without the token, created with it.
+func createStream(t *testing.T, n *Node, token string) {
+	t.Helper()
+	api := n.AdminURL()
+	if api == "" || token == "" {
+		t.Fatalf("the rendering gives %s no admin listener (%q) or no admin token", n.ID, api)
+	}
+	body := fmt.Sprintf(`{"name": %q, "passphrase": %q}`, chaos.StreamName, chaos.Passphrase)
+	post := func(auth string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, api+"/api/v1/streams", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("POST %s/api/v1/streams: %v", api, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := post(""); code != http.StatusUnauthorized {
+		t.Fatalf("POST /api/v1/streams without the admin token: %d, want 401", code)
+	}
+	code, answer := post(token)
+	if code != http.StatusCreated {
+		t.Fatalf("POST /api/v1/streams with the rendered admin token: %d %s", code, answer)
+	}
+	t.Logf("stream %s created through %s's control API (%s, rendered admin token)", chaos.StreamName, n.ID, api)
 }

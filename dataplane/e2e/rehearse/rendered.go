@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +34,13 @@ type Zone struct {
 	DrainWatch string
 	// PinnedVersion is the edge release the boot script requires.
 	PinnedVersion string
+	// Appends are the lines the boot script appends to the environment
+	// file, with the shell variables it expands ($INSTANCE_ID,
+	// $PRIVATE_IP) still in them.
+	Appends []string
+	// Dirs are the directories the boot script makes for the unit's user
+	// (path → mode), e.g. the recording spool.
+	Dirs map[string]os.FileMode
 }
 
 // Unit is the edge unit's service settings.
@@ -49,6 +57,8 @@ type Unit struct {
 
 var (
 	ssmCopy = regexp.MustCompile(`(?m)^ssm '([^']+)' > (\S+)$`)
+	envLine = regexp.MustCompile(`(?m)^echo "(ZONECAST_[A-Z_]+=.*)" >> (\S+)$`)
+	userDir = regexp.MustCompile(`(?m)^install -d -m (0[0-7]+) -o \S+ (\S+)$`)
 	pin     = regexp.MustCompile(`the stack pins (\S+)"`)
 )
 
@@ -85,10 +95,32 @@ func LoadZone(dir string) (*Zone, error) {
 	if m := pin.FindStringSubmatch(z.UserData); m != nil {
 		z.PinnedVersion = m[1]
 	}
+	if z.Appends, z.Dirs, err = bootScriptEdits(z.UserData, z.Unit.EnvironmentFile); err != nil {
+		return nil, err
+	}
 	if z.Files[z.Unit.EnvironmentFile] != z.Env {
 		return nil, fmt.Errorf("%s: the boot script does not write edge.env to the unit's EnvironmentFile %s", z.Name, z.Unit.EnvironmentFile)
 	}
 	return z, nil
+}
+
+// bootScriptEdits are the lines script appends to envFile (shell
+// variables unexpanded) and the directories it makes for the unit's user.
+func bootScriptEdits(script, envFile string) (appends []string, dirs map[string]os.FileMode, err error) {
+	for _, m := range envLine.FindAllStringSubmatch(script, -1) {
+		if m[2] == envFile {
+			appends = append(appends, strings.ReplaceAll(m[1], `\"`, `"`))
+		}
+	}
+	dirs = map[string]os.FileMode{}
+	for _, m := range userDir.FindAllStringSubmatch(script, -1) {
+		mode, err := strconv.ParseUint(m[1], 8, 32)
+		if err != nil {
+			return nil, nil, err
+		}
+		dirs[m[2]] = os.FileMode(mode)
+	}
+	return appends, dirs, nil
 }
 
 // heredoc is the body of `cat > target <<'END' … END` in script.

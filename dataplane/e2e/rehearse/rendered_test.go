@@ -55,3 +55,23 @@ func TestUnitFromBootScript(t *testing.T) {
 		t.Fatal("a file the script does not write was found")
 	}
 }
+
+// TestBootScriptAppends reads the lines the boot script appends to the
+// environment file and the directories it makes for the unit's user, as
+// provision/zone renders them.
+func TestBootScriptAppends(t *testing.T) {
+	script := "install -d -m 0700 -o zonecast /var/lib/zonecast/spool\n" +
+		"echo \"ZONECAST_NODE_ID=\\\"$INSTANCE_ID\\\"\" >> /etc/zonecast/edge.env\n" +
+		"echo \"ZONECAST_ADMIN_LISTEN=\\\"$PRIVATE_IP:9090\\\"\" >> /etc/zonecast/edge.env\n" +
+		"echo \"$PRIVATE_IP:9090\" > /etc/zonecast/admin-address\n"
+	appends, dirs, err := bootScriptEdits(script, "/etc/zonecast/edge.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`ZONECAST_NODE_ID="$INSTANCE_ID"`, `ZONECAST_ADMIN_LISTEN="$PRIVATE_IP:9090"`}; !slices.Equal(appends, want) {
+		t.Errorf("appends %q, want %q", appends, want)
+	}
+	if len(dirs) != 1 || dirs["/var/lib/zonecast/spool"] != 0o700 {
+		t.Errorf("directories %v, want the spool at 0700", dirs)
+	}
+}

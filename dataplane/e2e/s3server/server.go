@@ -41,9 +41,10 @@ type Server struct {
 	Endpoint string // http://127.0.0.1:PORT
 	Dir      string // the gateway's root: one sub-directory per bucket
 
-	bin  string
-	addr string
-	log  string
+	bin    string
+	addr   string
+	log    string
+	region string
 
 	mu   sync.Mutex
 	proc testkit.Proc
@@ -92,18 +93,37 @@ func StartT(t testing.TB, bucket string) *Server {
 	return s
 }
 
+// Options place the server; the zero value is loopback and Region.
+type Options struct {
+	// Host is the address to listen on: another than loopback for clients
+	// in other network namespaces (the rehearsal's nodes).
+	Host string
+	// Region is the region the server's signatures are checked against:
+	// a client configured for a real region signs with that one.
+	Region string
+}
+
 // Start launches versitygw on a free loopback port over dir and creates the
 // bucket through the S3 API.
-func Start(dir, bucket string) (*Server, error) {
+func Start(dir, bucket string) (*Server, error) { return StartWith(dir, bucket, Options{}) }
+
+// StartWith is Start at opts' address and region.
+func StartWith(dir, bucket string, opts Options) (*Server, error) {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.Region == "" {
+		opts.Region = Region
+	}
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
 	}
-	port, err := testkit.FreePort("127.0.0.1")
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	port, err := testkit.FreePort(opts.Host)
 	if err != nil {
 		return nil, err
 	}
+	addr := net.JoinHostPort(opts.Host, strconv.Itoa(port))
 	s := &Server{
 		Bucket:   bucket,
 		Endpoint: "http://" + addr,
@@ -111,6 +131,7 @@ func Start(dir, bucket string) (*Server, error) {
 		bin:      bin,
 		addr:     addr,
 		log:      filepath.Join(dir, "versitygw.log"),
+		region:   opts.Region,
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return nil, err
@@ -141,7 +162,7 @@ func (s *Server) Restart() error {
 		return err
 	}
 	cmd := exec.Command(s.bin,
-		"--access", AccessKey, "--secret", SecretKey, "--region", Region,
+		"--access", AccessKey, "--secret", SecretKey, "--region", s.region,
 		"--port", s.addr, "--quiet",
 		"posix", s.Dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -194,7 +215,7 @@ func (s *Server) Running() bool { return s.proc.Running() }
 // credentials).
 func (s *Server) Client() *s3.Client {
 	return s3.New(s3.Options{
-		Region:       Region,
+		Region:       s.region,
 		BaseEndpoint: aws.String(s.Endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -39,12 +40,27 @@ func (p *Proc) Start(cmd *exec.Cmd) error {
 		cmd.Stderr = cmd.Stdout
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// Linux sends Pdeathsig when the *thread* that started the child ends,
+	// and the Go runtime ends a thread whenever a goroutine exits locked to
+	// it (anywhere in the test process): the child is started and waited
+	// for on a thread of its own, locked until it exits.
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(done)
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
-	done := make(chan struct{})
 	p.cmd, p.done = cmd, done
-	go func() { _ = cmd.Wait(); close(done) }()
 	return nil
 }
 

@@ -217,15 +217,15 @@ func TestSecretsOverGRPC(t *testing.T) {
 	}{
 		{"secret token", func(s *fixture.Set) {}, ""},
 		{"secret unknown token", func(s *fixture.Set) {
-			s.Get("eu-west-1-a-redis").Props["authToken"] = fixture.Secret(fixture.Unknown())
+			s.Get("eu-west-1-redis").Props["authToken"] = fixture.Secret(fixture.Unknown())
 		}, ""},
 		{"plain token", func(s *fixture.Set) {
-			s.Get("eu-west-1-a-redis").Props["authToken"] = "0123456789abcdef0123"
+			s.Get("eu-west-1-redis").Props["authToken"] = "0123456789abcdef0123"
 		}, "redis-replication-group"},
 		{"secret-wrapped tags and flags", func(s *fixture.Set) {
 			asg := s.Get("eu-west-1-a-edges")
 			asg.Props["tags"] = fixture.Secret(asg.Props["tags"])
-			s.Get("eu-west-1-a-redis").Props["multiAzEnabled"] = fixture.Secret(false)
+			s.Get("eu-west-1-redis").Props["multiAzEnabled"] = fixture.Secret(false)
 		}, "redis-replication-group"},
 	}
 	for _, tc := range cases {
@@ -252,7 +252,7 @@ func TestConfigureLevelsAndBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := fixture.Shipped()
-	s.Get("eu-west-1-a-redis").Props["automaticFailoverEnabled"] = false
+	s.Get("eu-west-1-redis").Props["automaticFailoverEnabled"] = false
 	levels := map[string]pulumirpc.EnforcementLevel{}
 	for _, d := range analyzeAll(t, c, s) {
 		levels[d.GetPolicyName()] = d.GetEnforcementLevel()

@@ -15,7 +15,7 @@ func TestPolicyPackConfigThroughCLI(t *testing.T) {
 	root, bin := tools(t)
 	env := pulumiEnv(t, bin)
 	s := fixture.Shipped()
-	s.Get(p("a-redis")).Props["automaticFailoverEnabled"] = false
+	s.Get(p("redis")).Props["automaticFailoverEnabled"] = false
 	state, err := s.Export(region)
 	if err != nil {
 		t.Fatal(err)

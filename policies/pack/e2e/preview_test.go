@@ -64,12 +64,12 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 			}
 		}), nil, "", "region-two-zones", "zone-a-edges"},
 		{"one Redis", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {
-			if r, ok := a.Props.(*elasticache.ReplicationGroupArgs); ok && a.Name == "zone-b-redis" {
+			if r, ok := a.Props.(*elasticache.ReplicationGroupArgs); ok && a.Name == "redis" {
 				r.NumCacheClusters = pulumi.Int(1)
 				r.AutomaticFailoverEnabled = pulumi.Bool(false)
 				r.MultiAzEnabled = pulumi.Bool(false)
 			}
-		}), nil, "", "redis-replication-group", "zone-b-redis"},
+		}), nil, "", "redis-replication-group", "redis"},
 		{"zone of one node (stack setting)", "eu-west-1", nil, map[string]string{"zonecast:minNodesPerZone": "1"},
 			"", "asg-min-size", "zone-a-edges"},
 		{"slow health check", "eu-west-1", breaking(func(a *pulumi.ResourceTransformationArgs) {

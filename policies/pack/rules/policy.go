@@ -48,7 +48,7 @@ func Policies() []Policy {
 		gpuInstancePolicy,
 		drainHookPolicy,
 		redisReplicationPolicy,
-		zoneRedisPolicy,
+		regionRedisPolicy,
 		acceleratorPolicy,
 		endpointGroupsPolicy,
 		healthCheckSpeedPolicy,

@@ -8,9 +8,9 @@ import (
 
 var redisReplicationPolicy = Policy{
 	Name: "redis-replication-group",
-	Description: fmt.Sprintf("Each zone's Redis is an ElastiCache replication group of at least %d nodes (one only "+
+	Description: fmt.Sprintf("Each region's Redis is an ElastiCache replication group of at least %d nodes (one only "+
 		"for redundancy) with automatic failover, Multi-AZ, encryption in transit and at rest, and an auth token "+
-		"held as a Pulumi secret.", failover.DefaultRedundancy.RedisPerZone),
+		"held as a Pulumi secret.", failover.DefaultRedundancy.RedisPerRegion),
 	Remediation: "set automaticFailoverEnabled, multiAzEnabled, transitEncryptionEnabled and atRestEncryptionEnabled " +
 		"to true, numCacheClusters to the policy count, and authToken from a secret (pulumi config set --secret).",
 	Default:  Mandatory,
@@ -66,55 +66,60 @@ func checkRedis(r Resource, _ *Config) []Finding {
 	}
 	// Node count: numCacheClusters (cluster mode disabled) or, in cluster
 	// mode, 1 + replicasPerNodeGroup nodes per shard.
-	want := failover.DefaultRedundancy.RedisPerZone
+	want := failover.DefaultRedundancy.RedisPerRegion
 	if n, ok := r.get("numCacheClusters").Number(); ok {
 		if int(n) < want {
-			add("numCacheClusters is %d; each zone needs %d Redis nodes.", int(n), want)
+			add("numCacheClusters is %d; each region needs %d Redis nodes.", int(n), want)
 		}
 	} else if rep := r.get("replicasPerNodeGroup"); rep.Presence != Absent {
 		if n, ok := rep.Number(); ok && int(n)+1 < want {
 			add("replicasPerNodeGroup is %d; each shard needs %d nodes.", int(n), want)
 		}
 	} else if r.get("numCacheClusters").Presence == Absent {
-		add("numCacheClusters is not set (AWS default: 1 node); each zone needs %d.", want)
+		add("numCacheClusters is not set (AWS default: 1 node); each region needs %d.", want)
 	}
 	return out
 }
 
-var zoneRedisPolicy = Policy{
-	Name: "zone-redis",
-	Description: "Every zone that runs an auto-scaling group has its own Redis replication group (tagged with the " +
-		"zone, or preferring the zone's availability zone for its primary).",
-	Remediation: fmt.Sprintf("add a replication group for the zone with the zone's availability zone first in "+
-		"preferredCacheClusterAzs, or tag it %s=<region>/<zone> like the zone's auto-scaling group.", TagZone),
+var regionRedisPolicy = Policy{
+	Name: "region-redis",
+	Description: "Every region that runs auto-scaling groups has exactly one Redis replication group, which all its " +
+		"zones' nodes share: the edge keeps one node registry and one set of leases per cluster, so twin zones " +
+		"with a Redis each could never stand by for each other.",
+	Remediation: "give the region one replication group (primary in one zone's availability zone, replica in the " +
+		"twin's) and point every zone's nodes at its primary endpoint; remove any per-zone group.",
 	Default: Mandatory,
 	Kind:    StackKind,
-	Stack:   checkZoneRedis,
+	Stack:   checkRegionRedis,
 }
 
-func checkZoneRedis(s *Stack, _ *Config) []Finding {
-	have := map[zoneKey]bool{}
-	unplaced := map[string]bool{} // regions with a replication group whose zone is not known
-	for _, rg := range s.OfType(typeReplicationGroup) {
-		region := s.Region(rg)
-		if z, ok := s.Zone(rg); ok {
-			have[zoneKey{region, z}] = true
-		} else {
-			unplaced[region] = true
-		}
-	}
+func checkRegionRedis(s *Stack, _ *Config) []Finding {
 	var out []Finding
 	for _, reg := range s.regions() {
-		if unplaced[reg.name] {
+		if reg.name == unknownRegion || len(reg.asgs()) == 0 {
 			continue
 		}
-		for _, z := range reg.zones() {
-			if have[zoneKey{reg.name, z}] {
-				continue
+		var groups []Resource
+		for _, r := range reg.others {
+			if r.typeIs(typeReplicationGroup) {
+				groups = append(groups, r)
 			}
-			for _, a := range reg.asgsByZone[z] {
+		}
+		switch {
+		case len(groups) == 0:
+			for _, a := range reg.asgs() {
 				out = append(out, Finding{URN: a.URN, Problem: fmt.Sprintf(
-					"zone %s of region %s runs auto-scaling group %s but has no Redis replication group.", z, reg.name, a.Name)})
+					"region %s runs auto-scaling group %s but has no Redis replication group.", reg.name, a.Name)})
+			}
+		case len(groups) > 1:
+			names := make([]string, len(groups))
+			for i, g := range groups {
+				names[i] = g.Name
+			}
+			for _, g := range groups {
+				out = append(out, Finding{URN: g.URN, Problem: fmt.Sprintf(
+					"region %s has %d Redis replication groups (%v): its twin zones would keep separate registries "+
+						"and leases, so no stream could stand by or fail over across zones.", reg.name, len(groups), names)})
 			}
 		}
 	}

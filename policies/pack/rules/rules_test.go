@@ -143,7 +143,7 @@ func TestSecrets(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Shipped()
-			s.Get(p("a-redis")).Props["authToken"] = tc.token
+			s.Get(p("redis")).Props["authToken"] = tc.token
 			vs := rules.Check(s.Resources(), rules.DefaultConfig())
 			if got := len(vs) > 0; got != tc.flag {
 				t.Fatalf("flagged %v, want %v: %v", got, tc.flag, vs)
@@ -153,7 +153,7 @@ func TestSecrets(t *testing.T) {
 	// Secret-wrapped tags and flags are read through.
 	s := Shipped()
 	s.Get(p("a-edges")).Props["tags"] = Secret(s.Get(p("a-edges")).Props["tags"])
-	s.Get(p("a-redis")).Props["multiAzEnabled"] = Secret(false)
+	s.Get(p("redis")).Props["multiAzEnabled"] = Secret(false)
 	vs := rules.Check(s.Resources(), rules.DefaultConfig())
 	if len(vs) != 1 || vs[0].Policy != "redis-replication-group" || !strings.Contains(vs[0].Message, "multiAzEnabled") {
 		t.Fatalf("want only the multiAzEnabled violation, got %v", vs)
@@ -162,7 +162,7 @@ func TestSecrets(t *testing.T) {
 
 func TestConfiguredLevels(t *testing.T) {
 	s := Shipped()
-	s.Get(p("a-redis")).Props["automaticFailoverEnabled"] = false
+	s.Get(p("redis")).Props["automaticFailoverEnabled"] = false
 	c := rules.DefaultConfig()
 	c.Levels = map[string]rules.Level{"redis-replication-group": rules.Advisory}
 	vs := rules.Check(s.Resources(), c)
