@@ -54,16 +54,16 @@ func (l *Lab) NewNode(z *Zone, id, ip string, hosts []string) (*Node, error) {
 		return nil, err
 	}
 	target, _ := url.Parse("https://" + ip + ":443")
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	// The CDN adds the origin secret to every request it sends an origin.
 	header, secret := envValue(z.Env, "ZONECAST_ORIGIN_SECRET_HEADER"), envValue(z.Env, "ZONECAST_ORIGIN_SECRETS")
 	secret, _, _ = strings.Cut(secret, ",")
-	if direct := proxy.Director; header != "" && secret != "" {
-		proxy.Director = func(r *http.Request) {
-			direct(r)
-			r.Header.Set(header, secret)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+		if header != "" && secret != "" {
+			r.Out.Header.Set(header, secret)
 		}
-	}
+	}}
 	// The rendering's HTTPS certificate is a self-signed test value.
 	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ResponseHeaderTimeout: 5 * time.Second}
 	proxy.ErrorLog = log.New(io.Discard, "", 0) // a stopped node refuses: the reader fails over

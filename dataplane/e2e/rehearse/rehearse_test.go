@@ -49,16 +49,6 @@ func edgeBuild(t *testing.T, n int, version string) string {
 	return bin
 }
 
-func envValue(env, key string) string {
-	vars, _ := ParseEnvironmentFile(env)
-	for _, kv := range vars {
-		if k, v, _ := strings.Cut(kv, "="); k == key {
-			return v
-		}
-	}
-	return ""
-}
-
 // withoutKey is the environment file without key's line: a broken node.
 func withoutKey(env, key string) string {
 	var out []string

@@ -208,3 +208,14 @@ func ParseEnvironmentFile(text string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// envValue is key's value in an environment file ("" when unset).
+func envValue(env, key string) string {
+	vars, _ := ParseEnvironmentFile(env)
+	for _, kv := range vars {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v
+		}
+	}
+	return ""
+}
