@@ -169,7 +169,9 @@ const (
 func (s *Server) reject(req gosrt.ConnRequest, streamID string, r rejection) {
 	c, _ := s.rejections.LoadOrStore(r.label, new(atomic.Uint64))
 	c.(*atomic.Uint64).Add(1)
-	req.Reject(r.reason)
+	// Logged before the caller hears of it: whoever sees the refusal can
+	// find its line.
+	defer req.Reject(r.reason)
 	if !s.refusedLog.Allow() {
 		s.suppressed.Add(1)
 		return
