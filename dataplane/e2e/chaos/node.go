@@ -24,7 +24,7 @@ type Node struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{}
+	done <-chan struct{}
 }
 
 // Stream used by every chaos test.
@@ -170,7 +170,7 @@ func (n *Node) Alive() bool {
 // nodes as their rendered systemd unit says), so that the broadcaster's
 // readiness probe and Alive, Term, Kill and Wait act on it; done closes
 // when it exits.
-func (n *Node) Adopt(cmd *exec.Cmd, done chan struct{}) {
+func (n *Node) Adopt(cmd *exec.Cmd, done <-chan struct{}) {
 	n.mu.Lock()
 	n.cmd, n.done = cmd, done
 	n.mu.Unlock()

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/chaos"
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // Node is one rendered node: its namespace, its temporary root (where the
@@ -40,7 +40,7 @@ type Node struct {
 	Substitutions []string
 
 	cmd  *exec.Cmd
-	done chan struct{}
+	done <-chan struct{}
 }
 
 // NewNode makes the namespace and the HTTP front; nothing is installed yet.
@@ -239,27 +239,12 @@ func (n *Node) Start() error {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// Pdeathsig fires when the starting thread ends: started and waited
-	// for on a locked thread (see testkit.Proc).
-	started := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		logf.Close()
-		close(done)
-	}()
-	if err := <-started; err != nil {
+	done, err := testkit.StartLocked(cmd)
+	if err != nil {
 		logf.Close()
 		return err
 	}
+	go func() { <-done; logf.Close() }()
 	n.cmd, n.done = cmd, done
 	n.Chaos.Adopt(cmd, done)
 	if err := os.WriteFile(filepath.Join(n.Root, "edge.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {

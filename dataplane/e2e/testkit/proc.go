@@ -20,7 +20,7 @@ type Proc struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{}
+	done <-chan struct{}
 }
 
 // ErrRunning is returned by Start when the process already runs.
@@ -39,25 +39,8 @@ func (p *Proc) Start(cmd *exec.Cmd) error {
 	if cmd.Stderr == nil {
 		cmd.Stderr = cmd.Stdout
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// Linux sends Pdeathsig when the *thread* that started the child ends,
-	// and the Go runtime ends a thread whenever a goroutine exits locked to
-	// it (anywhere in the test process): the child is started and waited
-	// for on a thread of its own, locked until it exits.
-	started := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(done)
-	}()
-	if err := <-started; err != nil {
+	done, err := StartLocked(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	p.cmd, p.done = cmd, done
@@ -120,4 +103,31 @@ func (p *Proc) Stop(sig syscall.Signal, grace time.Duration) {
 	}
 	_ = syscall.Kill(group, syscall.SIGKILL)
 	<-done
+}
+
+// StartLocked starts cmd in its own process group, killed if the test
+// process dies, and returns a channel closed once it has exited (after
+// Wait). Linux sends Pdeathsig when the *thread* that started the child
+// ends, and the Go runtime ends a thread whenever a goroutine exits locked
+// to it (anywhere in the test process): the child is started and waited
+// for on a thread of its own, locked until it exits.
+func StartLocked(cmd *exec.Cmd) (<-chan struct{}, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(done)
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
 }
