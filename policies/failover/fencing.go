@@ -1,0 +1,70 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// Fencing is how the nodes take a dead node out of its load balancer
+// before the load balancer's own health checks would (NLBDetection), and a
+// dead zone out of the accelerator before its traffic shift would. A node
+// is fenced only with Redis's agreement: its lease for a stream has been
+// taken over (a higher fencing token exists) and Redis has heard no
+// registry heartbeat from it for QuietAfter. A node cut off from Redis can
+// therefore never fence anyone, and a node that still renews its
+// heartbeat, or still holds the lease it is fenced under, is never fenced.
+type Fencing struct {
+	// Enabled turns fast fencing on. Off, only the load balancers' health
+	// checks take a dead node or zone out of service (the what-if the
+	// simulator prints with -no-fencing).
+	Enabled bool
+	// QuietAfter is how long Redis must have heard no heartbeat from a node
+	// before another node may fence it: two heartbeats, so one lost or late
+	// heartbeat never fences a live node.
+	QuietAfter time.Duration
+	// Deregistration is the budget from the DeregisterTargets call to the
+	// NLB sending the fenced target's flows elsewhere (the API call and the
+	// load balancer acting on it; an assumption, measured only against the
+	// local stand-in).
+	Deregistration time.Duration
+	// WeightShift is the budget from the UpdateEndpointGroup call that sets
+	// a dead zone's endpoint weight to 0 to the accelerator sending new
+	// flows to the twin zone (an assumption, as Deregistration).
+	WeightShift time.Duration
+	// ZoneHealthyFor is how long a fenced zone must report a healthy node
+	// (a registry heartbeat with readiness) before its endpoint weight is
+	// put back, so that a flapping zone is not given traffic and taken
+	// away again.
+	ZoneHealthyFor time.Duration
+	// Retry is the pause between attempts of a fencing call that failed
+	// (throttled or unreachable API); every call is idempotent.
+	Retry time.Duration
+}
+
+// DefaultFencing is the fencing zonecast ships with.
+var DefaultFencing = Fencing{
+	Enabled:        true,
+	QuietAfter:     2 * DefaultTimings.NodeHeartbeat,
+	Deregistration: 1 * time.Second,
+	WeightShift:    2 * time.Second,
+	ZoneHealthyFor: 30 * time.Second,
+	Retry:          500 * time.Millisecond,
+}
+
+// Validate reports how the fencing contradicts the timings.
+func (f Fencing) Validate(t Timings) error {
+	if !f.Enabled {
+		return nil
+	}
+	switch {
+	case f.QuietAfter < 2*t.NodeHeartbeat:
+		return fmt.Errorf("fencing quiet time %v must span two node heartbeats (%v)", f.QuietAfter, t.NodeHeartbeat)
+	case f.QuietAfter > t.NodeTTL:
+		return fmt.Errorf("fencing quiet time %v must not exceed the node TTL %v (the registry forgets the node then)", f.QuietAfter, t.NodeTTL)
+	case f.Deregistration <= 0 || f.WeightShift <= 0 || f.Retry <= 0:
+		return fmt.Errorf("fencing budgets must be positive")
+	case f.ZoneHealthyFor < t.NLBRecovery():
+		return fmt.Errorf("zone restore wait %v must be at least the NLB's recovery %v", f.ZoneHealthyFor, t.NLBRecovery())
+	}
+	return nil
+}
