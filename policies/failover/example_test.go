@@ -12,14 +12,14 @@ import (
 func ExamplePlace() {
 	zone := func(name string, up bool, load int) failover.Zone {
 		return failover.Zone{Name: name, Up: up,
-			Nodes: []failover.Node{{ID: name + "-1", Capacity: 24, Load: load, Up: true}},
-			Redis: failover.RedisPair{Primary: failover.RedisInstance{Zone: name, Up: true}}}
+			Nodes: []failover.Node{{ID: name + "-1", Capacity: 24, Load: load, Up: true}}}
 	}
+	redis := failover.RedisPair{Primary: failover.RedisInstance{Up: true}, Replica: failover.RedisInstance{Up: true}}
 	dublin, _ := failover.LookupRegion("eu-west-1")
 	frankfurt, _ := failover.LookupRegion("eu-central-1")
 	topo := failover.Topology{Regions: []failover.Region{
-		{Name: dublin.Name, Location: dublin.Location, Zones: []failover.Zone{zone("eu-west-1a", false, 0), zone("eu-west-1b", true, 10)}},
-		{Name: frankfurt.Name, Location: frankfurt.Location, Zones: []failover.Zone{zone("eu-central-1a", true, 0), zone("eu-central-1b", true, 0)}},
+		{Name: dublin.Name, Location: dublin.Location, Redis: redis, Zones: []failover.Zone{zone("eu-west-1a", false, 0), zone("eu-west-1b", true, 10)}},
+		{Name: frankfurt.Name, Location: frankfurt.Location, Redis: redis, Zones: []failover.Zone{zone("eu-central-1a", true, 0), zone("eu-central-1b", true, 0)}},
 	}}
 	p, err := failover.Place(topo, failover.Broadcaster{Location: failover.Location{Lat: 38.72, Lon: -9.14}})
 	fmt.Println(p.Node, p.ZoneFallback, p.StandbyZone == "", err)

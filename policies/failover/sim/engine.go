@@ -226,8 +226,7 @@ func (e *engine) handle(ev event) {
 	case evFaultEnd:
 		e.faultEnd(int(ev.a), ev.b)
 	case evRedisPromoted:
-		z := e.flat[ev.a]
-		e.w.policyZone(z).Redis.Replica.Up = true
+		e.promoteReplica(int(ev.a))
 	case evRefreshStep:
 		e.refreshStep(e.flat[ev.a])
 	}

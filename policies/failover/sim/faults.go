@@ -144,27 +144,21 @@ func (e *engine) faultStart(i int) {
 	case failover.ZoneLoss:
 		z := e.pickZone(f)
 		fr.Target = z.name
-		e.loseZones([]*zone{z}, id, false)
+		e.loseZones([]*zone{z}, id, false, e.now+f.Duration)
 		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
 	case failover.RegionLoss:
 		fr.Target = e.c.Regions[f.Region].Name
-		e.loseZones(e.w.zones[f.Region], id, true)
+		e.loseZones(e.w.zones[f.Region], id, true, e.now+f.Duration)
 		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: -1})
 	case failover.RedisPrimaryLoss:
-		z := e.pickZone(f)
-		fr.Target = z.name + " redis primary"
-		fz := e.w.policyZone(z)
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false // the replica serves once promoted
-		z.redisBackAt = e.now + t.RedisFailover
-		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
-		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+		// The region's one pair: both zones wait for the promotion.
+		fr.Target = e.c.Regions[f.Region].Name + " redis primary (" + e.redisOf(f.Region).Primary.Zone + ")"
+		e.loseRedisPrimary(f.Region, e.now+f.Duration)
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id})
 	case failover.RedisPairLoss:
-		z := e.pickZone(f)
-		fr.Target = z.name + " redis pair"
-		fz := e.w.policyZone(z)
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
-		z.redisBackAt = e.now + f.Duration
-		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+		fr.Target = e.c.Regions[f.Region].Name + " redis pair"
+		e.loseRedis(f.Region, e.now+f.Duration)
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id})
 	case failover.RollingUpdate:
 		if f.Drain {
 			z := e.pickZone(f)
@@ -197,9 +191,7 @@ func (e *engine) faultEnd(i int, flat int32) {
 			e.restoreZone(z)
 		}
 	case failover.RedisPrimaryLoss, failover.RedisPairLoss:
-		z := e.flat[flat]
-		fz := e.w.policyZone(z)
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
+		e.restartRedis(f.Region, "")
 	}
 }
 
@@ -212,7 +204,7 @@ func (e *engine) crashNode(z *zone, slot int, fault int32) {
 	detect, pDead := e.deadNodeRouting(z, slot)
 	leaders := append([]int32(nil), z.nodes[slot].leaders...)
 	for _, id := range leaders {
-		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: detect, pDead: pDead, coordAt: z.redisBackAt})
+		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: detect, pDead: pDead, coordAt: e.w.redisBackAt[z.region]})
 	}
 	e.loseStandbys(z, slot, t.StandbyRestore())
 	e.w.terminate(z, slot, e.now)
@@ -249,7 +241,7 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 			noticed += e.c.Routing.ProbeTimeout // the frozen node is still tried first
 		}
 		e.failLeader(id, failure{fault: fault, noticed: noticed,
-			healthyAt: min(detect, e.now+d), pDead: pDead, coordAt: z.redisBackAt, lapse: lapse})
+			healthyAt: min(detect, e.now+d), pDead: pDead, coordAt: e.w.redisBackAt[z.region], lapse: lapse})
 	}
 	if d > t.NodeTTL {
 		e.loseStandbys(z, slot, t.StandbyRestore()-t.NodeTTL)
@@ -285,20 +277,17 @@ func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
 	e.q.push(event{at: e.now + d, kind: evNodeBack, a: e.flatIndex(z), b: int32(slot)})
 }
 
-// loseZones takes zones down with their nodes and the Redis primaries in
-// them. newRegion says the whole region is gone, so its streams restart in
-// another region rather than in the twin zone.
-func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
+// loseZones takes zones down, until back, with their nodes and the Redis
+// instances in them. newRegion says the whole region is gone, so its
+// streams restart in another region rather than in the twin zone.
+func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool, back time.Duration) {
 	t := e.c.Timings
 	healthyAt := time.Duration(0)
 	for _, z := range zs {
-		fz := e.w.policyZone(z)
-		fz.Up = false
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
-		z.redisBackAt = e.now + t.RedisFailover
-		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
-		// The twin's pair loses its replica, which lived here: no effect
-		// while its primary lives.
+		e.w.policyZone(z).Up = false
+		// The region's primary here: the replica in the twin is promoted;
+		// its replica here: nothing while the primary lives.
+		e.loseRedisIn(z.region, z.name, back)
 		if e.aws {
 			healthyAt = max(healthyAt, e.nlbDetect(z.phase))
 		} else {
@@ -329,7 +318,7 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 			}
 			for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
 				e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: healthyAt,
-					pDead: pDead, coordAt: z.redisBackAt, newRegion: newRegion})
+					pDead: pDead, coordAt: e.w.redisBackAt[z.region], newRegion: newRegion})
 			}
 			e.loseStandbys(z, slot, t.StandbyRestore())
 			e.w.terminate(z, slot, e.now)
@@ -339,10 +328,8 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 }
 
 func (e *engine) restoreZone(z *zone) {
-	fz := e.w.policyZone(z)
-	fz.Up = true
-	fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
-	z.redisBackAt = e.now
+	e.w.policyZone(z).Up = true
+	e.restartRedis(z.region, z.name)
 	// The group relaunches at once; the autoscale tick sizes it further.
 	for range e.c.Scaling.NodesFor(0, e.capacity) {
 		e.launchNode(z)
