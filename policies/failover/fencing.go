@@ -51,6 +51,16 @@ var DefaultFencing = Fencing{
 	Retry:          500 * time.Millisecond,
 }
 
+// SRTHandshakeResend is how often an SRT caller resends its handshake
+// while connecting (libsrt resends the induction every 250 ms until
+// SRTO_CONNTIMEO). An attempt that landed on a dead target before it was
+// fenced therefore completes at the first resend after the load balancer,
+// terminating the fenced target's flows on deregistration, sends the flow
+// to a live node (ReconnectMovedAt); a flow past its handshake is not
+// rescued so, since the live node ignores packets for a socket it never
+// accepted (gosrt and libsrt drop them).
+const SRTHandshakeResend = 250 * time.Millisecond
+
 // Validate reports how the fencing contradicts the timings.
 func (f Fencing) Validate(t Timings) error {
 	if !f.Enabled {
