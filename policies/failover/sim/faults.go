@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/zonecast/zonecast/policies/failover"
@@ -203,8 +204,11 @@ func (e *engine) crashNode(z *zone, slot int, fault int32) {
 	fz.Nodes[slot].Up = false
 	detect, pDead := e.deadNodeRouting(z, slot)
 	leaders := append([]int32(nil), z.nodes[slot].leaders...)
-	for _, id := range leaders {
-		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: detect, pDead: pDead, coordAt: e.w.redisBackAt[z.region]})
+	lapses := e.fencingLapses(leaders)
+	healthyAt, moved := e.fenced(z, leaders, lapses, detect, math.MaxInt64)
+	for i, id := range leaders {
+		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: healthyAt, moved: moved,
+			pDead: pDead, coordAt: e.w.redisBackAt[z.region], lapse: lapses[i]})
 	}
 	e.loseStandbys(z, slot, t.StandbyRestore())
 	e.w.terminate(z, slot, e.now)
@@ -230,10 +234,22 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 	fz := e.w.policyZone(z)
 	fz.Nodes[slot].Up = false
 	detect, pDead := e.deadNodeRouting(z, slot)
-	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
-		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
+	leaders := append([]int32(nil), z.nodes[slot].leaders...)
+	lapses := e.fencingLapses(leaders)
+	// Back at e.now+d, the node answers again (deposed, it relays); a fence
+	// agreed before then still goes through.
+	healthyAt, moved := e.fenced(z, leaders, lapses, min(detect, e.now+d), e.now+d)
+	for i, id := range leaders {
+		lapse := lapses[i]
+		if lapse == 0 {
+			lapse = e.drawLapse()
+		}
 		if d < t.SRTPeerIdleTimeout && e.now+d < lapse {
-			e.beginOutage(id, fault, e.now+d, e.now+d)
+			served := time.Duration(0)
+			if e.standbyUsable(&e.streams[id]) {
+				served = e.servedUntil(e.now + d) // the leader is back at d
+			}
+			e.beginOutage(id, fault, e.now+d, e.now+d, served)
 			continue
 		}
 		noticed := e.now + min(t.SRTPeerIdleTimeout, d)
@@ -241,7 +257,7 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 			noticed += e.c.Routing.ProbeTimeout // the frozen node is still tried first
 		}
 		e.failLeader(id, failure{fault: fault, noticed: noticed,
-			healthyAt: min(detect, e.now+d), pDead: pDead, coordAt: e.w.redisBackAt[z.region], lapse: lapse})
+			healthyAt: healthyAt, moved: moved, pDead: pDead, coordAt: e.w.redisBackAt[z.region], lapse: lapse})
 	}
 	if d > t.NodeTTL {
 		e.loseStandbys(z, slot, t.StandbyRestore()-t.NodeTTL)
@@ -264,12 +280,14 @@ func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
 			e.attachLeader(id, sz, sn)
 			e.setUnprotected(id)
 			e.q.push(event{at: e.now + t.StandbyRestore(), kind: evStandbyRestore, a: id})
-			e.beginOutage(id, fault, e.now+t.PartDuration, e.now)
+			e.beginOutage(id, fault, e.now+t.PartDuration, e.now, servedThroughout)
 			continue
 		}
-		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
+		// Its relay is live, so nobody fences it; without a standby
+		// nobody serves the stream while it cannot lead.
+		lapse := e.drawLapse()
 		if lapse < e.now+d {
-			e.beginOutage(id, fault, e.now+d+t.PartDuration, e.now+d)
+			e.beginOutage(id, fault, e.now+d+t.PartDuration, e.now+d, 0)
 		}
 	}
 	// The node takes no new work while it cannot coordinate.
@@ -298,6 +316,12 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool, back time.Du
 		healthyAt += e.gaShift()
 	} else {
 		healthyAt += e.c.Routing.ZoneShift
+	}
+	if f := e.c.Routing.Fencing; f.Enabled && !newRegion && e.survivorIn(zs[0].region) {
+		// Every node of the zone falls quiet at once; a survivor in the
+		// twin zone sets the zone's weight to 0 once Redis (promoted, if
+		// the primary was here) agrees.
+		healthyAt = min(healthyAt, f.ZoneFencedAt(e.now, e.w.redisBackAt[zs[0].region]))
 	}
 	for _, z := range zs {
 		for slot := range z.nodes {
@@ -334,4 +358,63 @@ func (e *engine) restoreZone(z *zone) {
 	for range e.c.Scaling.NodesFor(0, e.capacity) {
 		e.launchNode(z)
 	}
+}
+
+// drawLapse is when a lease renewed at a random point of its renewal
+// cycle before e.now lapses.
+func (e *engine) drawLapse() time.Duration {
+	t := e.c.Timings
+	return e.now + t.LeaseTTL - time.Duration(e.phases.Int64N(int64(t.LeaseRenew)))
+}
+
+// fencingLapses draws, with fencing on, when each of a silent node's
+// leases lapses, since its fence waits for the first takeover; 0 (drawn
+// later, in the order the model without fencing draws them) otherwise.
+func (e *engine) fencingLapses(leaders []int32) []time.Duration {
+	lapses := make([]time.Duration, len(leaders))
+	if e.c.Routing.Fencing.Enabled {
+		for i := range lapses {
+			lapses[i] = e.drawLapse()
+		}
+	}
+	return lapses
+}
+
+// fenced is when new flows stop reaching a node of zone z that fell silent
+// at e.now leading these streams (their leases lapsing at lapses), given
+// healthyAt without fencing, and when flows caught on it move (0: never).
+// A survivor fences it (failover.Fencing.FencedAt) once a standby took a
+// lease over, if the node is still silent then (wake); a node leading no
+// stream with a usable standby is left to the health checks.
+func (e *engine) fenced(z *zone, leaders []int32, lapses []time.Duration, healthyAt, wake time.Duration) (time.Duration, time.Duration) {
+	f := e.c.Routing.Fencing
+	if !f.Enabled {
+		return healthyAt, 0
+	}
+	first := time.Duration(-1)
+	for i, id := range leaders {
+		if e.standbyUsable(&e.streams[id]) && (first < 0 || lapses[i] < first) {
+			first = lapses[i]
+		}
+	}
+	if first < 0 {
+		return healthyAt, 0
+	}
+	at := f.FencedAt(e.c.Timings, e.now, first, e.w.redisBackAt[z.region])
+	if at-f.Deregistration >= wake || at > healthyAt {
+		return healthyAt, 0
+	}
+	return at, at
+}
+
+// survivorIn reports whether a node of the region is up to act for it.
+func (e *engine) survivorIn(region int) bool {
+	for _, z := range e.w.topo.Regions[region].Zones {
+		for i := range z.Nodes {
+			if z.Up && z.Nodes[i].Up {
+				return true
+			}
+		}
+	}
+	return false
 }
