@@ -195,7 +195,7 @@ type Routing struct {
 // is enabled, and the serving node slates a gap.
 func (t Timings) AWSRouting() Routing {
 	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift, ReconnectReachesStandby: true,
-		Fencing: DefaultFencing, Slate: DefaultFencing.Enabled}
+		Fencing: DefaultFencing, Slate: true}
 }
 
 // WithoutFencing is r as zonecast was before fast fencing and the slate:
