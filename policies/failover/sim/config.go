@@ -119,6 +119,13 @@ func (c Config) Validate() error {
 	if err := c.Timings.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("timings: %w", err))
 	}
+	routing := c.Timings.AWSRouting()
+	if c.Routing != nil {
+		routing = *c.Routing
+	}
+	if err := routing.Fencing.Validate(c.Timings); err != nil {
+		errs = append(errs, fmt.Errorf("fencing: %w", err))
+	}
 	if err := c.Scaling.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("scaling: %w", err))
 	}

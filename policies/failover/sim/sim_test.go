@@ -311,6 +311,10 @@ func TestConfigValidate(t *testing.T) {
 		{"fault region", func(c *Config) { c.Faults = []FaultSpec{{Kind: failover.ZoneLoss, Region: 9}} }, "out of range"},
 		{"fault time", func(c *Config) { c.Faults = []FaultSpec{{Kind: failover.ZoneLoss, At: 48 * time.Hour}} }, "outside the simulated"},
 		{"shares", func(c *Config) { c.StandbyLoad = 2 }, "within 0–1"},
+		{"fencing", func(c *Config) {
+			c.Timings.NodeHeartbeat = 1500 * time.Millisecond
+			c.Timings.NodeTTL = 4 * time.Second
+		}, "fencing quiet time"},
 	}
 	for _, tc := range cases {
 		c := smallConfig(t, 100, 2, 24)
