@@ -57,6 +57,9 @@ type CoordinatorConfig struct {
 	// Announcer, when set, is told of the live-state changes this node
 	// makes as a stream's leader (announce.go).
 	Announcer Announcer
+	// Fencer, when set, is run with the coordinator and told of every
+	// lease this node takes over from another node (fencer.go).
+	Fencer *Fencer
 }
 
 // Coordinator runs the cluster side of one node: registry heartbeat, the
@@ -107,6 +110,13 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	c.log.Info("relay listening", "listen", srv.Addr(), "advertised", c.addr)
 	reg := NewRegistry(c.ledger, c.self, c.log)
+	if cfg.Fencer != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			cfg.Fencer.Run(c.ctx)
+		}()
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -141,6 +151,7 @@ func (c *Coordinator) RelayAddr() string { return c.srv.Addr() }
 func (c *Coordinator) self() NodeInfo {
 	n := c.cfg.Self
 	n.Draining = c.draining.Load()
+	n.Ready = !n.Draining && c.RedisReachable() == nil // as /readyz
 	n.QUIC = c.addr
 	load := 0
 	c.mu.Lock()
