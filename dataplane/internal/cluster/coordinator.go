@@ -78,7 +78,10 @@ type Coordinator struct {
 	wg     sync.WaitGroup
 
 	draining atomic.Bool
-	redisOK  atomic.Bool // the last registry heartbeat reached Redis
+	// vanish, set before Close, leaves the registry entry to expire as a
+	// crashed node's would (tests that kill a node in-process).
+	vanish  atomic.Bool
+	redisOK atomic.Bool // the last registry heartbeat reached Redis
 	// redisSeen is when a registry heartbeat last reached Redis (Unix
 	// nanoseconds; 0 before the first), for readiness (RedisReachable).
 	redisSeen atomic.Int64
@@ -134,6 +137,9 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			}
 			select {
 			case <-c.ctx.Done():
+				if c.vanish.Load() {
+					return
+				}
 				dctx, cancel := context.WithTimeout(context.Background(), c.t.NodeHeartbeat)
 				_ = c.ledger.Deregister(dctx, c.cfg.Self.ID)
 				cancel()
