@@ -195,6 +195,15 @@ func TestFenceRule(t *testing.T) {
 			if n := counted(f, ActionDeregister, ResultAlready); n != 1 {
 				t.Fatalf("%v counted already, want 1", n)
 			}
+			// It was only frozen: its next heartbeat clears the fence, so a
+			// later death is fenced again, and for now it is alive.
+			beat(t, s, d)
+			if n, _ := s.rdb.Exists(ctx, keyFence(d.ID)).Result(); n != 0 {
+				t.Fatal("a heartbeat left the fence in place")
+			}
+			if v, err := s.Fence(ctx, stream, d.ID, old); err != nil || v.Code != fenceFresh {
+				t.Fatalf("after its heartbeat: %+v %v, want it fresh", v, err)
+			}
 		}},
 		{"still heartbeating: never fenced", false, func(t *testing.T, d NodeInfo, stream string, f *Fencer, lb *fakeLB) {
 			keepBeating(t, s, d)
