@@ -34,6 +34,6 @@ func ExampleWorstCase() {
 		fmt.Printf("%v (fencing %v): stall %v, lost %v, with a backup encoder %v\n", b.Fault, r.Fencing.Enabled, b.Stall, b.MediaLost, b.RedundantStall)
 	}
 	// Output:
-	// node-loss (fencing true): stall 1.2s, lost 7s, with a backup encoder 200ms
+	// node-loss (fencing true): stall 1.2s, lost 6s, with a backup encoder 200ms
 	// node-loss (fencing false): stall 12s, lost 10s, with a backup encoder 200ms
 }

@@ -80,19 +80,21 @@ func (f Fencing) Validate(t Timings) error {
 }
 
 // FencedAt is when a node that went silent at silent (died, froze, or was
-// cut off) is out of its load balancer: a survivor fences it once it took
-// over a lease the node held (takenOver: the lease lapsed, at most LeaseTTL
-// after the node's last renewal, and the leader's relay has been silent
-// LeaderSilentAfter, without which its standby does not take over), Redis
-// has heard no heartbeat from it for QuietAfter, and Redis can run the
-// agreement (redisBack, after a promotion); the deregistration then takes
-// its budget. The data plane and the simulator act on this one rule.
+// cut off) is out of its load balancer. Its standby, whose relay from it
+// fell silent, asks for the fence once the node has not renewed its lease
+// for LeaderSilentAfter (the early path), or a survivor asks once it took a
+// lease over (takenOver: the lease lapsed, at most LeaseTTL after the
+// node's last renewal), whichever comes first; Redis must have heard no
+// heartbeat from the node for QuietAfter, and be able to run the agreement
+// (redisBack, after a promotion); the deregistration then takes its
+// budget. The data plane and the simulator act on this one rule.
 func (f Fencing) FencedAt(t Timings, silent, takenOver, redisBack time.Duration) time.Duration {
-	return max(takenOver, silent+t.LeaderSilentAfter(), silent+f.QuietAfter, redisBack) + f.Deregistration
+	asked := min(takenOver, silent+t.LeaderSilentAfter())
+	return max(asked, silent+f.QuietAfter, redisBack) + f.Deregistration
 }
 
-// NodeFencedAfter is FencedAt's worst case for a node that dies: its
-// lease was renewed just before, so it lapses a whole LeaseTTL later.
+// NodeFencedAfter is FencedAt's worst case for a node that dies with its
+// standby fed: the early path, whose lease was renewed just before.
 func (f Fencing) NodeFencedAfter(t Timings) time.Duration {
 	return f.FencedAt(t, 0, t.LeaseTTL, 0)
 }

@@ -18,8 +18,8 @@ func TestFencedAt(t *testing.T) {
 		silent, takenOver, redisBack time.Duration
 		want                         time.Duration
 	}{
-		{"lease lapses last (the worst case)", 0, 6 * s, 0, 7 * s},
-		{"an earlier lapse", 0, 5 * s, 0, 6 * s},
+		{"the standby's early pass, before the lease lapses", 0, 6 * s, 0, 3 * s},
+		{"a lapse before the early pass could ask", 0, 1 * s, 0, 3 * s},
 		{"the quiet time and the leader's silence bound it", 10 * s, 0, 0, 12*s + f.Deregistration},
 		{"Redis is being promoted", 0, 5 * s, 9 * s, 10 * s},
 	}
@@ -28,8 +28,8 @@ func TestFencedAt(t *testing.T) {
 			t.Errorf("node, %s: fenced at %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := f.NodeFencedAfter(tm); got != tm.LeaseTTL+f.Deregistration {
-		t.Errorf("worst node fence %v, want the lease and the deregistration", got)
+	if got, want := f.NodeFencedAfter(tm), max(tm.LeaderSilentAfter(), f.QuietAfter)+f.Deregistration; got != want {
+		t.Errorf("worst node fence %v, want %v (the leader's silence or the quiet time, and the deregistration)", got, want)
 	}
 	zones := []struct {
 		name              string

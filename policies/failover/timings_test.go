@@ -111,14 +111,14 @@ func TestWorstCaseDefaults(t *testing.T) {
 			// fenced at 6 + 1 s. The reconnection at 6 s is caught on the
 			// dead node; its handshake, resent every 250 ms, is moved at
 			// 7 s. The standby's copy slates from 1 s on: 1.2 s of stall.
-			NodeLoss:         {slate, 7 * time.Second, part},
+			NodeLoss:         {slate, 6 * time.Second, part},
 			StandbyLoss:      {0, 0, 0},
 			ZoneLoss:         {slate, 6 * time.Second, part}, // quiet 2 s, but Redis back only after the 4 s promotion; weight 0 by 6 s: the reconnection at 6 s lands in the twin
 			RedisPrimaryLoss: {0, 0, 0},
 			RedisPairLoss:    {0, 0, 0},
 			RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second}, // nobody left in the region to fence or slate
-			Partition:        {slate, 7 * time.Second, part},                         // frozen past the fence: as a node loss
-			LeaderFreeze:     {slate, 7 * time.Second, part},
+			Partition:        {slate, 6 * time.Second, part},                         // frozen past the fence: as a node loss
+			LeaderFreeze:     {slate, 6 * time.Second, part},
 			RollingUpdate:    {slate, 1 * time.Second, part}, // the new leader slates while the broadcaster reconnects
 			RedisPartition:   {part, 0, part},                // its relay is live: nobody fences it
 		}},
@@ -158,12 +158,13 @@ func TestFencedNodeLoss(t *testing.T) {
 		lost      time.Duration
 		goalsBoth bool
 	}{
-		{"libsrt's 5 s peer idle", 5 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
-		// An encoder at 2 s: noticed at 2 s, its attempt at 3 s is caught
-		// on the dead node and gives up at 6 s, before the fence; the
-		// retry at 7 s lands live.
-		{"2 s peer idle", 2 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
-		// At 6 s the attempt at 7 s comes after the fence: no catch.
+		// Fenced at 3 s (the standby's early pass): the broadcaster
+		// notices at 5 s and its retry at 6 s lands on a live node.
+		{"libsrt's 5 s peer idle", 5 * time.Second, 1200 * time.Millisecond, 6 * time.Second, false},
+		// An encoder at 2 s: noticed at 2 s, its attempt at 3 s comes as
+		// the fence lands and goes to a live node.
+		{"2 s peer idle", 2 * time.Second, 1200 * time.Millisecond, 3 * time.Second, false},
+		// The retry at 7 s: long after the fence.
 		{"6 s peer idle", 6 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
 	}
 	for _, c := range cases {
@@ -194,7 +195,7 @@ func TestFreezeImpact(t *testing.T) {
 		{DefaultTimings.AWSRouting(), 1 * time.Second, 1 * time.Second, 1 * time.Second},                     // shorter than the slate's wait
 		{DefaultTimings.AWSRouting(), 4 * time.Second, slate, 4 * time.Second},                               // the standby slates; nothing is fenced
 		{DefaultTimings.AWSRouting(), 6 * time.Second, slate, 6 * time.Second},                               // woken before the fence's agreement (lease lapse at 6 s)
-		{DefaultTimings.AWSRouting(), 30 * time.Second, slate, 7 * time.Second},                              // fenced as a dead node
+		{DefaultTimings.AWSRouting(), 30 * time.Second, slate, 6 * time.Second},                              // fenced as a dead node
 	}
 	for _, c := range cases {
 		stall, lost := DefaultTimings.FreezeImpactVia(c.d, c.routing)

@@ -157,7 +157,17 @@ func (f *Fencer) Refresh(ctx context.Context) {
 // TookOver tells the fencer that this node took over the stream's lease
 // from node, which held it with token: node is fenced if Redis agrees it
 // is dead. It returns at once; one pass per node runs at a time.
-func (f *Fencer) TookOver(stream, node string, token uint64) {
+func (f *Fencer) TookOver(stream, node string, token uint64) { f.start(stream, node, token, false) }
+
+// Suspect tells the fencer that node, which holds the stream's lease with
+// token, has fallen silent on the relay to this node, its standby: node is
+// fenced if Redis agrees it is dead (no heartbeat for QuietAfter) and it
+// has not renewed the lease for LeaderSilentAfter. That moves the
+// broadcaster's flow off a dead leader a lease earlier than a takeover,
+// which waits for the lease to lapse. It returns at once.
+func (f *Fencer) Suspect(stream, node string, token uint64) { f.start(stream, node, token, true) }
+
+func (f *Fencer) start(stream, node string, token uint64, unrenewed bool) {
 	f.mu.Lock()
 	if f.closed || f.active[node] || node == f.cfg.Self.ID {
 		f.mu.Unlock()
@@ -173,7 +183,7 @@ func (f *Fencer) TookOver(stream, node string, token uint64) {
 			delete(f.active, node)
 			f.mu.Unlock()
 		}()
-		f.Fence(f.ctx, stream, node, token)
+		f.fence(f.ctx, stream, node, token, unrenewed)
 	}()
 }
 
@@ -183,16 +193,32 @@ func (f *Fencer) TookOver(stream, node string, token uint64) {
 // deregisters it from its target groups when this node is the one that
 // recorded the fence. It reports whether it recorded the fence.
 func (f *Fencer) Fence(ctx context.Context, stream, node string, token uint64) bool {
-	log := f.log.With("node", node, "stream", stream, "token", token)
+	return f.fence(ctx, stream, node, token, false)
+}
+
+func (f *Fencer) fence(ctx context.Context, stream, node string, token uint64, unrenewed bool) bool {
+	log := f.log.With("node", node, "stream", stream, "token", token, "early", unrenewed)
+	// An early pass is asked for again every part while the relay is
+	// silent: what merely says "not yet" is not worth a line each time.
+	quiet := func(msg string, args ...any) {
+		if unrenewed {
+			log.Debug(msg, args...)
+			return
+		}
+		log.Info(msg, args...)
+	}
 	f.mu.Lock()
 	k, ok := f.known[node]
 	f.mu.Unlock()
 	switch {
+	case !ok && unrenewed:
+		quiet("cannot fence: its registry record is not known here")
+		return false
 	case !ok:
 		log.Warn("cannot fence: its registry record is not known here")
 		return false
 	case len(k.info.TargetGroups) == 0:
-		log.Info("not fencing: it publishes no target groups")
+		quiet("not fencing: it publishes no target groups")
 		return false
 	}
 	// A live node heartbeats within the quiet time and one more heartbeat:
@@ -200,7 +226,7 @@ func (f *Fencer) Fence(ctx context.Context, stream, node string, token uint64) b
 	deadline := time.Now().Add(f.policy.QuietAfter + f.t.NodeHeartbeat)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, f.t.LeaseRenew)
-		v, err := f.ledger.Fence(cctx, stream, node, token)
+		v, err := f.ledger.Fence(cctx, stream, node, token, unrenewed)
 		cancel()
 		wait := f.policy.Retry
 		switch {
@@ -218,19 +244,19 @@ func (f *Fencer) Fence(ctx context.Context, stream, node string, token uint64) b
 			return true
 		case v.Code == fenceAlready:
 			f.actions.WithLabelValues(ActionDeregister, ResultAlready).Inc()
-			log.Info("already fenced", "fenced_under", v.Token)
+			quiet("already fenced", "fenced_under", v.Token)
 			return false
 		case v.Code == fenceFresh:
 			wait = f.policy.QuietAfter - v.Quiet + 5*time.Millisecond
 			if time.Now().Add(wait).After(deadline) {
-				log.Info("not fencing: it still heartbeats", "quiet", v.Quiet)
+				quiet("not fencing: it still heartbeats", "quiet", v.Quiet)
 				return false
 			}
 		case v.Code == fenceHolder, v.Code == fenceNotPast:
-			log.Info("not fencing: it still holds the lease", "lease_token", v.Token)
+			quiet("not fencing: it still holds the lease", "lease_token", v.Token)
 			return false
 		default:
-			log.Info("not fencing: Redis remembers no heartbeat of it (it left on purpose, or long ago)")
+			quiet("not fencing: Redis remembers no heartbeat of it (it left on purpose, or long ago)")
 			return false
 		}
 		select {

@@ -201,7 +201,7 @@ func TestFenceRule(t *testing.T) {
 			if n, _ := s.rdb.Exists(ctx, keyFence(d.ID)).Result(); n != 0 {
 				t.Fatal("a heartbeat left the fence in place")
 			}
-			if v, err := s.Fence(ctx, stream, d.ID, old); err != nil || v.Code != fenceFresh {
+			if v, err := s.Fence(ctx, stream, d.ID, old, false); err != nil || v.Code != fenceFresh {
 				t.Fatalf("after its heartbeat: %+v %v, want it fresh", v, err)
 			}
 		}},
@@ -279,6 +279,75 @@ func TestFenceRule(t *testing.T) {
 				if got := lb.deregistered(); len(got) != 0 {
 					t.Fatalf("deregistered %v", got)
 				}
+			}
+		})
+	}
+}
+
+// TestEarlyFence: the standby's early pass (its leader's relay went
+// silent) fences a leader that still holds the lease only once Redis has
+// heard neither a heartbeat for the quiet time nor a renewal for
+// LeaderSilentAfter, under the token it holds.
+func TestEarlyFence(t *testing.T) {
+	t.Parallel()
+	c := redistest.StartT(t)
+	tm, pol := fenceTimings()
+	tm.RelayTimeout = 300 * time.Millisecond // LeaderSilentAfter 500 ms, under the 1.2 s lease
+	s := newTestLedger(t, c, tm).WithFencing(pol)
+	ctx := context.Background()
+	silent := max(tm.LeaderSilentAfter(), pol.QuietAfter) + 100*time.Millisecond
+	cases := []struct {
+		name   string
+		fences bool
+		run    func(t *testing.T, d NodeInfo, stream string, g Grant) (token uint64)
+	}{
+		{"silent and quiet: fenced while it still holds the lease", true, func(t *testing.T, d NodeInfo, stream string, g Grant) uint64 {
+			time.Sleep(silent)
+			return g.Token
+		}},
+		{"still renewing: never", false, func(t *testing.T, d NodeInfo, stream string, g Grant) uint64 {
+			end := time.Now().Add(silent)
+			for time.Now().Before(end) {
+				if err := s.Renew(ctx, stream, d.ID, g.Token); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(tm.LeaseRenew / 2)
+			}
+			return g.Token
+		}},
+		{"still heartbeating: never", false, func(t *testing.T, d NodeInfo, stream string, g Grant) uint64 {
+			keepBeating(t, s, d) // through the fencing pass too: stopped at the test's end
+			time.Sleep(silent)
+			return g.Token
+		}},
+		{"under another token: never", false, func(t *testing.T, d NodeInfo, stream string, g Grant) uint64 {
+			time.Sleep(silent)
+			return g.Token + 1
+		}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := fenceNode(fmt.Sprintf("E%d-%d", i, time.Now().UnixNano()%1e6), "b")
+			beat(t, s, d)
+			stream := newStream(t)
+			g, err := s.Acquire(ctx, stream, d.ID, 0)
+			if err != nil || !g.Held {
+				t.Fatal(g, err)
+			}
+			lb := &fakeLB{}
+			f := newTestFencer(t, s, fenceNode("S", "a"), lb, nil)
+			f.Refresh(ctx)
+			token := tc.run(t, d, stream, g)
+			got := f.fence(ctx, stream, d.ID, token, true)
+			if got != tc.fences {
+				t.Fatalf("fenced %v, want %v (deregistered %v)", got, tc.fences, lb.deregistered())
+			}
+			if n := len(lb.deregistered()); (n == len(d.TargetGroups)) != tc.fences {
+				t.Fatalf("%d deregistrations", n)
+			}
+			// The takeover rule alone never fences a holder.
+			if !tc.fences && f.Fence(ctx, stream, d.ID, token) {
+				t.Fatal("the takeover rule fenced the lease's holder")
 			}
 		})
 	}

@@ -74,6 +74,9 @@ func (in *inbound) WriteTS(b []byte) error {
 	if cur {
 		j.standby.lastRelay = time.Now()
 	}
+	if !in.forward {
+		j.standby.relayFrom, j.standby.relayFromAt = in.leader, time.Now()
+	}
 	j.mu.Unlock()
 	if !cur || ingest {
 		return nil

@@ -29,6 +29,9 @@ type Keeper struct {
 	// that has the stream's media (its own ingest, or a live relay) takes
 	// a lease over.
 	Eligible func() bool
+	// Held, when set, is told each lease AwaitLease finds held by another
+	// node (the standby's cue to ask whether that node is dead).
+	Held func(Lease)
 	// OnLost is called once when leadership ends (reason: "stale",
 	// "unconfirmed", "released", "handover", "stopped").
 	OnLost func(reason string)
@@ -92,6 +95,9 @@ func (k *Keeper) AwaitLease(ctx context.Context, floor func() uint64, nudge <-ch
 		if err == nil {
 			if l.Holder != "" && l.Holder != k.node {
 				previous = l
+				if k.Held != nil {
+					k.Held(l)
+				}
 			}
 			if (l.Holder == "" || l.Holder == k.node) && (k.Eligible == nil || k.Eligible()) {
 				f := l.Token

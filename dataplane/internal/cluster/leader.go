@@ -117,6 +117,7 @@ func (j *job) startAwait() {
 			cancel()
 		}()
 		k := j.newKeeper()
+		k.Held = j.suspect
 		g, err := k.AwaitLease(ctx, j.floor, j.nudge)
 		if err != nil {
 			return
@@ -178,7 +179,10 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 		if prev == "" && ok {
 			prev, prevToken = st.Holder, st.Token
 		}
-		if prev != "" && prev != j.c.cfg.Self.ID && prevToken < g.Token {
+		// Only a leader whose relay went silent here: one cut off from
+		// Redis alone still relays its broadcaster's ingest, which fencing
+		// it would cut.
+		if prev != "" && prev != j.c.cfg.Self.ID && prevToken < g.Token && j.leaderRelaySilent(prev) {
 			f.TookOver(j.name, prev, prevToken)
 		}
 	}

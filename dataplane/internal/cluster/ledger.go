@@ -264,9 +264,17 @@ type FenceVerdict struct {
 
 // Fence asks Redis to agree that node, which held the stream's lease with
 // token, is dead (fenceScript), and records the fence if so.
-func (s *Ledger) Fence(ctx context.Context, stream, node string, token uint64) (FenceVerdict, error) {
+//
+// With unrenewed set the node may still hold the lease, as long as it has
+// not renewed it for LeaderSilentAfter: the early fence a standby asks for
+// once its leader's relay has gone silent, before the lease lapses.
+func (s *Ledger) Fence(ctx context.Context, stream, node string, token uint64, unrenewed bool) (FenceVerdict, error) {
+	var unrenewedMS int64
+	if unrenewed {
+		unrenewedMS = ms(s.timings.LeaderSilentAfter())
+	}
 	res, err := fenceScript.Run(ctx, s.rdb, []string{keySeen(node), keyLease(stream), keyToken(stream), keyFence(node)},
-		node, token, ms(s.fencing.QuietAfter), ms(s.fencing.RecordFor(s.timings))).Slice()
+		node, token, ms(s.fencing.QuietAfter), ms(s.fencing.RecordFor(s.timings)), unrenewedMS, ms(s.timings.LeaseTTL)).Slice()
 	if err != nil {
 		return FenceVerdict{}, classify(err)
 	}

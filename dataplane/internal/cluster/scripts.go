@@ -161,19 +161,29 @@ const (
 )
 
 // fenceScript: KEYS seen, lease, token, fence; ARGV node, token, quiet_ms,
-// record_ms. The agreement to fence node, which held the stream's lease
-// with token: it no longer holds it, a later token was issued, and Redis
-// has heard no heartbeat from it for quiet_ms (Redis's clock). Records the
-// fence (the token it is fenced under) so that exactly one caller acts.
-// Returns {verdict, n}: n is the token for fenceRecorded, fenceAlready,
-// fenceHolder and fenceNotPast, the heartbeat's age for fenceFresh.
+// record_ms, unrenewed_ms, lease_ttl_ms. The agreement to fence node,
+// which held the stream's lease with token: it no longer holds it and a
+// later token was issued, or (unrenewed_ms > 0) it still holds it with
+// that token but has not renewed it for unrenewed_ms (the lease's PTTL,
+// Redis's clock); and Redis has heard no heartbeat from it for quiet_ms.
+// Records the fence (the token it is fenced under) so that exactly one
+// caller acts. Returns {verdict, n}: n is the token for fenceRecorded,
+// fenceAlready, fenceHolder and fenceNotPast, the heartbeat's age for
+// fenceFresh.
 var fenceScript = redis.NewScript(`
 local f = redis.call('GET', KEYS[4])
 if f then return {2, tonumber(f)} end
 local h = redis.call('HMGET', KEYS[2], 'holder', 'token')
-if h[1] == ARGV[1] then return {4, tonumber(h[2])} end
 local c = tonumber(redis.call('GET', KEYS[3]) or '0')
-if c <= tonumber(ARGV[2]) then return {5, c} end
+if h[1] == ARGV[1] then
+  local unrenewed = tonumber(ARGV[5])
+  if unrenewed <= 0 or tonumber(h[2]) ~= tonumber(ARGV[2]) then return {4, tonumber(h[2])} end
+  local pttl = redis.call('PTTL', KEYS[2])
+  if pttl < 0 or tonumber(ARGV[6]) - pttl < unrenewed then return {4, tonumber(h[2])} end
+  c = tonumber(h[2])
+elseif c <= tonumber(ARGV[2]) then
+  return {5, c}
+end
 local seen = redis.call('GET', KEYS[1])
 if not seen then return {6, 0} end
 local t = redis.call('TIME')

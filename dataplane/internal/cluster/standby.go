@@ -15,6 +15,46 @@ type standbyState struct {
 	// leaderLeadingAt is when the relaying leader last said it leads (zero
 	// once it said it no longer does).
 	leaderLeadingAt time.Time
+	// relayFrom is the leader whose relay last delivered TS here, at
+	// relayFromAt (a forward does not count): the evidence of a leader's
+	// silence that fencing needs besides Redis's.
+	relayFrom   string
+	relayFromAt time.Time
+	// suspectedAt is when this node last asked the fencer about relayFrom.
+	suspectedAt time.Time
+}
+
+// leaderRelaySilent reports whether node relayed TS to this node and has
+// been silent for a relay timeout since: a partition that leaves the relay
+// up (a leader cut off from Redis alone) never counts.
+func (j *job) leaderRelaySilent(node string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.leaderRelaySilentLocked(node)
+}
+
+func (j *job) leaderRelaySilentLocked(node string) bool {
+	s := &j.standby
+	return node != "" && s.relayFrom == node && time.Since(s.relayFromAt) >= j.c.t.RelayTimeout
+}
+
+// suspect is the takeover loop's look at a lease held by another node:
+// if it is the leader whose relay fell silent here, the fencer asks Redis
+// whether it is dead (at most once per fencing retry).
+func (j *job) suspect(l Lease) {
+	f := j.c.cfg.Fencer
+	if f == nil {
+		return
+	}
+	j.mu.Lock()
+	ask := j.leaderRelaySilentLocked(l.Holder) && time.Since(j.standby.suspectedAt) >= f.policy.Retry
+	if ask {
+		j.standby.suspectedAt = time.Now()
+	}
+	j.mu.Unlock()
+	if ask {
+		f.Suspect(j.name, l.Holder, l.Token)
+	}
 }
 
 // standBy begins standing by for the leader that opened a relay (h): the

@@ -189,7 +189,10 @@ func TestEachFaultWithinPolicyBound(t *testing.T) {
 func TestFencingMovesTheBroadcasters(t *testing.T) {
 	tm := failover.DefaultTimings
 	f := failover.DefaultFencing
-	nodeMax := f.NodeFencedAfter(tm) + failover.SRTHandshakeResend
+	// A fenced stream's broadcaster is back once it noticed and retried,
+	// or, if that attempt was caught on the dead node, once the fence
+	// lets its next handshake through.
+	nodeMax := max(f.NodeFencedAfter(tm)+failover.SRTHandshakeResend, tm.SRTPeerIdleTimeout+tm.BroadcasterRetry)
 	cases := []struct {
 		name      string
 		streams   int // peak streams: few make zones of few nodes, where a reconnection often hashes to the dead one
