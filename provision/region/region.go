@@ -8,7 +8,9 @@
 // Redis replication group shared by both twin zones (primary in the first
 // zone's AZ, replica in the twin's: the data plane's one registry and one
 // set of leases), per zone a Zone (fleet + NLB), and one endpoint group on each of the global
-// accelerator's listeners with every zone's NLB as an endpoint.
+// accelerator's listeners with every zone's NLB as an endpoint. With fast
+// fencing the nodes may deregister targets of the region's target groups
+// and reweigh its SRT endpoint group, both named by ARN.
 package region
 
 import (
