@@ -124,9 +124,10 @@ func (f Fencing) RecordFor(t Timings) time.Duration {
 // The price is paid by drains: the auto-scaling group deregisters a
 // terminating node before its termination hook runs, so its broadcasters
 // are cut when the drain starts and reconnect through a live node (as a
-// fenced node's do) instead of staying until the node has handed over.
-// Without fencing, the drain's delay (Provisioning.DeregistrationDelay)
-// keeps them until then.
+// fenced node's do, after SRTPeerIdleTimeout and BroadcasterRetry: the
+// live node drops packets of a session it never accepted) instead of
+// staying until the node has handed over. Without fencing, the drain's
+// delay (Provisioning.DeregistrationDelay) keeps them until then.
 func (f Fencing) SRTDeregistrationDelay(p Provisioning, t Timings) time.Duration {
 	if f.Enabled {
 		return 0

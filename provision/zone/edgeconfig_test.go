@@ -112,6 +112,10 @@ func TestEnvFileLoadsInTheEdge(t *testing.T) {
 		{"ZONECAST_ORIGIN_SECRET_HEADER", "X Origin", "origin.secret_header"},
 		{"ZONECAST_CATALOG_DYNAMODB_TABLE", "x", "catalog.dynamodb.table"},
 		{"ZONECAST_RECORDING_PREFIX", "/vod/", "recording.prefix"},
+		{"ZONECAST_FENCING_ENABLED", "maybe", "fencing.enabled"},
+		{"ZONECAST_FENCING_TARGET_GROUPS", "zone-a-srt", "fencing.target_groups"},
+		{"ZONECAST_FENCING_ENDPOINT", testFencing.TargetGroups[0], "fencing.endpoint"},
+		{"ZONECAST_FENCING_ENDPOINT_GROUP", "arn:aws:globalaccelerator::123456789012:accelerator/1/listener/2", "fencing.endpoint_group"},
 	} {
 		t.Run("spoiled "+bad.variable, func(t *testing.T) {
 			var lines []string
