@@ -118,3 +118,21 @@ func (f Fencing) ZoneFencedAt(silent, redisBack time.Duration) time.Duration {
 func (f Fencing) RecordFor(t Timings) time.Duration {
 	return 2 * (t.LeaseTTL + f.QuietAfter + t.NodeHeartbeat)
 }
+
+// SRTDeregistrationDelay is the SRT target groups' deregistration delay.
+// With fencing, 0 (and connection termination on deregistration): a
+// fenced node's broadcaster flows must leave it at once, since the node is
+// dead and its flows would otherwise keep going to it for the whole delay.
+// The price is paid by drains: the auto-scaling group deregisters a
+// terminating node before its termination hook runs, so its broadcasters
+// are cut when the drain starts and reconnect through a live node (as a
+// fenced node's do, after SRTPeerIdleTimeout and BroadcasterRetry: the
+// live node drops packets of a session it never accepted) instead of
+// staying until the node has handed over. Without fencing, the drain's
+// delay (Provisioning.DeregistrationDelay) keeps them until then.
+func (f Fencing) SRTDeregistrationDelay(p Provisioning, t Timings) time.Duration {
+	if f.Enabled {
+		return 0
+	}
+	return p.DeregistrationDelay(t)
+}

@@ -5,7 +5,9 @@
 // draining (its zone's auto-scaling groups), read the stream catalog in its
 // own region's replica, and write recordings under its region's bucket
 // prefix. Nothing else; no wildcard actions. Writing the catalog is the
-// admin path's (the global stack's catalog-writer policy).
+// admin path's (the global stack's catalog-writer policy). Fast fencing's
+// permissions are a second policy (fencing.go), rendered once the target
+// groups and endpoint group it names exist.
 package instancerole
 
 import (

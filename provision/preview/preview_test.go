@@ -30,7 +30,7 @@ func root(t testing.TB) string {
 
 // regionResources is what a regional stack creates, components, stack and
 // providers included.
-const regionResources = 70
+const regionResources = 71
 
 func run(t *testing.T, opts Options) (*Result, error) {
 	t.Helper()

@@ -14,6 +14,10 @@ type Listeners struct {
 	SRT, HTTPS, HTTP3 pulumi.StringInput
 }
 
+// srtEndpointGroup is the SRT listener's endpoint group's index in
+// newEndpointGroups' result: the one fencing zeroes a lost zone's weight in.
+const srtEndpointGroup = 0
+
 // endpointGroupSpec pairs an accelerator listener with its port.
 type endpointGroupSpec struct {
 	suffix string

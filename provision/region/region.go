@@ -8,7 +8,9 @@
 // Redis replication group shared by both twin zones (primary in the first
 // zone's AZ, replica in the twin's: the data plane's one registry and one
 // set of leases), per zone a Zone (fleet + NLB), and one endpoint group on each of the global
-// accelerator's listeners with every zone's NLB as an endpoint.
+// accelerator's listeners with every zone's NLB as an endpoint. With fast
+// fencing the nodes may deregister targets of the region's target groups
+// and reweigh its SRT endpoint group, both named by ARN.
 package region
 
 import (
@@ -17,6 +19,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/zonecast/zonecast/policies/failover"
 	"github.com/zonecast/zonecast/provision/global"
@@ -73,6 +76,7 @@ type Args struct {
 	Redundancy   *failover.Redundancy
 	Timings      *failover.Timings
 	Provisioning *failover.Provisioning
+	Fencing      *failover.Fencing
 }
 
 // Catalog locates the stream catalog: its table and the regions that have
@@ -108,8 +112,12 @@ func (a *Args) defaults() error {
 	a.Redundancy = policydefault.Or(a.Redundancy, failover.DefaultRedundancy)
 	a.Timings = policydefault.Or(a.Timings, failover.DefaultTimings)
 	a.Provisioning = policydefault.Or(a.Provisioning, failover.DefaultProvisioning)
+	a.Fencing = policydefault.Or(a.Fencing, failover.DefaultFencing)
 	if err := a.Timings.Validate(); err != nil {
 		return fmt.Errorf("region %s: failover timings: %w", a.Region, err)
+	}
+	if err := a.Fencing.Validate(*a.Timings); err != nil {
+		return fmt.Errorf("region %s: fencing: %w", a.Region, err)
 	}
 	if len(a.AvailabilityZones) == 0 || len(a.AvailabilityZones) > len(zoneKeyLetters) {
 		return fmt.Errorf("region %s: %d availability zones", a.Region, len(a.AvailabilityZones))
@@ -252,14 +260,26 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
+	// The nodes' settings name the endpoint group fencing acts on, which
+	// can be created only once every zone's load balancer exists: each
+	// zone is handed an output resolved below, when the group is created.
+	endpointGroup, resolveEndpointGroup := pulumi.DeferredOutput[string](ctx.Context())
+	resolved := false
+	defer func() {
+		if !resolved { // a failed program must not wait for it forever
+			resolveEndpointGroup(pulumi.String("").ToStringOutput())
+		}
+	}()
 	var nlbArns []pulumi.StringOutput
 	var nlbArr, dnsArr, asgArr pulumi.StringArray
+	var zoneTargetGroups []any
 	for i, az := range args.AvailabilityZones {
 		key := ZoneKey(i)
 		edge := args.Edge
 		edge.RedisAddress = rd.PrimaryEndpoint
 		edge.RedisAuthToken = rd.AuthToken
 		edge.RelayTLS = RelayTLSParameters(args.Stack)
+		edge.EndpointGroup = pulumix.Cast[pulumi.StringOutput](endpointGroup)
 		if args.Catalog.Table != "" {
 			edge.Catalog = zone.CatalogSettings{Table: pulumi.String(args.Catalog.Table), Region: args.Region}
 		}
@@ -292,10 +312,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Redundancy:                  args.Redundancy,
 			Timings:                     args.Timings,
 			Provisioning:                args.Provisioning,
+			Fencing:                     args.Fencing,
 		}, child)
 		if err != nil {
 			return nil, err
 		}
+		zoneTargetGroups = append(zoneTargetGroups, z.TargetGroupArns)
 		nlbArns = append(nlbArns, z.LoadBalancerArn)
 		nlbArr = append(nlbArr, z.LoadBalancerArn)
 		dnsArr = append(dnsArr, z.LoadBalancerDNSName)
@@ -311,6 +333,24 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	var egArr pulumi.StringArray
 	for _, g := range egs {
 		egArr = append(egArr, g.Arn)
+	}
+	srtGroup := egs[srtEndpointGroup].Arn
+	resolveEndpointGroup(srtGroup)
+	resolved = true
+	if args.Fencing.Enabled {
+		// Every zone's target groups (a survivor in either zone fences a
+		// node of the other) and the SRT endpoint group, by ARN.
+		targetGroups := pulumi.All(zoneTargetGroups...).ApplyT(func(zones []any) []string {
+			var out []string
+			for _, z := range zones {
+				out = append(out, z.([]string)...)
+			}
+			return out
+		}).(pulumi.StringArrayOutput)
+		if _, err := instancerole.NewFencingPolicy(ctx, "edge-role-fencing", role.RoleName, args.Partition, args.Region,
+			targetGroups, pulumi.StringArray{srtGroup}, child); err != nil {
+			return nil, err
+		}
 	}
 
 	r.VpcID = net.vpc.ID().ToStringOutput()

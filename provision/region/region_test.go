@@ -97,7 +97,7 @@ func TestRegionResourceCounts(t *testing.T) {
 		"aws:elasticache/subnetGroup:SubnetGroup":                1,
 		"aws:elasticache/replicationGroup:ReplicationGroup":      1,
 		"aws:iam/role:Role":                                      1,
-		"aws:iam/rolePolicy:RolePolicy":                          1,
+		"aws:iam/rolePolicy:RolePolicy":                          2, // the role's, and fencing's (named ARNs)
 		"aws:iam/instanceProfile:InstanceProfile":                1,
 		"aws:ssm/parameter:Parameter":                            z + 3,
 		"aws:ec2/launchTemplate:LaunchTemplate":                  z,

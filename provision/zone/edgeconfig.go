@@ -44,6 +44,11 @@ type EdgeSettings struct {
 	Catalog CatalogSettings
 	// Recording is the region's recording bucket; nil Bucket: no recording.
 	Recording RecordingSettings
+	// EndpointGroup is the ARN of the region's accelerator endpoint group
+	// on the SRT listener, in which fast fencing sets a lost zone's weight
+	// to 0 (the region creates it once every zone's load balancer exists).
+	// Required while fencing is enabled.
+	EndpointGroup pulumi.StringInput
 	// LoadGauge, when set, names a Prometheus gauge (0–100) on the edge's
 	// /metrics that the node publishes as its load. Empty: the load is the
 	// share of the node's transcode capacity in use,
@@ -74,6 +79,37 @@ type Services struct {
 	CatalogTable, CatalogRegion      string
 	RecordingBucket                  string
 	RecordingRegion, RecordingPrefix string
+	// Fencing is what a node needs to fence another node of its zone, or
+	// its zone, with Redis's agreement (see Fencing).
+	Fencing Fencing
+}
+
+// Fencing locates what fast fencing acts on: the node's own zone's load
+// balancer target groups (from which a dead node's instance is
+// deregistered), the zone's load balancer as the accelerator knows it (its
+// endpoint id) and the region's endpoint group (where a lost zone's weight
+// goes to 0). The node publishes them in its registry record, so that a
+// survivor in any zone can fence it.
+type Fencing struct {
+	Enabled       bool
+	TargetGroups  []string
+	Endpoint      string
+	EndpointGroup string
+}
+
+func (f Fencing) validate() error {
+	if !f.Enabled {
+		return nil
+	}
+	if len(f.TargetGroups) == 0 || f.Endpoint == "" || f.EndpointGroup == "" {
+		return fmt.Errorf("fencing needs the zone's target groups, its load balancer and the region's endpoint group")
+	}
+	for _, arn := range append([]string{f.Endpoint, f.EndpointGroup}, f.TargetGroups...) {
+		if !strings.HasPrefix(arn, "arn:") || strings.ContainsAny(arn, ", \t") {
+			return fmt.Errorf("fencing: %q is not an ARN", arn)
+		}
+	}
+	return nil
 }
 
 // The edge's transcode gauges the default load is computed from
@@ -198,6 +234,15 @@ func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.
 		vars["ZONECAST_RECORDING_PREFIX"] = s.RecordingPrefix
 		vars["ZONECAST_RECORDING_SPOOL_DIR"] = SpoolDir
 	}
+	if err := s.Fencing.validate(); err != nil {
+		return "", fmt.Errorf("zone %s: %w", zone, err)
+	}
+	vars["ZONECAST_FENCING_ENABLED"] = strconv.FormatBool(s.Fencing.Enabled)
+	if s.Fencing.Enabled {
+		vars["ZONECAST_FENCING_TARGET_GROUPS"] = strings.Join(s.Fencing.TargetGroups, ",")
+		vars["ZONECAST_FENCING_ENDPOINT"] = s.Fencing.Endpoint
+		vars["ZONECAST_FENCING_ENDPOINT_GROUP"] = s.Fencing.EndpointGroup
+	}
 	if streams == "" && s.CatalogTable == "" {
 		return "", fmt.Errorf("zone %s: the edges need zonecast:streams or the stream catalog", zone)
 	}
@@ -229,8 +274,9 @@ func EnvFile(region, zone, redisAddress, redisToken, streams string, t failover.
 const OriginSecretHeader = "X-Origin-Secret"
 
 // envFileOutput renders EnvFile once the Redis endpoint, the shared
-// services' names and the secrets are known; the result stays secret.
-func envFileOutput(args *Args) pulumi.StringOutput {
+// services' names, the secrets and what fencing acts on are known; the
+// result stays secret.
+func envFileOutput(args *Args, nlb *loadBalancer) pulumi.StringOutput {
 	e := args.Edge
 	or := func(v pulumi.StringInput) pulumi.StringInput {
 		if v == nil {
@@ -243,7 +289,7 @@ func envFileOutput(args *Args) pulumi.StringOutput {
 		secrets = e.OriginSecrets
 	}
 	return pulumi.All(e.RedisAddress, e.RedisAuthToken, or(e.Streams), secrets, or(e.AdminToken),
-		or(e.Catalog.Table), or(e.Recording.Bucket)).ApplyT(
+		or(e.Catalog.Table), or(e.Recording.Bucket), nlb.targetGroupArns, nlb.arn, or(e.EndpointGroup)).ApplyT(
 		func(v []any) (string, error) {
 			return EnvFile(args.Region, args.Key, v[0].(string), v[1].(string), v[2].(string), *args.Timings, Services{
 				OriginSecrets:   v[3].([]string),
@@ -253,6 +299,12 @@ func envFileOutput(args *Args) pulumi.StringOutput {
 				RecordingBucket: v[6].(string),
 				RecordingRegion: e.Recording.Region,
 				RecordingPrefix: e.Recording.Prefix,
+				Fencing: Fencing{
+					Enabled:       args.Fencing.Enabled,
+					TargetGroups:  v[7].([]string),
+					Endpoint:      v[8].(string),
+					EndpointGroup: v[9].(string),
+				},
 			})
 		}).(pulumi.StringOutput)
 }

@@ -77,6 +77,7 @@ func TestEnvFileLoadsInTheEdge(t *testing.T) {
 		RecordingBucket: "zonecast-rec-123456789012-eu-west-1",
 		RecordingRegion: "eu-west-1",
 		RecordingPrefix: "vod",
+		Fencing:         testFencing,
 	}
 	tests := []struct {
 		name     string
@@ -111,6 +112,10 @@ func TestEnvFileLoadsInTheEdge(t *testing.T) {
 		{"ZONECAST_ORIGIN_SECRET_HEADER", "X Origin", "origin.secret_header"},
 		{"ZONECAST_CATALOG_DYNAMODB_TABLE", "x", "catalog.dynamodb.table"},
 		{"ZONECAST_RECORDING_PREFIX", "/vod/", "recording.prefix"},
+		{"ZONECAST_FENCING_ENABLED", "maybe", "fencing.enabled"},
+		{"ZONECAST_FENCING_TARGET_GROUPS", "zone-a-srt", "fencing.target_groups"},
+		{"ZONECAST_FENCING_ENDPOINT", testFencing.TargetGroups[0], "fencing.endpoint"},
+		{"ZONECAST_FENCING_ENDPOINT_GROUP", "arn:aws:globalaccelerator::123456789012:accelerator/1/listener/2", "fencing.endpoint_group"},
 	} {
 		t.Run("spoiled "+bad.variable, func(t *testing.T) {
 			var lines []string
@@ -170,9 +175,11 @@ func TestEnvFileSizeLimit(t *testing.T) {
 	}
 	redis := "master.zone-a-redis.abc123.apse1.cache.amazonaws.com"
 	token := strings.Repeat("t", 128) // the longest token ElastiCache takes
+	// Fencing's ARNs are in every node's environment.
+	services := Services{Fencing: testFencing}
 	fits := 0
 	for n := 1; ; n++ {
-		if _, err := EnvFile("ap-southeast-1", "a", redis, token, streams(n), failover.DefaultTimings, Services{}); err != nil {
+		if _, err := EnvFile("ap-southeast-1", "a", redis, token, streams(n), failover.DefaultTimings, services); err != nil {
 			if !strings.Contains(err.Error(), "Advanced tier") || !strings.Contains(err.Error(), "zonecast:streams") {
 				t.Fatalf("the limit's error does not say what to change: %v", err)
 			}
@@ -180,8 +187,8 @@ func TestEnvFileSizeLimit(t *testing.T) {
 		}
 		fits = n
 	}
-	env, _ := EnvFile("ap-southeast-1", "a", redis, token, streams(fits), failover.DefaultTimings, Services{})
-	base, _ := EnvFile("ap-southeast-1", "a", redis, token, "x", failover.DefaultTimings, Services{})
+	env, _ := EnvFile("ap-southeast-1", "a", redis, token, streams(fits), failover.DefaultTimings, services)
+	base, _ := EnvFile("ap-southeast-1", "a", redis, token, "x", failover.DefaultTimings, services)
 	t.Logf("edge environment: %d bytes without streams; %d streams of %d bytes fit in %d bytes (%d used)",
 		len(base), fits, len(stream(0))+1, AdvancedParameterBytes, len(env))
 	if len(base) > StandardParameterBytes/2 {
@@ -190,5 +197,79 @@ func TestEnvFileSizeLimit(t *testing.T) {
 	// The Standard tier (4 KB) would have held about half as many.
 	if fits < 100 {
 		t.Errorf("only %d realistic streams fit; the stream catalog must take them out of the environment", fits)
+	}
+}
+
+// testFencing is a zone's fencing settings with ARNs of AWS's lengths (the
+// load balancer and target group names as long as Pulumi makes them).
+var testFencing = Fencing{
+	Enabled: true,
+	TargetGroups: []string{
+		"arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/zone-a-srt-1a2b3c4/0123456789abcdef",
+		"arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/zone-a-https-1a2b3c4/0123456789abcdef",
+	},
+	Endpoint:      "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:loadbalancer/net/zone-a-nlb-1a2b3c4/0123456789abcdef",
+	EndpointGroup: "arn:aws:globalaccelerator::123456789012:accelerator/1234abcd-abcd-1234-abcd-1234abcdefgh/listener/0123abcd/endpoint-group/098765432109",
+}
+
+// TestEnvFileFencing: fencing's settings are rendered as the edge reads
+// them (fencing.* in dataplane/internal/config), and refused when a node
+// could not act on them.
+func TestEnvFileFencing(t *testing.T) {
+	redis, token := "master.redis.example", "Tok3n-0123456789"
+	noGroup := testFencing
+	noGroup.EndpointGroup = ""
+	noTargets := testFencing
+	noTargets.TargetGroups = nil
+	notArn := testFencing
+	notArn.Endpoint = "zone-a-nlb"
+	comma := testFencing
+	comma.TargetGroups = []string{"arn:aws:elasticloadbalancing:x,y"}
+	tests := []struct {
+		name    string
+		fencing Fencing
+		want    map[string]string // "" : absent
+		refused string
+	}{
+		{"enabled", testFencing, map[string]string{
+			"ZONECAST_FENCING_ENABLED":        "true",
+			"ZONECAST_FENCING_TARGET_GROUPS":  strings.Join(testFencing.TargetGroups, ","),
+			"ZONECAST_FENCING_ENDPOINT":       testFencing.Endpoint,
+			"ZONECAST_FENCING_ENDPOINT_GROUP": testFencing.EndpointGroup,
+		}, ""},
+		{"disabled", Fencing{}, map[string]string{
+			"ZONECAST_FENCING_ENABLED":        "false",
+			"ZONECAST_FENCING_TARGET_GROUPS":  "",
+			"ZONECAST_FENCING_ENDPOINT":       "",
+			"ZONECAST_FENCING_ENDPOINT_GROUP": "",
+		}, ""},
+		{"no endpoint group", noGroup, nil, "endpoint group"},
+		{"no target groups", noTargets, nil, "target groups"},
+		{"not an ARN", notArn, nil, "not an ARN"},
+		{"comma in an ARN", comma, nil, "not an ARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := EnvFile("ap-southeast-1", "a", redis, token, "cam1", failover.DefaultTimings, Services{Fencing: tt.fencing})
+			if tt.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refused) {
+					t.Fatalf("got %v, want an error mentioning %q", err, tt.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, kv := range environmentFile(t, env) {
+				k, v, _ := strings.Cut(kv, "=")
+				got[k] = v
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s=%q, want %q", k, got[k], v)
+				}
+			}
+		})
 	}
 }

@@ -31,7 +31,7 @@ func newFleet(ctx *pulumi.Context, name string, args *Args, nlb *loadBalancer, o
 		// cents a month, and a parameter can never move back to Standard
 		// without being replaced, so it does not flip with the content.
 		Tier:  pulumi.String("Advanced"),
-		Value: pulumi.ToSecret(envFileOutput(args)).(pulumi.StringOutput),
+		Value: pulumi.ToSecret(envFileOutput(args, nlb)).(pulumi.StringOutput),
 	}, opts...); err != nil {
 		return nil, err
 	}

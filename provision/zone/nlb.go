@@ -69,6 +69,25 @@ func HealthCheck(t failover.Timings) *lb.TargetGroupHealthCheckArgs {
 	}
 }
 
+// DeregistrationDelay is how long a listener's target group keeps a
+// deregistered node's flows. SRT: none with fast fencing, since a fenced
+// node is dead and its broadcasters must reach a live node at once
+// (failover.Fencing.SRTDeregistrationDelay says what drains pay for it).
+// HTTPS and HTTP/3: the drain's delay in any case (poll + drain + exit,
+// failover.Provisioning.DeregistrationDelay). Viewers reach the nodes only
+// through the CDN, whose origin group already retries a request a dead
+// node does not answer (OriginResponseTimeout) on the other origin;
+// fencing still stops new connections to the node at once, and the delay
+// lets a draining node finish what it is sending, and keeps the
+// termination hook's timing (the group runs the hook only once every
+// target group has let the node go).
+func DeregistrationDelay(l Listener, args *Args) time.Duration {
+	if l.Port == ports.SRT.Number {
+		return args.Fencing.SRTDeregistrationDelay(*args.Provisioning, *args.Timings)
+	}
+	return args.Provisioning.DeregistrationDelay(*args.Timings)
+}
+
 type loadBalancer struct {
 	arn, dnsName    pulumi.StringOutput
 	targetGroupArns pulumi.StringArrayOutput
@@ -104,11 +123,10 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *Args, opts ...pulum
 			TargetType: pulumi.String("instance"),
 			Port:       pulumi.Int(l.Port),
 			Protocol:   pulumi.String(l.Protocol),
-			// A deregistered node keeps its flows while its edge drains
-			// and exits (see failover.Provisioning.DeregistrationDelay);
-			// whatever is left after that is closed, so clients reconnect
-			// to a live node instead of talking to a terminated one.
-			DeregistrationDelay:   pulumi.Int(int(args.Provisioning.DeregistrationDelay(*args.Timings) / time.Second)),
+			// Whatever is left on a deregistered target when the delay
+			// ends is closed, so clients reconnect to a live node instead
+			// of talking to a terminated or fenced one.
+			DeregistrationDelay:   pulumi.Int(int(DeregistrationDelay(l, args) / time.Second)),
 			ConnectionTermination: pulumi.Bool(true),
 			PreserveClientIp:      pulumi.String("true"),
 			HealthCheck:           HealthCheck(*args.Timings),

@@ -62,6 +62,7 @@ type Args struct {
 	Redundancy   *failover.Redundancy
 	Timings      *failover.Timings
 	Provisioning *failover.Provisioning
+	Fencing      *failover.Fencing
 }
 
 // Zone is the component.
@@ -78,7 +79,13 @@ func (a *Args) validate(name string) error {
 	a.Redundancy = policydefault.Or(a.Redundancy, failover.DefaultRedundancy)
 	a.Timings = policydefault.Or(a.Timings, failover.DefaultTimings)
 	a.Provisioning = policydefault.Or(a.Provisioning, failover.DefaultProvisioning)
+	a.Fencing = policydefault.Or(a.Fencing, failover.DefaultFencing)
+	if err := a.Fencing.Validate(*a.Timings); err != nil {
+		return fmt.Errorf("zone %s: fencing: %w", name, err)
+	}
 	switch {
+	case a.Fencing.Enabled && a.Edge.EndpointGroup == nil:
+		return fmt.Errorf("zone %s: fencing needs the region's accelerator endpoint group (Edge.EndpointGroup)", name)
 	case a.Region == "" || a.Stack == "" || a.Key == "" || a.AvailabilityZone == "" || len(a.InstanceTypes) == 0:
 		return fmt.Errorf("zone %s: region, stack, key, availability zone and instance types are required", name)
 	case len(a.PrivateSubnetIDs) == 0 || a.LoadBalancerSecurityGroupID == nil:

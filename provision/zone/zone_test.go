@@ -47,9 +47,12 @@ func testArgs() Args {
 			RelayTLS: RelayTLSParameters{
 				CA: "/zonecast/eu-west-1/relay/ca.pem", Cert: "/zonecast/eu-west-1/relay/cert.pem", Key: "/zonecast/eu-west-1/relay/key.pem",
 			},
+			EndpointGroup: pulumi.String(testEndpointGroup),
 		},
 	}
 }
+
+const testEndpointGroup = "arn:aws:globalaccelerator::123456789012:accelerator/1234/listener/5678/endpoint-group/9abc"
 
 func runZone(t *testing.T, args Args) (*mockaws.Mocks, error) {
 	t.Helper()
@@ -131,12 +134,16 @@ func TestTargetGroupsMatchPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	tim := failover.DefaultTimings
+	drain := failover.DefaultProvisioning.DeregistrationDelay(tim)
 	tests := []struct {
 		name, protocol string
 		port           int
+		// SRT: a fenced node's broadcasters leave it at once. HTTPS: the
+		// flows outlive the edge's drain (docs/provision.md, "Draining").
+		delay time.Duration
 	}{
-		{"zone-a-srt", "UDP", ports.SRT.Number},
-		{"zone-a-https", "TCP_UDP", ports.HTTPS.Number},
+		{"zone-a-srt", "UDP", ports.SRT.Number, 0},
+		{"zone-a-https", "TCP_UDP", ports.HTTPS.Number, drain},
 	}
 	asg := mustGet(t, m, "aws:autoscaling/group:Group", "zone-a-edges")
 	attached := strings.Join(mockaws.Strings(asg.Inputs, "targetGroupArns"), " ")
@@ -162,11 +169,9 @@ func TestTargetGroupsMatchPolicy(t *testing.T) {
 			if hc("timeout") >= hc("interval") {
 				t.Errorf("timeout %v not below interval %v", hc("timeout"), hc("interval"))
 			}
-			// The flows must outlive the edge's drain (see TestDrainOrder).
-			if got := mockaws.Num(in, "deregistrationDelay"); got != failover.DefaultProvisioning.DeregistrationDelay(tim).Seconds() ||
-				got < tim.DrainDeadline.Seconds() || !mockaws.Bool(in, "connectionTermination") {
-				t.Errorf("deregistration delay %v (termination %v), want the policy's %v, beyond the drain deadline %v", got,
-					mockaws.Bool(in, "connectionTermination"), failover.DefaultProvisioning.DeregistrationDelay(tim), tim.DrainDeadline)
+			if got := mockaws.Num(in, "deregistrationDelay"); got != tt.delay.Seconds() || !mockaws.Bool(in, "connectionTermination") {
+				t.Errorf("deregistration delay %v s (termination %v), want %v with termination", got,
+					mockaws.Bool(in, "connectionTermination"), tt.delay)
 			}
 			if !strings.Contains(attached, mockaws.Str(tg.Outputs, "arn")) {
 				t.Errorf("target group not attached to the auto-scaling group (%s)", attached)
@@ -424,6 +429,12 @@ func TestZoneRefusesBadArgs(t *testing.T) {
 			a.Timings = &tm
 		}, "lifecycle hook"},
 		{"no group name", func(a *Args) { a.AutoScalingGroupName = "" }, "auto-scaling group name"},
+		{"fencing without endpoint group", func(a *Args) { a.Edge.EndpointGroup = nil }, "endpoint group"},
+		{"fencing quieter than the node TTL", func(a *Args) {
+			f := failover.DefaultFencing
+			f.QuietAfter = 2 * failover.DefaultTimings.NodeTTL
+			a.Fencing = &f
+		}, "fencing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,6 +61,8 @@ func Policies() []Policy {
 		fleetBehindLBPolicy,
 		catalogReplicaPolicy,
 		recordingBucketPolicy,
+		srtFastDeregistrationPolicy,
+		fenceIAMScopedPolicy,
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
 	return ps

@@ -177,6 +177,15 @@ func (p *Provider) Delete(context.Context, plugin.DeleteRequest) (plugin.DeleteR
 
 func (p *Provider) SignalCancellation(context.Context) error { return nil }
 
+// FakeAccelerator is the stand-in's accelerator id.
+const FakeAccelerator = "1234abcd-abcd-1234-abcd-1234abcdefgh"
+
+// elbArn is an Elastic Load Balancing ARN (its service name is not the
+// provider module's "lb").
+func elbArn(region, resource string) string {
+	return fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:%s", region, AccountID, resource)
+}
+
 // Computed invents the outputs AWS would compute for a resource (the mocks
 // of provision's unit tests use it too).
 func Computed(typ, name, urn, region string) map[string]any {
@@ -189,14 +198,25 @@ func Computed(typ, name, urn, region string) map[string]any {
 	}
 	switch typ {
 	case "aws:globalaccelerator/accelerator:Accelerator":
+		out["arn"] = fmt.Sprintf("arn:aws:globalaccelerator::%s:accelerator/%s", AccountID, FakeAccelerator)
 		out["dnsName"] = "a" + suffix(urn, 16) + ".awsglobalaccelerator.com"
 		out["hostedZoneId"] = "Z2BJ6XQ5FK7U4H"
 		out["ipSets"] = []any{map[string]any{"ipFamily": "IPv4", "ipAddresses": []any{"75.2.0.10", "99.83.0.10"}}}
 	case "aws:lb/loadBalancer:LoadBalancer":
 		out["dnsName"] = name + "-" + suffix(urn, 8) + ".elb." + region + ".amazonaws.com"
 		out["arnSuffix"] = "net/" + name + "/" + suffix(urn, 16)
+		out["arn"] = elbArn(region, "loadbalancer/"+out["arnSuffix"].(string))
 	case "aws:lb/targetGroup:TargetGroup":
 		out["arnSuffix"] = "targetgroup/" + name + "/" + suffix(urn, 16)
+		out["arn"] = elbArn(region, out["arnSuffix"].(string))
+	case "aws:lb/listener:Listener":
+		out["arn"] = elbArn(region, "listener/net/"+name+"/"+suffix(urn, 16))
+	case "aws:globalaccelerator/listener:Listener":
+		// Global Accelerator's ARNs carry no region, and nest.
+		out["arn"] = fmt.Sprintf("arn:aws:globalaccelerator::%s:accelerator/%s/listener/%s", AccountID, FakeAccelerator, suffix(urn, 8))
+	case "aws:globalaccelerator/endpointGroup:EndpointGroup":
+		out["arn"] = fmt.Sprintf("arn:aws:globalaccelerator::%s:accelerator/%s/listener/%s/endpoint-group/%s",
+			AccountID, FakeAccelerator, suffix(urn, 8), suffix(urn, 12))
 	case "aws:cloudfront/distribution:Distribution":
 		out["domainName"] = "d" + suffix(urn, 13) + ".cloudfront.net"
 	case "aws:elasticache/replicationGroup:ReplicationGroup":

@@ -95,7 +95,7 @@ func TestCreatePreviewAndUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.ID == "" || !strings.HasPrefix(up.Properties["arn"].StringValue(), "arn:aws:lb:") ||
+	if up.ID == "" || !strings.HasPrefix(up.Properties["arn"].StringValue(), "arn:aws:elasticloadbalancing:") ||
 		!strings.HasSuffix(up.Properties["dnsName"].StringValue(), ".amazonaws.com") {
 		t.Errorf("create: id %q props %v", up.ID, up.Properties)
 	}

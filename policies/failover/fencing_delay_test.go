@@ -1,0 +1,32 @@
+package failover
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSRTDeregistrationDelay(t *testing.T) {
+	off := DefaultFencing
+	off.Enabled = false
+	tests := []struct {
+		name    string
+		fencing Fencing
+		want    time.Duration
+	}{
+		// A fenced node's flows must leave it at once.
+		{"fencing", DefaultFencing, 0},
+		// Without fencing the drain keeps its broadcasters until it has
+		// handed over: poll + drain + exit.
+		{"no fencing", off, DefaultProvisioning.DeregistrationDelay(DefaultTimings)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.fencing.SRTDeregistrationDelay(DefaultProvisioning, DefaultTimings); got != tt.want {
+				t.Fatalf("SRT deregistration delay %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if d := off.SRTDeregistrationDelay(DefaultProvisioning, DefaultTimings); d != 75*time.Second {
+		t.Fatalf("the drain's delay is %v; docs/provision.md explains 75 s", d)
+	}
+}
