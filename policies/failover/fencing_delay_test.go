@@ -13,8 +13,9 @@ func TestSRTDeregistrationDelay(t *testing.T) {
 		fencing Fencing
 		want    time.Duration
 	}{
-		// A fenced node's flows must leave it at once.
-		{"fencing", DefaultFencing, 0},
+		// A fenced node's flows gain nothing by leaving at once (the live
+		// node drops them); a drain loses its broadcasters if they do.
+		{"fencing", DefaultFencing, DefaultProvisioning.DeregistrationDelay(DefaultTimings)},
 		// Without fencing the drain keeps its broadcasters until it has
 		// handed over: poll + drain + exit.
 		{"no fencing", off, DefaultProvisioning.DeregistrationDelay(DefaultTimings)},

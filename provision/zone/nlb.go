@@ -70,10 +70,10 @@ func HealthCheck(t failover.Timings) *lb.TargetGroupHealthCheckArgs {
 }
 
 // DeregistrationDelay is how long a listener's target group keeps a
-// deregistered node's flows. SRT: none with fast fencing, since a fenced
-// node is dead and its broadcasters must reach a live node at once
-// (failover.Fencing.SRTDeregistrationDelay says what drains pay for it).
-// HTTPS and HTTP/3: the drain's delay in any case (poll + drain + exit,
+// deregistered node's flows. SRT: failover.Fencing.SRTDeregistrationDelay
+// (the drain's: cutting a fenced node's flows at once gains nothing and
+// would cut every drained broadcaster). HTTPS and HTTP/3: the drain's
+// delay in any case (poll + drain + exit,
 // failover.Provisioning.DeregistrationDelay). Viewers reach the nodes only
 // through the CDN, whose origin group already retries a request a dead
 // node does not answer (OriginResponseTimeout) on the other origin;

@@ -138,11 +138,11 @@ func TestTargetGroupsMatchPolicy(t *testing.T) {
 	tests := []struct {
 		name, protocol string
 		port           int
-		// SRT: a fenced node's broadcasters leave it at once. HTTPS: the
-		// flows outlive the edge's drain (docs/provision.md, "Draining").
+		// Both: the flows outlive the edge's drain (docs/provision.md,
+		// "Draining"); fencing does not need them cut at once.
 		delay time.Duration
 	}{
-		{"zone-a-srt", "UDP", ports.SRT.Number, 0},
+		{"zone-a-srt", "UDP", ports.SRT.Number, drain},
 		{"zone-a-https", "TCP_UDP", ports.HTTPS.Number, drain},
 	}
 	asg := mustGet(t, m, "aws:autoscaling/group:Group", "zone-a-edges")

@@ -9,12 +9,13 @@ import (
 	"github.com/zonecast/zonecast/policies/ports"
 )
 
-var srtFastDeregistrationPolicy = Policy{
-	Name: "srt-fast-deregistration",
-	Description: "With fast fencing (policies/failover DefaultFencing), SRT target groups cut a deregistered target's " +
-		"flows at once: connection termination on deregistration and a deregistration delay of 0, so that a fenced " +
-		"node's broadcasters reach a live node instead of sending into a dead one for the whole delay (AWS's default is 300 s).",
-	Remediation: "set connectionTermination to true and deregistrationDelay to 0 on the target group of the SRT port " +
+var srtDeregistrationPolicy = Policy{
+	Name: "srt-deregistration",
+	Description: "SRT target groups keep a deregistered target's flows for the drain's delay and then terminate them " +
+		"(policies/failover Fencing.SRTDeregistrationDelay): the auto-scaling group deregisters a terminating node before " +
+		"its drain hands its streams over, so a shorter delay cuts every drained broadcaster (seconds of lost media), " +
+		"and without termination a fenced node's flows outlive the delay.",
+	Remediation: "set connectionTermination to true and deregistrationDelay to the drain's delay on the target group of the SRT port " +
 		"(policies/failover Fencing.SRTDeregistrationDelay).",
 	Default:  Mandatory,
 	Kind:     ResourceKind,
@@ -37,7 +38,7 @@ func checkSRTDeregistration(r Resource, _ *Config) []Finding {
 	want := f.SRTDeregistrationDelay(failover.DefaultProvisioning, failover.DefaultTimings).Seconds()
 	var problems []string
 	if delay, ok := numberOr(r.get("deregistrationDelay"), awsDefaultDeregistrationDelay); ok && delay != want {
-		problems = append(problems, fmt.Sprintf("keeps a deregistered target's flows for %v s", delay))
+		problems = append(problems, fmt.Sprintf("keeps a deregistered target's flows for %v s, not the drain's %v s", delay, want))
 	}
 	term := r.get("connectionTermination")
 	if on, ok := term.Bool(); term.Presence == Absent || (ok && !on) {
@@ -46,7 +47,7 @@ func checkSRTDeregistration(r Resource, _ *Config) []Finding {
 	if len(problems) == 0 {
 		return nil
 	}
-	return []Finding{{URN: r.URN, Problem: fmt.Sprintf("SRT target group %s %s: a fenced node would keep its broadcasters.",
+	return []Finding{{URN: r.URN, Problem: fmt.Sprintf("SRT target group %s %s.",
 		r.Name, strings.Join(problems, " and "))}}
 }
 

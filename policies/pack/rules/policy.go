@@ -61,7 +61,7 @@ func Policies() []Policy {
 		fleetBehindLBPolicy,
 		catalogReplicaPolicy,
 		recordingBucketPolicy,
-		srtFastDeregistrationPolicy,
+		srtDeregistrationPolicy,
 		fenceIAMScopedPolicy,
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
