@@ -1,6 +1,9 @@
 package loadbalancer
 
 import (
+	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -17,8 +20,9 @@ type Endpoint struct {
 }
 
 // Accelerator is Global Accelerator in front of a region's endpoint group
-// as far as SRT goes: a UDP listener whose new flows are hashed (5-tuple)
-// over the endpoints in proportion to their weights, skipping endpoints
+// as far as SRT goes: a UDP listener whose new flows are hashed (on the
+// 5-tuple, or on the source IP with SOURCE_IP client affinity, as the SRT
+// listener ships) over the endpoints in proportion to their weights, skipping endpoints
 // that have had no healthy target for the traffic shift (new flows only;
 // an endpoint judged unhealthy also loses its flows, while another one is
 // healthy). With no healthy endpoint it fails open over every endpoint of
@@ -32,7 +36,9 @@ type Accelerator struct {
 	// Shift is how long an endpoint with no healthy target keeps getting
 	// new flows (the accelerator's traffic shift, Timings.GATrafficShift).
 	Shift time.Duration
-	check failover.HealthCheck
+	// Affinity is the listener's client affinity: "SOURCE_IP" or "NONE".
+	Affinity string
+	check    failover.HealthCheck
 
 	mu        sync.Mutex
 	endpoints []*endpoint
@@ -50,10 +56,14 @@ type endpoint struct {
 }
 
 // ListenAccelerator starts the accelerator's listener on addr (UDP) in
-// front of the endpoints. check is the health check the endpoint group
-// reports (an NLB endpoint's health is its targets').
-func ListenAccelerator(groupARN, region, addr string, shift time.Duration, check failover.HealthCheck, endpoints ...Endpoint) (*Accelerator, error) {
-	a := &Accelerator{GroupARN: groupARN, Region: region, Shift: shift, check: check, done: make(chan struct{})}
+// front of the endpoints, with client affinity (failover.SRTClientAffinity
+// for SRT). check is the health check the endpoint group reports (an NLB
+// endpoint's health is its targets').
+func ListenAccelerator(groupARN, region, addr, affinity string, shift time.Duration, check failover.HealthCheck, endpoints ...Endpoint) (*Accelerator, error) {
+	if affinity != "SOURCE_IP" && affinity != "NONE" {
+		return nil, fmt.Errorf("client affinity %q: want SOURCE_IP or NONE", affinity)
+	}
+	a := &Accelerator{GroupARN: groupARN, Region: region, Shift: shift, Affinity: affinity, check: check, done: make(chan struct{})}
 	now := time.Now()
 	for _, e := range endpoints {
 		a.endpoints = append(a.endpoints, &endpoint{Endpoint: e, healthyAt: now, routeHealth: true})
@@ -72,7 +82,11 @@ func ListenAccelerator(groupARN, region, addr string, shift time.Duration, check
 func (a *Accelerator) Addr() string { return a.fw.Addr() }
 
 // pick chooses a new flow's endpoint.
-func (a *Accelerator) pick(hash uint64) (destination, bool) {
+func (a *Accelerator) pick(client, listener netip.AddrPort) (destination, bool) {
+	hash := hash5(client, listener)
+	if a.Affinity == "SOURCE_IP" {
+		hash = hash2(client.Addr(), listener.Addr())
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var cands []*endpoint
@@ -103,6 +117,14 @@ func (a *Accelerator) pick(hash uint64) (destination, bool) {
 		at -= uint64(e.Weight)
 	}
 	return destination{}, false
+}
+
+// EndpointFor is the endpoint a new flow from client goes to now (with
+// SOURCE_IP affinity any flow of the client; "" if none).
+func (a *Accelerator) EndpointFor(client netip.Addr) string {
+	listener := a.fw.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	d, _ := a.pick(netip.AddrPortFrom(client, 1), listener)
+	return d.name
 }
 
 // watch follows the endpoints' health every 100 ms.

@@ -1,8 +1,10 @@
 package loadbalancer
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -10,13 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ga "github.com/aws/aws-sdk-go-v2/service/globalaccelerator"
 	gatypes "github.com/aws/aws-sdk-go-v2/service/globalaccelerator/types"
+
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 const groupARN = "arn:aws:globalaccelerator::123456789012:accelerator/zc/listener/srt/endpoint-group/eu-west-1"
 
 // twoZones is a region: an accelerator over two zones' stand-ins of one
 // node each, the zones' nodes healthy.
-func twoZones(t *testing.T, shift time.Duration) (a *Accelerator, za, zb *zone, c *ga.Client) {
+func twoZones(t *testing.T, affinity string, shift time.Duration) (a *Accelerator, za, zb *zone, c *ga.Client) {
 	t.Helper()
 	za = newZone(t, "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/zc-a/"+t.Name(), "i-0a1")
 	zb = newZone(t, "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/zc-b/"+t.Name(), "i-0b1")
@@ -24,7 +28,7 @@ func twoZones(t *testing.T, shift time.Duration) (a *Accelerator, za, zb *zone, 
 	zb.register(t, elbClient(zb.url))
 	za.waitHealthy(t)
 	zb.waitHealthy(t)
-	a, err := ListenAccelerator(groupARN, "eu-west-1", "127.0.0.1:0", shift, shipped,
+	a, err := ListenAccelerator(groupARN, "eu-west-1", "127.0.0.1:0", affinity, shift, shipped,
 		Endpoint{Balancer: za.lb, Weight: 128}, Endpoint{Balancer: zb.lb, Weight: 128})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +65,7 @@ func setWeight(t *testing.T, c *ga.Client, endpoint string, w int32) {
 // client, and a zone's weight of 0 moves new flows to the other zone.
 func TestAcceleratorAPI(t *testing.T) {
 	t.Parallel()
-	a, za, _, c := twoZones(t, time.Hour)
+	a, za, _, c := twoZones(t, "NONE", time.Hour)
 	out, err := c.DescribeEndpointGroup(t.Context(), &ga.DescribeEndpointGroupInput{EndpointGroupArn: aws.String(groupARN)})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +112,7 @@ func TestAcceleratorAPI(t *testing.T) {
 func TestAcceleratorShift(t *testing.T) {
 	t.Parallel()
 	shift := 2 * time.Second // the shipped 30 s would only lengthen the test
-	a, za, _, _ := twoZones(t, shift)
+	a, za, _, _ := twoZones(t, "NONE", shift)
 	var onA *client
 	for range 16 {
 		cl := newClient(t, a.Addr())
@@ -133,5 +137,33 @@ func TestAcceleratorShift(t *testing.T) {
 	}
 	if got := onA.ask(); got != "i-0b1" {
 		t.Fatalf("zone a's flow went to %q after the shift, want zone b", got)
+	}
+}
+
+// TestSourceIPAffinity: with the SRT listener's affinity every flow of a
+// client (a reconnection has a new source port) goes to one zone, the one
+// EndpointFor names, and other source addresses reach the other zone.
+func TestSourceIPAffinity(t *testing.T) {
+	t.Parallel()
+	a, za, zb, _ := twoZones(t, failover.SRTClientAffinity, time.Hour)
+	node := map[string]string{za.lb.ARN: "i-0a1", zb.lb.ARN: "i-0b1"}
+	seen := map[string]bool{}
+	for i := 1; i <= 8; i++ {
+		src := netip.AddrFrom4([4]byte{127, 0, 0, byte(i)})
+		want := node[a.EndpointFor(src)]
+		for range 3 {
+			conn, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(a.Addr())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			if got := (&client{t: t, conn: conn}).ask(); got != want {
+				t.Fatalf("a flow from %s reached %q, want %q", src, got, want)
+			}
+		}
+		seen[want] = true
+	}
+	if len(seen) != 2 {
+		t.Fatalf("8 source addresses all went to %v", seen)
 	}
 }

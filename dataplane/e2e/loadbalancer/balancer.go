@@ -1,5 +1,7 @@
 package loadbalancer
 
+import "net/netip"
+
 // Balancer is one zone's NLB as far as SRT goes: a UDP listener whose
 // flows are hashed (5-tuple) over the target group's routable targets and
 // stay with their target until it is deregistered or turns unhealthy.
@@ -13,12 +15,12 @@ type Balancer struct {
 // any) in front of group.
 func ListenBalancer(arn, addr string, group *TargetGroup) (*Balancer, error) {
 	b := &Balancer{ARN: arn, Group: group}
-	fw, err := listenForwarder(addr, func(hash uint64) (destination, bool) {
+	fw, err := listenForwarder(addr, func(client, listener netip.AddrPort) (destination, bool) {
 		ds := group.routable()
 		if len(ds) == 0 {
 			return destination{}, false
 		}
-		return ds[hash%uint64(len(ds))], true
+		return ds[hash5(client, listener)%uint64(len(ds))], true
 	})
 	if err != nil {
 		return nil, err

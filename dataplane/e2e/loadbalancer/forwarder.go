@@ -29,7 +29,7 @@ type destination struct {
 // be driven by the ELB API in-process, hence this small forwarder.
 type forwarder struct {
 	conn *net.UDPConn
-	pick func(hash uint64) (destination, bool)
+	pick func(client, listener netip.AddrPort) (destination, bool)
 
 	mu    sync.Mutex
 	flows map[netip.AddrPort]*flow
@@ -46,8 +46,9 @@ type flow struct {
 }
 
 // listenForwarder listens on addr (UDP, host:port; port 0: any free one).
-// pick chooses a new flow's destination from the flow's 5-tuple hash.
-func listenForwarder(addr string, pick func(hash uint64) (destination, bool)) (*forwarder, error) {
+// pick chooses a new flow's destination from its client and listener
+// addresses.
+func listenForwarder(addr string, pick func(client, listener netip.AddrPort) (destination, bool)) (*forwarder, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, err
@@ -74,6 +75,17 @@ func hash5(client, listener netip.AddrPort) uint64 {
 	b, _ = listener.MarshalBinary()
 	h.Write(b)
 	h.Write([]byte{17}) // IPPROTO_UDP
+	return h.Sum64()
+}
+
+// hash2 is the source-IP affinity hash (client and listener addresses,
+// no ports): every flow of a client goes the same way.
+func hash2(client, listener netip.Addr) uint64 {
+	h := fnv.New64a()
+	b, _ := client.MarshalBinary()
+	h.Write(b)
+	b, _ = listener.MarshalBinary()
+	h.Write(b)
 	return h.Sum64()
 }
 
@@ -107,7 +119,7 @@ func (f *forwarder) flowFor(client, local netip.AddrPort) *flow {
 		fl.last = time.Now()
 		return fl
 	}
-	to, ok := f.pick(hash5(client, local))
+	to, ok := f.pick(client, local)
 	if !ok {
 		return nil
 	}
