@@ -43,6 +43,7 @@ func run(t *testing.T, opts Options) (*Result, error) {
 }
 
 func TestPreviewGlobalThroughTheEngine(t *testing.T) {
+	t.Parallel()
 	res, err := run(t, Options{Root: root(t), Stack: "global"})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +89,7 @@ func TestPreviewGlobalThroughTheEngine(t *testing.T) {
 }
 
 func TestPreviewRegionThroughTheEngine(t *testing.T) {
+	t.Parallel()
 	res, err := run(t, Options{Root: root(t), Stack: "eu-west-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +186,7 @@ func policyPack(t *testing.T, root string) string {
 }
 
 func TestShippedRegionPassesThePolicyPack(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	res, err := run(t, Options{Root: r, Stack: "dev", PolicyPacks: []string{policyPack(t, r)}})
 	if err != nil {
@@ -201,6 +204,7 @@ func TestShippedRegionPassesThePolicyPack(t *testing.T) {
 // change would (Redis without automatic failover) and expects the engine to
 // refuse the preview with the pack's mandatory violation.
 func TestPolicyPackRefusesBrokenRedis(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	broken := func(ctx *pulumi.Context) error {
 		err := ctx.RegisterResourceTransform(func(_ context.Context, a *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
@@ -229,6 +233,7 @@ func TestPolicyPackRefusesBrokenRedis(t *testing.T) {
 }
 
 func TestPreviewErrors(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	if _, err := run(t, Options{Root: r, Stack: "no-such-stack"}); err == nil || !strings.Contains(err.Error(), "no settings file") {
 		t.Errorf("unknown stack: %v", err)
@@ -249,6 +254,7 @@ func TestPreviewErrors(t *testing.T) {
 // path: a stack setting below the redundancy policy passes the program in a
 // preview (with a warning) and the pack refuses it.
 func TestPolicyPackRefusesBelowPolicySetting(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	res, err := run(t, Options{Root: r, Stack: "dev", Config: map[string]string{"zonecast:minNodesPerZone": "1"},
 		PolicyPacks: []string{policyPack(t, r)}})
@@ -268,6 +274,7 @@ func TestPolicyPackRefusesBelowPolicySetting(t *testing.T) {
 // second `up` of the global stack finds it unchanged (the stand-in's Diff),
 // and the stacks' secrets still decrypt.
 func TestPreviewReusesWorkDir(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	dir := t.TempDir()
 	for i := 0; i < 2; i++ {
@@ -306,6 +313,7 @@ func refused(t *testing.T, opts Options, policy, resource string) {
 // zonecast:regions) is refused, through the real engine: the global stack
 // is brought up from the altered settings first, as an operator would.
 func TestPolicyPackRefusesRegionWithoutReplica(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	raw, err := os.ReadFile(filepath.Join(r, "stacks", "Pulumi.global.yaml"))
 	if err != nil {
@@ -326,6 +334,7 @@ func TestPolicyPackRefusesRegionWithoutReplica(t *testing.T) {
 // TestPolicyPackRefusesOpenRecordingBucket: a recording bucket left open
 // to public policies, or without its default encryption, is refused.
 func TestPolicyPackRefusesOpenRecordingBucket(t *testing.T) {
+	t.Parallel()
 	r := root(t)
 	tests := []struct {
 		name   string

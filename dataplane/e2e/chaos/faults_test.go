@@ -283,7 +283,14 @@ func TestFaults(t *testing.T) {
 				if p.Name == Local.Name && shipped == "basic" && os.Getenv("CHAOS_LOCAL") == "unshipped" && slices.Contains(basicShipped, f.name) {
 					continue
 				}
-				t.Run(f.name, func(t *testing.T) { runFault(t, p, f) })
+				t.Run(f.name, func(t *testing.T) {
+					// Each fault has a set-up of its own and mostly waits (a
+					// quarter of a core); go test's -parallel says how many
+					// overlap (make test: 2, make chaos: 1, for the cleanest
+					// figures).
+					t.Parallel()
+					runFault(t, p, f)
+				})
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 )
 
 // Netns is a network namespace holding one node, joined to the host by a
@@ -29,12 +30,21 @@ func run(args ...string) error {
 	return nil
 }
 
+// nextNetns numbers namespaces so that faults running at once never pick
+// the same name or addresses; it starts at random so that two test
+// processes rarely do.
+var nextNetns = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(rand.Int64N(200))
+	return &n
+}()
+
 // NewNetns creates the namespace and the veth pair.
 func NewNetns() (*Netns, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("ip (iproute2) not found: run `make deps`")
 	}
-	n := rand.IntN(200) + 20
+	n := int(nextNetns.Add(1)%200) + 20
 	ns := &Netns{Name: fmt.Sprintf("zcchaos%d", n), HostIP: fmt.Sprintf("10.77.%d.1", n), NodeIP: fmt.Sprintf("10.77.%d.2", n),
 		RedisIP: fmt.Sprintf("10.78.%d.1", n), hostIf: fmt.Sprintf("zch%d", n), nodeIf: fmt.Sprintf("zcn%d", n)}
 	steps := [][]string{

@@ -16,6 +16,7 @@ import (
 // answers from the leader, then from the standby once the leader is dead;
 // a request another node forwarded is never forwarded again.
 func TestViewerProxy(t *testing.T) {
+	t.Parallel() // light and independent: overlaps the other parallel tests
 	h := NewHarness(t, edgeBin, Local, "a1", "b1", "b2")
 	b2 := h.Node("b2")
 	b2.Kill()

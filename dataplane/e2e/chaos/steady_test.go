@@ -39,6 +39,7 @@ func segmentLines(pl string) (msn string, segs []string) {
 // and serves the same segment names with the same media sequence numbers;
 // a third node with no role answers 404 at once.
 func TestSteadyTwin(t *testing.T) {
+	t.Parallel() // light and independent: overlaps the other parallel tests
 	h := NewHarness(t, edgeBin, Local, "a1", "b1", "b2")
 	h.Start()
 	h.WaitRoles("a1", "b1", 30*time.Second)

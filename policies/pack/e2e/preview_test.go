@@ -97,6 +97,9 @@ func TestPreviewWithPolicyPack(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// Every preview has a work directory (backend, PULUMI_HOME) of
+			// its own, and mostly waits on its plugins: they overlap.
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			pack := tc.pack
