@@ -12,3 +12,19 @@ TEST_TARGETS += test-loadbalancer
 test-loadbalancer:
 	$(GO) vet $(LB_PKGS)
 	$(GO) test -count=1 -timeout 3m -parallel 16 $(LB_PKGS)
+
+# The chaos suite's production-routing rows (dataplane/e2e/chaos,
+# TestRoutingFaults): node SIGKILL, leader freeze and zone loss with the
+# broadcaster (srt-live-transmit, libsrt's defaults) behind the stand-in,
+# at the shipped timings, without and with fast fencing; stall and media
+# lost per row next to the simulator's worst case (about 8 minutes).
+# CHAOS_FENCING=no|yes runs one variant.
+CHAOS_TARGETS += chaos-routing
+
+.PHONY: chaos-routing
+
+chaos-routing: edge
+	@mkdir -p .cache; rm -f .cache/chaos-routing.txt
+	CHAOS_OUT=$(CURDIR)/.cache/chaos-routing.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 30m -run '^TestRoutingFaults$$' -v ./dataplane/e2e/chaos 2>&1 \
+	  | tee .cache/chaos-routing.log | grep -E '^(\s*--- |ok|FAIL|panic)|_test.go' ; status=$${PIPESTATUS[0]}; \
+	bash scripts/cluster/chaos-table.sh .cache/chaos-routing.txt; exit $$status
