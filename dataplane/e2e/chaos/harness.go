@@ -17,19 +17,19 @@ import (
 // Harness is a local twin-zone set-up: Redis primary, replica and three
 // sentinels; nodes in zones a and b; a broadcaster; a reader; a monitor.
 type Harness struct {
-	T      testing.TB
-	Dir    string
-	Redis  *redistest.Cluster
-	Nodes  []*Node
-	Bcast  *Broadcaster
+	T     testing.TB
+	Dir   string
+	Redis *redistest.Cluster
+	Nodes []*Node
+	Bcast *Broadcaster
 	// Caller replaces Bcast after UseCaller: srt-live-transmit calling one
 	// address (the load balancer stand-in).
 	Caller    *Caller
 	callerURI string
-	Dual   *DualFeed // input redundancy instead of Bcast
-	Reader *Reader
-	Mon    *Monitor
-	Netns  *Netns // set when one node runs in a network namespace
+	Dual      *DualFeed // input redundancy instead of Bcast
+	Reader    *Reader
+	Mon       *Monitor
+	Netns     *Netns // set when one node runs in a network namespace
 	// CDN and CDNReader: with NewHarnessCDN, the stand-in in front of the
 	// nodes and a player behind it (Reader then reads the nodes directly,
 	// with the origin secret).
