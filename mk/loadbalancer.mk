@@ -28,3 +28,19 @@ chaos-routing: edge
 	CHAOS_OUT=$(CURDIR)/.cache/chaos-routing.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 30m -run '^TestRoutingFaults$$' -v ./dataplane/e2e/chaos 2>&1 \
 	  | tee .cache/chaos-routing.log | grep -E '^(\s*--- |ok|FAIL|panic)|_test.go' ; status=$${PIPESTATUS[0]}; \
 	bash scripts/cluster/chaos-table.sh .cache/chaos-routing.txt; exit $$status
+
+# How fast SRT callers (srt-live-transmit, ffmpeg) get media to a node
+# again after their listener dies or freezes and the load balancer moves
+# their flow, per setting (dataplane/e2e/encoders; docs/encoders.md has
+# the figures): about 4 minutes.
+BENCH_TARGETS += bench-encoders
+
+.PHONY: bench-encoders
+
+bench-encoders:
+	@mkdir -p .cache; rm -f .cache/encoders.txt
+	ENCODERS_OUT=$(CURDIR)/.cache/encoders.txt $(GO) test -count=1 -timeout 20m -run '^$$' -bench 'EncoderReconnect' -benchtime 1x ./dataplane/e2e/encoders \
+	  | grep -E '^(Benchmark|ok|FAIL|panic)|_test.go' ; status=$${PIPESTATUS[0]}; \
+	printf '\n%-18s %-34s %-7s %10s %13s\n' caller settings fault noticed_s media_back_s; \
+	sed -E 's/^ENCODER caller=([^ ]+) settings=([^ ]+) fault=([^ ]+) noticed_s=([^ ]+) media_back_s=([^ ]+)$$/\1 \2 \3 \4 \5/' .cache/encoders.txt \
+	  | while read -r c s f n m; do printf '%-18s %-34s %-7s %10s %13s\n' "$$c" "$$s" "$$f" "$$n" "$$m"; done; exit $$status
