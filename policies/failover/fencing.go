@@ -68,3 +68,13 @@ func (f Fencing) Validate(t Timings) error {
 	}
 	return nil
 }
+
+// RecordFor is how long Redis remembers a node's last heartbeat, and a
+// fence, once the node went quiet. Every lease a dead node held lapses
+// within LeaseTTL of its last renewal and is taken over then; the survivor
+// then waits at most QuietAfter and one heartbeat for the agreement. Twice
+// that, so a takeover slowed by a loaded Redis still finds the record,
+// while a dead node's record does not linger.
+func (f Fencing) RecordFor(t Timings) time.Duration {
+	return 2 * (t.LeaseTTL + f.QuietAfter + t.NodeHeartbeat)
+}

@@ -90,6 +90,17 @@ func keyToken(stream string) string { return "zc:{" + stream + "}:token" }
 func keyState(stream string) string { return "zc:{" + stream + "}:state" }
 func keyNode(id string) string      { return "zc:node:" + id }
 
+// keySeen is the node's last heartbeat on Redis's clock (ms), kept
+// longer than the node's entry (Fencing.RecordFor) so that a survivor can
+// still tell how long it has been quiet when it takes its leases over.
+func keySeen(id string) string { return "zc:seen:" + id }
+
+// keyFence records that a node was fenced (the token it was fenced under).
+func keyFence(id string) string { return "zc:fence:" + id }
+
+// keyZoneFence records that a zone's accelerator endpoint was weighted to 0.
+func keyZoneFence(region, zone string) string { return "zc:zonefence:" + region + ":" + zone }
+
 const keyNodes = "zc:nodes"
 
 // classify turns a go-redis error into ErrStale (a verdict) or ErrUnavailable.

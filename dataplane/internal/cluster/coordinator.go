@@ -57,6 +57,9 @@ type CoordinatorConfig struct {
 	// Announcer, when set, is told of the live-state changes this node
 	// makes as a stream's leader (announce.go).
 	Announcer Announcer
+	// Fencer, when set, is run with the coordinator and told of every
+	// lease this node takes over from another node (fencer.go).
+	Fencer *Fencer
 }
 
 // Coordinator runs the cluster side of one node: registry heartbeat, the
@@ -75,7 +78,10 @@ type Coordinator struct {
 	wg     sync.WaitGroup
 
 	draining atomic.Bool
-	redisOK  atomic.Bool // the last registry heartbeat reached Redis
+	// vanish, set before Close, leaves the registry entry to expire as a
+	// crashed node's would (tests that kill a node in-process).
+	vanish  atomic.Bool
+	redisOK atomic.Bool // the last registry heartbeat reached Redis
 	// redisSeen is when a registry heartbeat last reached Redis (Unix
 	// nanoseconds; 0 before the first), for readiness (RedisReachable).
 	redisSeen atomic.Int64
@@ -107,6 +113,13 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	c.log.Info("relay listening", "listen", srv.Addr(), "advertised", c.addr)
 	reg := NewRegistry(c.ledger, c.self, c.log)
+	if cfg.Fencer != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			cfg.Fencer.Run(c.ctx)
+		}()
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -124,6 +137,9 @@ func NewCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			}
 			select {
 			case <-c.ctx.Done():
+				if c.vanish.Load() {
+					return
+				}
 				dctx, cancel := context.WithTimeout(context.Background(), c.t.NodeHeartbeat)
 				_ = c.ledger.Deregister(dctx, c.cfg.Self.ID)
 				cancel()
@@ -141,6 +157,7 @@ func (c *Coordinator) RelayAddr() string { return c.srv.Addr() }
 func (c *Coordinator) self() NodeInfo {
 	n := c.cfg.Self
 	n.Draining = c.draining.Load()
+	n.Ready = !n.Draining && c.RedisReachable() == nil // as /readyz
 	n.QUIC = c.addr
 	load := 0
 	c.mu.Lock()

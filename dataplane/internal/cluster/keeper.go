@@ -85,10 +85,14 @@ func (k *Keeper) replicate(ctx context.Context) {
 // makes it look again at once. floor returns the highest token seen.
 func (k *Keeper) AwaitLease(ctx context.Context, floor func() uint64, nudge <-chan struct{}) (Grant, error) {
 	t := k.ledger.timings
+	var previous Lease // the last lease seen held by another node
 	for {
 		l, err := k.ledger.Lease(ctx, k.stream)
 		wait := t.PartDuration
 		if err == nil {
+			if l.Holder != "" && l.Holder != k.node {
+				previous = l
+			}
 			if (l.Holder == "" || l.Holder == k.node) && (k.Eligible == nil || k.Eligible()) {
 				f := l.Token
 				if floor != nil {
@@ -96,10 +100,14 @@ func (k *Keeper) AwaitLease(ctx context.Context, floor func() uint64, nudge <-ch
 				}
 				g, err := k.Acquire(ctx, f)
 				if err == nil && g.Held {
+					g.Previous = previous
 					return g, nil
 				}
 				if err == nil {
 					l = g.Current
+					if l.Holder != "" && l.Holder != k.node {
+						previous = l
+					}
 				}
 			}
 			if l.Holder == "" && k.Eligible != nil && !k.Eligible() {

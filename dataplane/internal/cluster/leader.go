@@ -170,6 +170,18 @@ func (j *job) becomeLeader(k *Keeper, g Grant) {
 	j.mu.Unlock()
 	j.counters.add(func(c *jobCounters) { c.terms++ })
 	j.log.Info("leading", "token", g.Token, "resumed_from", st.Holder)
+	if f := j.c.cfg.Fencer; f != nil && reason != ReasonHandover {
+		// Whom this term succeeds: the holder the takeover loop saw, else
+		// the last leader that stored the state. Redis decides whether it
+		// is dead (a live one heartbeats, one that left is not remembered).
+		prev, prevToken := g.Previous.Holder, g.Previous.Token
+		if prev == "" && ok {
+			prev, prevToken = st.Holder, st.Token
+		}
+		if prev != "" && prev != j.c.cfg.Self.ID && prevToken < g.Token {
+			f.TookOver(j.name, prev, prevToken)
+		}
+	}
 	go k.Run(lctx)
 	go j.leaderLoop(lctx, k)
 	// Not on the publisher's path: its first bytes wait for this function.

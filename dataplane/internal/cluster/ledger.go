@@ -21,12 +21,26 @@ import (
 type Ledger struct {
 	rdb     redis.UniversalClient
 	timings failover.Timings
+	fencing failover.Fencing
 }
 
-// NewLedger uses rdb (normally from NewRedis) with the given timings.
+// NewLedger uses rdb (normally from NewRedis) with the given timings and
+// the shipped fencing policy (WithFencing changes it).
 func NewLedger(rdb redis.UniversalClient, t failover.Timings) *Ledger {
-	return &Ledger{rdb: rdb, timings: t}
+	return &Ledger{rdb: rdb, timings: t, fencing: failover.DefaultFencing}
 }
+
+// WithFencing is the ledger with another fencing policy: how long a node
+// must be quiet before it may be fenced, how long its last heartbeat is
+// remembered.
+func (s *Ledger) WithFencing(f failover.Fencing) *Ledger {
+	c := *s
+	c.fencing = f
+	return &c
+}
+
+// Fencing is the fencing policy the ledger was built with.
+func (s *Ledger) Fencing() failover.Fencing { return s.fencing }
 
 // Redis is the underlying client.
 func (s *Ledger) Redis() redis.UniversalClient { return s.rdb }
@@ -49,6 +63,9 @@ type Grant struct {
 	Held    bool
 	Token   uint64
 	Current Lease
+	// Previous is, for a lease taken over by AwaitLease, the last lease it
+	// saw held by another node: whom this node succeeds (fencing).
+	Previous Lease
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
@@ -178,10 +195,11 @@ func (s *Ledger) State(ctx context.Context, stream string) (SavedState, bool, er
 	return st, true, nil
 }
 
-// Deregister removes a node's entry at once.
+// Deregister removes a node's entry at once. Its last heartbeat goes too:
+// a node that left on purpose is never fenced.
 func (s *Ledger) Deregister(ctx context.Context, id string) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redisPipeliner) error {
-		p.Del(ctx, keyNode(id))
+		p.Del(ctx, keyNode(id), keySeen(id))
 		p.SRem(ctx, keyNodes, id)
 		return nil
 	})
@@ -212,10 +230,7 @@ func (s *Ledger) Nodes(ctx context.Context) ([]NodeInfo, error) {
 			s.rdb.SRem(ctx, keyNodes, ids[i])
 			continue
 		}
-		capacity, _ := strconv.Atoi(m["capacity"])
-		load, _ := strconv.Atoi(m["load"])
-		out = append(out, NodeInfo{ID: m["id"], Region: m["region"], Zone: m["zone"], Capacity: capacity, Load: load,
-			HTTP: m["http"], QUIC: m["quic"], Draining: m["draining"] == "true"})
+		out = append(out, parseNode(m))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -238,4 +253,77 @@ func toUint(v any) uint64 {
 		return 0
 	}
 	return uint64(n)
+}
+
+// FenceVerdict is Redis's answer to a request to fence a node.
+type FenceVerdict struct {
+	Code  int           // fenceRecorded, fenceAlready, ... (scripts.go)
+	Token uint64        // the token the node is (or would be) fenced under
+	Quiet time.Duration // for fenceFresh: how long the node has been quiet
+}
+
+// Fence asks Redis to agree that node, which held the stream's lease with
+// token, is dead (fenceScript), and records the fence if so.
+func (s *Ledger) Fence(ctx context.Context, stream, node string, token uint64) (FenceVerdict, error) {
+	res, err := fenceScript.Run(ctx, s.rdb, []string{keySeen(node), keyLease(stream), keyToken(stream), keyFence(node)},
+		node, token, ms(s.fencing.QuietAfter), ms(s.fencing.RecordFor(s.timings))).Slice()
+	if err != nil {
+		return FenceVerdict{}, classify(err)
+	}
+	if len(res) < 2 {
+		return FenceVerdict{}, fmt.Errorf("cluster: fence answered %v", res)
+	}
+	v := FenceVerdict{Code: int(toInt(res[0]))}
+	if v.Code == fenceFresh {
+		v.Quiet = time.Duration(toInt(res[1])) * time.Millisecond
+	} else {
+		v.Token = toUint(res[1])
+	}
+	return v, nil
+}
+
+// ZoneVerdict is Redis's answer about a zone's accelerator weight.
+type ZoneVerdict struct {
+	Code int // zoneUp, zoneLost, zoneRestored, zoneDown (scripts.go)
+	// For zoneRestored: what was recorded at the loss.
+	Previous      int
+	Endpoint      string
+	EndpointGroup string
+}
+
+// Zone asks Redis whether the zone of region was lost, or is healthy again
+// after a loss (zoneScript), recording the change if so; ids are the
+// zone's nodes the caller knows of, endpoint and group what to weight.
+func (s *Ledger) Zone(ctx context.Context, region, zone, endpoint, group string, ids []string) (ZoneVerdict, error) {
+	args := []any{region, zone, ms(s.fencing.QuietAfter), ms(s.fencing.ZoneHealthyFor), endpoint, group}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	res, err := zoneScript.Run(ctx, s.rdb, []string{keyZoneFence(region, zone), keyNodes}, args...).Slice()
+	if err != nil {
+		return ZoneVerdict{}, classify(err)
+	}
+	if len(res) < 1 {
+		return ZoneVerdict{}, fmt.Errorf("cluster: zone answered %v", res)
+	}
+	v := ZoneVerdict{Code: int(toInt(res[0]))}
+	if v.Code == zoneRestored && len(res) >= 4 {
+		v.Previous = int(toInt(res[1]))
+		v.Endpoint, _ = res[2].(string)
+		v.EndpointGroup, _ = res[3].(string)
+	}
+	return v, nil
+}
+
+// ZoneLost reports whether the zone's loss is recorded (its weight is, or
+// is being set, to 0).
+func (s *Ledger) ZoneLost(ctx context.Context, region, zone string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, keyZoneFence(region, zone)).Result()
+	return n == 1, classify(err)
+}
+
+// ZonePrevious records the weight a lost zone had before it was set to 0,
+// to be put back at its restore (unless the loss was cleared meanwhile).
+func (s *Ledger) ZonePrevious(ctx context.Context, region, zone string, weight int) error {
+	return classify(zonePreviousScript.Run(ctx, s.rdb, []string{keyZoneFence(region, zone)}, weight).Err())
 }

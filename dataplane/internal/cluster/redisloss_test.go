@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,7 +159,9 @@ func TestRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	nodes := []NodeInfo{
-		{ID: "a1", Region: "local", Zone: "a", Capacity: 8, Load: 1, HTTP: "127.0.0.1:8080", QUIC: "127.0.0.1:9100"},
+		{ID: "a1", Region: "local", Zone: "a", Capacity: 8, Load: 1, HTTP: "127.0.0.1:8080", QUIC: "127.0.0.1:9100", Ready: true,
+			TargetGroups: []string{"arn:aws:elasticloadbalancing:local:0:targetgroup/srt-a/1", "arn:aws:elasticloadbalancing:local:0:targetgroup/https-a/2"},
+			Endpoint:     "arn:aws:elasticloadbalancing:local:0:loadbalancer/net/a/3"},
 		{ID: "b1", Region: "local", Zone: "b", Capacity: 8, Load: 0, HTTP: "127.0.0.1:8081", QUIC: "127.0.0.1:9101"},
 	}
 	cancels := map[string]context.CancelFunc{}
@@ -177,8 +180,16 @@ func TestRegistry(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for i := range nodes {
-		if len(got) != 2 || got[i] != nodes[i] {
+		if len(got) != 2 {
 			t.Fatalf("nodes %+v, want %+v", got, nodes)
+		}
+		// ReadySince is Redis's clock: set exactly for a ready node.
+		if got[i].ReadySince.IsZero() == nodes[i].Ready {
+			t.Errorf("%s: ready %v but ready since %v", got[i].ID, nodes[i].Ready, got[i].ReadySince)
+		}
+		got[i].ReadySince = time.Time{}
+		if !reflect.DeepEqual(got[i], nodes[i]) {
+			t.Fatalf("node %+v, want %+v", got[i], nodes[i])
 		}
 	}
 	// b1 dies without deregistering: its entry expires with the TTL.

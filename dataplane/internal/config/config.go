@@ -27,6 +27,7 @@ type Config struct {
 	Catalog   Catalog   `yaml:"catalog"`
 	Events    Events    `yaml:"events"`
 	Recording Recording `yaml:"recording"`
+	Fencing   Fencing   `yaml:"fencing"`
 }
 
 // Node identifies this node in its region and zone.

@@ -102,6 +102,9 @@ func (c *Config) Validate() error {
 	if c.Admin.Token != "" && c.Cluster.AdminToken != "" && c.Admin.Token != c.Cluster.AdminToken {
 		bad("cluster.admin_token and admin.token differ: set admin.token only (it guards the drain too)")
 	}
+	if c.Fencing.Enabled && !c.Cluster.Enabled() {
+		bad("fencing.enabled needs the cluster section: a node fences only with Redis's agreement")
+	}
 	// Sections owned by other areas (cluster, transcode, catalog...) validate themselves.
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zonecast/zonecast/dataplane/internal/awsfence"
 	"github.com/zonecast/zonecast/dataplane/internal/cluster"
 	"github.com/zonecast/zonecast/dataplane/internal/packager"
 	"github.com/zonecast/zonecast/dataplane/internal/relay"
@@ -64,10 +65,27 @@ func newClustering(n *Node) (*clustering, error) {
 		}
 		httpAddr = n.Config.HTTP.Listen // informational only without the proxy
 	}
+	// The node publishes what a survivor needs to fence it, whether or not
+	// it fences others itself.
+	self := cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
+		Capacity: cc.Capacity, HTTP: httpAddr, QUIC: cc.QUIC.Listen,
+		TargetGroups: n.Config.Fencing.TargetGroups, Endpoint: n.Config.Fencing.Endpoint}
+	fencing := failover.DefaultFencing
+	fencing.Enabled = n.Config.Fencing.Enabled
+	if err := fencing.Validate(t); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("fencing policy: %w", err)
+	}
+	ledger := cluster.NewLedger(rdb, t).WithFencing(fencing)
+	fencer, err := newFencer(n, ledger, self)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
 	coord, err := cluster.NewCoordinator(cluster.CoordinatorConfig{
-		Self: cluster.NodeInfo{ID: n.Config.Node.ID, Region: n.Config.Node.Region, Zone: n.Config.Node.Zone,
-			Capacity: cc.Capacity, HTTP: httpAddr, QUIC: cc.QUIC.Listen},
-		Ledger: cluster.NewLedger(rdb, t),
+		Self:   self,
+		Ledger: ledger,
+		Fencer: fencer,
 		TLS:    tl,
 		Media: func(name string) cluster.Media {
 			if w := n.wiring(name); w != nil {
@@ -87,6 +105,9 @@ func newClustering(n *Node) (*clustering, error) {
 	}
 	c := &clustering{n: n, coord: coord, rdb: rdb, timings: t}
 	n.Metrics.Registry.MustRegister(coord)
+	if fencer != nil {
+		n.Metrics.Registry.MustRegister(fencer)
+	}
 	if cc.Viewers.Proxy {
 		if c.proxy, err = newViewerProxy(n, coord, t); err != nil {
 			c.Close()
@@ -98,6 +119,32 @@ func newClustering(n *Node) (*clustering, error) {
 		c.proxy.Observe = func(result string) { proxied.WithLabelValues(result).Inc() }
 	}
 	return c, nil
+}
+
+// newFencer is fast fencing's part, when fencing.enabled: the fencer with
+// the ELB API (this node's region) and, with fencing.endpoint_group, the
+// Global Accelerator API. Nil when fencing is off.
+func newFencer(n *Node, ledger *cluster.Ledger, self cluster.NodeInfo) (*cluster.Fencer, error) {
+	fc := n.Config.Fencing
+	if !fc.Enabled {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lb, err := awsfence.NewLoadBalancer(ctx, n.Config.Node.Region, fc.ELBURL)
+	if err != nil {
+		return nil, fmt.Errorf("fencing: %w", err)
+	}
+	var acc cluster.Accelerator // nil, not a nil pointer, when zones are not weighted
+	if fc.EndpointGroup != "" {
+		a, err := awsfence.NewAccelerator(ctx, fc.AcceleratorURL)
+		if err != nil {
+			return nil, fmt.Errorf("fencing: %w", err)
+		}
+		acc = a
+	}
+	return cluster.NewFencer(cluster.FencerConfig{Ledger: ledger, Self: self, EndpointGroup: fc.EndpointGroup,
+		LoadBalancer: lb, Accelerator: acc, Log: n.Log}), nil
 }
 
 // attach makes a wired stream take part in the cluster: its publishers
