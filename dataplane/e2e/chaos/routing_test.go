@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,9 @@ type routingFault struct {
 	// inject breaks the leader (or its zone: zone lists its nodes).
 	inject  func(t *testing.T, h *Harness, leader *Node, zone []*Node)
 	observe time.Duration
+	// peerIdle, when set, is the caller's peer-idle timeout instead of
+	// libsrt's default (the encoder guidance's setting).
+	peerIdle time.Duration
 }
 
 func routingFaults(tm failover.Timings) []routingFault {
@@ -31,6 +36,11 @@ func routingFaults(tm failover.Timings) []routingFault {
 	return []routingFault{
 		{
 			name: "sigkill-leader", fault: failover.NodeLoss,
+			inject:  func(t *testing.T, h *Harness, leader *Node, _ []*Node) { leader.Kill() },
+			observe: settle + 2*tm.SRTConnectTimeout,
+		},
+		{
+			name: "sigkill-leader-peeridle-1s", fault: failover.NodeLoss, peerIdle: time.Second,
 			inject:  func(t *testing.T, h *Harness, leader *Node, _ []*Node) { leader.Kill() },
 			observe: settle + 2*tm.SRTConnectTimeout,
 		},
@@ -107,7 +117,12 @@ func runRoutingFault(t *testing.T, p Profile, f routingFault, fencing bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.UseCaller(CallerURI(lb.Accelerator.Addr(), source, nil))
+	var options url.Values
+	if f.peerIdle > 0 {
+		options = url.Values{"peeridletimeo": {strconv.Itoa(int(f.peerIdle / time.Millisecond))}}
+		tm.SRTPeerIdleTimeout = f.peerIdle // for the prediction
+	}
+	h.UseCaller(CallerURI(lb.Accelerator.Addr(), source, options))
 	h.Start()
 	if err := h.Caller.WaitConnected(30 * time.Second); err != nil {
 		t.Fatal(err)
