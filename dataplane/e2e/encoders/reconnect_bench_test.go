@@ -56,6 +56,7 @@ func (c caller) start(to string) (running, error) {
 // srt-live-transmit, µs for ffmpeg) and the connection timeout.
 var callers = []caller{
 	{"srt-live-transmit", ""},
+	{"srt-live-transmit", "peeridletimeo=10000"},
 	{"srt-live-transmit", "peeridletimeo=2000"},
 	{"srt-live-transmit", "peeridletimeo=1000"},
 	{"srt-live-transmit", "latency=1000"},
