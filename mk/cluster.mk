@@ -1,6 +1,6 @@
 # Twin zones: Redis-coordinated leases, QUIC hot standby, drain; the
 # end-to-end fault suite (dataplane/e2e/chaos) and the local set-up.
-CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/e2e/redistest/... ./dataplane/internal/relay ./dataplane/internal/viewerproxy
+CLUSTER_PKGS := ./dataplane/internal/cluster ./dataplane/internal/awsfence ./dataplane/e2e/redistest/... ./dataplane/internal/relay ./dataplane/internal/viewerproxy
 
 TEST_TARGETS  += test-cluster
 CHAOS_TARGETS += chaos-cluster
@@ -17,7 +17,8 @@ certs:
 
 test-cluster: test-cluster-unit test-cluster-faults
 
-# Leases, fencing, Sentinel failover, Redis loss, registry, relay, the
+# Leases, fencing (and fast fencing's AWS calls against httptest stand-ins of
+# the wire APIs), Sentinel failover, Redis loss, registry, relay, the
 # takeover grid over timing sets: real redis-server/redis-sentinel and
 # ffmpeg-made TS, under the race detector. The takeover grid then runs
 # alone and without it: it measures stalls against the timings that ship,

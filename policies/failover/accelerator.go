@@ -26,9 +26,10 @@ const MaxEndpointWeight = 255
 // EndpointWeight is the weight zone z of region r should carry when
 // weights follow free capacity (an operator or controller may apply it;
 // provision ships DefaultEndpointWeight): 0 for a zone that does not
-// accept, otherwise proportional to its free capacity, at least 1.
+// accept or whose region's Redis is down (its nodes' /readyz fails then),
+// otherwise proportional to its free capacity, at least 1.
 func EndpointWeight(r Region, z int) int {
-	if z < 0 || z >= len(r.Zones) || !r.Zones[z].Accepting() {
+	if z < 0 || z >= len(r.Zones) || !r.Redis.Available() || !r.Zones[z].Accepting() {
 		return 0
 	}
 	maxFree := 0

@@ -115,4 +115,8 @@ func TestAcceleratorSettings(t *testing.T) {
 	if w := EndpointWeight(r, 7); w != 0 {
 		t.Fatalf("unknown zone weight %d", w)
 	}
+	r.Redis.Primary.Up, r.Redis.Replica.Up = false, false
+	if w := EndpointWeight(r, 0); w != 0 {
+		t.Fatalf("zone of a region without Redis weighs %d", w)
+	}
 }

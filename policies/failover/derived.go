@@ -37,3 +37,9 @@ func (t Timings) LeaderSilentAfter() time.Duration { return t.LeaseRenew + t.Rel
 // node out of service, and with the NLB's 2 × 5 s checks a node cut off
 // from Redis stops receiving new flows about 15 s later.
 func (t Timings) RedisUnreadyAfter() time.Duration { return t.RedisFailover }
+
+// SlateAfter is how long the serving node (the leader, or the standby
+// serving its copy) waits without media before it keeps the playlists
+// advancing with filler: a relay timeout, the time after which a standby
+// counts its relay as lost.
+func (t Timings) SlateAfter() time.Duration { return t.RelayTimeout }

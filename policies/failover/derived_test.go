@@ -33,6 +33,10 @@ func TestDerivedClocks(t *testing.T) {
 			if tm.MediaFreshFor() <= tm.SegmentDuration {
 				t.Errorf("media fresh for %v, not past a segment (%v)", tm.MediaFreshFor(), tm.SegmentDuration)
 			}
+			// Filler starts before the next cut would have been due.
+			if tm.SlateAfter() >= tm.SegmentDuration {
+				t.Errorf("slate after %v, not within a segment (%v)", tm.SlateAfter(), tm.SegmentDuration)
+			}
 			// A leader's own "I lead" outlasts a missed renewal.
 			if tm.LeaderSilentAfter() <= tm.LeaseRenew {
 				t.Errorf("leader silent after %v, within a renewal (%v)", tm.LeaderSilentAfter(), tm.LeaseRenew)

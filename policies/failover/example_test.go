@@ -12,14 +12,14 @@ import (
 func ExamplePlace() {
 	zone := func(name string, up bool, load int) failover.Zone {
 		return failover.Zone{Name: name, Up: up,
-			Nodes: []failover.Node{{ID: name + "-1", Capacity: 24, Load: load, Up: true}},
-			Redis: failover.RedisPair{Primary: failover.RedisInstance{Zone: name, Up: true}}}
+			Nodes: []failover.Node{{ID: name + "-1", Capacity: 24, Load: load, Up: true}}}
 	}
+	redis := failover.RedisPair{Primary: failover.RedisInstance{Up: true}, Replica: failover.RedisInstance{Up: true}}
 	dublin, _ := failover.LookupRegion("eu-west-1")
 	frankfurt, _ := failover.LookupRegion("eu-central-1")
 	topo := failover.Topology{Regions: []failover.Region{
-		{Name: dublin.Name, Location: dublin.Location, Zones: []failover.Zone{zone("eu-west-1a", false, 0), zone("eu-west-1b", true, 10)}},
-		{Name: frankfurt.Name, Location: frankfurt.Location, Zones: []failover.Zone{zone("eu-central-1a", true, 0), zone("eu-central-1b", true, 0)}},
+		{Name: dublin.Name, Location: dublin.Location, Redis: redis, Zones: []failover.Zone{zone("eu-west-1a", false, 0), zone("eu-west-1b", true, 10)}},
+		{Name: frankfurt.Name, Location: frankfurt.Location, Redis: redis, Zones: []failover.Zone{zone("eu-central-1a", true, 0), zone("eu-central-1b", true, 0)}},
 	}}
 	p, err := failover.Place(topo, failover.Broadcaster{Location: failover.Location{Lat: 38.72, Lon: -9.14}})
 	fmt.Println(p.Node, p.ZoneFallback, p.StandbyZone == "", err)
@@ -27,12 +27,13 @@ func ExamplePlace() {
 }
 
 // The worst a node loss does behind the load balancers with the default
-// timings.
+// timings: fenced and slated as shipped, and with the health checks only.
 func ExampleWorstCase() {
-	for _, b := range failover.WorstCase(failover.DefaultTimings, 10*time.Second) {
-		if b.Fault == failover.NodeLoss {
-			fmt.Printf("%v: stall %v, lost %v, with a backup encoder %v\n", b.Fault, b.Stall, b.MediaLost, b.RedundantStall)
-		}
+	for _, r := range []failover.Routing{failover.DefaultTimings.AWSRouting(), failover.DefaultTimings.AWSRouting().WithoutFencing()} {
+		b := failover.WorstCaseVia(failover.DefaultTimings, 10*time.Second, r)[0]
+		fmt.Printf("%v (fencing %v): stall %v, lost %v, with a backup encoder %v\n", b.Fault, r.Fencing.Enabled, b.Stall, b.MediaLost, b.RedundantStall)
 	}
-	// Output: node-loss: stall 12s, lost 10s, with a backup encoder 200ms
+	// Output:
+	// node-loss (fencing true): stall 1.2s, lost 7s, with a backup encoder 200ms
+	// node-loss (fencing false): stall 12s, lost 10s, with a backup encoder 200ms
 }

@@ -51,6 +51,16 @@ var DefaultFencing = Fencing{
 	Retry:          500 * time.Millisecond,
 }
 
+// SRTHandshakeResend is how often an SRT caller resends its handshake
+// while connecting (libsrt resends the induction every 250 ms until
+// SRTO_CONNTIMEO). An attempt that landed on a dead target before it was
+// fenced therefore completes at the first resend after the load balancer,
+// terminating the fenced target's flows on deregistration, sends the flow
+// to a live node (ReconnectMovedAt); a flow past its handshake is not
+// rescued so, since the live node ignores packets for a socket it never
+// accepted (gosrt and libsrt drop them).
+const SRTHandshakeResend = 250 * time.Millisecond
+
 // Validate reports how the fencing contradicts the timings.
 func (f Fencing) Validate(t Timings) error {
 	if !f.Enabled {
@@ -67,6 +77,34 @@ func (f Fencing) Validate(t Timings) error {
 		return fmt.Errorf("zone restore wait %v must be at least the NLB's recovery %v", f.ZoneHealthyFor, t.NLBRecovery())
 	}
 	return nil
+}
+
+// FencedAt is when a node that went silent at silent (died, froze, or was
+// cut off) is out of its load balancer: a survivor fences it once it took
+// over a lease the node held (takenOver: the lease lapsed, at most LeaseTTL
+// after the node's last renewal, and the leader's relay has been silent
+// LeaderSilentAfter, without which its standby does not take over), Redis
+// has heard no heartbeat from it for QuietAfter, and Redis can run the
+// agreement (redisBack, after a promotion); the deregistration then takes
+// its budget. The data plane and the simulator act on this one rule.
+func (f Fencing) FencedAt(t Timings, silent, takenOver, redisBack time.Duration) time.Duration {
+	return max(takenOver, silent+t.LeaderSilentAfter(), silent+f.QuietAfter, redisBack) + f.Deregistration
+}
+
+// NodeFencedAfter is FencedAt's worst case for a node that dies: its
+// lease was renewed just before, so it lapses a whole LeaseTTL later.
+func (f Fencing) NodeFencedAfter(t Timings) time.Duration {
+	return f.FencedAt(t, 0, t.LeaseTTL, 0)
+}
+
+// ZoneFencedAt is when new flows leave a zone whose nodes all went silent
+// at silent: once Redis has heard none of them for QuietAfter (and can
+// answer: redisBack, the promotion of the twin's replica when the zone held
+// the region's primary), a survivor sets the zone's endpoint weight to 0,
+// which the accelerator applies within WeightShift. No lease is involved:
+// every node of the zone is quiet.
+func (f Fencing) ZoneFencedAt(silent, redisBack time.Duration) time.Duration {
+	return max(silent+f.QuietAfter, redisBack) + f.WeightShift
 }
 
 // RecordFor is how long Redis remembers a node's last heartbeat, and a

@@ -44,7 +44,7 @@ var ErrNoCapacity = errors.New("failover: no zone in any region accepts a new in
 // in it the accepting zone with the most free capacity (ties go to the
 // first zone, so placement is deterministic); the leader on a node of that
 // zone (see ChooseNode); the standby on a node of the twin zone. A region
-// is left only when both its zones are down, full or without Redis.
+// is left only when both its zones are down or full, or its Redis is down.
 func Place(t Topology, b Broadcaster) (Placement, error) {
 	for rank, ri := range RankRegions(t, b) {
 		r := t.Regions[ri]
@@ -116,6 +116,9 @@ func RankRegions(t Topology, b Broadcaster) []int {
 // accepting zone with the most free capacity. It reports false when no
 // zone of the region accepts.
 func ChooseZone(r Region) (int, bool) {
+	if !r.Redis.Available() {
+		return -1, false // no zone of the region can hand out a lease
+	}
 	best, bestFree := -1, 0
 	for i, z := range r.Zones {
 		if f := z.Free(); f > bestFree {
@@ -133,6 +136,9 @@ func ChooseZone(r Region) (int, bool) {
 // replaces as soon as the twin zone accepts again. False when neither zone
 // has a node to take it.
 func Standby(r Region, leaderZone, leaderNode int) (zone, node int, sameZone, ok bool) {
+	if !r.Redis.Available() {
+		return -1, -1, false, false // a standby is recorded in the lease
+	}
 	for i, z := range r.Zones {
 		if i == leaderZone || !z.Accepting() {
 			continue

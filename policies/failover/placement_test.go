@@ -12,7 +12,8 @@ import (
 // b in each; up says, per zone in order (r0a r0b r1a r1b), whether it is up.
 func twoRegions(up [4]bool) Topology {
 	mk := func(name string, loc Location, zi int) Region {
-		r := Region{Name: name, Location: loc}
+		r := Region{Name: name, Location: loc,
+			Redis: RedisPair{Primary: RedisInstance{Zone: name + "a", Up: true}, Replica: RedisInstance{Zone: name + "b", Up: true}}}
 		for i, suffix := range []string{"a", "b"} {
 			load := 2
 			if i == 1 {
@@ -21,7 +22,6 @@ func twoRegions(up [4]bool) Topology {
 			z := Zone{
 				Name: name + suffix, Up: up[zi+i],
 				Nodes: []Node{{ID: name + suffix + "-1", Capacity: 10, Load: load, Up: true}},
-				Redis: RedisPair{Primary: RedisInstance{Zone: name + suffix, Up: true}, Replica: RedisInstance{Up: true}},
 			}
 			r.Zones = append(r.Zones, z)
 		}
@@ -99,10 +99,12 @@ func TestPlaceHealthBeyondZoneUp(t *testing.T) {
 		{"full zone counts as down", func(tp *Topology) { tp.Regions[0].Zones[0].Nodes[0].Load = 10 }, dublinBroadcaster, "eu-west-1b"},
 		{"draining node counts as down", func(tp *Topology) { tp.Regions[0].Zones[0].Nodes[0].Draining = true }, dublinBroadcaster, "eu-west-1b"},
 		{"dead node counts as down", func(tp *Topology) { tp.Regions[0].Zones[0].Nodes[0].Up = false }, dublinBroadcaster, "eu-west-1b"},
-		{"zone without Redis counts as down", func(tp *Topology) {
-			tp.Regions[0].Zones[0].Redis.Primary.Up, tp.Regions[0].Zones[0].Redis.Replica.Up = false, false
-		}, dublinBroadcaster, "eu-west-1b"},
-		{"replica alone keeps the zone", func(tp *Topology) { tp.Regions[0].Zones[0].Redis.Primary.Up = false }, dublinBroadcaster, "eu-west-1a"},
+		// Both zones share the region's Redis: without it neither can hand
+		// out a lease, and the region is left.
+		{"region without Redis counts as down", func(tp *Topology) {
+			tp.Regions[0].Redis.Primary.Up, tp.Regions[0].Redis.Replica.Up = false, false
+		}, dublinBroadcaster, "eu-central-1a"},
+		{"replica alone keeps the region", func(tp *Topology) { tp.Regions[0].Redis.Primary.Up = false }, dublinBroadcaster, "eu-west-1a"},
 		{"both zones full leaves the region", func(tp *Topology) {
 			tp.Regions[0].Zones[0].Nodes[0].Load, tp.Regions[0].Zones[1].Nodes[0].Load = 10, 10
 		}, dublinBroadcaster, "eu-central-1a"},
@@ -128,7 +130,7 @@ func TestPlaceHealthBeyondZoneUp(t *testing.T) {
 }
 
 func TestChooseNodePacksAndSkips(t *testing.T) {
-	z := Zone{Up: true, Redis: RedisPair{Primary: RedisInstance{Up: true}}, Nodes: []Node{
+	z := Zone{Up: true, Nodes: []Node{
 		{ID: "n0", Capacity: 10, Load: 2, Up: true},
 		{ID: "n1", Capacity: 10, Load: 7, Up: true},
 		{ID: "n2", Capacity: 10, Load: 9, Up: false},
@@ -143,15 +145,16 @@ func TestChooseNodePacksAndSkips(t *testing.T) {
 }
 
 // randomTopology draws a topology of 1–6 catalogue regions whose zones,
-// nodes and Redis instances are up or down at random.
+// nodes and Redis instances (one pair per region) are up or down at random.
 func randomTopology(rng *rand.Rand) Topology {
 	n := 1 + rng.IntN(6)
 	var tp Topology
 	for _, info := range Catalogue[:n] {
-		r := Region{Name: info.Name, Location: info.Location}
-		for _, zn := range info.Zones() {
-			z := Zone{Name: zn, Up: rng.IntN(4) > 0,
-				Redis: RedisPair{Primary: RedisInstance{Zone: zn, Up: rng.IntN(3) > 0}, Replica: RedisInstance{Up: rng.IntN(3) > 0}}}
+		zones := info.Zones()
+		r := Region{Name: info.Name, Location: info.Location,
+			Redis: RedisPair{Primary: RedisInstance{Zone: zones[0], Up: rng.IntN(4) > 0}, Replica: RedisInstance{Zone: zones[1], Up: rng.IntN(4) > 0}}}
+		for _, zn := range zones {
+			z := Zone{Name: zn, Up: rng.IntN(4) > 0}
 			for k := range rng.IntN(5) {
 				c := 1 + rng.IntN(30)
 				z.Nodes = append(z.Nodes, Node{ID: fmt.Sprintf("%s-%d", zn, k), Capacity: c, Load: rng.IntN(c + 1),

@@ -82,51 +82,124 @@ func TestScalingValidate(t *testing.T) {
 }
 
 func TestWorstCaseDefaults(t *testing.T) {
-	// The default timings' table, worked out by hand from the rules in
-	// worstcase.go, so that a change of timing or formula shows here.
-	want := map[Fault]struct{ stall, lost, redundant time.Duration }{
-		NodeLoss:         {12 * time.Second, 10 * time.Second, 200 * time.Millisecond}, // reconnect at 6 s hits the dead node, again at 10 s; +2 s keyframe; a backup encoder: the standby goes on
-		StandbyLoss:      {0, 0, 0},                                                    // viewers see nothing
-		ZoneLoss:         {44 * time.Second, 42 * time.Second, 200 * time.Millisecond}, // NLB 10 s + GA 30 s, attempts every 4 s from 6 s: 42 s
-		RedisPrimaryLoss: {0, 0, 0},                                                    // leases outlive the promotion
-		RedisPairLoss:    {0, 0, 0},                                                    // leaders keep serving
-		RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second},       // as a zone, but no lease wait in the new region
-		Partition:        {12 * time.Second, 10 * time.Second, 200 * time.Millisecond}, // a 10 s cut is a node loss
-		LeaderFreeze:     {12 * time.Second, 10 * time.Second, 200 * time.Millisecond}, // likewise
-		RollingUpdate:    {3 * time.Second, 1 * time.Second, 200 * time.Millisecond},   // retry 1 s + keyframe 2 s
-		RedisPartition:   {200 * time.Millisecond, 0, 200 * time.Millisecond},          // the relay keeps feeding the standby
+	// The default timings' tables, worked out by hand from the rules in
+	// worstcase.go and fencing.go, so that a change of timing or formula
+	// shows here. "fenced" is production as shipped (DefaultFencing and the
+	// slate); "health checks only" is zonecast before them (-no-fencing).
+	type row struct{ stall, lost, redundant time.Duration }
+	part := 200 * time.Millisecond
+	slate := time.Second + part // SlateAfter (the 1 s relay timeout) and a part
+	tables := []struct {
+		name    string
+		routing Routing
+		want    map[Fault]row
+	}{
+		{"health checks only", DefaultTimings.AWSRouting().WithoutFencing(), map[Fault]row{
+			NodeLoss:         {12 * time.Second, 10 * time.Second, part},             // reconnect at 6 s hits the dead node, again at 10 s; +2 s keyframe; a backup encoder: the standby goes on
+			StandbyLoss:      {0, 0, 0},                                              // viewers see nothing
+			ZoneLoss:         {44 * time.Second, 42 * time.Second, part},             // NLB 10 s + GA 30 s, attempts every 4 s from 6 s: 42 s
+			RedisPrimaryLoss: {0, 0, 0},                                              // leases outlive the promotion
+			RedisPairLoss:    {0, 0, 0},                                              // leaders keep serving
+			RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second}, // as a zone, but no lease wait in the new region
+			Partition:        {12 * time.Second, 10 * time.Second, part},             // a 10 s cut is a node loss
+			LeaderFreeze:     {12 * time.Second, 10 * time.Second, part},             // likewise
+			RollingUpdate:    {3 * time.Second, 1 * time.Second, part},               // retry 1 s + keyframe 2 s
+			RedisPartition:   {part, 0, part},                                        // the relay keeps feeding the standby
+		}},
+		{"fenced", DefaultTimings.AWSRouting(), map[Fault]row{
+			// The lease lapses at 6 s, the node has been quiet since 2 s:
+			// fenced at 6 + 1 s. The reconnection at 6 s is caught on the
+			// dead node; its handshake, resent every 250 ms, is moved at
+			// 7 s. The standby's copy slates from 1 s on: 1.2 s of stall.
+			NodeLoss:         {slate, 7 * time.Second, part},
+			StandbyLoss:      {0, 0, 0},
+			ZoneLoss:         {slate, 6 * time.Second, part}, // quiet 2 s, but Redis back only after the 4 s promotion; weight 0 by 6 s: the reconnection at 6 s lands in the twin
+			RedisPrimaryLoss: {0, 0, 0},
+			RedisPairLoss:    {0, 0, 0},
+			RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second}, // nobody left in the region to fence or slate
+			Partition:        {slate, 7 * time.Second, part},                         // frozen past the fence: as a node loss
+			LeaderFreeze:     {slate, 7 * time.Second, part},
+			RollingUpdate:    {slate, 1 * time.Second, part}, // the new leader slates while the broadcaster reconnects
+			RedisPartition:   {part, 0, part},                // its relay is live: nobody fences it
+		}},
 	}
-	table := WorstCase(DefaultTimings, 10*time.Second)
-	if len(table) != len(Faults) {
-		t.Fatalf("table has %d rows for %d faults", len(table), len(Faults))
+	for _, tc := range tables {
+		t.Run(tc.name, func(t *testing.T) {
+			table := WorstCaseVia(DefaultTimings, 10*time.Second, tc.routing)
+			if len(table) != len(Faults) {
+				t.Fatalf("table has %d rows for %d faults", len(table), len(Faults))
+			}
+			for i, b := range table {
+				if b.Fault != Faults[i] || b.How == "" {
+					t.Fatalf("row %d is %v, want %v with an explanation", i, b.Fault, Faults[i])
+				}
+				w := tc.want[b.Fault]
+				if b.Stall != w.stall || b.MediaLost != w.lost || b.RedundantStall != w.redundant {
+					t.Errorf("%v: stall %v lost %v redundant %v; want %v %v %v", b.Fault, b.Stall, b.MediaLost, b.RedundantStall, w.stall, w.lost, w.redundant)
+				}
+			}
+		})
 	}
-	for i, b := range table {
-		if b.Fault != Faults[i] || b.How == "" {
-			t.Fatalf("row %d is %v, want %v with an explanation", i, b.Fault, Faults[i])
-		}
-		w := want[b.Fault]
-		if b.Stall != w.stall || b.MediaLost != w.lost || b.RedundantStall != w.redundant {
-			t.Errorf("%v: stall %v lost %v redundant %v; want %v %v %v", b.Fault, b.Stall, b.MediaLost, b.RedundantStall, w.stall, w.lost, w.redundant)
-		}
-		if b.MediaLost > b.Stall {
-			t.Errorf("%v: more media lost (%v) than stall (%v)", b.Fault, b.MediaLost, b.Stall)
-		}
+	if got, want := WorstCase(DefaultTimings, 10*time.Second), WorstCaseVia(DefaultTimings, 10*time.Second, DefaultTimings.AWSRouting()); got[0] != want[0] {
+		t.Fatalf("WorstCase is not the shipped AWS routing's table")
+	}
+}
+
+// TestFencedNodeLoss: the goals for a node lost behind the load balancer
+// (stall ≤ 2 s, media lost ≤ 1 s). The slate meets the first; the second
+// is out of reach while the broadcaster notices the loss only after its
+// SRT peer-idle timeout, whatever the fencing: a rehashed flow is ignored
+// by the node it lands on.
+func TestFencedNodeLoss(t *testing.T) {
+	cases := []struct {
+		name      string
+		peerIdle  time.Duration
+		stall     time.Duration
+		lost      time.Duration
+		goalsBoth bool
+	}{
+		{"libsrt's 5 s peer idle", 5 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
+		// An encoder at 2 s: noticed at 2 s, its attempt at 3 s is caught
+		// on the dead node and gives up at 6 s, before the fence; the
+		// retry at 7 s lands live.
+		{"2 s peer idle", 2 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
+		// At 6 s the attempt at 7 s comes after the fence: no catch.
+		{"6 s peer idle", 6 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm := DefaultTimings
+			tm.SRTPeerIdleTimeout = c.peerIdle
+			b := WorstCase(tm, 10*time.Second)[0]
+			if b.Fault != NodeLoss || b.Stall != c.stall || b.MediaLost != c.lost {
+				t.Fatalf("%v: stall %v lost %v, want %v %v", b.Fault, b.Stall, b.MediaLost, c.stall, c.lost)
+			}
+			if met := b.Stall <= 2*time.Second && b.MediaLost <= time.Second; met != c.goalsBoth {
+				t.Fatalf("goals met = %v", met)
+			}
+		})
 	}
 }
 
 func TestFreezeImpact(t *testing.T) {
+	slate := DefaultTimings.SlateAfter() + DefaultTimings.PartDuration
 	cases := []struct {
+		routing        Routing
 		d, stall, lost time.Duration
 	}{
-		{1 * time.Second, 1 * time.Second, 1 * time.Second},    // SRT and the lease survive
-		{4 * time.Second, 4 * time.Second, 4 * time.Second},    // still under the peer-idle timeout
-		{6 * time.Second, 8 * time.Second, 6 * time.Second},    // reconnect at 6 s lands on the woken node; lease lapsed at 6 s; +2 s keyframe
-		{30 * time.Second, 12 * time.Second, 10 * time.Second}, // a node loss
+		{DefaultTimings.AWSRouting().WithoutFencing(), 1 * time.Second, 1 * time.Second, 1 * time.Second},    // SRT and the lease survive
+		{DefaultTimings.AWSRouting().WithoutFencing(), 4 * time.Second, 4 * time.Second, 4 * time.Second},    // still under the peer-idle timeout
+		{DefaultTimings.AWSRouting().WithoutFencing(), 6 * time.Second, 8 * time.Second, 6 * time.Second},    // reconnect at 6 s lands on the woken node; lease lapsed at 6 s; +2 s keyframe
+		{DefaultTimings.AWSRouting().WithoutFencing(), 30 * time.Second, 12 * time.Second, 10 * time.Second}, // a node loss
+		{DefaultTimings.AWSRouting(), 1 * time.Second, 1 * time.Second, 1 * time.Second},                     // shorter than the slate's wait
+		{DefaultTimings.AWSRouting(), 4 * time.Second, slate, 4 * time.Second},                               // the standby slates; nothing is fenced
+		{DefaultTimings.AWSRouting(), 6 * time.Second, slate, 6 * time.Second},                               // woken before the fence's agreement (lease lapse at 6 s)
+		{DefaultTimings.AWSRouting(), 30 * time.Second, slate, 7 * time.Second},                              // fenced as a dead node
 	}
 	for _, c := range cases {
-		stall, lost := DefaultTimings.FreezeImpact(c.d)
+		stall, lost := DefaultTimings.FreezeImpactVia(c.d, c.routing)
 		if stall != c.stall || lost != c.lost {
-			t.Errorf("freeze %v: stall %v lost %v, want %v %v", c.d, stall, lost, c.stall, c.lost)
+			t.Errorf("%s freeze %v (fencing %v): stall %v lost %v, want %v %v", c.routing.Name, c.d, c.routing.Fencing.Enabled, stall, lost, c.stall, c.lost)
 		}
 	}
 }
@@ -134,14 +207,28 @@ func TestFreezeImpact(t *testing.T) {
 func TestReconnectAt(t *testing.T) {
 	tm := DefaultTimings
 	never := func(time.Duration) bool { return false }
-	if got := tm.ReconnectAt(5*time.Second, 100*time.Second, never); got != 6*time.Second {
-		t.Fatalf("lucky reconnect at %v", got)
+	cases := []struct {
+		name                    string
+		noticed, healthy, moved time.Duration
+		hitsDead                func(time.Duration) bool
+		want                    time.Duration
+	}{
+		{"lucky", 5 * time.Second, 100 * time.Second, 0, never, 6 * time.Second},
+		{"healthy already", 5 * time.Second, 0, 0, always, 6 * time.Second},
+		{"unlucky until 11 s", 5 * time.Second, 11 * time.Second, 0, always, 14 * time.Second},
+		{"caught, moved at 7 s", 5 * time.Second, 7 * time.Second, 7 * time.Second, always, 7 * time.Second},
+		{"caught, moved between resends", 5 * time.Second, 7100 * time.Millisecond, 7100 * time.Millisecond, always, 7250 * time.Millisecond},
+		{"moved after the attempt gave up", 1 * time.Second, 6 * time.Second, 6 * time.Second, always, 6 * time.Second}, // caught 2–5 s, the retry at 6 s lands live
 	}
-	if got := tm.ReconnectAt(5*time.Second, 0, always); got != 6*time.Second {
-		t.Fatalf("healthy already: %v", got)
-	}
-	if got := tm.ReconnectAt(5*time.Second, 11*time.Second, always); got != 14*time.Second {
-		t.Fatalf("unlucky until 11 s: %v", got)
+	for _, c := range cases {
+		if got := tm.ReconnectMovedAt(c.noticed, c.healthy, c.moved, c.hitsDead); got != c.want {
+			t.Errorf("%s: back at %v, want %v", c.name, got, c.want)
+		}
+		if c.moved == 0 {
+			if got := tm.ReconnectAt(c.noticed, c.healthy, c.hitsDead); got != c.want {
+				t.Errorf("%s: ReconnectAt %v, want %v", c.name, got, c.want)
+			}
+		}
 	}
 }
 

@@ -35,16 +35,17 @@ func (n *Node) Accepting() bool {
 	return n.Up && !n.Draining && n.Load < n.Capacity
 }
 
-// RedisInstance is one of a zone's two Redis instances.
+// RedisInstance is one of a region's two Redis instances.
 type RedisInstance struct {
 	Zone string // the availability zone it runs in
 	Up   bool
 }
 
-// RedisPair is a zone's coordination store: a primary in the zone and a
-// replica in the twin zone (Multi-AZ, as ElastiCache places them), watched
-// by Sentinel or ElastiCache's own failover. The replica takes over when
-// the primary dies.
+// RedisPair is a region's coordination store, which both of its twin zones
+// share (one node registry, one set of leases): one replication group with
+// its primary in one zone and a replica in the twin (Multi-AZ, as
+// ElastiCache places them), watched by Sentinel or ElastiCache's own
+// failover. The replica takes over when the primary dies.
 type RedisPair struct {
 	Primary RedisInstance
 	Replica RedisInstance
@@ -54,19 +55,19 @@ type RedisPair struct {
 // is up (after a promotion when it is the replica).
 func (p RedisPair) Available() bool { return p.Primary.Up || p.Replica.Up }
 
-// Zone is one availability zone of a region: its load balancer, its
-// auto-scaling group of edge nodes and its Redis pair.
+// Zone is one availability zone of a region: its load balancer and its
+// auto-scaling group of edge nodes.
 type Zone struct {
 	Name string
 	// Up is false when the availability zone (or its load balancer) is gone.
 	Up    bool
 	Nodes []Node
-	Redis RedisPair
 }
 
-// Free is the capacity the zone can give to new work.
+// Free is the capacity the zone can give to new work (its region's Redis
+// aside: see Region.Accepting).
 func (z Zone) Free() int {
-	if !z.Up || !z.Redis.Available() {
+	if !z.Up {
 		return 0
 	}
 	free := 0
@@ -76,12 +77,14 @@ func (z Zone) Free() int {
 	return free
 }
 
-// Accepting reports whether the zone takes a new ingest: the zone is up,
-// its Redis pair can hand out leases and some node has room. A zone that is
-// not accepting counts as down for placement; this is what its load
-// balancer's target health tells Global Accelerator.
+// Accepting reports whether the zone takes a new ingest as far as the zone
+// itself goes: it is up and some node has room. A zone that is not
+// accepting counts as down for placement; this is what its load
+// balancer's target health tells Global Accelerator. Its region's Redis
+// must also be available (Region.Accepting): without it no zone of the
+// region can hand out leases.
 func (z Zone) Accepting() bool {
-	if !z.Up || !z.Redis.Available() {
+	if !z.Up {
 		return false
 	}
 	for i := range z.Nodes {
@@ -97,10 +100,16 @@ type Region struct {
 	Name     string
 	Location Location
 	Zones    []Zone
+	// Redis is the region's one replication group, which both zones use.
+	Redis RedisPair
 }
 
-// Accepting reports whether any zone of the region takes a new ingest.
+// Accepting reports whether the region takes a new ingest: its Redis can
+// hand out leases and some zone accepts.
 func (r Region) Accepting() bool {
+	if !r.Redis.Available() {
+		return false
+	}
 	for _, z := range r.Zones {
 		if z.Accepting() {
 			return true

@@ -9,10 +9,12 @@ type Bound struct {
 	// starts the recovery), measured from the fault.
 	Detection time.Duration
 	// Stall is the longest time the stream's playlists stop advancing
-	// (what an HLS reader following the stream measures).
+	// (what an HLS reader following the stream measures; with the slate,
+	// filler segments count as advancing).
 	Stall time.Duration
 	// MediaLost is the longest stretch of the broadcast that never reaches
-	// viewers (a gap in PROGRAM-DATE-TIME): the "black screen".
+	// viewers (a gap in PROGRAM-DATE-TIME): the "black screen". The slate
+	// does not shorten it: filler is not the broadcast.
 	MediaLost time.Duration
 	// RedundantStall is Stall for a stream with a backup encoder feeding the
 	// twin zone (input redundancy); such streams lose no media unless
@@ -34,8 +36,21 @@ type Bound struct {
 // always true; the simulator passes a seeded coin weighted by the share of
 // dead targets.
 func (t Timings) ReconnectAt(noticed, healthyAt time.Duration, hitsDead func(attempt time.Duration) bool) time.Duration {
+	return t.ReconnectMovedAt(noticed, healthyAt, 0, hitsDead)
+}
+
+// ReconnectMovedAt is ReconnectAt where the dead target is fenced at moved
+// (0: never; otherwise no later than healthyAt): an attempt that landed on
+// it keeps resending its handshake, and once the load balancer sends the
+// fenced target's flows to a live node, that node answers the next resend
+// (SRTHandshakeResend), so the attempt completes then instead of failing
+// after SRTConnectTimeout.
+func (t Timings) ReconnectMovedAt(noticed, healthyAt, moved time.Duration, hitsDead func(attempt time.Duration) bool) time.Duration {
 	at := noticed + t.BroadcasterRetry
 	for at < healthyAt && hitsDead(at) {
+		if moved > at && moved < at+t.SRTConnectTimeout {
+			return at + (moved-at+SRTHandshakeResend-1)/SRTHandshakeResend*SRTHandshakeResend
+		}
 		at += t.SRTConnectTimeout + t.BroadcasterRetry
 	}
 	return at
@@ -59,18 +74,37 @@ func (t Timings) FreezeImpact(d time.Duration) (stall, lost time.Duration) {
 // SRT connection and the lease: the stream resumes when the node does. A
 // longer one is a node loss whose reconnection may land on the node again
 // once it is back.
+//
+// With fencing, a node still silent when a survivor has taken its lease
+// over and Redis has not heard it for the quiet time is deregistered (the
+// call is made even if it wakes meanwhile); with the slate, the standby
+// serving its copy bounds the stall.
 func (t Timings) FreezeImpactVia(d time.Duration, r Routing) (stall, lost time.Duration) {
 	leaseHeld := t.LeaseTTL - t.LeaseRenew // the shortest a lease can still run at the freeze
 	if d < t.SRTPeerIdleTimeout && d < leaseHeld {
-		return d, d
+		return t.slated(d, r), d
 	}
-	healthy := min(r.NodeDetection, d)
+	healthy, moved := min(r.NodeDetection, d), time.Duration(0)
+	if fenced := r.Fencing.NodeFencedAfter(t); r.Fencing.Enabled && fenced-r.Fencing.Deregistration < d && fenced <= healthy {
+		healthy, moved = fenced, fenced
+	}
 	noticed := min(t.SRTPeerIdleTimeout, d)
 	if d > noticed {
 		noticed += r.ProbeTimeout // the frozen node is still tried first
 	}
-	back := t.ReconnectAt(noticed, healthy, always)
-	return t.resume(back, t.LeaseTTL, r), back
+	back := t.ReconnectMovedAt(noticed, healthy, moved, always)
+	return t.slated(t.resume(back, t.LeaseTTL, r), r), back
+}
+
+// slated is the stall viewers see of an outage whose stream a surviving
+// node keeps serving (the standby's copy, or the new leader's): with the
+// slate its playlists advance with filler once no media arrived for
+// SlateAfter, from the next part on.
+func (t Timings) slated(stall time.Duration, r Routing) time.Duration {
+	if !r.Slate {
+		return stall
+	}
+	return min(stall, t.SlateAfter()+t.PartDuration)
 }
 
 // resume is the worst time a stream whose ingest is back at back publishes
@@ -142,20 +176,40 @@ type Routing struct {
 	// itself (locally), so no forward is needed; otherwise the node that
 	// got the ingest asks Redis which node stands by before it forwards.
 	ReconnectLandsOnStandby bool
+	// Fencing is how the surviving nodes take a dead node out of its load
+	// balancer, and a dead zone out of the accelerator, before their own
+	// health checks would (Fencing.Enabled false: only the health checks).
+	Fencing Fencing
+	// Slate: the node serving a stream (the leader, or the standby serving
+	// its copy) keeps its playlists advancing with filler once no media
+	// arrived for SlateAfter, so viewers' players never freeze on a stall
+	// longer than that and a part. It is here, beside the routing, because
+	// the worst case and the simulator take both as one what-if.
+	Slate bool
 }
 
 // AWSRouting is production's: the NLB marks a dead target unhealthy after
 // its unhealthy threshold of checks; Global Accelerator then moves new
 // flows away from an endpoint with no healthy target within its traffic
-// shift.
+// shift. The nodes fence a dead node or zone sooner when DefaultFencing
+// is enabled, and the serving node slates a gap.
 func (t Timings) AWSRouting() Routing {
-	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift, ReconnectReachesStandby: true}
+	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift, ReconnectReachesStandby: true,
+		Fencing: DefaultFencing, Slate: true}
+}
+
+// WithoutFencing is r as zonecast was before fast fencing and the slate:
+// only the health checks move flows, and a stall freezes the players.
+func (r Routing) WithoutFencing() Routing {
+	r.Fencing.Enabled, r.Slate = false, false
+	return r
 }
 
 // DirectRouting is the local twin-zone set-up's (make run, make chaos):
 // the broadcaster itself tries the nodes in turn, skips one whose /readyz
 // does not answer within 300 ms, and so reaches the standby; a killed
-// node's port is refused at once.
+// node's port is refused at once. No load balancer, so nothing to fence;
+// no slate, as the kept chaos measurements were taken without one.
 var DirectRouting = Routing{Name: "direct", ProbeTimeout: 300 * time.Millisecond, KillNoticedAtOnce: true, ReconnectReachesStandby: true, ReconnectLandsOnStandby: true}
 
 // LocalTimings are the timings of the local twin-zone set-up that
@@ -189,18 +243,40 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 	nlb := r.NodeDetection
 	gaMoved := nlb + r.ZoneShift
 
-	nodeBack := t.ReconnectAt(t.DeathNoticed(r), nlb, always)
-	zoneBack := t.ReconnectAt(t.SRTPeerIdleTimeout, gaMoved, always)
+	// Where new flows go only to live targets, and when an attempt caught
+	// on the dead node is moved (0: never).
+	nodeHealthy, nodeMoved, zoneHealthy, zoneDetection := nlb, time.Duration(0), gaMoved, nlb
+	nodeHow, zoneHow := "", ""
+	if f := r.Fencing; f.Enabled {
+		if fenced := f.NodeFencedAfter(t); fenced <= nlb {
+			nodeHealthy, nodeMoved = fenced, fenced
+			nodeHow = "; fenced: the standby takes the lease as it lapses (≤ LeaseTTL), Redis agrees once the node is quiet, and the deregistration moves its flows, so a reconnection caught on it completes at its next handshake resend"
+		}
+		// The worst zone held the region's Redis primary: the agreement
+		// waits for the replica's promotion.
+		if shifted := f.ZoneFencedAt(0, t.RedisFailover); shifted < gaMoved {
+			zoneHealthy, zoneDetection = shifted, min(nlb, max(f.QuietAfter, t.RedisFailover))
+			zoneHow = "; fenced: once Redis (after the promotion) has heard none of the zone's nodes for the quiet time, a survivor sets the zone's endpoint weight to 0, which the accelerator applies within its weight shift"
+		}
+	}
+	slateHow := ""
+	if r.Slate {
+		slateHow = "; the serving node slates the gap after SlateAfter, so players never freeze longer"
+	}
+
+	nodeBack := t.ReconnectMovedAt(t.DeathNoticed(r), nodeHealthy, nodeMoved, always)
+	zoneBack := t.ReconnectAt(t.SRTPeerIdleTimeout, zoneHealthy, always)
+	regionBack := t.ReconnectAt(t.SRTPeerIdleTimeout, gaMoved, always) // no survivor in the region to fence it
 	zoneLease := max(t.LeaseTTL, t.RedisFailover)
 	freezeStall, freezeLost := t.FreezeImpactVia(outage, r)
 	drainBack := t.BroadcasterRetry // the draining node closes the connection: noticed at once
 
 	return []Bound{
 		{
-			Fault: NodeLoss, Detection: min(t.DeathNoticed(r), nlb),
-			Stall: t.resume(nodeBack, t.LeaseTTL, r), MediaLost: nodeBack,
+			Fault: NodeLoss, Detection: min(t.DeathNoticed(r), nodeHealthy),
+			Stall: t.slated(t.resume(nodeBack, t.LeaseTTL, r), r), MediaLost: nodeBack,
 			RedundantStall: t.redundantStall(t.LeaseTTL, r), Unprotected: t.StandbyRestore(),
-			How: "broadcaster notices after the SRT peer-idle timeout, retries until the NLB has marked the node unhealthy; the standby leads (a part after) the lease lapses, publishing the reconnected ingest from its first keyframe",
+			How: "broadcaster notices after the SRT peer-idle timeout, retries until the NLB has marked the node unhealthy; the standby leads (a part after) the lease lapses, publishing the reconnected ingest from its first keyframe" + nodeHow + slateHow,
 		},
 		{
 			Fault: StandbyLoss, Detection: t.NodeTTL,
@@ -208,10 +284,10 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 			How:         "viewers see nothing; the leader picks a new standby once the registry drops the dead node",
 		},
 		{
-			Fault: ZoneLoss, Detection: nlb,
-			Stall: t.resume(zoneBack, zoneLease, r), MediaLost: zoneBack,
+			Fault: ZoneLoss, Detection: zoneDetection,
+			Stall: t.slated(t.resume(zoneBack, zoneLease, r), r), MediaLost: zoneBack,
 			RedundantStall: t.redundantStall(zoneLease, r), Unprotected: 0,
-			How: "the zone's NLB has no healthy target after the unhealthy threshold; Global Accelerator moves new flows to the twin zone within its traffic shift; the standby there leads once the lease lapses and, when the region's Redis primary was in the lost zone, its replica in the twin is promoted. Streams whose standby was in the lost zone run unprotected until it returns",
+			How: "the zone's NLB has no healthy target after the unhealthy threshold; Global Accelerator moves new flows to the twin zone within its traffic shift; the standby there leads once the lease lapses and, when the region's Redis primary was in the lost zone, its replica in the twin is promoted. Streams whose standby was in the lost zone run unprotected until it returns" + zoneHow + slateHow,
 		},
 		{
 			Fault: RedisPrimaryLoss, Detection: t.SentinelDownAfter,
@@ -223,8 +299,8 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 		},
 		{
 			Fault: RegionLoss, Detection: nlb,
-			Stall: zoneBack + seg, MediaLost: zoneBack, RedundantStall: zoneBack + seg,
-			How: "both endpoints of the region's group are unhealthy; Global Accelerator sends new flows to the nearest other region, where the stream starts afresh under a new lease (no lease wait) and a new standby",
+			Stall: regionBack + seg, MediaLost: regionBack, RedundantStall: regionBack + seg,
+			How: "both endpoints of the region's group are unhealthy; Global Accelerator sends new flows to the nearest other region, where the stream starts afresh under a new lease (no lease wait) and a new standby; no node of the region survives to fence it or to slate",
 		},
 		{
 			Fault: Partition, Detection: min(t.SRTPeerIdleTimeout, nlb),
@@ -240,7 +316,7 @@ func WorstCaseVia(t Timings, outage time.Duration, r Routing) []Bound {
 		},
 		{
 			Fault: RollingUpdate, Detection: 0,
-			Stall: max(part, drainBack+seg), MediaLost: drainBack, RedundantStall: part,
+			Stall: t.slated(max(part, drainBack+seg), r), MediaLost: drainBack, RedundantStall: part,
 			Unprotected: seg,
 			How:         "the draining node hands each stream to its standby (within a part), waits until the NLB stops sending it new flows, then closes the broadcaster's connection, which comes back at once on another node",
 		},

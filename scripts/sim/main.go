@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 func main() {
@@ -45,6 +47,8 @@ type options struct {
 	streamsCSV     string
 	timings        timingOverrides
 	noForward      bool
+	noFencing      bool
+	noSlate        bool
 	worstCase      bool
 	outage         time.Duration
 }
@@ -69,6 +73,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the figures")
 	fs.Var(&o.timings, "timing", "what-if: set a failover.Timings field, e.g. -timing LeaseTTL=4s (repeatable; checked by Validate)")
 	fs.BoolVar(&o.noForward, "no-forward", false, "what-if: a node that receives a reconnected ingest does not forward it to the stream's standby, and viewers do not reach the standby's copy, until the lease moves (zonecast before the forward and the viewer proxy)")
+	fs.BoolVar(&o.noFencing, "no-fencing", false, "what-if: zonecast before fast fencing and the slate: only the NLB's health checks and the accelerator's traffic shift move a broadcaster off a dead node or zone, and a stall freezes the players")
+	fs.BoolVar(&o.noSlate, "no-slate", false, "what-if: fast fencing without the slate (a stall freezes the players until media returns)")
 	fs.StringVar(&o.streamsCSV, "streams-csv", "", "write each stream's stall and black screen to this CSV file")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
 	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")
@@ -93,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runChaos(o, stdout)
 	}
 	if o.worstCase {
-		return printWorstCase(stdout, o.outage, o.timings)
+		return printWorstCase(stdout, o.outage, o.timings, o.routing)
 	}
 	c, notes, err := scenario(o)
 	if err != nil {
@@ -132,4 +138,28 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: %s\n", f.name, f.value)
 	}
 	return nil
+}
+
+// routing is the production routing the flags describe: AWSRouting (fast
+// fencing and the slate as shipped) with the what-ifs applied.
+func (o options) routing(t failover.Timings) failover.Routing {
+	r := t.AWSRouting()
+	if o.noForward {
+		r.ReconnectReachesStandby = false
+	}
+	if o.noFencing {
+		r = r.WithoutFencing()
+	}
+	if o.noSlate {
+		r.Slate = false
+	}
+	return r
+}
+
+// onOff names a switch in the figures.
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -270,8 +270,9 @@ func TestTimingOverrides(t *testing.T) {
 	// A valid one changes the figures: a 4 s lease shortens the stall of a
 	// node loss behind a backup encoder where the standby waits for the
 	// lease (the -no-forward what-if; with the forward the lease is moot).
-	a := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-no-forward", "-faults", "node-loss@17h@eu-west-1a"))
-	b := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-no-forward", "-faults", "node-loss@17h@eu-west-1a",
+	// (Without fencing and the slate, which would bound the stall.)
+	a := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-no-forward", "-no-fencing", "-faults", "node-loss@17h@eu-west-1a"))
+	b := figuresOf(t, runCmd(t, "-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1", "-no-forward", "-no-fencing", "-faults", "node-loss@17h@eu-west-1a",
 		"-timing", "LeaseTTL=4s", "-timing", "RedisFailover=2500ms"))
 	sa, _ := strconv.ParseFloat(a["fault_node_loss_max_stall_seconds"], 64)
 	sb, _ := strconv.ParseFloat(b["fault_node_loss_max_stall_seconds"], 64)
@@ -352,7 +353,7 @@ func TestForwardToStandby(t *testing.T) {
 	args := []string{"-streams", "2000", "-regions", "2", "-plots", "", "-quiet", "-redundant-share", "1",
 		"-faults", "node-loss@17h@eu-west-1a,zone-loss@18h/10m@eu-west-1b"}
 	f := figuresOf(t, runCmd(t, args...))
-	without := figuresOf(t, runCmd(t, append(args, "-no-forward")...))
+	without := figuresOf(t, runCmd(t, append(args, "-no-forward", "-no-slate")...))
 	for _, name := range []string{"fault_node_loss_max_stall_seconds", "fault_zone_loss_max_stall_seconds"} {
 		if v, _ := strconv.ParseFloat(f[name], 64); v > failover.DefaultTimings.PartDuration.Seconds()+1e-9 || f[name] == "" {
 			t.Errorf("%s = %s, want at most a part", name, f[name])
@@ -360,5 +361,71 @@ func TestForwardToStandby(t *testing.T) {
 		if v, _ := strconv.ParseFloat(without[name], 64); v < failover.DefaultTimings.LeaseTTL.Seconds()-failover.DefaultTimings.LeaseRenew.Seconds() {
 			t.Errorf("-no-forward: %s = %s, want the lease's wait", name, without[name])
 		}
+	}
+}
+
+// TestFencingOnTheDefaultDay runs the contract's day as shipped (fast
+// fencing and the slate), with fencing alone (-no-slate) and as zonecast
+// was before them (-no-fencing), and checks what each changes.
+// black_screen_seconds_total counts media lost (never shown), which the
+// slate does not change; stall_seconds_total counts playlists not
+// advancing, which it bounds. The goal of a 5× smaller black-screen total
+// is not reached in the model: the region loss, which no node survives to
+// fence, alone holds more than a fifth of the old total. The test pins
+// that reason rather than the goal, and logs both totals and the ratio.
+func TestFencingOnTheDefaultDay(t *testing.T) {
+	base := []string{"-streams", "10000", "-regions", "6", "-hours", "24", "-seed", "1", "-plots", "", "-quiet"}
+	num := func(figs map[string]string, name string) float64 {
+		v, err := strconv.ParseFloat(figs[name], 64)
+		if err != nil {
+			t.Fatalf("figure %s = %q: %v", name, figs[name], err)
+		}
+		return v
+	}
+	runs := []struct {
+		name, flag     string
+		fencing, slate string
+	}{
+		{"shipped", "", "on", "on"},
+		{"fencing alone", "-no-slate", "on", "off"},
+		{"health checks only", "-no-fencing", "off", "off"},
+	}
+	figs := map[string]map[string]string{}
+	for _, r := range runs {
+		args := base
+		if r.flag != "" {
+			args = append(append([]string(nil), base...), r.flag)
+		}
+		f := figuresOf(t, runCmd(t, args...))
+		if f["fencing"] != r.fencing || f["slate"] != r.slate {
+			t.Fatalf("%s: fencing %s slate %s", r.name, f["fencing"], f["slate"])
+		}
+		figs[r.name] = f
+		t.Logf("%-18s black_screen_seconds_total %s  stall_seconds_total %s  region loss lost %s", r.name,
+			f["black_screen_seconds_total"], f["stall_seconds_total"], f["fault_region_loss_lost_seconds_total"])
+	}
+	with, alone, without := figs["shipped"], figs["fencing alone"], figs["health checks only"]
+	black, blackBefore := num(with, "black_screen_seconds_total"), num(without, "black_screen_seconds_total")
+	t.Logf("black screen (media lost): %.0f s shipped, %.0f s before: %.2f× smaller", black, blackBefore, blackBefore/black)
+	// The slate changes no media lost, only the stalls.
+	if alone["black_screen_seconds_total"] != with["black_screen_seconds_total"] {
+		t.Errorf("the slate changed the media lost: %s with, %s without", with["black_screen_seconds_total"], alone["black_screen_seconds_total"])
+	}
+	if num(with, "stall_seconds_total") >= num(alone, "stall_seconds_total") {
+		t.Errorf("the slate did not shorten the stalls: %s with, %s without", with["stall_seconds_total"], alone["stall_seconds_total"])
+	}
+	// Fencing: less media lost in zone losses; none saved in the region loss.
+	if !(black < blackBefore) || !(num(with, "fault_zone_loss_lost_seconds_total") < num(without, "fault_zone_loss_lost_seconds_total")/3) {
+		t.Errorf("fencing: black %v (before %v), zone loss lost %s (before %s)", black, blackBefore,
+			with["fault_zone_loss_lost_seconds_total"], without["fault_zone_loss_lost_seconds_total"])
+	}
+	region := num(with, "fault_region_loss_lost_seconds_total")
+	if region != num(without, "fault_region_loss_lost_seconds_total") {
+		t.Errorf("fencing changed the region loss (%v, %s before): nobody survives there to fence", region, without["fault_region_loss_lost_seconds_total"])
+	}
+	if blackBefore/black >= 5 {
+		t.Logf("the 5× goal is reached")
+	} else if region < blackBefore/5 {
+		t.Errorf("the 5× goal is missed (%.2f×) although the region loss (%.0f s) is not what bars it", blackBefore/black, region)
 	}
 }

@@ -18,10 +18,11 @@ func report(w io.Writer, r *sim.Result) {
 	c := r.Config
 	fmt.Fprintf(w, "zonecast failover simulation: seed %d, %d regions × %d zones, %.0f h, peak %d concurrent streams (%d simulated)\n",
 		c.Seed, len(c.Regions), failover.DefaultRedundancy.ZonesPerRegion, c.Duration.Hours(), r.PeakConcurrent, r.Sessions)
-	fmt.Fprintf(w, "nodes: %s, %d streams each, standby load %.2f, ASG max %d per zone; timings: policies/failover.DefaultTimings\n\n",
+	fmt.Fprintf(w, "nodes: %s, %d streams each, standby load %.2f, ASG max %d per zone; timings: policies/failover.DefaultTimings\n",
 		c.Instance.Name, c.Instance.StreamsPerNode, c.StandbyLoad, r.ASGMax)
+	fmt.Fprintf(w, "routing: NLB + Global Accelerator%s\n\n", routingNote(*c.Routing))
 
-	fmt.Fprintln(w, "Faults: stall = playlist stopped; lost = media never shown (black screen); bound = policies/failover.WorstCase")
+	fmt.Fprintln(w, "Faults: stall = playlist stopped (filler counts as advancing); lost = media never shown (black screen); bound = policies/failover.WorstCaseVia")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "fault\tat\ttarget\tstreams\tmax stall s\tmean stall s\tmax lost s\tbound stall s\tbound lost s\t")
 	faults := slices.Clone(r.Faults)
@@ -66,7 +67,7 @@ type byKind struct {
 	maxStall, maxLost time.Duration
 	boundStall, bLost time.Duration
 	affected          int
-	sumStall          time.Duration
+	sumStall, sumLost time.Duration
 }
 
 func kinds(r *sim.Result) map[failover.Fault]*byKind {
@@ -82,6 +83,7 @@ func kinds(r *sim.Result) map[failover.Fault]*byKind {
 		k.boundStall, k.bLost = max(k.boundStall, f.Bound.Stall), max(k.bLost, f.Bound.MediaLost)
 		k.affected += f.Affected
 		k.sumStall += f.SumStall
+		k.sumLost += f.SumLost
 	}
 	return m
 }
@@ -109,6 +111,8 @@ func figures(o options, r *sim.Result, wall time.Duration) []figure {
 		{"events", fmt.Sprint(r.Events)},
 		{"wall_seconds", f3(wall.Seconds())},
 		{"events_per_second", fmt.Sprintf("%.0f", float64(r.Events)/max(wall.Seconds(), 1e-9))},
+		{"fencing", onOff(r.Config.Routing.Fencing.Enabled)},
+		{"slate", onOff(r.Config.Routing.Slate)},
 		{"faults", fmt.Sprint(len(r.Faults))},
 		{"streams_affected", fmt.Sprint(sim.Affected(r.StallSeconds))},
 		{"black_screen_seconds_total", f3(sim.Sum(r.BlackSeconds))},
@@ -147,6 +151,8 @@ func figures(o options, r *sim.Result, wall time.Duration) []figure {
 			figure{n + "_streams", fmt.Sprint(k.affected)},
 			figure{n + "_max_stall_seconds", f3(k.maxStall.Seconds())},
 			figure{n + "_max_lost_seconds", f3(k.maxLost.Seconds())},
+			figure{n + "_stall_seconds_total", f3(k.sumStall.Seconds())},
+			figure{n + "_lost_seconds_total", f3(k.sumLost.Seconds())},
 			figure{n + "_bound_stall_seconds", f3(k.boundStall.Seconds())},
 			figure{n + "_bound_lost_seconds", f3(k.bLost.Seconds())},
 		)

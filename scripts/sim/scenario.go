@@ -39,11 +39,8 @@ func scenario(o options) (sim.Config, []string, error) {
 	if c.Timings, err = applyTimings(c.Timings, o.timings); err != nil {
 		return c, notes, err
 	}
-	if o.noForward {
-		r := c.Timings.AWSRouting()
-		r.ReconnectReachesStandby = false
-		c.Routing = &r
-	}
+	r := o.routing(c.Timings)
+	c.Routing = &r
 	c.StandbyLoad, c.RedundantShare, c.ASGMax, c.NoFaults = o.standbyLoad, o.redundantShare, o.asgMax, o.noFaults
 	if o.faults != "" {
 		if c.Faults, err = parseFaults(o.faults, c.Regions); err != nil {

@@ -10,8 +10,9 @@ import (
 )
 
 // printWorstCase writes failover.WorstCaseVia as markdown tables: the
-// production timings behind AWS's load balancers, and the local set-up's.
-func printWorstCase(w io.Writer, outage time.Duration, overrides timingOverrides) error {
+// production timings behind AWS's load balancers (with the routing the
+// flags describe), and the local set-up's.
+func printWorstCase(w io.Writer, outage time.Duration, overrides timingOverrides, routing func(failover.Timings) failover.Routing) error {
 	prod, err := applyTimings(failover.DefaultTimings, overrides)
 	if err != nil {
 		return err
@@ -25,7 +26,7 @@ func printWorstCase(w io.Writer, outage time.Duration, overrides timingOverrides
 		t     failover.Timings
 		r     failover.Routing
 	}{
-		{"DefaultTimings behind NLB + Global Accelerator", prod, prod.AWSRouting()},
+		{"DefaultTimings behind NLB + Global Accelerator" + routingNote(routing(prod)), prod, routing(prod)},
 		{"LocalTimings, direct routing (make chaos)", local, failover.DirectRouting},
 	} {
 		fmt.Fprintf(w, "\n%s%s (timed faults last %v):\n\n", env.title, overridesNote(overrides), outage)
@@ -40,4 +41,18 @@ func printWorstCase(w io.Writer, outage time.Duration, overrides timingOverrides
 		}
 	}
 	return nil
+}
+
+// routingNote says which of fast fencing and the slate a production table
+// assumes.
+func routingNote(r failover.Routing) string {
+	switch {
+	case r.Fencing.Enabled && r.Slate:
+		return ", fast fencing and the slate"
+	case r.Fencing.Enabled:
+		return ", fast fencing without the slate (-no-slate)"
+	case r.Slate:
+		return ", the slate without fast fencing"
+	}
+	return ", health checks only (-no-fencing)"
 }

@@ -430,13 +430,13 @@ func (c *Coordinator) chooseStandby(ctx context.Context) (NodeInfo, bool) {
 	if err != nil {
 		return NodeInfo{}, false
 	}
-	region := failover.Region{Name: c.cfg.Self.Region}
+	// The region's Redis answered (the registry was just read from it).
+	region := failover.Region{Name: c.cfg.Self.Region, Redis: failover.RedisPair{Primary: failover.RedisInstance{Up: true}}}
 	zoneIdx := map[string]int{}
 	var byIndex [][]NodeInfo
 	// Own zone first so that its index is known.
 	zoneIdx[c.cfg.Self.Zone] = 0
-	region.Zones = append(region.Zones, failover.Zone{Name: c.cfg.Self.Zone, Up: true,
-		Redis: failover.RedisPair{Primary: failover.RedisInstance{Up: true}}})
+	region.Zones = append(region.Zones, failover.Zone{Name: c.cfg.Self.Zone, Up: true})
 	byIndex = append(byIndex, nil)
 	for _, n := range nodes {
 		if n.Region != c.cfg.Self.Region || n.ID == c.cfg.Self.ID {
@@ -446,8 +446,7 @@ func (c *Coordinator) chooseStandby(ctx context.Context) (NodeInfo, bool) {
 		if !ok {
 			zi = len(region.Zones)
 			zoneIdx[n.Zone] = zi
-			region.Zones = append(region.Zones, failover.Zone{Name: n.Zone, Up: true,
-				Redis: failover.RedisPair{Primary: failover.RedisInstance{Up: true}}})
+			region.Zones = append(region.Zones, failover.Zone{Name: n.Zone, Up: true})
 			byIndex = append(byIndex, nil)
 		}
 		region.Zones[zi].Nodes = append(region.Zones[zi].Nodes, failover.Node{ID: n.ID, Capacity: n.Capacity, Load: n.Load, Up: true, Draining: n.Draining})

@@ -15,12 +15,13 @@ import (
 // deregisters the dead leader's targets, once. A leader that drains is
 // never fenced: it hands over and leaves the registry.
 func TestTakeoverFences(t *testing.T) {
+	t.Parallel()
 	c := redistest.StartT(t)
 	certs := testkit.NodeCerts(t, "a1", "b1")
 	tm, pol := fenceTimings()
 	tm.NodeHeartbeat = 200 * time.Millisecond
 	tm.NodeTTL = 600 * time.Millisecond
-	pol.QuietAfter = 2 * tm.NodeHeartbeat
+	pol.QuietAfter = 5 * tm.NodeHeartbeat
 	cases := []struct {
 		name      string
 		drain     bool
@@ -31,6 +32,7 @@ func TestTakeoverFences(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			stream := newStream(t)
 			type node struct {
 				*gridNode

@@ -79,7 +79,7 @@ func checkARN(s, service, prefix string) error {
 		return fmt.Errorf("not an ARN: %w", err)
 	}
 	if a.Service != service || !strings.HasPrefix(a.Resource, prefix) {
-		return fmt.Errorf("want an ARN of %s with a resource %s...", service, prefix)
+		return fmt.Errorf("want an ARN of %s whose resource begins with %q", service, prefix)
 	}
 	return nil
 }

@@ -63,7 +63,8 @@ type Config struct {
 }
 
 // FaultSpec is one scheduled fault. Region and Zone index the scenario's
-// regions (Zone −1: the busier zone at that moment). Node faults strike
+// regions (Zone −1: the busier zone at that moment; Redis faults strike
+// the region's one pair, whatever the zone). Node faults strike
 // the busiest node of the zone (the worst case), except node losses drawn
 // at random by DefaultFaults.
 type FaultSpec struct {
@@ -118,6 +119,13 @@ func (c Config) Validate() error {
 	if err := c.Timings.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("timings: %w", err))
 	}
+	routing := c.Timings.AWSRouting()
+	if c.Routing != nil {
+		routing = *c.Routing
+	}
+	if err := routing.Fencing.Validate(c.Timings); err != nil {
+		errs = append(errs, fmt.Errorf("fencing: %w", err))
+	}
 	if err := c.Scaling.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("scaling: %w", err))
 	}
@@ -146,7 +154,7 @@ func (c Config) Validate() error {
 
 // DefaultFaults is the default schedule, placed on the default day so that
 // the big faults strike regions near their peak: a node loss about every
-// hour somewhere, a Redis primary loss, both Redis of a zone for a minute,
+// hour somewhere, a Redis primary loss, both Redis of a region for a minute,
 // the busiest node cut from Redis for 30 s, a rolling update of a whole region, a partition and a freeze of the
 // busiest node, a zone lost for half an hour and a region lost for 45
 // minutes. Times scale with the simulated duration.
@@ -155,8 +163,8 @@ func DefaultFaults(c Config, nodeLossTimes []time.Duration) []FaultSpec {
 	n := len(c.Regions)
 	r := func(i int) int { return i % n }
 	fs := []FaultSpec{
-		{Kind: failover.RedisPrimaryLoss, At: at(2), Duration: 10 * time.Minute, Region: r(0), Zone: 0},
-		{Kind: failover.RedisPairLoss, At: at(4), Duration: time.Minute, Region: r(1), Zone: 1},
+		{Kind: failover.RedisPrimaryLoss, At: at(2), Duration: 10 * time.Minute, Region: r(0), Zone: -1},
+		{Kind: failover.RedisPairLoss, At: at(4), Duration: time.Minute, Region: r(1), Zone: -1},
 		{Kind: failover.RedisPartition, At: at(6), Duration: 30 * time.Second, Region: r(2), Zone: -1},
 		{Kind: failover.RollingUpdate, At: at(8), Region: r(0), Zone: -1},
 		{Kind: failover.Partition, At: at(11), Duration: 30 * time.Second, Region: r(4), Zone: -1},

@@ -1,6 +1,6 @@
 // Package sim is zonecast's failover simulator: a deterministic, seeded
 // discrete-event simulation of a global deployment (regions of two zones,
-// auto-scaling groups with a launch delay, Redis pairs, the NLB target
+// auto-scaling groups with a launch delay, one Redis pair per region, the NLB target
 // health that Global Accelerator follows, the data plane's leases and hot
 // standby) under a load model and a fault schedule.
 //

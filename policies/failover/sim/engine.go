@@ -10,10 +10,15 @@ import (
 
 // engine holds one run's state.
 type engine struct {
-	c        Config
-	w        *world
-	q        queue
-	rng      *rand.Rand // draws made while the simulation runs
+	c   Config
+	w   *world
+	q   queue
+	rng *rand.Rand // the world's draws while the simulation runs: node phases and picks, launch delays, traffic shifts
+	// phases are the draws of each failed-over stream (its keyframe, where
+	// its lease renewal was, where its reconnection hashes): apart from
+	// the world's, so that a what-if changing only how streams fail over
+	// (-no-fencing) meets the same faults on the same nodes.
+	phases   *rand.Rand
 	streams  []stream
 	waiting  []int32
 	unprot   []int32
@@ -86,6 +91,7 @@ func newEngine(c Config) *engine {
 	e := &engine{
 		c: c, w: newWorld(c),
 		rng:      rand.New(rand.NewPCG(c.Seed, 3)),
+		phases:   rand.New(rand.NewPCG(c.Seed, 5)),
 		capacity: c.Instance.StreamsPerNode * unit,
 		standby:  int(math.Round(c.StandbyLoad * unit)),
 		res:      &Result{Config: c, CapacityPerNode: c.Instance.StreamsPerNode},
@@ -226,8 +232,7 @@ func (e *engine) handle(ev event) {
 	case evFaultEnd:
 		e.faultEnd(int(ev.a), ev.b)
 	case evRedisPromoted:
-		z := e.flat[ev.a]
-		e.w.policyZone(z).Redis.Replica.Up = true
+		e.promoteReplica(int(ev.a))
 	case evRefreshStep:
 		e.refreshStep(e.flat[ev.a])
 	}

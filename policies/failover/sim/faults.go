@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/zonecast/zonecast/policies/failover"
@@ -144,27 +145,21 @@ func (e *engine) faultStart(i int) {
 	case failover.ZoneLoss:
 		z := e.pickZone(f)
 		fr.Target = z.name
-		e.loseZones([]*zone{z}, id, false)
+		e.loseZones([]*zone{z}, id, false, e.now+f.Duration)
 		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
 	case failover.RegionLoss:
 		fr.Target = e.c.Regions[f.Region].Name
-		e.loseZones(e.w.zones[f.Region], id, true)
+		e.loseZones(e.w.zones[f.Region], id, true, e.now+f.Duration)
 		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: -1})
 	case failover.RedisPrimaryLoss:
-		z := e.pickZone(f)
-		fr.Target = z.name + " redis primary"
-		fz := e.w.policyZone(z)
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false // the replica serves once promoted
-		z.redisBackAt = e.now + t.RedisFailover
-		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
-		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+		// The region's one pair: both zones wait for the promotion.
+		fr.Target = e.c.Regions[f.Region].Name + " redis primary (" + e.redisOf(f.Region).Primary.Zone + ")"
+		e.loseRedisPrimary(f.Region, e.now+f.Duration)
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id})
 	case failover.RedisPairLoss:
-		z := e.pickZone(f)
-		fr.Target = z.name + " redis pair"
-		fz := e.w.policyZone(z)
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
-		z.redisBackAt = e.now + f.Duration
-		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id, b: e.flatIndex(z)})
+		fr.Target = e.c.Regions[f.Region].Name + " redis pair"
+		e.loseRedis(f.Region, e.now+f.Duration)
+		e.q.push(event{at: e.now + f.Duration, kind: evFaultEnd, a: id})
 	case failover.RollingUpdate:
 		if f.Drain {
 			z := e.pickZone(f)
@@ -197,9 +192,7 @@ func (e *engine) faultEnd(i int, flat int32) {
 			e.restoreZone(z)
 		}
 	case failover.RedisPrimaryLoss, failover.RedisPairLoss:
-		z := e.flat[flat]
-		fz := e.w.policyZone(z)
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
+		e.restartRedis(f.Region, "")
 	}
 }
 
@@ -211,8 +204,11 @@ func (e *engine) crashNode(z *zone, slot int, fault int32) {
 	fz.Nodes[slot].Up = false
 	detect, pDead := e.deadNodeRouting(z, slot)
 	leaders := append([]int32(nil), z.nodes[slot].leaders...)
-	for _, id := range leaders {
-		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: detect, pDead: pDead, coordAt: z.redisBackAt})
+	lapses := e.fencingLapses(leaders)
+	healthyAt, moved := e.fenced(z, leaders, lapses, detect, math.MaxInt64)
+	for i, id := range leaders {
+		e.failLeader(id, failure{fault: fault, noticed: e.now + t.DeathNoticed(*e.c.Routing), healthyAt: healthyAt, moved: moved,
+			pDead: pDead, coordAt: e.w.redisBackAt[z.region], lapse: lapses[i]})
 	}
 	e.loseStandbys(z, slot, t.StandbyRestore())
 	e.w.terminate(z, slot, e.now)
@@ -238,10 +234,22 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 	fz := e.w.policyZone(z)
 	fz.Nodes[slot].Up = false
 	detect, pDead := e.deadNodeRouting(z, slot)
-	for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
-		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
+	leaders := append([]int32(nil), z.nodes[slot].leaders...)
+	lapses := e.fencingLapses(leaders)
+	// Back at e.now+d, the node answers again (deposed, it relays); a fence
+	// agreed before then still goes through.
+	healthyAt, moved := e.fenced(z, leaders, lapses, min(detect, e.now+d), e.now+d)
+	for i, id := range leaders {
+		lapse := lapses[i]
+		if lapse == 0 {
+			lapse = e.drawLapse()
+		}
 		if d < t.SRTPeerIdleTimeout && e.now+d < lapse {
-			e.beginOutage(id, fault, e.now+d, e.now+d)
+			served := time.Duration(0)
+			if e.standbyUsable(&e.streams[id]) {
+				served = e.servedUntil(e.now + d) // the leader is back at d
+			}
+			e.beginOutage(id, fault, e.now+d, e.now+d, served)
 			continue
 		}
 		noticed := e.now + min(t.SRTPeerIdleTimeout, d)
@@ -249,7 +257,7 @@ func (e *engine) isolateNode(z *zone, slot int, d time.Duration, fault int32) {
 			noticed += e.c.Routing.ProbeTimeout // the frozen node is still tried first
 		}
 		e.failLeader(id, failure{fault: fault, noticed: noticed,
-			healthyAt: min(detect, e.now+d), pDead: pDead, coordAt: z.redisBackAt, lapse: lapse})
+			healthyAt: healthyAt, moved: moved, pDead: pDead, coordAt: e.w.redisBackAt[z.region], lapse: lapse})
 	}
 	if d > t.NodeTTL {
 		e.loseStandbys(z, slot, t.StandbyRestore()-t.NodeTTL)
@@ -272,12 +280,14 @@ func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
 			e.attachLeader(id, sz, sn)
 			e.setUnprotected(id)
 			e.q.push(event{at: e.now + t.StandbyRestore(), kind: evStandbyRestore, a: id})
-			e.beginOutage(id, fault, e.now+t.PartDuration, e.now)
+			e.beginOutage(id, fault, e.now+t.PartDuration, e.now, servedThroughout)
 			continue
 		}
-		lapse := e.now + t.LeaseTTL - time.Duration(e.rng.Int64N(int64(t.LeaseRenew)))
+		// Its relay is live, so nobody fences it; without a standby
+		// nobody serves the stream while it cannot lead.
+		lapse := e.drawLapse()
 		if lapse < e.now+d {
-			e.beginOutage(id, fault, e.now+d+t.PartDuration, e.now+d)
+			e.beginOutage(id, fault, e.now+d+t.PartDuration, e.now+d, 0)
 		}
 	}
 	// The node takes no new work while it cannot coordinate.
@@ -285,20 +295,17 @@ func (e *engine) cutFromRedis(z *zone, slot int, d time.Duration, fault int32) {
 	e.q.push(event{at: e.now + d, kind: evNodeBack, a: e.flatIndex(z), b: int32(slot)})
 }
 
-// loseZones takes zones down with their nodes and the Redis primaries in
-// them. newRegion says the whole region is gone, so its streams restart in
-// another region rather than in the twin zone.
-func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
+// loseZones takes zones down, until back, with their nodes and the Redis
+// instances in them. newRegion says the whole region is gone, so its
+// streams restart in another region rather than in the twin zone.
+func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool, back time.Duration) {
 	t := e.c.Timings
 	healthyAt := time.Duration(0)
 	for _, z := range zs {
-		fz := e.w.policyZone(z)
-		fz.Up = false
-		fz.Redis.Primary.Up, fz.Redis.Replica.Up = false, false
-		z.redisBackAt = e.now + t.RedisFailover
-		e.q.push(event{at: z.redisBackAt, kind: evRedisPromoted, a: e.flatIndex(z)})
-		// The twin's pair loses its replica, which lived here: no effect
-		// while its primary lives.
+		e.w.policyZone(z).Up = false
+		// The region's primary here: the replica in the twin is promoted;
+		// its replica here: nothing while the primary lives.
+		e.loseRedisIn(z.region, z.name, back)
 		if e.aws {
 			healthyAt = max(healthyAt, e.nlbDetect(z.phase))
 		} else {
@@ -309,6 +316,12 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 		healthyAt += e.gaShift()
 	} else {
 		healthyAt += e.c.Routing.ZoneShift
+	}
+	if f := e.c.Routing.Fencing; f.Enabled && !newRegion && e.survivorIn(zs[0].region) {
+		// Every node of the zone falls quiet at once; a survivor in the
+		// twin zone sets the zone's weight to 0 once Redis (promoted, if
+		// the primary was here) agrees.
+		healthyAt = min(healthyAt, f.ZoneFencedAt(e.now, e.w.redisBackAt[zs[0].region]))
 	}
 	for _, z := range zs {
 		for slot := range z.nodes {
@@ -329,7 +342,7 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 			}
 			for _, id := range append([]int32(nil), z.nodes[slot].leaders...) {
 				e.failLeader(id, failure{fault: fault, noticed: e.now + t.SRTPeerIdleTimeout, healthyAt: healthyAt,
-					pDead: pDead, coordAt: z.redisBackAt, newRegion: newRegion})
+					pDead: pDead, coordAt: e.w.redisBackAt[z.region], newRegion: newRegion})
 			}
 			e.loseStandbys(z, slot, t.StandbyRestore())
 			e.w.terminate(z, slot, e.now)
@@ -339,12 +352,69 @@ func (e *engine) loseZones(zs []*zone, fault int32, newRegion bool) {
 }
 
 func (e *engine) restoreZone(z *zone) {
-	fz := e.w.policyZone(z)
-	fz.Up = true
-	fz.Redis.Primary.Up, fz.Redis.Replica.Up = true, true
-	z.redisBackAt = e.now
+	e.w.policyZone(z).Up = true
+	e.restartRedis(z.region, z.name)
 	// The group relaunches at once; the autoscale tick sizes it further.
 	for range e.c.Scaling.NodesFor(0, e.capacity) {
 		e.launchNode(z)
 	}
+}
+
+// drawLapse is when a lease renewed at a random point of its renewal
+// cycle before e.now lapses.
+func (e *engine) drawLapse() time.Duration {
+	t := e.c.Timings
+	return e.now + t.LeaseTTL - time.Duration(e.phases.Int64N(int64(t.LeaseRenew)))
+}
+
+// fencingLapses draws, with fencing on, when each of a silent node's
+// leases lapses, since its fence waits for the first takeover; 0 (drawn
+// later, in the order the model without fencing draws them) otherwise.
+func (e *engine) fencingLapses(leaders []int32) []time.Duration {
+	lapses := make([]time.Duration, len(leaders))
+	if e.c.Routing.Fencing.Enabled {
+		for i := range lapses {
+			lapses[i] = e.drawLapse()
+		}
+	}
+	return lapses
+}
+
+// fenced is when new flows stop reaching a node of zone z that fell silent
+// at e.now leading these streams (their leases lapsing at lapses), given
+// healthyAt without fencing, and when flows caught on it move (0: never).
+// A survivor fences it (failover.Fencing.FencedAt) once a standby took a
+// lease over, if the node is still silent then (wake); a node leading no
+// stream with a usable standby is left to the health checks.
+func (e *engine) fenced(z *zone, leaders []int32, lapses []time.Duration, healthyAt, wake time.Duration) (time.Duration, time.Duration) {
+	f := e.c.Routing.Fencing
+	if !f.Enabled {
+		return healthyAt, 0
+	}
+	first := time.Duration(-1)
+	for i, id := range leaders {
+		if e.standbyUsable(&e.streams[id]) && (first < 0 || lapses[i] < first) {
+			first = lapses[i]
+		}
+	}
+	if first < 0 {
+		return healthyAt, 0
+	}
+	at := f.FencedAt(e.c.Timings, e.now, first, e.w.redisBackAt[z.region])
+	if at-f.Deregistration >= wake || at > healthyAt {
+		return healthyAt, 0
+	}
+	return at, at
+}
+
+// survivorIn reports whether a node of the region is up to act for it.
+func (e *engine) survivorIn(region int) bool {
+	for _, z := range e.w.topo.Regions[region].Zones {
+		for i := range z.Nodes {
+			if z.Up && z.Nodes[i].Up {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -21,7 +21,7 @@ func (e *engine) start(id int32) {
 		// the groups scale out. Viewers see nothing: black screen.
 		s.waiting, s.waitSince = true, e.now
 		e.waiting = append(e.waiting, id)
-		e.beginOutage(id, -1, e.now, e.now)
+		e.beginOutage(id, -1, e.now, e.now, 0)
 	}
 }
 

@@ -15,7 +15,8 @@ type stream struct {
 	down                bool
 	downSince, resumeAt time.Duration
 	lostUntil           time.Duration
-	fault               int32 // index in the fault results, −1: capacity
+	fault               int32         // index in the fault results, −1: capacity
+	servedUntil         time.Duration // a node slates this stall until then (0: none)
 	epoch               uint32
 
 	unprotected      bool

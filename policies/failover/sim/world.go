@@ -25,20 +25,17 @@ type node struct {
 	standbys    []int32
 }
 
-// zone is one availability zone: its auto-scaling group and Redis pair.
+// zone is one availability zone: its auto-scaling group.
 type zone struct {
 	region, index int
 	name          string
 	nodes         []node
 	free          []int // slots of terminated nodes, reused by launches
 	launching     int
-	// redisBackAt is when the zone's Redis pair can coordinate again after
-	// a loss (promotion or restart).
-	redisBackAt time.Duration
-	refreshing  bool
-	generation  int
-	asgMax      int
-	phase       time.Duration // the zone load balancer's health-check phase as GA sees it
+	refreshing    bool
+	generation    int
+	asgMax        int
+	phase         time.Duration // the zone load balancer's health-check phase as GA sees it
 
 	// accounting
 	instanceSeconds float64
@@ -49,10 +46,16 @@ type zone struct {
 }
 
 // world is the deployment: the placement-visible topology plus the
-// simulator's bookkeeping per zone.
+// simulator's bookkeeping per zone and per region's Redis pair.
 type world struct {
 	topo  failover.Topology
 	zones [][]*zone // [region][zone]
+	// redisBackAt is when each region's Redis pair can coordinate again
+	// after a loss (promotion or restart).
+	redisBackAt []time.Duration
+	// promoting is true while a region's replica is being promoted (the
+	// topology's pair counts it up only once promoted).
+	promoting []bool
 }
 
 // policyZone is z as the placement policy sees it (its nodes' load, up,
@@ -62,19 +65,22 @@ func (w *world) policyZone(z *zone) *failover.Zone { return &w.topo.Regions[z.re
 func newWorld(c Config) *world {
 	w := &world{}
 	for ri, info := range c.Regions {
-		r := failover.Region{Name: info.Name, Location: info.Location}
-		var zs []*zone
 		names := info.Zones()
+		// One replication group per region, as provision deploys it: the
+		// primary in the first zone, the replica in its twin.
+		r := failover.Region{Name: info.Name, Location: info.Location, Redis: failover.RedisPair{
+			Primary: failover.RedisInstance{Zone: names[0], Up: true},
+			Replica: failover.RedisInstance{Zone: names[1%len(names)], Up: true},
+		}}
+		var zs []*zone
 		for zi, name := range names {
-			twin := names[(zi+1)%len(names)]
-			r.Zones = append(r.Zones, failover.Zone{Name: name, Up: true, Redis: failover.RedisPair{
-				Primary: failover.RedisInstance{Zone: name, Up: true},
-				Replica: failover.RedisInstance{Zone: twin, Up: true},
-			}})
+			r.Zones = append(r.Zones, failover.Zone{Name: name, Up: true})
 			zs = append(zs, &zone{region: ri, index: zi, name: name})
 		}
 		w.topo.Regions = append(w.topo.Regions, r)
 		w.zones = append(w.zones, zs)
+		w.redisBackAt = append(w.redisBackAt, 0)
+		w.promoting = append(w.promoting, false)
 	}
 	return w
 }
