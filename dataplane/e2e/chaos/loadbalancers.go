@@ -133,9 +133,14 @@ func (lb *LoadBalancers) SourceIn(zone string) (string, error) {
 // StandInRouting is the stand-in's routing for the simulator's prediction:
 // production's (NLB health checks, the accelerator's traffic shift, a
 // dead target silent, the reconnection forwarded to the standby), which
-// the stand-in reproduces at the same timings.
-func StandInRouting(t failover.Timings) failover.Routing {
+// the stand-in reproduces at the same timings, with the nodes' fast
+// fencing or without. The prediction is the slate-less one: the rows
+// measure when the broadcast's own media resumes.
+func StandInRouting(t failover.Timings, fencing bool) failover.Routing {
 	r := t.AWSRouting()
-	r.Name = "stand-in"
+	r.Name, r.Slate = "stand-in", false
+	if !fencing {
+		r = r.WithoutFencing()
+	}
 	return r
 }

@@ -70,7 +70,8 @@ func routingFaults(tm failover.Timings) []routingFault {
 // checks and traffic shift take the dead node or zone out) and with it
 // (the nodes call the stand-in's ELB and accelerator APIs), and prints
 // stall and media lost next to the simulator's worst case for the same
-// timings and routing (failover.WorstCaseVia with StandInRouting).
+// timings and routing (failover.WorstCaseVia with StandInRouting, fenced
+// or not).
 // CHAOS_ONLY selects faults by name, CHAOS_FENCING=no|yes the variants.
 func TestRoutingFaults(t *testing.T) {
 	only := os.Getenv("CHAOS_ONLY")
@@ -142,7 +143,7 @@ func runRoutingFault(t *testing.T, p Profile, f routingFault, fencing bool) {
 	rep := h.Reader.Report()
 	noticed, reconnect := h.Caller.NoticedSince(injected), h.Caller.ReconnectSince(injected)
 
-	r := StandInRouting(tm)
+	r := StandInRouting(tm, fencing)
 	var want failover.Bound
 	for _, b := range failover.WorstCaseVia(tm, f.outage, r) {
 		if b.Fault == f.fault {
@@ -150,15 +151,12 @@ func runRoutingFault(t *testing.T, p Profile, f routingFault, fencing bool) {
 		}
 	}
 	variant := "no"
-	predStall, predLost := fmt.Sprintf("%.2f", want.Stall.Seconds()), fmt.Sprintf("%.2f", want.MediaLost.Seconds())
 	if fencing {
-		// The worst-case model here knows the load balancers' health
-		// checks only: it has no figure for fenced routing.
-		variant, predStall, predLost = "yes", "n/a", "n/a"
+		variant = "yes"
 	}
-	line := fmt.Sprintf("CHAOS timings=%s routing=%s fencing=%s fault=%s stall_s=%.2f media_lost_s=%.2f pdt_gap_s=%.2f longest_segment_s=%.2f broadcaster_reconnect_s=%.2f caller_noticed_s=%.2f predicted_stall_s=%s predicted_media_lost_s=%s terms=%d served_by=%v",
+	line := fmt.Sprintf("CHAOS timings=%s routing=%s fencing=%s fault=%s stall_s=%.2f media_lost_s=%.2f pdt_gap_s=%.2f longest_segment_s=%.2f broadcaster_reconnect_s=%.2f caller_noticed_s=%.2f predicted_stall_s=%.2f predicted_media_lost_s=%.2f terms=%d served_by=%v",
 		p.Name, r.Name, variant, f.name, rep.MaxStall.Seconds(), rep.MediaLost.Seconds(), rep.MaxPDTGap.Seconds(), rep.LongestSeg.Seconds(),
-		reconnect.Seconds(), noticed.Seconds(), predStall, predLost, h.Mon.Terms(), rep.ServedBy)
+		reconnect.Seconds(), noticed.Seconds(), want.Stall.Seconds(), want.MediaLost.Seconds(), h.Mon.Terms(), rep.ServedBy)
 	t.Log(line)
 	appendFigure(line)
 
