@@ -19,7 +19,7 @@ routed=$(grep -E 'CHAOS timings=[^ ]+ routing=' "$f" || true)
 if [ -n "$routed" ]; then
   echo
   echo "production routing (load balancer stand-in), shipped timings; predicted = simulator's worst case"
-  printf '%-16s %-8s %8s %10s %14s %12s %10s %12s\n' fault fencing stall_s predicted media_lost_s predicted noticed_s reconnect_s
+  printf '%-28s %-8s %8s %10s %14s %12s %10s %12s\n' fault fencing stall_s predicted media_lost_s predicted noticed_s reconnect_s
   sed -E 's/.*routing=[^ ]+ fencing=([^ ]+) fault=([^ ]+) stall_s=([^ ]+) media_lost_s=([^ ]+) .* broadcaster_reconnect_s=([^ ]+) caller_noticed_s=([^ ]+) predicted_stall_s=([^ ]+) predicted_media_lost_s=([^ ]+) .*/\2 \1 \3 \7 \4 \8 \6 \5/' <<<"$routed" \
-    | while read -r fault fen s ps l pl n r; do printf '%-16s %-8s %8s %10s %14s %12s %10s %12s\n' "$fault" "$fen" "$s" "$ps" "$l" "$pl" "$n" "$r"; done
+    | while read -r fault fen s ps l pl n r; do printf '%-28s %-8s %8s %10s %14s %12s %10s %12s\n' "$fault" "$fen" "$s" "$ps" "$l" "$pl" "$n" "$r"; done
 fi
