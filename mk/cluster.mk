@@ -38,7 +38,7 @@ test-cluster-unit:
 # faults test-events's (mk/events.mk).
 test-cluster-faults: edge
 	@mkdir -p .cache; rm -f .cache/cluster-faults.txt
-	CHAOS_SHIPPED=basic CHAOS_LOCAL=unshipped CHAOS_OUT=$(CURDIR)/.cache/cluster-faults.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 30m -parallel 2 -skip '^(TestCDNFaults|TestEvents)$$' -v ./dataplane/e2e/chaos 2>&1 | tee .cache/cluster-faults.log \
+	CHAOS_SHIPPED=basic CHAOS_LOCAL=unshipped CHAOS_OUT=$(CURDIR)/.cache/cluster-faults.txt EDGE_BIN=$(BIN)/edge $(GO) test -count=1 -timeout 30m -parallel 2 -skip '^(TestCDNFaults|TestEvents|TestRoutingFaults)$$' -v ./dataplane/e2e/chaos 2>&1 | tee .cache/cluster-faults.log \
 	  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|CHAOS|_test.go' ; status=$${PIPESTATUS[0]}; \
 	bash scripts/cluster/chaos-table.sh .cache/cluster-faults.txt; exit $$status
 

@@ -402,6 +402,9 @@ func matchesAny(name string, subs []string) bool {
 }
 
 func reconnectSince(h *Harness, t time.Time) time.Duration {
+	if h.Caller != nil {
+		return h.Caller.ReconnectSince(t)
+	}
 	if h.Bcast == nil {
 		return 0
 	}

@@ -17,15 +17,19 @@ import (
 // Harness is a local twin-zone set-up: Redis primary, replica and three
 // sentinels; nodes in zones a and b; a broadcaster; a reader; a monitor.
 type Harness struct {
-	T      testing.TB
-	Dir    string
-	Redis  *redistest.Cluster
-	Nodes  []*Node
-	Bcast  *Broadcaster
-	Dual   *DualFeed // input redundancy instead of Bcast
-	Reader *Reader
-	Mon    *Monitor
-	Netns  *Netns // set when one node runs in a network namespace
+	T     testing.TB
+	Dir   string
+	Redis *redistest.Cluster
+	Nodes []*Node
+	Bcast *Broadcaster
+	// Caller replaces Bcast after UseCaller: srt-live-transmit calling one
+	// address (the load balancer stand-in).
+	Caller    *Caller
+	callerURI string
+	Dual      *DualFeed // input redundancy instead of Bcast
+	Reader    *Reader
+	Mon       *Monitor
+	Netns     *Netns // set when one node runs in a network namespace
 	// CDN and CDNReader: with NewHarnessCDN, the stand-in in front of the
 	// nodes and a player behind it (Reader then reads the nodes directly,
 	// with the origin secret).
@@ -153,13 +157,20 @@ func (h *Harness) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	part, segment := h.Profile.Part(), h.Profile.Segment()
-	if h.dual {
+	switch {
+	case h.callerURI != "":
+		c, err := StartCaller(h.Profile, h.callerURI)
+		if err != nil {
+			h.T.Fatal(err)
+		}
+		h.Caller = c
+	case h.dual:
 		d, err := StartDualFeed(h.Profile, h.Nodes[0], h.Nodes[1])
 		if err != nil {
 			h.T.Fatal(err)
 		}
 		h.Dual = d
-	} else {
+	default:
 		b, err := StartBroadcaster(h.Profile, h.nodes)
 		if err != nil {
 			h.T.Fatal(err)
@@ -241,6 +252,9 @@ func (h *Harness) Close() {
 	if h.Dual != nil {
 		h.Dual.Stop()
 	}
+	if h.Caller != nil {
+		h.Caller.Stop()
+	}
 	h.wg.Wait()
 	for _, n := range h.Nodes {
 		n.Kill()
@@ -261,6 +275,10 @@ func (h *Harness) FaultAt() time.Time {
 	defer h.mu.Unlock()
 	return h.faultAt
 }
+
+// UseCaller makes Start run a Caller publishing to uri (CallerURI) instead
+// of the Broadcaster.
+func (h *Harness) UseCaller(uri string) { h.callerURI = uri }
 
 // UseDualFeed makes Start send a primary feed to the first node and a backup
 // feed of the same encoder to the second (input redundancy).
