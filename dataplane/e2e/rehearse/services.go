@@ -3,6 +3,7 @@ package rehearse
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -60,6 +61,16 @@ func (l *Lab) Services(t testing.TB, z *Zone) []string {
 		t.Cleanup(s3.Stop)
 		l.env = append(l.env, "ZONECAST_RECORDING_ENDPOINT="+s3.Endpoint)
 		notes = append(notes, fmt.Sprintf("recording: S3's %s endpoint → versitygw at %s (ZONECAST_RECORDING_ENDPOINT), bucket %s", region, s3.Endpoint, bucket))
+	}
+	if envValue(z.Env, "ZONECAST_FENCING_ENABLED") == "true" {
+		// The rehearsal has no load balancer in front of its nodes (the
+		// production-routing rows of the chaos suite run the stand-in):
+		// the rendered fencing settings load and the fencer runs, and any
+		// call it makes is refused on the lab's own bridge and counted as
+		// an error, never sent to AWS.
+		refused := "http://" + net.JoinHostPort(l.BridgeIP, "9")
+		l.env = append(l.env, "ZONECAST_FENCING_ELB_URL="+refused, "ZONECAST_FENCING_ACCELERATOR_URL="+refused)
+		notes = append(notes, "fencing: the ELB and Global Accelerator APIs → "+refused+" (refused: the rehearsal has no load balancer; chaos-routing has the stand-in)")
 	}
 	notes = append(notes, "credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of the stand-ins in every edge's environment (the instance role's on AWS)")
 	return notes
