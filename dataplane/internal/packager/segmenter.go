@@ -19,7 +19,11 @@ func (r *Rendition) onTracks(tracks []*mpegts.Track) {
 // next keyframe start a new segment after a discontinuity.
 func (r *Rendition) endSession() {
 	if r.sess != nil {
-		r.finishSegment(r.sess.lastEnd())
+		end, published := r.sess.lastEnd(), r.cur != nil
+		r.finishSegment(end)
+		if published {
+			r.slate.capture(r.sess, end)
+		}
 		r.sess = nil
 		r.needDisc = true
 		r.havePrevKey = false
@@ -33,6 +37,7 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 	if r.closed {
 		return
 	}
+	r.lastInput = now()
 	au.PTS += r.shift
 	au.DTS += r.shift
 	if au.Discontinuity && r.sess != nil {
@@ -45,6 +50,7 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 		if !r.startSession(au) {
 			return
 		}
+		r.endSlate() // real media resumes here
 	}
 	s := r.sess
 	switch {
@@ -82,6 +88,7 @@ func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
 	}
 	r.pendingInit = init // named and stored with the session's first segment
 	r.sess = s
+	r.slate.key = nil // the slate shows this session's keyframes from now on
 	return true
 }
 
@@ -116,6 +123,9 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 		return
 	}
 	r.cur.frames++
+	if key {
+		r.keepKeyframe(s.video.samples[len(s.video.samples)-1])
+	}
 	if partDue(s.partStart, au.DTS, dur, r.partTicks) {
 		r.partEnd = au.DTS + dur
 		r.finishPart()
@@ -368,7 +378,9 @@ func (r *Rendition) finishSegment(end int64) {
 	if td := int((seg.duration + time.Second/2) / time.Second); td > r.targetDur {
 		r.targetDur = td // TARGETDURATION ≥ every rounded EXTINF
 	}
-	r.measure.add(seg, r.sess)
+	if !seg.filler {
+		r.measure.add(seg, r.sess)
+	}
 	r.lastPDTEnd = seg.pdt.Add(seg.duration)
 	r.segs = append(r.segs, seg)
 	r.slideWindow()
