@@ -19,7 +19,14 @@ func (r *Rendition) onTracks(tracks []*mpegts.Track) {
 // next keyframe start a new segment after a discontinuity.
 func (r *Rendition) endSession() {
 	if r.sess != nil {
-		end, published := r.sess.lastEnd(), r.cur != nil
+		r.endSessionAt(r.sess.lastEnd())
+	}
+}
+
+// endSessionAt is endSession with the open segment ending at end (90 kHz).
+func (r *Rendition) endSessionAt(end int64) {
+	if r.sess != nil {
+		published := r.cur != nil
 		r.finishSegment(end)
 		if published {
 			r.slate.capture(r.sess, end)
@@ -50,7 +57,6 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 		if !r.startSession(au) {
 			return
 		}
-		r.endSlate() // real media resumes here
 	}
 	s := r.sess
 	switch {
@@ -88,6 +94,7 @@ func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
 	}
 	r.pendingInit = init // named and stored with the session's first segment
 	r.sess = s
+	r.endSlate()      // real media resumes here
 	r.slate.key = nil // the slate shows this session's keyframes from now on
 	return true
 }

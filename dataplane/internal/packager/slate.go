@@ -146,13 +146,33 @@ func (r *Rendition) slateTick(at time.Time) {
 // clock too: the parts the player missed while the input was quiet are
 // published at once, so that the playlist's live edge is where it would be.
 func (r *Rendition) beginSlate(at time.Time) {
-	r.endSession() // captures the slate's starting point
 	sl := &r.slate
+	sl.produced = 0
+	if s := r.sess; s != nil {
+		end := s.lastEnd()
+		pending := s.partHasVideo() || (s.video == nil && !s.empty())
+		if r.cur != nil && len(r.cur.parts) > 0 && !pending {
+			// The playlist hints at the open segment's next part, which
+			// players already wait for, and no input will make it (some,
+			// Shaka Player among them, give up on a hinted part that never
+			// comes): the slate makes it, continuous with the media.
+			sl.capture(s, end)
+			if sl.ready {
+				r.appendFillerPart(r.cur)
+				end = sl.end
+			}
+		}
+		next := sl.audioNext
+		r.endSessionAt(end) // captures the slate's starting point
+		if sl.produced > 0 {
+			sl.audioNext = next // the hinted part's audio is out already
+		}
+	}
 	if !sl.ready || r.curInit == "" || r.lastPDTEnd.IsZero() {
 		r.lastInput = time.Time{} // nothing to show: do not ask again until input comes
 		return
 	}
-	sl.active, sl.produced = true, 0
+	sl.active = true
 	sl.start = r.lastInput
 	if limit := r.muxer.cfg.SlateAfter + r.muxer.cfg.SegmentDuration; at.Sub(sl.start) > limit {
 		sl.start = at.Add(-r.muxer.cfg.SlateAfter) // late (a stalled node): not a burst of old filler
@@ -163,12 +183,16 @@ func (r *Rendition) beginSlate(at time.Time) {
 }
 
 // endSlate closes the filler where real media resumes; the next segment
-// is marked as a discontinuity (its timestamps are the input's).
+// is marked as a discontinuity (its timestamps are the input's). The part
+// the playlist hints at is published first: players may be waiting for it.
 func (r *Rendition) endSlate() {
 	if !r.slate.active {
 		return
 	}
 	r.slate.active = false
+	if seg := r.cur; seg != nil && len(seg.parts) > 0 {
+		r.appendFillerPart(seg)
+	}
 	r.finishSegment(r.slate.end)
 	r.needDisc = true
 	r.log.Info("input back: slate ended", "filled", ticksToDuration(r.slate.produced).Round(time.Millisecond))
@@ -218,7 +242,22 @@ func (r *Rendition) openFillerSegment(disc bool) {
 // fillerPart publishes the open filler segment's next part, and closes the
 // segment once it has all its parts.
 func (r *Rendition) fillerPart() {
-	sl, seg := &r.slate, r.cur
+	if !r.appendFillerPart(r.cur) {
+		r.slate.active = false // cannot make filler: leave the playlist as it is
+		return
+	}
+	if len(r.cur.parts) >= r.fillerParts() {
+		r.finishSegment(r.slate.end)
+		r.openFillerSegment(false)
+	}
+}
+
+// appendFillerPart publishes one part of filler as seg's next part.
+func (r *Rendition) appendFillerPart(seg *segment) bool {
+	sl := &r.slate
+	if sl.video && len(sl.key) == 0 {
+		return false // no frame to show
+	}
 	ticks := r.fillerPartTicks()
 	p := fmp4.Part{SequenceNumber: uint32(seg.msn*1000 + uint64(len(seg.parts)))}
 	if sl.video {
@@ -239,8 +278,7 @@ func (r *Rendition) fillerPart() {
 	var buf seekablebuffer.Buffer
 	if err := p.Marshal(&buf); err != nil {
 		r.onDecodeError(err)
-		sl.active = false // cannot make filler: leave the playlist as it is
-		return
+		return false
 	}
 	off, oldCap := len(seg.fmp4), cap(seg.fmp4)
 	seg.fmp4 = append(seg.fmp4, buf.Bytes()...)
@@ -257,8 +295,5 @@ func (r *Rendition) fillerPart() {
 	r.stats.FillerParts++
 	r.stats.BytesOut += uint64(pt.to - pt.from)
 	r.notifyLocked()
-	if len(seg.parts) >= r.fillerParts() {
-		r.finishSegment(end)
-		r.openFillerSegment(false)
-	}
+	return true
 }

@@ -53,6 +53,7 @@ func TestSlateFillsQuietInput(t *testing.T) {
 			last, before := r.lastInput, r.nextMSN
 			r.mu.Unlock()
 
+			hinted := hint(t, mustGet(t, srv, "source/index.m3u8"))
 			r.slateTick(last.Add(after - time.Millisecond))
 			if st := s.Stats(); st.Slates != 0 {
 				t.Fatalf("slate began before the input was quiet for %v", after)
@@ -65,6 +66,14 @@ func TestSlateFillsQuietInput(t *testing.T) {
 			st := s.Stats()
 			if st.Slates != 1 || st.FillerParts == 0 {
 				t.Fatalf("stats after 5 s quiet: %+v", st)
+			}
+			// Players may wait for the hinted part: it must come (a
+			// publisher gone has closed its segment short already; that
+			// hint was dropped before the slate).
+			if tc.disconnect != (hinted == "") {
+				t.Errorf("hint %q in the playlist of an input that ended (%v)", hinted, tc.disconnect)
+			} else if c := get(t, srv, "source/"+hinted); !tc.disconnect && c.status != 200 {
+				t.Errorf("the part hinted when the input went quiet, %s: %d", hinted, c.status)
 			}
 			ll := mustGet(t, srv, "source/index.m3u8")
 			m := checkMediaPlaylist(t, ll, true)
@@ -108,6 +117,7 @@ func TestSlateFillsQuietInput(t *testing.T) {
 
 			// The input comes back: its media follows the filler after a
 			// second discontinuity, and the slate stops.
+			hinted = hint(t, mustGet(t, srv, "source/index.m3u8"))
 			feed(t, r, data2)
 			r.Discontinuity()
 			settle(t, s)
@@ -120,6 +130,22 @@ func TestSlateFillsQuietInput(t *testing.T) {
 			m = checkMediaPlaylist(t, ll, true)
 			if n := strings.Count(string(ll), "#EXT-X-DISCONTINUITY\n"); n != 2 {
 				t.Errorf("want EXT-X-DISCONTINUITY before and after the filler, got %d:\n%s", n, ll)
+			}
+			if c := get(t, srv, "source/"+hinted); c.status != 200 {
+				t.Errorf("the part hinted when the input came back, %s: %d", hinted, c.status)
+			}
+			// Every classic segment, before, in and after the filler.
+			classic := checkMediaPlaylist(t, mustGet(t, srv, "source/classic.m3u8"), false)
+			for _, seg := range classic.Segments {
+				c := get(t, srv, "source/"+seg.URI)
+				if c.status != 200 || c.header.Get("Content-Type") != "video/mp2t" {
+					t.Errorf("%s: %d %s\n%s", seg.URI, c.status, c.header.Get("Content-Type"), mustGet(t, srv, "source/index.m3u8"))
+					continue
+				}
+				p := writeTemp(t, dir, "classic.ts", c.body)
+				if out, err := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", p, "-f", "null", "-").CombinedOutput(); err != nil || len(out) > 0 {
+					t.Errorf("classic %s does not decode cleanly: %v\n%s", seg.URI, err, out)
+				}
 			}
 			lastSeg := m.Segments[len(m.Segments)-1]
 			pr := probe(t, writeTemp(t, dir, "back.mp4", mustGet(t, srv, "source/"+lastMap(string(ll))), mustGet(t, srv, "source/"+lastSeg.URI)))
@@ -174,8 +200,23 @@ func checkFiller(t *testing.T, srv *httptest.Server, dir string, m *playlist.Med
 		t.Logf("%s", o)
 	}
 	testkit.RequireTools(t, "ffmpeg")
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
-	if err != nil || len(out) > 0 {
-		t.Errorf("ffmpeg does not decode the filler cleanly: %v\n%s", err, out)
+	// The classic (MPEG-TS) segment too.
+	ts := writeTemp(t, dir, "filler.ts", mustGet(t, srv, "source/"+strings.TrimSuffix(seg.URI, ".m4s")+".ts"))
+	for _, p := range []string{path, ts} {
+		out, err := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", p, "-f", "null", "-").CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("ffmpeg does not decode the filler %s cleanly: %v\n%s", p, err, out)
+		}
 	}
+}
+
+// hint is the URI of a playlist's EXT-X-PRELOAD-HINT ("" without one).
+func hint(t *testing.T, playlist []byte) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(string(playlist), `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
+	if !ok {
+		return ""
+	}
+	uri, _, _ := strings.Cut(rest, `"`)
+	return uri
 }
