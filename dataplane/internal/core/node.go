@@ -380,6 +380,8 @@ func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
 		PartsWritten:    st.PartsWritten,
 		DecodeErrors:    st.DecodeErrors,
 		Discontinuities: st.Discontinuities,
+		Slates:          st.Slates,
+		FillerParts:     st.FillerParts,
 	}, true
 }
 

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
+	"github.com/zonecast/zonecast/dataplane/internal/protocols/mpegts"
 )
 
 // A quiet input (a publisher gone, or stalled without a word) leaves the
@@ -219,4 +221,62 @@ func hint(t *testing.T, playlist []byte) string {
 	}
 	uri, _, _ := strings.Cut(rest, `"`)
 	return uri
+}
+
+// A filler segment holds as many PART-TARGET parts as make the segment
+// duration, never so many that its EXTINF rounds above TARGETDURATION.
+func TestFillerParts(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		seg, part  time.Duration
+		partTarget int64 // 90 kHz, as the first session fixed it (0: none yet)
+		targetDur  int
+		want       int
+	}{
+		{"2 s / 200 ms at 30 fps", 2 * time.Second, 200 * time.Millisecond, 18000, 2, 10},
+		{"2 s / 200 ms at 24 fps (208.3 ms parts)", 2 * time.Second, 200 * time.Millisecond, 18750, 2, 10},
+		{"2 s / 200 ms at 25 fps", 2 * time.Second, 200 * time.Millisecond, 18000, 2, 10},
+		{"1 s / 333 ms at 30 fps", time.Second, 333 * time.Millisecond, 30000, 1, 3},
+		{"6 s / 1 s", 6 * time.Second, time.Second, 90000, 6, 6},
+		{"before any part", 2 * time.Second, 200 * time.Millisecond, 0, 2, 10},
+		{"parts longer than the target allows", 2 * time.Second, time.Second, 3 * 90000 / 2, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Rendition{segTicks: durationToTicks(tc.seg), partTicks: durationToTicks(tc.part), partTargetTicks: tc.partTarget, targetDur: tc.targetDur}
+			n := r.fillerParts()
+			if n != tc.want {
+				t.Errorf("%d parts, want %d", n, tc.want)
+			}
+			if d := ticksToDuration(int64(n) * r.fillerPartTicks()); int((d+time.Second/2)/time.Second) > tc.targetDur {
+				t.Errorf("a filler segment of %v rounds above TARGETDURATION %d", d, tc.targetDur)
+			}
+		})
+	}
+}
+
+// Silence exists for the audio configurations publishers send; others
+// get video-only filler rather than a wrong frame.
+func TestSilentFrame(t *testing.T) {
+	aac := func(typ mpeg4audio.ObjectType, ch int) *mpegts.Track {
+		return &mpegts.Track{Codec: mpegts.CodecAAC, AAC: &mpeg4audio.AudioSpecificConfig{Type: typ, SampleRate: 48000, ChannelCount: ch}}
+	}
+	for _, tc := range []struct {
+		name  string
+		track *mpegts.Track
+		dur   int64
+	}{
+		{"AAC-LC mono", aac(mpeg4audio.ObjectTypeAACLC, 1), 1024},
+		{"AAC-LC stereo", aac(mpeg4audio.ObjectTypeAACLC, 2), 1024},
+		{"AAC-LC 5.1", aac(mpeg4audio.ObjectTypeAACLC, 6), 1024},
+		{"AAC-LC 7.1", aac(mpeg4audio.ObjectTypeAACLC, 8), 0},
+		{"HE-AAC", aac(mpeg4audio.ObjectTypeSBR, 2), 0},
+		{"Opus", &mpegts.Track{Codec: mpegts.CodecOpus, OpusChannels: 2}, 960},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, d := silentFrame(tc.track)
+			if d != tc.dur || (len(f) > 0) != (tc.dur > 0) {
+				t.Errorf("silent frame %x lasting %d, want %d", f, d, tc.dur)
+			}
+		})
+	}
 }
