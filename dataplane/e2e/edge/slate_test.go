@@ -171,6 +171,7 @@ func TestPlayersThroughSlate(t *testing.T) {
 	}
 	// Back at the live edge, playing the publisher's media (30 fps; the
 	// slate shows one frame per part, 5 fps).
+	resumed := len(samples)
 	watch(12 * time.Second)
 	last := samples[len(samples)-1]
 	before := samples[len(samples)-1-12] // 3 s earlier
@@ -181,9 +182,15 @@ func TestPlayersThroughSlate(t *testing.T) {
 	for _, p := range slatePlayers {
 		name := p.name
 		through := gapEnd.Players[name].T - gapStart.Players[name].T
-		frames := float64(last.Players[name].Frames-before.Players[name].Frames) / last.At.Sub(before.At).Seconds()
-		t.Logf("%s: currentTime +%.2f s over the %.1f s gap; after it %.1f frames/s, %.2f s behind the live edge; non-fatal errors %v",
-			name, through, gap, frames, last.Players[name].Behind, last.Players[name].Errors)
+		// The best frame rate over 3 s after the gap: a loaded machine's
+		// Chromium may drop a while, the slate never shows more than 5.
+		var best float64
+		for i := resumed; i+12 < len(samples); i++ {
+			a, z := samples[i], samples[i+12]
+			best = max(best, float64(z.Players[name].Frames-a.Players[name].Frames)/z.At.Sub(a.At).Seconds())
+		}
+		t.Logf("%s: currentTime +%.2f s over the %.1f s gap; after it up to %.1f frames/s, %.2f s behind the live edge; non-fatal errors %v",
+			name, through, gap, best, last.Players[name].Behind, last.Players[name].Errors)
 		// Without the slate the player stops within its hold-back (under
 		// a second here) and waits out the gap.
 		if through < gap/2 {
@@ -192,8 +199,13 @@ func TestPlayersThroughSlate(t *testing.T) {
 		if last.Players[name].T-before.Players[name].T < 1.5 {
 			t.Errorf("%s: currentTime %.2f → %.2f in the last 3 s: not playing after the gap", name, before.Players[name].T, last.Players[name].T)
 		}
-		if frames < 12 {
-			t.Errorf("%s: %.1f frames/s after the gap: still the slate, not the publisher's media", name, frames)
+		// Past the filler: when the publisher came back, the filler ended
+		// within a second of the live edge the player then trailed.
+		if end := gapEnd.Players[name].T + gapEnd.Players[name].Behind + 1; last.Players[name].T < end+1 {
+			t.Errorf("%s: at currentTime %.2f, not past the filler (it ends near %.2f)", name, last.Players[name].T, end)
+		}
+		if best < 12 {
+			t.Errorf("%s: %.1f frames/s at most after the gap: still the slate, not the publisher's media", name, best)
 		}
 		if b := last.Players[name].Behind; b < 0 || b > 10 {
 			t.Errorf("%s: %.2f s behind the live edge after the gap", name, b)
