@@ -116,6 +116,12 @@ func TestSlateFillsQuietInput(t *testing.T) {
 			// The second filler segment: the first starts where each track
 			// of the input stopped, which differ by up to a frame.
 			checkFiller(t, srv, dir, m, m.Segments[first+1], tc.streams)
+			// A recording keeps the filler as a hole, not as the stream.
+			for _, c := range s.Completed("source", before) {
+				if !c.Gap || c.Data != nil {
+					t.Errorf("filler segment %d handed to the recorder as media", c.MSN)
+				}
+			}
 
 			// The input comes back: its media follows the filler after a
 			// second discontinuity, and the slate stops.
