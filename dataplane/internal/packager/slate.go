@@ -91,15 +91,15 @@ func silentFrame(t *mpegts.Track) ([]byte, int64) {
 	if t.Codec != mpegts.CodecAAC || t.AAC == nil || t.AAC.Type != mpeg4audio.ObjectTypeAACLC {
 		return nil, 0
 	}
-	if f, ok := silentAAC[t.AAC.ChannelCount]; ok {
+	if f, ok := silentAAC[t.AAC.ChannelConfig]; ok {
 		return f, 1024
 	}
 	return nil, 0
 }
 
-// silentAAC are raw AAC-LC frames of silence by channel count (the
-// sample rate does not enter an all-zero frame).
-var silentAAC = map[int][]byte{
+// silentAAC are raw AAC-LC frames of silence by channel configuration
+// (1–6: mono to 5.1; the sample rate does not enter an all-zero frame).
+var silentAAC = map[uint8][]byte{
 	1: {0x00, 0xc8, 0x00, 0x80, 0x23, 0x80},
 	2: {0x21, 0x00, 0x49, 0x90, 0x02, 0x19, 0x00, 0x23, 0x80},
 	3: {0x00, 0xc8, 0x00, 0x80, 0x20, 0x84, 0x01, 0x26, 0x40, 0x08, 0x64, 0x00, 0x8e},

@@ -263,8 +263,8 @@ func TestFillerParts(t *testing.T) {
 // Silence exists for the audio configurations publishers send; others
 // get video-only filler rather than a wrong frame.
 func TestSilentFrame(t *testing.T) {
-	aac := func(typ mpeg4audio.ObjectType, ch int) *mpegts.Track {
-		return &mpegts.Track{Codec: mpegts.CodecAAC, AAC: &mpeg4audio.AudioSpecificConfig{Type: typ, SampleRate: 48000, ChannelCount: ch}}
+	aac := func(typ mpeg4audio.ObjectType, config uint8) *mpegts.Track {
+		return &mpegts.Track{Codec: mpegts.CodecAAC, AAC: &mpeg4audio.AudioSpecificConfig{Type: typ, SampleRate: 48000, ChannelConfig: config}}
 	}
 	for _, tc := range []struct {
 		name  string
@@ -274,7 +274,7 @@ func TestSilentFrame(t *testing.T) {
 		{"AAC-LC mono", aac(mpeg4audio.ObjectTypeAACLC, 1), 1024},
 		{"AAC-LC stereo", aac(mpeg4audio.ObjectTypeAACLC, 2), 1024},
 		{"AAC-LC 5.1", aac(mpeg4audio.ObjectTypeAACLC, 6), 1024},
-		{"AAC-LC 7.1", aac(mpeg4audio.ObjectTypeAACLC, 8), 0},
+		{"AAC-LC 7.1", aac(mpeg4audio.ObjectTypeAACLC, 7), 0},
 		{"HE-AAC", aac(mpeg4audio.ObjectTypeSBR, 2), 0},
 		{"Opus", &mpegts.Track{Codec: mpegts.CodecOpus, OpusChannels: 2}, 960},
 	} {
