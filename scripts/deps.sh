@@ -36,9 +36,11 @@ fi
 # zonecast's tests and `make run` start their own on other ports, so the
 # packaged ones are left alone.
 
-# hls.js for the player page and the browser tests: from npm, never committed.
-if [ ! -f web/node_modules/hls.js/dist/hls.min.js ]; then
-  echo "deps: installing hls.js from npm"
+# hls.js for the player page and the browser tests, Shaka Player and
+# video.js for the browser test of the slate: from npm, never committed.
+if [ ! -f web/node_modules/hls.js/dist/hls.min.js ] || [ ! -f web/node_modules/shaka-player/dist/shaka-player.compiled.js ] ||
+  [ ! -f web/node_modules/video.js/dist/video.min.js ]; then
+  echo "deps: installing hls.js, shaka-player and video.js from npm"
   (cd web && npm install --no-audit --no-fund --silent)
 fi
 

@@ -38,8 +38,11 @@ func (t Timings) LeaderSilentAfter() time.Duration { return t.LeaseRenew + t.Rel
 // from Redis stops receiving new flows about 15 s later.
 func (t Timings) RedisUnreadyAfter() time.Duration { return t.RedisFailover }
 
-// SlateAfter is how long the serving node (the leader, or the standby
-// serving its copy) waits without media before it keeps the playlists
-// advancing with filler: a relay timeout, the time after which a standby
-// counts its relay as lost.
+// SlateAfter is how long the node serving a stream (its leader, or the
+// standby serving its copy) lets the stream's input be quiet before its
+// playlists go on with filler (the last good frame, silent audio): the
+// relay timeout, the same silence after which a standby counts its
+// leader's relay as lost. Sooner, a publisher's ordinary jitter would
+// flash the slate; later, players sitting a few parts behind the live
+// edge have already stalled.
 func (t Timings) SlateAfter() time.Duration { return t.RelayTimeout }

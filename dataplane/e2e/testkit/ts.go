@@ -22,6 +22,7 @@ type TS struct {
 	BFrames  bool   // let libx264 use B-frames (off by default)
 	Audio    string // encoder: "aac" (default) or "libopus"
 	GridKeys int    // > 0: keyframes forced every GridKeys seconds instead of a fixed GOP
+	Channels int    // audio channels (default 1)
 }
 
 // MakeTS runs ffmpeg to produce an MPEG-TS file in dir and returns its path.
@@ -44,7 +45,10 @@ func MakeTS(t testing.TB, dir string, s TS) string {
 	if s.Audio == "" {
 		s.Audio = "aac"
 	}
-	out := filepath.Join(dir, fmt.Sprintf("%s-%s-%.0f-%v-%v-%s-%d.ts", s.Video, s.Size, s.Offset, s.NoVideo, s.NoAudio, s.Audio, s.GridKeys))
+	if s.Channels == 0 {
+		s.Channels = 1
+	}
+	out := filepath.Join(dir, fmt.Sprintf("%s-%s-%.0f-%v-%v-%s-%d-%d.ts", s.Video, s.Size, s.Offset, s.NoVideo, s.NoAudio, s.Audio, s.GridKeys, s.Channels))
 	args := []string{"-hide_banner", "-loglevel", "error", "-y"}
 	if !s.NoVideo {
 		args = append(args, "-f", "lavfi", "-i", "testsrc2=size="+s.Size+":rate="+strconv.Itoa(s.FPS))
@@ -72,7 +76,7 @@ func MakeTS(t testing.TB, dir string, s TS) string {
 		args = append(args, "-preset", "ultrafast", "-x265-params", "log-level=error:scenecut=0:open-gop=0")
 	}
 	if !s.NoAudio {
-		args = append(args, "-c:a", s.Audio, "-b:a", "64k")
+		args = append(args, "-c:a", s.Audio, "-b:a", "64k", "-ac", strconv.Itoa(s.Channels))
 	}
 	if s.Offset != 0 {
 		args = append(args, "-output_ts_offset", strconv.FormatFloat(s.Offset, 'f', 6, 64))

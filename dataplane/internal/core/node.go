@@ -35,6 +35,7 @@ import (
 	"github.com/zonecast/zonecast/dataplane/internal/recording"
 	"github.com/zonecast/zonecast/dataplane/internal/stream"
 	policy "github.com/zonecast/zonecast/policies/catalog"
+	"github.com/zonecast/zonecast/policies/failover"
 )
 
 // SourceRendition is the name of the passthrough rendition.
@@ -85,6 +86,16 @@ type Node struct {
 	closers []func()
 }
 
+// slateAfter is how long a stream's input may be quiet before its
+// playlists go on with the slate: the policy's, for this node's cadence
+// (0 with hls.slate off).
+func slateAfter(h config.HLS) time.Duration {
+	if !h.Slate {
+		return 0
+	}
+	return failover.DefaultTimings.ForCadence(h.SegmentDuration, h.PartDuration).SlateAfter()
+}
+
 // New builds the node: streams with their packagers and ladders, the
 // cluster, then the SRT and HTTP listeners (opened, not yet serving).
 // version is the edge's release (`edge -version`), which every HTTP answer
@@ -101,6 +112,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Node, error) {
 			PartDuration:    cfg.HLS.PartDuration,
 			WindowSegments:  cfg.HLS.WindowSegments,
 			Dir:             cfg.HLS.Dir,
+			SlateAfter:      slateAfter(cfg.HLS),
 		},
 		wirings:    make(map[string]*wiring),
 		idleUnwire: policy.IdleUnwire,
@@ -368,6 +380,8 @@ func (n *Node) packagerCounters(name string) (metrics.PackagerCounters, bool) {
 		PartsWritten:    st.PartsWritten,
 		DecodeErrors:    st.DecodeErrors,
 		Discontinuities: st.Discontinuities,
+		Slates:          st.Slates,
+		FillerParts:     st.FillerParts,
 	}, true
 }
 

@@ -12,6 +12,8 @@ type PackagerCounters struct {
 	PartsWritten    uint64
 	DecodeErrors    uint64
 	Discontinuities uint64
+	Slates          uint64 // times the input went quiet and the slate began
+	FillerParts     uint64
 }
 
 // StreamSources is what the streams collector reads at scrape time.
@@ -36,6 +38,8 @@ var (
 	descParts       = prometheus.NewDesc("zonecast_hls_parts_written_total", "LL-HLS parts published.", []string{"stream"}, nil)
 	descDecodeErr   = prometheus.NewDesc("zonecast_ts_decode_errors_total", "Garbage, truncated or undecodable TS skipped.", []string{"stream"}, nil)
 	descDiscont     = prometheus.NewDesc("zonecast_hls_discontinuities_total", "Discontinuities marked in the playlists.", []string{"stream"}, nil)
+	descSlates      = prometheus.NewDesc("zonecast_hls_slates_total", "Times a stream's input went quiet and its playlists went on with the slate.", []string{"stream"}, nil)
+	descFiller      = prometheus.NewDesc("zonecast_hls_filler_parts_total", "LL-HLS parts of slate filler published.", []string{"stream"}, nil)
 	descFanoutDrops = prometheus.NewDesc("zonecast_fanout_dropped_chunks_total", "TS chunks a slow consumer lost.", []string{"stream", "consumer"}, nil)
 	descFanoutErrs  = prometheus.NewDesc("zonecast_fanout_consumer_errors_total", "Chunks a consumer rejected.", []string{"stream", "consumer"}, nil)
 	descRejections  = prometheus.NewDesc("zonecast_srt_rejections_total", "SRT connection requests refused, by reason.", []string{"reason"}, nil)
@@ -86,6 +90,8 @@ func (c *streamsCollector) Collect(ch chan<- prometheus.Metric) {
 				counter(descParts, p.PartsWritten, name)
 				counter(descDecodeErr, p.DecodeErrors, name)
 				counter(descDiscont, p.Discontinuities, name)
+				counter(descSlates, p.Slates, name)
+				counter(descFiller, p.FillerParts, name)
 			}
 		}
 	}

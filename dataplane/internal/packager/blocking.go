@@ -92,7 +92,7 @@ func (r *Rendition) serveMediaPlaylist(w http.ResponseWriter, req *http.Request,
 			}
 		}
 		wait := r.changed
-		active := r.activeLocked()
+		active := r.activeLocked() || r.slate.active // the slate publishes too
 		targetDur := r.targetDur
 		r.mu.Unlock()
 		if ready {

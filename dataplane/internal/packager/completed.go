@@ -11,8 +11,9 @@ type Completed struct {
 	Duration        time.Duration
 	ProgramDateTime time.Time
 	Discontinuity   bool
-	// Gap marks an EXT-X-GAP segment: a number this rendition has no
-	// media for (Data is nil).
+	// Gap marks a number this rendition has no media for (Data is nil):
+	// an EXT-X-GAP segment, or the slate's filler (slate.go), which a
+	// recording must not keep as if it were the stream.
 	Gap bool
 	// Init names the segment's init section (its EXT-X-MAP); InitData is
 	// its body.
@@ -57,10 +58,10 @@ func (s *Muxer) Completed(rendition string, msn uint64) []Completed {
 			}
 			c := Completed{
 				Rendition: r.name, MSN: seg.msn, Duration: seg.duration, ProgramDateTime: seg.pdt,
-				Discontinuity: seg.disc, Gap: seg.gap, Init: seg.initName,
+				Discontinuity: seg.disc, Gap: seg.gap || seg.filler, Init: seg.initName,
 				Codecs: append([]string(nil), r.measure.codecs...), Resolution: r.measure.resolution(), FrameRate: r.measure.frameRate,
 			}
-			if !seg.gap {
+			if !c.Gap {
 				c.Data = seg.fmp4
 				// Read under r.mu (the segmenter stores under it too):
 				// the window cannot evict the init meanwhile.

@@ -17,6 +17,11 @@ type Config struct {
 	// stays under the CDN's origin response timeout (default: the
 	// policy's OriginHold for this cadence, policies/failover).
 	Hold time.Duration
+	// SlateAfter is how long a rendition's input may be quiet before the
+	// playlist goes on with filler (slate.go); 0: never (the playlist
+	// stops where the input did). A node takes it from the policy
+	// (policies/failover.Timings.SlateAfter).
+	SlateAfter time.Duration
 }
 
 // DefaultWindowSegments is the sliding window when Config.WindowSegments is 0.

@@ -68,8 +68,8 @@ func (m *measurement) resolution() string {
 func bandwidth(segs []*segment, fmp4 bool) (peak, avg int) {
 	var bits, secs float64
 	for _, s := range segs {
-		if s.gap {
-			continue
+		if s.gap || s.filler {
+			continue // no media, or the slate's: not the rendition's bit rate
 		}
 		n := len(s.ts)
 		if fmp4 {

@@ -44,6 +44,9 @@ type Muxer struct {
 	atCut []func()
 	// classicOnly serves the stream as classic HLS only (switching.go).
 	classicOnly atomic.Bool
+	// slateStop ends the slate's clock (closed by Close).
+	slateStop chan struct{}
+	slateOnce sync.Once
 }
 
 // NewMuxer creates the packager of one stream.
@@ -59,15 +62,40 @@ func NewMuxer(name string, cfg Config, log *slog.Logger) *Muxer {
 		log.Error("on-disk copy disabled", "dir", cfg.Dir, "err", err)
 		st, _ = store.New("", name)
 	}
-	return &Muxer{
+	m := &Muxer{
 		name:       name,
 		cfg:        cfg,
 		log:        log,
 		store:      st,
 		renditions: make(map[string]*Rendition),
 		cuts:       newCutRegistry(cfg.SegmentDuration),
+		slateStop:  make(chan struct{}),
+	}
+	if cfg.SlateAfter > 0 {
+		go m.slateClock()
+	}
+	return m
+}
+
+// slateClock runs every rendition's slate (slate.go) a few times a part,
+// so that filler parts come out at most a quarter part late.
+func (s *Muxer) slateClock() {
+	t := time.NewTicker(s.cfg.PartDuration / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.slateStop:
+			return
+		case at := <-t.C:
+			for _, r := range s.renditionList() {
+				r.slateTick(at)
+			}
+		}
 	}
 }
+
+// stopSlate stops the slate's clock.
+func (s *Muxer) stopSlate() { s.slateOnce.Do(func() { close(s.slateStop) }) }
 
 // Name is the stream's name.
 func (s *Muxer) Name() string { return s.name }
@@ -150,6 +178,7 @@ func (s *Muxer) Close() {
 		return
 	}
 	s.closed = true
+	s.stopSlate()
 	rs := make([]*Rendition, 0, len(s.renditions))
 	for _, r := range s.renditions {
 		rs = append(rs, r)

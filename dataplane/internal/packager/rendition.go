@@ -68,6 +68,10 @@ type Rendition struct {
 	playlistCache [2][]byte
 	// shift moves the demuxer's timeline onto the leader's (Resume).
 	shift int64
+	// lastInput is when the last access unit arrived (wall clock), and
+	// slate the filler made while the input is quiet (slate.go).
+	lastInput time.Time
+	slate     slate
 	// onPart, when set (benchmarks), runs after each part is published.
 	onPart func()
 }

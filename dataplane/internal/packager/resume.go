@@ -24,14 +24,14 @@ func (r *Rendition) State() RenditionState {
 		st.NextMSN = c.msn // the open segment is not published whole yet
 		st.Open = &SegmentRef{
 			MSN: c.msn, ProgramDateTime: c.pdt, Discontinuity: c.disc, StartDTS: c.rawStartDTS,
-			Parts: len(c.parts), StartTime: c.startDTS, Init: c.initName,
+			Parts: len(c.parts), StartTime: c.startDTS, Init: c.initName, Filler: c.filler,
 		}
 	}
 	for _, s := range r.segs {
 		st.Segments = append(st.Segments, SegmentRef{
 			MSN: s.msn, Duration: s.duration, ProgramDateTime: s.pdt,
 			Discontinuity: s.disc, StartDTS: s.rawStartDTS, Parts: len(s.parts),
-			StartTime: s.startDTS, Init: s.initName, Gap: s.gap,
+			StartTime: s.startDTS, Init: s.initName, Gap: s.gap, Filler: s.filler,
 		})
 	}
 	return st
@@ -162,11 +162,11 @@ func (r *Rendition) match(local []*segment, refs []SegmentRef) (int, int, bool) 
 	}
 	var best *pair
 	for i, l := range local {
-		if l.gap {
-			continue // gap segments have no media to match
+		if l.gap || l.filler {
+			continue // gap segments have no media to match, filler no input's
 		}
 		for j, ref := range refs {
-			if ref.Gap || ref.StartDTS != l.rawStartDTS {
+			if ref.Gap || ref.Filler || ref.StartDTS != l.rawStartDTS {
 				continue
 			}
 			p := pair{i, j, int64(ref.MSN) - int64(l.msn), (ref.ProgramDateTime.Sub(l.pdt)).Abs()}
@@ -182,7 +182,7 @@ func (r *Rendition) match(local []*segment, refs []SegmentRef) (int, int, bool) 
 latest:
 	for i := len(local) - 1; i > best.i; i-- {
 		for j, ref := range refs {
-			if !ref.Gap && !local[i].gap && ref.StartDTS == local[i].rawStartDTS && int64(ref.MSN)-int64(local[i].msn) == best.delta {
+			if !ref.Gap && !ref.Filler && !local[i].gap && !local[i].filler && ref.StartDTS == local[i].rawStartDTS && int64(ref.MSN)-int64(local[i].msn) == best.delta {
 				best.i, best.j = i, j
 				break latest
 			}
@@ -268,7 +268,7 @@ func (r *Rendition) renumber(delta int64) {
 func (r *Rendition) dropUnmatched(refs []SegmentRef) {
 	known := make(map[int64]bool, len(refs))
 	for _, ref := range refs {
-		if !ref.Gap {
+		if !ref.Gap && !ref.Filler {
 			known[ref.StartDTS] = true
 		}
 	}
@@ -290,7 +290,7 @@ func (r *Rendition) dropUnmatched(refs []SegmentRef) {
 func (r *Rendition) adoptInitNames(refs []SegmentRef) {
 	byStart := make(map[int64]string, len(refs))
 	for _, ref := range refs {
-		if ref.Init != "" {
+		if ref.Init != "" && !ref.Filler {
 			byStart[ref.StartDTS] = ref.Init
 		}
 	}
@@ -342,6 +342,7 @@ func (r *Rendition) rewriteMedia(delta int64) {
 	if r.sess != nil {
 		r.sess.shiftTime(delta)
 	}
+	r.slate.shiftTime(delta)
 	scales := map[int]int64{}
 	if o, ok := r.muxer.store.Get(r.name + "/" + r.curInit); ok {
 		var init fmp4.Init

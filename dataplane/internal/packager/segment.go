@@ -21,6 +21,7 @@ type segment struct {
 	frames      int  // video frames, for the measured frame rate
 	grew        bool // the body was reallocated: earlier parts hold old arrays
 	gap         bool // EXT-X-GAP: a number this rendition has no media for
+	filler      bool // the slate's (slate.go): no input keyframe starts it
 }
 
 // part is one LL-HLS partial segment.

@@ -19,7 +19,18 @@ func (r *Rendition) onTracks(tracks []*mpegts.Track) {
 // next keyframe start a new segment after a discontinuity.
 func (r *Rendition) endSession() {
 	if r.sess != nil {
-		r.finishSegment(r.sess.lastEnd())
+		r.endSessionAt(r.sess.lastEnd())
+	}
+}
+
+// endSessionAt is endSession with the open segment ending at end (90 kHz).
+func (r *Rendition) endSessionAt(end int64) {
+	if r.sess != nil {
+		published := r.cur != nil
+		r.finishSegment(end)
+		if published {
+			r.slate.capture(r.sess, end)
+		}
 		r.sess = nil
 		r.needDisc = true
 		r.havePrevKey = false
@@ -33,6 +44,7 @@ func (r *Rendition) onAccessUnit(au *mpegts.AccessUnit) {
 	if r.closed {
 		return
 	}
+	r.lastInput = now()
 	au.PTS += r.shift
 	au.DTS += r.shift
 	if au.Discontinuity && r.sess != nil {
@@ -82,6 +94,8 @@ func (r *Rendition) startSession(au *mpegts.AccessUnit) bool {
 	}
 	r.pendingInit = init // named and stored with the session's first segment
 	r.sess = s
+	r.endSlate()      // real media resumes here
+	r.slate.key = nil // the slate shows this session's keyframes from now on
 	return true
 }
 
@@ -116,6 +130,9 @@ func (r *Rendition) onVideo(au *mpegts.AccessUnit) {
 		return
 	}
 	r.cur.frames++
+	if key {
+		r.keepKeyframe(s.video.samples[len(s.video.samples)-1])
+	}
 	if partDue(s.partStart, au.DTS, dur, r.partTicks) {
 		r.partEnd = au.DTS + dur
 		r.finishPart()
@@ -368,7 +385,9 @@ func (r *Rendition) finishSegment(end int64) {
 	if td := int((seg.duration + time.Second/2) / time.Second); td > r.targetDur {
 		r.targetDur = td // TARGETDURATION ≥ every rounded EXTINF
 	}
-	r.measure.add(seg, r.sess)
+	if !seg.filler {
+		r.measure.add(seg, r.sess)
+	}
 	r.lastPDTEnd = seg.pdt.Add(seg.duration)
 	r.segs = append(r.segs, seg)
 	r.slideWindow()

@@ -45,4 +45,7 @@ type SegmentRef struct {
 	Init string `json:"init,omitempty"`
 	// Gap marks an EXT-X-GAP segment (a number with no media).
 	Gap bool `json:"gap,omitempty"`
+	// Filler marks the slate's filler (no input keyframe starts it: a
+	// standby never matches it with its own).
+	Filler bool `json:"filler,omitempty"`
 }

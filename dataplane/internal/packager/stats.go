@@ -9,6 +9,8 @@ type Stats struct {
 	DecodeErrors    uint64 // garbage, truncated packets, undecodable PES
 	Panics          uint64 // recovered panics on bad input (bugs; survived)
 	Discontinuities uint64 // discontinuities marked in the playlists
+	Slates          uint64 // times the input went quiet and the slate began
+	FillerParts     uint64 // parts of slate filler published (in PartsWritten too)
 }
 
 func (s *Stats) add(o Stats) {
@@ -19,4 +21,6 @@ func (s *Stats) add(o Stats) {
 	s.DecodeErrors += o.DecodeErrors
 	s.Panics += o.Panics
 	s.Discontinuities += o.Discontinuities
+	s.Slates += o.Slates
+	s.FillerParts += o.FillerParts
 }
