@@ -177,13 +177,11 @@ func runRoutingFault(t *testing.T, p Profile, f routingFault, fencing bool) {
 	}
 	if fencing {
 		// Fencing acted only if the stand-in's APIs were called: the dead
-		// node (all of a lost zone's) is deregistered, and a lost zone's
-		// weight is 0 (or already back).
-		dead := []*Node{leader}
-		if f.fault == failover.ZoneLoss {
-			dead = zone
-		}
-		for _, n := range dead {
+		// leader is deregistered (a node is fenced only on the word of the
+		// standby whose relay from it went silent, so a lost zone's other
+		// nodes are left to the health checks), and a lost zone's weight
+		// is 0 (or already back), which keeps new flows off all of them.
+		for _, n := range []*Node{leader} {
 			if s := lb.Groups[n.Zone].State(n.ID); s != loadbalancer.StateUnused && s != loadbalancer.StateHealthy {
 				t.Errorf("%s is %s in the stand-in's target group: no fencing node deregistered it (is fencing in this edge?)", n.ID, s)
 			}
