@@ -7,8 +7,10 @@ CATALOG_PKGS := ./dataplane/internal/catalog/... ./dataplane/internal/api/... ./
 # A stream's settings applied by the node: its ladder (capacity by cost, the
 # change at a segment boundary, renditions retired), its latency mode
 # (classic only), with real ffmpeg.
-CATALOG_SETTINGS_TESTS := ./dataplane/internal/transcode/ ./dataplane/internal/packager/ ./dataplane/internal/core/
-CATALOG_SETTINGS_RUN   := TestCapacityByLadderCost|TestClassicOnly|TestRetain|TestAtNextCut|TestStreamLadder|TestCatalogWiring
+# The record's settings as they take effect (TestCapacityByLadderCost,
+# TestClassicOnly, TestRetain, TestAtNextCut, TestStreamLadder,
+# TestCatalogWiring) are tested in their own packages' targets, under the
+# race detector: test-transcode, test-packager and test-edge (core).
 
 TEST_TARGETS  += test-catalog
 BENCH_TARGETS += bench-catalog
@@ -22,9 +24,8 @@ test-catalog: test-catalog-unit test-catalog-e2e
 # the settings a node applies (ladder cost and change, classic only):
 # about 40 s.
 test-catalog-unit:
-	$(GO) vet $(CATALOG_PKGS) $(CATALOG_SETTINGS_TESTS) ./dataplane/e2e/catalog/...
+	$(GO) vet $(CATALOG_PKGS) ./dataplane/e2e/catalog/...
 	$(GO) test -race -count=1 -timeout 5m $(CATALOG_PKGS)
-	$(GO) test -race -count=1 -timeout 5m -run '$(CATALOG_SETTINGS_RUN)' $(CATALOG_SETTINGS_TESTS)
 
 # The edge binary on dynalite: created through one node and published on
 # another, rotation, deletion cutting the publisher and ending the

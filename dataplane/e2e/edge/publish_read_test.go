@@ -113,6 +113,7 @@ func TestFFmpegPublisherAndHLSReaders(t *testing.T) {
 // TestKeyLengths: libsrt publishers with pbkeylen 16, 24 and 32 are all
 // admitted and decrypted.
 func TestKeyLengths(t *testing.T) {
+	t.Parallel() // an edge of its own on free ports, light: overlaps the others
 	requireTools(t, "ffmpeg")
 	streams := []streamDef{{"k16", "key-length-pass"}, {"k24", "key-length-pass"}, {"k32", "key-length-pass"}}
 	e := startEdge(t, streams, "")
@@ -130,6 +131,7 @@ func TestKeyLengths(t *testing.T) {
 // TestSRTLiveTransmitRelay: srt-live-transmit relays a file (paced by ffmpeg
 // into its stdin) to the edge; the stream is packaged and readable.
 func TestSRTLiveTransmitRelay(t *testing.T) {
+	t.Parallel() // an edge of its own on free ports, light: overlaps the others
 	requireTools(t, "ffmpeg", "ffprobe", "srt-live-transmit")
 	e := startEdge(t, contractStreams, "")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -19,6 +19,7 @@ import (
 // Redis has been unreachable for the policy's grace (RedisUnreadyAfter),
 // stay 200 through a shorter outage, and turn 200 again when Redis is back.
 func TestReadinessFollowsRedis(t *testing.T) {
+	t.Parallel() // an edge of its own on free ports, light: overlaps the others
 	c := redistest.StartT(t)
 	certs := testkit.NodeCerts(t, "r1")
 	tm := failover.DefaultTimings

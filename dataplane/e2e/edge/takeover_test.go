@@ -12,6 +12,7 @@ import (
 // the first (a restarted encoder need not wait for the old session to time
 // out); the playlist continues past a discontinuity.
 func TestTakeover(t *testing.T) {
+	t.Parallel() // an edge of its own on free ports, light: overlaps the others
 	requireTools(t, "ffmpeg")
 	e := startEdge(t, contractStreams, "", "-srt.on_conflict", "takeover")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,6 +17,7 @@ import (
 // TestHTTPSAndHTTP3: with http.tls_cert/tls_key the daemon serves the same
 // playlists over HTTP/2 (TLS) and HTTP/3, announced by Alt-Svc.
 func TestHTTPSAndHTTP3(t *testing.T) {
+	t.Parallel() // an edge of its own on free ports, light: overlaps the others
 	requireTools(t, "ffmpeg")
 	cert, key := testkit.SelfSignedPEM(t)
 	e := startEdgeTLS(t, cert, key)
