@@ -27,13 +27,13 @@ func ExamplePlace() {
 }
 
 // The worst a node loss does behind the load balancers with the default
-// timings: fenced and slated as shipped, and with the health checks only.
+// timings: fenced as shipped, and with the health checks only.
 func ExampleWorstCase() {
 	for _, r := range []failover.Routing{failover.DefaultTimings.AWSRouting(), failover.DefaultTimings.AWSRouting().WithoutFencing()} {
 		b := failover.WorstCaseVia(failover.DefaultTimings, 10*time.Second, r)[0]
 		fmt.Printf("%v (fencing %v): stall %v, lost %v, with a backup encoder %v\n", b.Fault, r.Fencing.Enabled, b.Stall, b.MediaLost, b.RedundantStall)
 	}
 	// Output:
-	// node-loss (fencing true): stall 1.2s, lost 6s, with a backup encoder 200ms
+	// node-loss (fencing true): stall 8s, lost 6s, with a backup encoder 200ms
 	// node-loss (fencing false): stall 12s, lost 10s, with a backup encoder 200ms
 }

@@ -84,11 +84,14 @@ func TestScalingValidate(t *testing.T) {
 func TestWorstCaseDefaults(t *testing.T) {
 	// The default timings' tables, worked out by hand from the rules in
 	// worstcase.go and fencing.go, so that a change of timing or formula
-	// shows here. "fenced" is production as shipped (DefaultFencing and the
-	// slate); "health checks only" is zonecast before them (-no-fencing).
+	// shows here. "fenced" is production as shipped (DefaultFencing, the
+	// slate off); "fenced and slated" the slate's what-if (-slate);
+	// "health checks only" is zonecast before them (-no-fencing).
 	type row struct{ stall, lost, redundant time.Duration }
 	part := 200 * time.Millisecond
 	slate := time.Second + part // SlateAfter (the 1 s relay timeout) and a part
+	slated := DefaultTimings.AWSRouting()
+	slated.Slate = true
 	tables := []struct {
 		name    string
 		routing Routing
@@ -107,10 +110,23 @@ func TestWorstCaseDefaults(t *testing.T) {
 			RedisPartition:   {part, 0, part},                                        // the relay keeps feeding the standby
 		}},
 		{"fenced", DefaultTimings.AWSRouting(), map[Fault]row{
-			// The lease lapses at 6 s, the node has been quiet since 2 s:
-			// fenced at 6 + 1 s. The reconnection at 6 s is caught on the
-			// dead node; its handshake, resent every 250 ms, is moved at
-			// 7 s. The standby's copy slates from 1 s on: 1.2 s of stall.
+			// The standby's early pass fences the dead node at 2 + 1 s; the
+			// broadcaster notices at 5 s, its retry at 6 s lands live; its
+			// first keyframe 2 s later: 8 s of stall, 6 s lost.
+			NodeLoss:         {8 * time.Second, 6 * time.Second, part},
+			StandbyLoss:      {0, 0, 0},
+			ZoneLoss:         {8 * time.Second, 6 * time.Second, part},
+			RedisPrimaryLoss: {0, 0, 0},
+			RedisPairLoss:    {0, 0, 0},
+			RegionLoss:       {44 * time.Second, 42 * time.Second, 44 * time.Second},
+			Partition:        {8 * time.Second, 6 * time.Second, part},
+			LeaderFreeze:     {8 * time.Second, 6 * time.Second, part},
+			RollingUpdate:    {3 * time.Second, 1 * time.Second, part},
+			RedisPartition:   {part, 0, part},
+		}},
+		{"fenced and slated", slated, map[Fault]row{
+			// As fenced; the standby's copy slates from 1 s on: 1.2 s of
+			// stall.
 			NodeLoss:         {slate, 6 * time.Second, part},
 			StandbyLoss:      {0, 0, 0},
 			ZoneLoss:         {slate, 6 * time.Second, part}, // quiet 2 s, but Redis back only after the 4 s promotion; weight 0 by 6 s: the reconnection at 6 s lands in the twin
@@ -160,12 +176,12 @@ func TestFencedNodeLoss(t *testing.T) {
 	}{
 		// Fenced at 3 s (the standby's early pass): the broadcaster
 		// notices at 5 s and its retry at 6 s lands on a live node.
-		{"libsrt's 5 s peer idle", 5 * time.Second, 1200 * time.Millisecond, 6 * time.Second, false},
+		{"libsrt's 5 s peer idle", 5 * time.Second, 8 * time.Second, 6 * time.Second, false},
 		// An encoder at 2 s: noticed at 2 s, its attempt at 3 s comes as
 		// the fence lands and goes to a live node.
-		{"2 s peer idle", 2 * time.Second, 1200 * time.Millisecond, 3 * time.Second, false},
+		{"2 s peer idle", 2 * time.Second, 5 * time.Second, 3 * time.Second, false},
 		// The retry at 7 s: long after the fence.
-		{"6 s peer idle", 6 * time.Second, 1200 * time.Millisecond, 7 * time.Second, false},
+		{"6 s peer idle", 6 * time.Second, 9 * time.Second, 7 * time.Second, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -184,6 +200,8 @@ func TestFencedNodeLoss(t *testing.T) {
 
 func TestFreezeImpact(t *testing.T) {
 	slate := DefaultTimings.SlateAfter() + DefaultTimings.PartDuration
+	slated := DefaultTimings.AWSRouting()
+	slated.Slate = true
 	cases := []struct {
 		routing        Routing
 		d, stall, lost time.Duration
@@ -192,10 +210,11 @@ func TestFreezeImpact(t *testing.T) {
 		{DefaultTimings.AWSRouting().WithoutFencing(), 4 * time.Second, 4 * time.Second, 4 * time.Second},    // still under the peer-idle timeout
 		{DefaultTimings.AWSRouting().WithoutFencing(), 6 * time.Second, 8 * time.Second, 6 * time.Second},    // reconnect at 6 s lands on the woken node; lease lapsed at 6 s; +2 s keyframe
 		{DefaultTimings.AWSRouting().WithoutFencing(), 30 * time.Second, 12 * time.Second, 10 * time.Second}, // a node loss
-		{DefaultTimings.AWSRouting(), 1 * time.Second, 1 * time.Second, 1 * time.Second},                     // shorter than the slate's wait
-		{DefaultTimings.AWSRouting(), 4 * time.Second, slate, 4 * time.Second},                               // the standby slates; nothing is fenced
-		{DefaultTimings.AWSRouting(), 6 * time.Second, slate, 6 * time.Second},                               // woken before the fence's agreement (lease lapse at 6 s)
-		{DefaultTimings.AWSRouting(), 30 * time.Second, slate, 6 * time.Second},                              // fenced as a dead node
+		{slated, 1 * time.Second, 1 * time.Second, 1 * time.Second},                                          // shorter than the slate's wait
+		{slated, 4 * time.Second, slate, 4 * time.Second},                                                    // the standby slates; nothing is fenced
+		{slated, 6 * time.Second, slate, 6 * time.Second},                                                    // woken before the fence's agreement (lease lapse at 6 s)
+		{slated, 30 * time.Second, slate, 6 * time.Second},                                                   // fenced as a dead node
+		{DefaultTimings.AWSRouting(), 30 * time.Second, 8 * time.Second, 6 * time.Second},                    // as shipped (no slate): the broadcast's keyframe after the retry
 	}
 	for _, c := range cases {
 		stall, lost := DefaultTimings.FreezeImpactVia(c.d, c.routing)

@@ -192,10 +192,10 @@ type Routing struct {
 // its unhealthy threshold of checks; Global Accelerator then moves new
 // flows away from an endpoint with no healthy target within its traffic
 // shift. The nodes fence a dead node or zone sooner when DefaultFencing
-// is enabled, and the serving node slates a gap.
+// is enabled, and the serving node slates a gap when SlateShips.
 func (t Timings) AWSRouting() Routing {
 	return Routing{Name: "aws", NodeDetection: t.NLBDetection(), ZoneShift: t.GATrafficShift, ReconnectReachesStandby: true,
-		Fencing: DefaultFencing, Slate: true}
+		Fencing: DefaultFencing, Slate: SlateShips}
 }
 
 // WithoutFencing is r as zonecast was before fast fencing and the slate:

@@ -48,7 +48,7 @@ type options struct {
 	timings        timingOverrides
 	noForward      bool
 	noFencing      bool
-	noSlate        bool
+	slate          bool
 	worstCase      bool
 	outage         time.Duration
 }
@@ -74,7 +74,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&o.timings, "timing", "what-if: set a failover.Timings field, e.g. -timing LeaseTTL=4s (repeatable; checked by Validate)")
 	fs.BoolVar(&o.noForward, "no-forward", false, "what-if: a node that receives a reconnected ingest does not forward it to the stream's standby, and viewers do not reach the standby's copy, until the lease moves (zonecast before the forward and the viewer proxy)")
 	fs.BoolVar(&o.noFencing, "no-fencing", false, "what-if: zonecast before fast fencing and the slate: only the NLB's health checks and the accelerator's traffic shift move a broadcaster off a dead node or zone, and a stall freezes the players")
-	fs.BoolVar(&o.noSlate, "no-slate", false, "what-if: fast fencing without the slate (a stall freezes the players until media returns)")
+	fs.BoolVar(&o.slate, "slate", false, "what-if: the slate on (it ships off, policies/failover.SlateShips): a surviving node keeps the playlists advancing with filler")
 	fs.StringVar(&o.streamsCSV, "streams-csv", "", "write each stream's stall and black screen to this CSV file")
 	fs.BoolVar(&o.chaos, "chaos", false, "predict the local chaos set-up's figures instead (see docs/simulator.md)")
 	fs.BoolVar(&o.worstCase, "worst-case", false, "print the policy's worst-case failover tables (markdown) and exit")
@@ -141,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // routing is the production routing the flags describe: AWSRouting (fast
-// fencing and the slate as shipped) with the what-ifs applied.
+// fencing, and the slate as shipped) with the what-ifs applied.
 func (o options) routing(t failover.Timings) failover.Routing {
 	r := t.AWSRouting()
 	if o.noForward {
@@ -150,8 +150,8 @@ func (o options) routing(t failover.Timings) failover.Routing {
 	if o.noFencing {
 		r = r.WithoutFencing()
 	}
-	if o.noSlate {
-		r.Slate = false
+	if o.slate {
+		r.Slate = true
 	}
 	return r
 }

@@ -50,7 +50,7 @@ func routingNote(r failover.Routing) string {
 	case r.Fencing.Enabled && r.Slate:
 		return ", fast fencing and the slate"
 	case r.Fencing.Enabled:
-		return ", fast fencing without the slate (-no-slate)"
+		return ", fast fencing (the slate ships off: -slate for what it would give)"
 	case r.Slate:
 		return ", the slate without fast fencing"
 	}

@@ -48,7 +48,7 @@ func newNode(dir, bin, id, zone, ip string, sentinels []string, certs string, p 
 	}
 	n := &Node{ID: id, Zone: zone, SRT: addr(ip, ports[0]), HTTP: addr(ip, ports[1]), QUIC: addr(ip, ports[2]), bin: bin,
 		logPath: filepath.Join(dir, id+".log")}
-	// The slate is off: the rows measure the media, and its filler would
+	// The slate is off, as it ships (failover.SlateShips); the rows measure the media, and its filler would
 	// fill the program date-time holes they count as media lost.
 	cfg := fmt.Sprintf(`node: {id: %s, region: local, zone: %s}
 srt: {listen: "%s", on_conflict: takeover}

@@ -105,9 +105,21 @@ func TestRoutingFaults(t *testing.T) {
 func runRoutingFault(t *testing.T, p Profile, f routingFault, fencing bool) {
 	tm, segment := p.Timings, p.Segment()
 	lb := StartLoadBalancers(t, tm, "a", "b")
-	var env func(id string) []string
-	if fencing {
-		env = func(id string) []string { return lb.FencingEnv(id[:1]) }
+	// CHAOS_SLATE=yes runs the nodes with the slate as it ships: the
+	// stall is then what a viewer sees, but the media lost is not
+	// measurable (filler continues the PROGRAM-DATE-TIME), so those rows
+	// say slate=yes and their media lost is the filler's, not the
+	// broadcast's.
+	slate := os.Getenv("CHAOS_SLATE") == "yes"
+	env := func(id string) []string {
+		var e []string
+		if fencing {
+			e = append(e, lb.FencingEnv(id[:1])...)
+		}
+		if slate {
+			e = append(e, "ZONECAST_HLS_SLATE=true")
+		}
+		return e
 	}
 	h := NewHarnessEnv(t, edgeBin, p, env, "a1", "a2", "b1")
 	lb.Register(h.Nodes...)
@@ -153,6 +165,9 @@ func runRoutingFault(t *testing.T, p Profile, f routingFault, fencing bool) {
 	variant := "no"
 	if fencing {
 		variant = "yes"
+	}
+	if slate {
+		variant += " slate=yes"
 	}
 	line := fmt.Sprintf("CHAOS timings=%s routing=%s fencing=%s fault=%s stall_s=%.2f media_lost_s=%.2f pdt_gap_s=%.2f longest_segment_s=%.2f broadcaster_reconnect_s=%.2f caller_noticed_s=%.2f predicted_stall_s=%.2f predicted_media_lost_s=%.2f terms=%d served_by=%v",
 		p.Name, r.Name, variant, f.name, rep.MaxStall.Seconds(), rep.MediaLost.Seconds(), rep.MaxPDTGap.Seconds(), rep.LongestSeg.Seconds(),

@@ -96,7 +96,7 @@ func TestPlayersThroughSlate(t *testing.T) {
 			t.Fatalf("%s is missing in %s: install it with `make deps`", p.name, libs)
 		}
 	}
-	e := startEdge(t, contractStreams, "")
+	e := startEdge(t, contractStreams, "hls: {slate: true}\n") // it ships off (failover.SlateShips)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	url := e.srtURL("#!::r=cam1,m=publish", "correct-horse-battery", 16)

@@ -61,7 +61,7 @@ type HLS struct {
 	PartDuration    time.Duration `yaml:"part_duration" default:"200ms" usage:"LL-HLS part duration"`
 	WindowSegments  int           `yaml:"window_segments" default:"6" usage:"segments kept in the sliding window"`
 	Dir             string        `yaml:"dir" usage:"optional directory receiving a copy of segments and playlists"`
-	Slate           bool          `yaml:"slate" default:"true" usage:"keep playlists advancing with the last frame and silent audio while the input is quiet"`
+	Slate           bool          `yaml:"slate" default:"false" usage:"keep playlists advancing with the last frame and silent audio while the input is quiet (off by default: a standby serving its copy can list a media sequence number for other media than its leader did, see docs/packaging.md)"`
 }
 
 // Log configures logging.

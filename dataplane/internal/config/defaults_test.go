@@ -30,6 +30,7 @@ func TestDefaultsAreTheOwners(t *testing.T) {
 		{"hls.window_segments", cfg.HLS.WindowSegments, packager.DefaultWindowSegments},
 		{"transcode.probe_timeout", cfg.Transcode.ProbeTimeout, transcode.DefaultProbeTimeout},
 		{"transcode.vaapi_device", cfg.Transcode.VAAPIDevice, transcode.DefaultVAAPIDevice},
+		{"hls.slate", cfg.HLS.Slate, failover.SlateShips},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
