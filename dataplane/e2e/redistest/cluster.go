@@ -83,6 +83,27 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := Binaries(); err != nil {
 		return nil, err
 	}
+	// Ports are picked free and bound a moment later by the processes, so
+	// with many clusters starting at once (tests in parallel, packages side
+	// by side) one can lose a port to another; it then never converges.
+	// A fresh set of ports cures that.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var c *Cluster
+		if c, err = start(ctx, o, attempt); err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
+func start(ctx context.Context, o Options, attempt int) (*Cluster, error) {
+	if attempt > 1 {
+		o.Dir = filepath.Join(o.Dir, "attempt"+strconv.Itoa(attempt))
+	}
 	if o.DownAfter == 0 {
 		o.DownAfter = failover.DefaultTimings.SentinelDownAfter
 	}
