@@ -72,6 +72,11 @@ type InstanceRole struct {
 	InstanceProfileArn pulumi.StringOutput
 	// Policy is the role's inline policy document (JSON), for review.
 	Policy pulumi.StringOutput
+	// Grants are the resources that give the role its permissions (its
+	// inline policy), for what must not start before the role can act:
+	// named directly, since depending on the component waits only for the
+	// children registered by then.
+	Grants []pulumi.Resource
 }
 
 // Statement is one IAM policy statement.
@@ -184,12 +189,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	if _, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+	grant, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 		Role:   role.Name,
 		Policy: pulumi.String(string(policy)),
-	}, child); err != nil {
+	}, child)
+	if err != nil {
 		return nil, err
 	}
+	r.Grants = append(r.Grants, grant)
 	profile, err := iam.NewInstanceProfile(ctx, name+"-profile", &iam.InstanceProfileArgs{Role: role.Name}, child)
 	if err != nil {
 		return nil, err

@@ -308,7 +308,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			AutoScalingGroupName:        groups[i],
 			ConfigParameter:             ConfigParameter(args.Stack, key),
 			Edge:                        edge,
-			BootDependencies:            append([]pulumi.Resource{role}, relayParams...),
+			BootDependencies:            append(append([]pulumi.Resource{role}, role.Grants...), relayParams...),
 			Redundancy:                  args.Redundancy,
 			Timings:                     args.Timings,
 			Provisioning:                args.Provisioning,
