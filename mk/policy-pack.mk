@@ -9,16 +9,10 @@ POLICY_PLUGIN  := $(BIN)/pulumi-analyzer-policy-zonecast
 POLICY_EXEC    := $(BIN)/zonecast-policy-pack
 POLICY_VERSION := $(shell sed -n 's/^version: *//p' policies/pack/PulumiPolicy.yaml)
 
-# make test runs the two suites that preview through the real Pulumi
-# engine side by side (test-engine): neither is timing-sensitive, each
-# preview has a work directory of its own, and one alone leaves a core
-# mostly idle while the engine, the provider and the analyzer talk over
-# gRPC. Their shared prerequisites (the CLI, the stand-in provider, the
-# pack's plugin) are built once, before either starts.
-TEST_TARGETS  += test-engine
+TEST_TARGETS  += test-policy-pack
 BENCH_TARGETS += bench-policy-pack
 
-.PHONY: policy policy-install test-policy-pack test-engine bench-policy-pack
+.PHONY: policy policy-install test-policy-pack bench-policy-pack
 
 policy:
 	@mkdir -p $(BIN)
@@ -28,9 +22,6 @@ policy:
 policy-install: policy
 	@dir="$${PULUMI_HOME:-$$HOME/.pulumi}/plugins/analyzer-policy-zonecast-v$(POLICY_VERSION)"; \
 	mkdir -p "$$dir" && cp -f $(POLICY_PLUGIN) "$$dir/" && echo "installed into $$dir"
-
-test-engine:
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-policy-pack test-provision
 
 # The end-to-end tests need bin/pulumi (make pulumi-cli) and, for the
 # preview, provision's stand-in provider and harness (make provision-tools).

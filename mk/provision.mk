@@ -5,6 +5,7 @@ STACK ?= global
 # The policy pack joins every preview once it exists (policies/pack).
 POLICY_PACK ?= $(if $(wildcard policies/pack/PulumiPolicy.yaml),policies/pack,)
 
+TEST_TARGETS  += test-provision
 BENCH_TARGETS += bench-provision
 
 .PHONY: provision-tools preview render test-provision bench-provision
@@ -33,7 +34,6 @@ preview: pulumi-cli provision-tools
 render: pulumi-cli provision-tools
 	@$(BIN)/zonecast-render -stack $(STACK) -out $(CURDIR)/.cache/render/$(STACK) $(RENDER_FLAGS)
 
-# (make test runs it beside test-policy-pack: mk/policy-pack.mk, test-engine.)
 test-provision: pulumi-cli provision-tools $(if $(POLICY_PACK),policy,)
 	$(GO) vet $(PROVISION_PKGS)
 	$(GO) test -count=1 -timeout 20m $(PROVISION_PKGS)
