@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -105,29 +104,9 @@ func checkFenceIAM(r Resource, _ *Config) []Finding {
 // unscopedFencing lists the Allow statements' fencing writes that are not
 // confined to named resources of their type.
 func unscopedFencing(doc string) ([]string, error) {
-	var pd struct {
-		Statement json.RawMessage
-	}
-	if err := json.Unmarshal([]byte(doc), &pd); err != nil {
+	stmts, err := policyStatements(doc)
+	if err != nil {
 		return nil, err
-	}
-	type statement struct {
-		Effect      string
-		Action      json.RawMessage
-		Resource    json.RawMessage
-		NotResource json.RawMessage
-	}
-	var stmts []statement
-	if len(pd.Statement) > 0 && pd.Statement[0] == '{' {
-		var s statement
-		if err := json.Unmarshal(pd.Statement, &s); err != nil {
-			return nil, err
-		}
-		stmts = append(stmts, s)
-	} else if len(pd.Statement) > 0 {
-		if err := json.Unmarshal(pd.Statement, &stmts); err != nil {
-			return nil, err
-		}
 	}
 	var bad []string
 	for _, s := range stmts {

@@ -68,23 +68,28 @@ func broadManagedPolicy(arn string) bool {
 	return name == "AdministratorAccess" || name == "PowerUserAccess" || strings.HasSuffix(name, "FullAccess")
 }
 
-// wildcardActions lists the Allow statements' wildcard actions (and
-// NotAction, which allows everything it does not name).
-func wildcardActions(doc string) ([]string, error) {
+// policyStatement is one statement of an IAM policy document, its
+// action and resource lists left raw (a string or a list of strings).
+type policyStatement struct {
+	Effect      string
+	Action      json.RawMessage
+	NotAction   json.RawMessage
+	Resource    json.RawMessage
+	NotResource json.RawMessage
+}
+
+// policyStatements reads a policy document's statements, whether it holds
+// one statement object or a list of them.
+func policyStatements(doc string) ([]policyStatement, error) {
 	var pd struct {
 		Statement json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(doc), &pd); err != nil {
 		return nil, err
 	}
-	type statement struct {
-		Effect    string
-		Action    json.RawMessage
-		NotAction json.RawMessage
-	}
-	var stmts []statement
+	var stmts []policyStatement
 	if len(pd.Statement) > 0 && pd.Statement[0] == '{' {
-		var s statement
+		var s policyStatement
 		if err := json.Unmarshal(pd.Statement, &s); err != nil {
 			return nil, err
 		}
@@ -93,6 +98,16 @@ func wildcardActions(doc string) ([]string, error) {
 		if err := json.Unmarshal(pd.Statement, &stmts); err != nil {
 			return nil, err
 		}
+	}
+	return stmts, nil
+}
+
+// wildcardActions lists the Allow statements' wildcard actions (and
+// NotAction, which allows everything it does not name).
+func wildcardActions(doc string) ([]string, error) {
+	stmts, err := policyStatements(doc)
+	if err != nil {
+		return nil, err
 	}
 	var bad []string
 	for _, s := range stmts {
