@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zonecast/zonecast/dataplane/e2e/testkit"
 )
 
 // fault is one chaos case: the set-up starts with a1 (zone a) leading the
@@ -378,19 +379,7 @@ func runFault(t *testing.T, p Profile, f fault) {
 }
 
 // appendFigure adds a line to CHAOS_OUT (make chaos collects them).
-func appendFigure(line string) {
-	p := os.Getenv("CHAOS_OUT")
-	if p == "" {
-		return
-	}
-	_ = os.MkdirAll(filepath.Dir(p), 0o755)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	fmt.Fprintln(f, line)
-}
+func appendFigure(line string) { testkit.AppendFigure("CHAOS_OUT", line) }
 
 func matchesAny(name string, subs []string) bool {
 	for _, s := range subs {

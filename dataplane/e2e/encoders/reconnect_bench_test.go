@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -168,18 +166,8 @@ func measure(b *testing.B, c caller, sig syscall.Signal) (noticed, back time.Dur
 	return run.NoticedSince(fault), receivers[survivor].First().Sub(fault)
 }
 
-// record appends a figure line to ENCODERS_OUT.
+// record prints a figure line and appends it to ENCODERS_OUT.
 func record(line string) {
 	fmt.Println(line)
-	p := os.Getenv("ENCODERS_OUT")
-	if p == "" {
-		return
-	}
-	_ = os.MkdirAll(filepath.Dir(p), 0o755)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	fmt.Fprintln(f, line)
+	testkit.AppendFigure("ENCODERS_OUT", line)
 }
